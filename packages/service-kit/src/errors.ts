@@ -1,0 +1,60 @@
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+
+/**
+ * A known condition with the gRPC status it maps to. Domain errors extend this class with
+ * readonly context fields; the edge never branches on message text.
+ */
+export class ServiceError extends Error {
+  override readonly name: string = 'ServiceError';
+  constructor(
+    readonly code: status,
+    message: string,
+    readonly trailers?: Record<string, string>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Bad input: names the field and the limit. Nothing was changed. */
+export class InvalidArgumentError extends ServiceError {
+  override readonly name = 'InvalidArgumentError';
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(status.INVALID_ARGUMENT, `${field}: ${problem}`);
+  }
+}
+
+/** The call's deadline passed before the work finished. */
+export class DeadlineExceededError extends ServiceError {
+  override readonly name = 'DeadlineExceededError';
+  constructor(what: string) {
+    super(status.DEADLINE_EXCEEDED, `deadline exceeded while ${what}`);
+  }
+}
+
+/** The service is shutting down or not ready. */
+export class NotServingError extends ServiceError {
+  override readonly name = 'NotServingError';
+  constructor(reason: string) {
+    super(status.UNAVAILABLE, reason);
+  }
+}
+
+/**
+ * Turns anything thrown by a handler into a gRPC status. Known conditions keep their code and
+ * message; anything else becomes INTERNAL with its stack logged (never a bare UNKNOWN).
+ */
+export function toStatusObject(err: unknown, logger?: Logger): Partial<StatusObject> {
+  if (err instanceof ServiceError) {
+    const metadata = new Metadata();
+    for (const [k, v] of Object.entries(err.trailers ?? {})) metadata.set(k, v);
+    return { code: err.code, details: err.message, metadata };
+  }
+  logger?.error({ err }, 'unexpected error while serving a call');
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
+}

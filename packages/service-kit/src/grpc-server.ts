@@ -1,0 +1,102 @@
+import {
+  Server,
+  ServerCredentials,
+  type ServerOptions,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
+import { readFileSync } from 'node:fs';
+import { descriptorSetPath } from '@quorumkv/proto';
+import type { Logger } from 'pino';
+
+/** A service to register: its generated definition, its implementation and its full name. */
+export interface ServiceRegistration {
+  /** Fully qualified name (`quorumkv.kv.v1.KeyValueService`), used for per-service health. */
+  readonly name: string;
+  readonly definition: ServiceDefinition;
+  readonly implementation: UntypedServiceImplementation;
+}
+
+export interface GrpcHostOptions {
+  readonly address: string;
+  readonly services: readonly ServiceRegistration[];
+  readonly logger: Logger;
+  readonly serverOptions?: ServerOptions;
+}
+
+/** A bound gRPC server with health and reflection, and its drain-then-stop shutdown. */
+export interface GrpcHost {
+  readonly server: Server;
+  /** The bound address (the real port when the configured one was 0). */
+  readonly address: string;
+  readonly port: number;
+  /** Reports SERVING or NOT_SERVING for the whole server and every registered service. */
+  setServing(serving: boolean): void;
+  /**
+   * Reports NOT_SERVING, lets calls in flight finish (`tryShutdown`) and forces the rest closed
+   * when `graceMs` passes.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+let reflectionDefinition: ReturnType<typeof loadFileDescriptorSetFromBuffer> | undefined;
+
+function reflectionPackages(): ReturnType<typeof loadFileDescriptorSetFromBuffer> {
+  reflectionDefinition ??= {
+    ...loadFileDescriptorSetFromBuffer(readFileSync(descriptorSetPath)),
+    ...loadSync(healthProtoPath),
+  };
+  return reflectionDefinition;
+}
+
+/**
+ * Creates a server with the given services plus `grpc.health.v1.Health` (starting NOT_SERVING
+ * until the caller says it is ready) and server reflection, and binds it.
+ */
+export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost> {
+  const server = new Server({
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+    ...options.serverOptions,
+  });
+  const names = options.services.map((s) => s.name);
+  const initial: Record<string, 'NOT_SERVING'> = { '': 'NOT_SERVING' };
+  for (const n of names) initial[n] = 'NOT_SERVING';
+  const health = new HealthImplementation(initial);
+  health.addToServer(server);
+  new ReflectionService(reflectionPackages()).addToServer(server);
+  for (const s of options.services) server.addService(s.definition, s.implementation);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  const host = options.address.replace(/:\d+$/, '');
+  const setServing = (serving: boolean): void => {
+    const s = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', s);
+    for (const n of names) health.setStatus(n, s);
+  };
+  return {
+    server,
+    address: `${host}:${port}`,
+    port,
+    setServing,
+    shutdown: async (graceMs) => {
+      setServing(false);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          options.logger.warn({ graceMs }, 'grace period over; closing the calls still in flight');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system programs quorumkv's tests and benchmarks use, from Debian's packages:
+#   nats-server  (JetStream, hinted handoff)        etcd-server  (benchmark baseline)
+#   redis-server (rate-limit benchmark baseline)   prometheus   (promtool; `npm run start:observe`)
+# Safe to run again: it installs only what is missing. Needs root (or sudo).
+set -euo pipefail
+declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus )
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: nothing to install"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian packages start their daemons; quorumkv starts its own on loopback ports.
+for svc in etcd redis-server nats-server prometheus; do
+  $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "install-deps: done"
