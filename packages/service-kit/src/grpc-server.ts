@@ -25,6 +25,8 @@ export interface GrpcHostOptions {
   readonly services: readonly ServiceRegistration[];
   readonly logger: Logger;
   readonly serverOptions?: ServerOptions;
+  /** Server interceptors (metrics, tracing, rate limiting), outermost first. */
+  readonly interceptors?: ServerOptions['interceptors'];
 }
 
 /** A bound gRPC server with health and reflection, and its drain-then-stop shutdown. */
@@ -61,6 +63,7 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     ...options.serverOptions,
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
   });
   const names = options.services.map((s) => s.name);
   const initial: Record<string, 'NOT_SERVING'> = { '': 'NOT_SERVING' };
