@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ServiceProcess } from './service-process.js';
+import { defaultRulesDir, serviceEntry } from './paths.js';
+
+/** What to start. Ports of 0 pick free ones (tests); the CLI uses fixed defaults. */
+export interface LocalClusterOptions {
+  /** Number of storage nodes. @default 3 */
+  readonly nodes?: number;
+  /** Replication factor N. @default min(3, nodes) */
+  readonly replicationFactor?: number;
+  readonly host?: string;
+  /** Coordinator port. @default 0 */
+  readonly coordinatorPort?: number;
+  /** First storage node port; node i gets base + i - 1. 0 picks free ports. @default 0 */
+  readonly storageBasePort?: number;
+  /** Rate limiter port (0 = free port); `false` starts no rate limiter. @default false */
+  readonly rateLimiterPort?: number | false;
+  /** Rules folder for the rate limiter. @default deploy/ratelimit */
+  readonly rulesDir?: string;
+  /** Data folder; node i keeps its LevelDB in `<dataDir>/node-i`, logs in `<dataDir>/logs`. */
+  readonly dataDir: string;
+  /** Extra environment for every service (OTEL_*, LOG_LEVEL…). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Extra flags per service. */
+  readonly storageArgs?: readonly string[];
+  readonly coordinatorArgs?: readonly string[];
+  readonly rateLimiterArgs?: readonly string[];
+  /** Keep logs in files under `<dataDir>/logs`. @default true */
+  readonly logToFiles?: boolean;
+}
+
+export interface StorageNodeInfo {
+  readonly id: string;
+  readonly dataDir: string;
+  process: ServiceProcess;
+}
+
+/** A running local cluster of real processes on loopback. */
+export class LocalCluster {
+  private constructor(
+    readonly options: LocalClusterOptions,
+    readonly storageNodes: StorageNodeInfo[],
+    public coordinator: ServiceProcess,
+    public rateLimiter: ServiceProcess | undefined,
+  ) {}
+
+  /** Starts the storage nodes, then the rate limiter, then the coordinator pointing at them. */
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    for (const s of ['storage-node', 'coordinator'] as const) {
+      if (!existsSync(serviceEntry(s))) throw new Error(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
+    }
+    const count = options.nodes ?? 3;
+    const started: ServiceProcess[] = [];
+    try {
+      const storageNodes: StorageNodeInfo[] = [];
+      const starts = [];
+      for (let i = 1; i <= count; i++) {
+        const id = `node-${i}`;
+        const dataDir = join(options.dataDir, id);
+        starts.push(
+          LocalCluster.startStorageNode(options, id, dataDir, options.storageBasePort ? options.storageBasePort + i - 1 : 0).then((p) => {
+            started.push(p);
+            storageNodes.push({ id, dataDir, process: p });
+          }),
+        );
+      }
+      await Promise.all(starts);
+      storageNodes.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+      let rateLimiter: ServiceProcess | undefined;
+      if (options.rateLimiterPort !== undefined && options.rateLimiterPort !== false) {
+        rateLimiter = await ServiceProcess.start({
+          name: 'rate-limiter',
+          entry: serviceEntry('rate-limiter'),
+          args: [
+            '--listen',
+            `${options.host ?? '127.0.0.1'}:${options.rateLimiterPort}`,
+            '--rules',
+            options.rulesDir ?? defaultRulesDir,
+            ...(options.rateLimiterArgs ?? []),
+          ],
+          ...LocalCluster.common(options, 'rate-limiter'),
+        });
+        started.push(rateLimiter);
+      }
+      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter);
+      return new LocalCluster(options, storageNodes, coordinator, rateLimiter);
+    } catch (err) {
+      await Promise.all(started.map((p) => p.stop(2_000)));
+      throw err;
+    }
+  }
+
+  private static common(options: LocalClusterOptions, name: string): { env?: NodeJS.ProcessEnv; logFile?: string } {
+    return {
+      // Each service gets its own OTEL_SERVICE_NAME so traces tell them apart; every other
+      // variable (OTEL_*, LOG_LEVEL) is passed through unchanged.
+      env: { ...options.env, OTEL_SERVICE_NAME: `quorumkv-${name.replace(/-\d+$/, '')}` },
+      ...(options.logToFiles === false ? {} : { logFile: join(options.dataDir, 'logs', `${name}.log`) }),
+    };
+  }
+
+  private static startStorageNode(options: LocalClusterOptions, id: string, dataDir: string, port: number): Promise<ServiceProcess> {
+    return ServiceProcess.start({
+      name: id,
+      entry: serviceEntry('storage-node'),
+      args: ['--id', id, '--listen', `${options.host ?? '127.0.0.1'}:${port}`, '--data-dir', dataDir, ...(options.storageArgs ?? [])],
+      ...LocalCluster.common(options, id),
+    });
+  }
+
+  private static startCoordinator(
+    options: LocalClusterOptions,
+    nodes: readonly StorageNodeInfo[],
+    rateLimiter: ServiceProcess | undefined,
+  ): Promise<ServiceProcess> {
+    const n = options.replicationFactor ?? Math.min(3, nodes.length);
+    return ServiceProcess.start({
+      name: 'coordinator',
+      entry: serviceEntry('coordinator'),
+      args: [
+        '--listen',
+        `${options.host ?? '127.0.0.1'}:${options.coordinatorPort ?? 0}`,
+        '--nodes',
+        nodes.map((s) => `${s.id}=${s.process.address}`).join(','),
+        '--replication-factor',
+        String(n),
+        ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
+        ...(options.coordinatorArgs ?? []),
+      ],
+      ...LocalCluster.common(options, 'coordinator'),
+    });
+  }
+
+  /** The coordinator's address, for clients. */
+  get address(): string {
+    return this.coordinator.address;
+  }
+
+  node(id: string): StorageNodeInfo {
+    const n = this.storageNodes.find((s) => s.id === id);
+    if (!n) throw new Error(`no storage node ${id}`);
+    return n;
+  }
+
+  /** Restarts a stopped or killed storage node on the same port and data folder. */
+  async restartNode(id: string): Promise<void> {
+    const n = this.node(id);
+    if (n.process.running) await n.process.stop();
+    const port = Number(n.process.address.split(':').pop());
+    n.process = await LocalCluster.startStorageNode(this.options, id, n.dataDir, port);
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after the grace period). */
+  async stop(graceMs = 10_000): Promise<void> {
+    await this.coordinator.stop(graceMs);
+    await Promise.all([...this.storageNodes.map((s) => s.process.stop(graceMs)), this.rateLimiter?.stop(graceMs)]);
+  }
+}

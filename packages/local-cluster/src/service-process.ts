@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** How to start one service process. */
+export interface ServiceProcessSpec {
+  /** Short name for messages and the log file (`node-1`, `coordinator`). */
+  readonly name: string;
+  /** The service's compiled entry point (`services/x/dist/main.js`). */
+  readonly entry: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where the process's stdout and stderr are appended; undefined keeps them in memory only. */
+  readonly logFile?: string;
+  /** How long to wait for the "listening" log line. @default 20000 */
+  readonly startTimeoutMs?: number;
+}
+
+/** A service that failed to start: names it and quotes its last output. */
+export class ServiceStartError extends Error {
+  override readonly name = 'ServiceStartError';
+  constructor(
+    readonly service: string,
+    readonly reason: string,
+    readonly output: string,
+  ) {
+    super(`${service} did not start: ${reason}${output ? `\n--- last output of ${service} ---\n${output}` : ''}`);
+  }
+}
+
+/**
+ * A running service process. It is considered started once it logs the JSON line with
+ * `msg: "listening"` and its bound `address` (every quorumkv service logs one).
+ */
+export class ServiceProcess {
+  private readonly exitPromise: Promise<number | null>;
+
+  private constructor(
+    readonly spec: ServiceProcessSpec,
+    readonly child: ChildProcess,
+    readonly address: string,
+    exit: Promise<number | null>,
+    private readonly log: WriteStream | undefined,
+  ) {
+    this.exitPromise = exit;
+  }
+
+  /** Starts the process and resolves once it listens; rejects (and kills it) otherwise. */
+  static async start(spec: ServiceProcessSpec): Promise<ServiceProcess> {
+    let log: WriteStream | undefined;
+    if (spec.logFile) {
+      mkdirSync(dirname(spec.logFile), { recursive: true });
+      log = createWriteStream(spec.logFile, { flags: 'a' });
+    }
+    const child = spawn(process.execPath, [spec.entry, ...spec.args], {
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    const remember = (line: string): void => {
+      tail.push(line);
+      if (tail.length > 30) tail.shift();
+      log?.write(line + '\n');
+    };
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    createInterface({ input: child.stderr }).on('line', remember);
+    const address = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new ServiceStartError(spec.name, `no "listening" line within ${spec.startTimeoutMs ?? 20_000} ms`, tail.join('\n')));
+      }, spec.startTimeoutMs ?? 20_000);
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        remember(line);
+        if (!line.includes('"listening"')) return;
+        try {
+          const parsed = JSON.parse(line) as { msg?: string; address?: string };
+          if (parsed.msg === 'listening' && typeof parsed.address === 'string') {
+            clearTimeout(timer);
+            resolve(parsed.address);
+          }
+        } catch {
+          // not JSON: an ordinary output line
+        }
+      });
+      void exit.then((code) => {
+        clearTimeout(timer);
+        reject(new ServiceStartError(spec.name, `exited with code ${code} before listening`, tail.join('\n')));
+      });
+    });
+    return new ServiceProcess(spec, child, address, exit, log);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** True until the process exits. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves with the exit code (-1 when killed by a signal). */
+  exited(): Promise<number | null> {
+    return this.exitPromise;
+  }
+
+  /** Sends a signal (SIGKILL for crash tests, SIGTERM for a clean stop). */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.running) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+      await this.exitPromise;
+      clearTimeout(timer);
+    }
+    this.log?.end();
+  }
+}
