@@ -5,6 +5,18 @@
 export * as kv from './generated/quorumkv/kv/v1/kv.js';
 export * as storage from './generated/quorumkv/storage/v1/storage.js';
 export * as admin from './generated/quorumkv/admin/v1/admin.js';
+/** Envoy's rate limit service (envoy.service.ratelimit.v3), wire-identical to Envoy's rls.proto. */
+export * as rls from './generated/envoy/service/ratelimit/v3/rls.js';
+/** Envoy's rate limit descriptor (envoy.extensions.common.ratelimit.v3). */
+export * as rlsCommon from './generated/envoy/extensions/common/ratelimit/v3/ratelimit.js';
+/** Envoy's HeaderValue (envoy.config.core.v3, subset). */
+export * as envoyCore from './generated/envoy/config/core/v3/base.js';
+/** Envoy's RateLimitUnit (envoy.type.v3). */
+export * as envoyType from './generated/envoy/type/v3/ratelimit_unit.js';
+/** The rate limiter's operator API (quorumkv.ratelimit.v1.RateLimitAdminService). */
+export * as ratelimitAdmin from './generated/quorumkv/ratelimit/v1/admin.js';
+/** The rate limiter's replica forwarding API (quorumkv.ratelimit.v1.RateLimitReplicaService). */
+export * as ratelimitReplica from './generated/quorumkv/ratelimit/v1/replica.js';
 
 import { fileURLToPath } from 'node:url';
 
