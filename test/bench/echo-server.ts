@@ -1,0 +1,40 @@
+/**
+ * The floor for every benchmark: a trivial grpc-js unary service that returns its request, run
+ * in its own process like the real services. Prints `{"msg":"listening","address":...}`.
+ * Usage: node test/dist/bench/echo-server.js [HOST:PORT]
+ */
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+
+/** Full method path of the echo call. */
+export const echoPath = '/quorumkv.bench.Echo/Echo';
+
+const identity = (b: Buffer): Buffer => b;
+
+export function startEchoServer(address: string): Promise<{ server: Server; address: string }> {
+  const server = new Server();
+  server.addService(
+    {
+      Echo: {
+        path: echoPath,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    { Echo: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, call.request) },
+  );
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve({ server, address: address.replace(/:\d+$/, `:${port}`) }),
+    ),
+  );
+}
+
+if (process.argv[1]?.endsWith('echo-server.js')) {
+  const { address } = await startEchoServer(process.argv[2] ?? '127.0.0.1:0');
+  process.stdout.write(JSON.stringify({ msg: 'listening', address }) + '\n');
+  process.on('SIGTERM', () => process.exit(0));
+}
