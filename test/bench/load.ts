@@ -50,7 +50,7 @@ export async function runUnaryLoad(
   for (const address of target.addresses) {
     for (let c = 0; c < (target.channelsPerAddress ?? 2); c++) {
       // A distinct channel option keeps grpc-js from sharing one subchannel between clients.
-      clients.push(new Client(address, credentials.createInsecure(), { 'grpc.channel_id': `${label}-${c}` } as object));
+      clients.push(new Client(address, credentials.createInsecure(), { 'grpc.channel_id': `${label}-${c}` }));
     }
   }
   const call = (i: number): Promise<void> =>
