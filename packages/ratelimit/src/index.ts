@@ -1,1 +1,20 @@
-export {};
+export {
+  ALGORITHMS,
+  DEFAULT_ALGORITHM,
+  UNITS,
+  isAlgorithmName,
+  isUnit,
+  unitToMs,
+  type AlgorithmName,
+  type Decision,
+  type Limiter,
+  type LimitPolicy,
+  type Unit,
+} from './policy.js';
+export { InvalidHitsError, InvalidPolicyError } from './errors.js';
+export { createLimiter } from './create-limiter.js';
+export { TokenBucket } from './algorithms/token-bucket.js';
+export { LeakingBucket, type LeakingBucketDecision } from './algorithms/leaking-bucket.js';
+export { FixedWindowCounter } from './algorithms/fixed-window-counter.js';
+export { SlidingWindowLog } from './algorithms/sliding-window-log.js';
+export { SlidingWindowCounter } from './algorithms/sliding-window-counter.js';
