@@ -2,6 +2,7 @@
 # Installs the system programs quorumkv's tests and benchmarks use, from Debian's packages:
 #   nats-server  (JetStream, hinted handoff)        etcd-server  (benchmark baseline)
 #   redis-server (rate-limit benchmark baseline)   prometheus   (promtool; `npm run start:observe`)
+#   python3-grpcio, python3-grpc-tools (the independent Python client in test/interop)
 # Safe to run again: it installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus )
@@ -9,6 +10,7 @@ missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
 done
+/usr/bin/python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1 || missing+=(python3-grpcio python3-grpc-tools)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: nothing to install"
   exit 0
