@@ -1,1 +1,40 @@
-export {};
+/**
+ * The quorumkv client SDK: a typed client for the coordinator's key-value and cluster APIs,
+ * with deadlines and retries, and the errors it reports. The `qkv` CLI is built on it.
+ */
+export { type BytesLike, toBuffer } from './bytes.js';
+export { type CallWithRetryOptions, type RetryClock, type RetryEvent, callWithRetry } from './call-with-retry.js';
+export { type ClusterStatus, type NodeStatus } from './cluster-status.js';
+export {
+  ClientOptionsError,
+  CoordinatorUnreachableError,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  QuorumKvError,
+  RateLimitedError,
+  UnavailableError,
+  statusName,
+} from './errors.js';
+export {
+  DEFAULT_ADDRESS,
+  DEFAULT_DEADLINE_MS,
+  type GetResult,
+  type PutResult,
+  QuorumKvClient,
+  type QuorumKvClientOptions,
+} from './kv-client.js';
+export {
+  CONSISTENCY_NAMES,
+  type CallOptions,
+  type ConsistencyName,
+  type GetOptions,
+  type WriteOptions,
+} from './request-options.js';
+export {
+  DEFAULT_RETRY_OPTIONS,
+  type ResolvedRetryOptions,
+  type RetryOptions,
+  backoffDelayMs,
+  resolveRetryOptions,
+  retryAfterMs,
+} from './retry-policy.js';

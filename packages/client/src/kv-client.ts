@@ -1,0 +1,216 @@
+import {
+  type CallOptions as GrpcCallOptions,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientUnaryCall,
+  Metadata,
+  type ServiceError,
+  connectivityState,
+  credentials as grpcCredentials,
+} from '@grpc/grpc-js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { admin, kv } from '@quorumkv/proto';
+import { type BytesLike, toBuffer } from './bytes.js';
+import { type CallWithRetryOptions, type RetryEvent, callWithRetry } from './call-with-retry.js';
+import { type ClusterStatus, fromStatusResponse } from './cluster-status.js';
+import { ClientOptionsError, type QuorumKvError, toQuorumKvError } from './errors.js';
+import {
+  type CallOptions,
+  type GetOptions,
+  type WriteOptions,
+  callDeadlineMs,
+  consistencyLevel,
+  replicaCount,
+} from './request-options.js';
+import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retryAfterMs } from './retry-policy.js';
+
+/** The coordinator address a client dials when none is given. */
+export const DEFAULT_ADDRESS = '127.0.0.1:7070';
+/** The overall deadline of a call when none is given, in ms. */
+export const DEFAULT_DEADLINE_MS = 5000;
+
+/** Options of {@link QuorumKvClient}. Time and randomness are injectable for tests. */
+export interface QuorumKvClientOptions {
+  /**
+   * Coordinator address, `host:port`.
+   * @default '127.0.0.1:7070'
+   */
+  address?: string;
+  /**
+   * Overall deadline of each call in ms, retries and backoff included.
+   * @default 5000
+   */
+  deadlineMs?: number;
+  /** Retry of UNAVAILABLE and RESOURCE_EXHAUSTED; see {@link RetryOptions}. */
+  retry?: RetryOptions;
+  /**
+   * Channel credentials.
+   * @default insecure
+   */
+  credentials?: ChannelCredentials;
+  /** Extra grpc-js channel options. */
+  channelOptions?: ChannelOptions;
+  /** Called before each retry wait (logging, metrics). */
+  onRetry?: (event: RetryEvent) => void;
+  /**
+   * Uniform in [0, 1), for backoff jitter.
+   * @default Math.random
+   */
+  random?: () => number;
+  /**
+   * Waits `ms` milliseconds.
+   * @default node:timers/promises setTimeout
+   */
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Monotonic milliseconds, for the overall deadline.
+   * @default performance.now
+   */
+  now?: () => number;
+}
+
+/** What {@link QuorumKvClient.get} returns. */
+export interface GetResult {
+  /** False when the key has no live version (never written, or deleted). */
+  readonly found: boolean;
+  /** Every concurrent version; more than one means writers raced without a context. */
+  readonly siblings: Buffer[];
+  /** Opaque causal context: pass it to the next put or delete of this key. */
+  readonly context: Buffer;
+}
+
+/** What {@link QuorumKvClient.put} returns. */
+export interface PutResult {
+  /** Causal context of the version just written: pass it to supersede this write. */
+  readonly context: Buffer;
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<GrpcCallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/**
+ * The typed quorumkv client: Get/Put/Delete on the coordinator's `KeyValueService` and the
+ * cluster `Status`, each with an overall deadline and retries with full-jitter backoff on
+ * UNAVAILABLE and RESOURCE_EXHAUSTED (honouring `retry-after`).
+ *
+ * Retrying a put is safe under quorumkv's version model: an attempt that failed after some
+ * replicas stored it and its retry both descend from the same context, so at worst the key
+ * shows one extra sibling with the same value, which the next context-carrying put resolves.
+ */
+export class QuorumKvClient {
+  /** The coordinator address this client dials. */
+  readonly address: string;
+  private readonly deadlineMs: number;
+  private readonly retry: ResolvedRetryOptions;
+  private readonly clock: CallWithRetryOptions['clock'];
+  private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+  private readonly kv: kv.KeyValueServiceClient;
+  private readonly cluster: admin.ClusterServiceClient;
+
+  constructor(options: QuorumKvClientOptions = {}) {
+    this.address = options.address ?? DEFAULT_ADDRESS;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    if (!Number.isFinite(this.deadlineMs) || this.deadlineMs <= 0) {
+      throw new ClientOptionsError('deadlineMs', this.deadlineMs, 'a positive number');
+    }
+    this.retry = resolveRetryOptions(options.retry);
+    this.clock = {
+      now: options.now ?? (() => performance.now()),
+      sleep: options.sleep ?? ((ms: number) => delay(ms)),
+      random: options.random ?? Math.random,
+    };
+    this.onRetry = options.onRetry;
+    const creds = options.credentials ?? grpcCredentials.createInsecure();
+    this.kv = new kv.KeyValueServiceClient(this.address, creds, options.channelOptions);
+    // One channel (one HTTP/2 connection) for both services.
+    this.cluster = new admin.ClusterServiceClient(this.address, creds, { channelOverride: this.kv.getChannel() });
+  }
+
+  /** Reads every live sibling of `key` and the causal context to pass to the next write. */
+  async get(key: BytesLike, opts: GetOptions = {}): Promise<GetResult> {
+    const request: kv.GetRequest = {
+      key: toBuffer(key),
+      consistency: consistencyLevel(opts.consistency),
+      r: replicaCount('r', opts.r),
+    };
+    const res = await this.call(this.kv.get.bind(this.kv), request, opts);
+    return { found: res.found, siblings: res.siblings.map((s) => s.value), context: res.context };
+  }
+
+  /**
+   * Stores `value` under `key`. Pass the context of the Get you based the value on, or the write
+   * becomes a sibling of what is already there.
+   */
+  async put(key: BytesLike, value: BytesLike, opts: WriteOptions = {}): Promise<PutResult> {
+    const request: kv.PutRequest = {
+      key: toBuffer(key),
+      value: toBuffer(value),
+      context: toBuffer(opts.context ?? new Uint8Array()),
+      consistency: consistencyLevel(opts.consistency),
+      w: replicaCount('w', opts.w),
+    };
+    const res = await this.call(this.kv.put.bind(this.kv), request, opts);
+    return { context: res.context };
+  }
+
+  /** Deletes `key` (writes a tombstone); with a context it supersedes the versions it covers. */
+  async delete(key: BytesLike, opts: WriteOptions = {}): Promise<void> {
+    const request: kv.DeleteRequest = {
+      key: toBuffer(key),
+      context: toBuffer(opts.context ?? new Uint8Array()),
+      consistency: consistencyLevel(opts.consistency),
+      w: replicaCount('w', opts.w),
+    };
+    await this.call(this.kv.delete.bind(this.kv), request, opts);
+  }
+
+  /** The cluster as the coordinator sees it: storage nodes, up or down, ring shares, keys. */
+  async status(opts: CallOptions = {}): Promise<ClusterStatus> {
+    const res = await this.call(this.cluster.status.bind(this.cluster), {}, opts);
+    return fromStatusResponse(res);
+  }
+
+  /** Closes the channel; calls in flight fail with CANCELLED or UNAVAILABLE. */
+  close(): void {
+    this.kv.close();
+  }
+
+  private async call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, opts: CallOptions): Promise<Res> {
+    const deadlineMs = callDeadlineMs(opts.deadlineMs, this.deadlineMs);
+    return callWithRetry((remainingMs) => invokeUnary(method, request, remainingMs), {
+      retry: this.retry,
+      clock: this.clock,
+      deadlineMs,
+      onRetry: this.onRetry,
+      toError: (err, attempts) => this.toError(err, attempts, deadlineMs),
+    });
+  }
+
+  private toError(err: unknown, attempts: number, deadlineMs: number): QuorumKvError {
+    const metadata = (err as Partial<ServiceError>).metadata;
+    return toQuorumKvError(err, {
+      address: this.address,
+      attempts,
+      deadlineMs,
+      connected: this.kv.getChannel().getConnectivityState(false) === connectivityState.READY,
+      retryAfterMs: metadata instanceof Metadata ? retryAfterMs(metadata) : undefined,
+    });
+  }
+}
+
+/**
+ * One attempt as a promise. The grpc deadline is wall-clock time, so the remaining budget
+ * (measured on the injected monotonic clock) is turned into an absolute `Date.now()` here.
+ */
+function invokeUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, remainingMs: number): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    method(request, new Metadata(), { deadline: Date.now() + remainingMs }, (error, response) => {
+      if (error) reject(error);
+      else resolve(response);
+    });
+  });
+}

@@ -1,0 +1,80 @@
+import { kv } from '@quorumkv/proto';
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * A named consistency level. With N replicas: `one` waits for 1, `quorum` for floor(N/2)+1,
+ * `all` for N. When W + R > N a read sees the latest acknowledged write.
+ */
+export type ConsistencyName = 'one' | 'quorum' | 'all';
+
+/** Every {@link ConsistencyName}, in order of strength. */
+export const CONSISTENCY_NAMES: readonly ConsistencyName[] = ['one', 'quorum', 'all'];
+
+/** Options every call takes. */
+export interface CallOptions {
+  /**
+   * Overall deadline of this call in ms, retries and backoff included.
+   * @default the client's `deadlineMs`
+   */
+  deadlineMs?: number;
+}
+
+/** Options of {@link QuorumKvClient.get}. */
+export interface GetOptions extends CallOptions {
+  /** @default 'quorum' */
+  consistency?: ConsistencyName;
+  /** Replicas that must answer; overrides `consistency`. At most N (the server checks). */
+  r?: number;
+}
+
+/** Options of {@link QuorumKvClient.put} and {@link QuorumKvClient.delete}. */
+export interface WriteOptions extends CallOptions {
+  /**
+   * The causal context of the Get (or Put) this write follows. With it, the write supersedes
+   * exactly the versions that context saw; without it, a write to an existing key adds a
+   * sibling rather than overwriting.
+   */
+  context?: Uint8Array;
+  /** @default 'quorum' */
+  consistency?: ConsistencyName;
+  /** Replicas that must acknowledge; overrides `consistency`. At most N (the server checks). */
+  w?: number;
+}
+
+const LEVELS: Readonly<Record<ConsistencyName, kv.ConsistencyLevel>> = {
+  one: kv.ConsistencyLevel.CONSISTENCY_LEVEL_ONE,
+  quorum: kv.ConsistencyLevel.CONSISTENCY_LEVEL_QUORUM,
+  all: kv.ConsistencyLevel.CONSISTENCY_LEVEL_ALL,
+};
+
+/** The wire level of a consistency name; unset means the server default (QUORUM). */
+export function consistencyLevel(name: ConsistencyName | undefined): kv.ConsistencyLevel {
+  if (name === undefined) return kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED;
+  const level = LEVELS[name] as kv.ConsistencyLevel | undefined;
+  if (level === undefined) {
+    throw new InvalidArgumentError(`consistency: must be one of ${CONSISTENCY_NAMES.join(', ')}, got ${String(name)}`);
+  }
+  return level;
+}
+
+/**
+ * A replica count (r or w) as the wire carries it: 0 when unset, which lets `consistency` decide.
+ * A count the caller did set must be a positive 32-bit integer, since 0 would silently mean
+ * "use the consistency level" instead of what was asked.
+ */
+export function replicaCount(field: 'r' | 'w', value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
+    throw new InvalidArgumentError(`${field}: must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+/** A per-call deadline, checked; the client default when unset. */
+export function callDeadlineMs(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(`deadlineMs: must be a positive number, got ${value}`);
+  }
+  return value;
+}
