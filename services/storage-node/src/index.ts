@@ -1,1 +1,17 @@
-export {};
+/**
+ * The storage node as a library: its engine, its gRPC service and its settings. The process
+ * entry point is `main.ts` (bin `quorumkv-storage-node`).
+ */
+export { storageNodeSettings } from './config.js';
+export type { StorageNodeConfig } from './config.js';
+export { StorageEngine } from './engine.js';
+export type { CoordinateOutcome, EngineStats, StorageEngineOptions } from './engine.js';
+export { DataDirLockedError, EngineClosedError, NodeIdMismatchError, SiblingLimitError } from './errors.js';
+export { KeyedMutex } from './key-lock.js';
+export { toReplicaError } from './replica-error.js';
+export { ReplicateSession } from './replicate-stream.js';
+export type { ReplicaOpHandler, ReplicaResult, ReplicateStreamOptions } from './replicate-stream.js';
+export { createStorageServer } from './server.js';
+export type { ReplicaEngine, StorageServer, StorageServerDeps } from './server.js';
+export { WriteBatcher } from './write-batcher.js';
+export type { BatchWriter, RecordPut, Scheduler } from './write-batcher.js';

@@ -1,0 +1,32 @@
+import { hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
+
+/**
+ * The storage node's settings, declared once: flags, environment variables, defaults and the
+ * `--help` text all come from this table.
+ */
+export const storageNodeSettings = {
+  id: {
+    ...setting.string('--id', 'QKV_STORAGE_ID', '', 'Node identity on the ring and in version dots (e.g. node-1)'),
+    defaultText: '(required)',
+  },
+  listen: hostPort('--listen', 'QKV_STORAGE_LISTEN', '127.0.0.1:7101', 'gRPC listen address (port 0 picks a free port)'),
+  dataDir: {
+    ...setting.string('--data-dir', 'QKV_STORAGE_DATA_DIR', '', 'LevelDB directory; one node per directory'),
+    defaultText: './.qkv-data/<id>',
+  },
+  sync: setting.bool(
+    '--sync',
+    'QKV_STORAGE_SYNC',
+    false,
+    'fsync every write batch before acknowledging: survives power loss, costs throughput (kill -9 is safe either way)',
+  ),
+  maxSiblings: setting.int('--max-siblings', 'QKV_STORAGE_MAX_SIBLINGS', 64, 'Refuse a write that would leave a key with more live siblings', 1, 100_000),
+  siblingWarn: setting.int('--sibling-warn', 'QKV_STORAGE_SIBLING_WARN', 16, 'Log a warning when a key holds more live siblings', 1, 100_000),
+  maxClockEntries: setting.int('--max-clock-entries', 'QKV_STORAGE_MAX_CLOCK_ENTRIES', 10, 'Prune causal contexts to this many entries, oldest first', 1, 10_000),
+  maxKeyBytes: setting.int('--max-key-bytes', 'QKV_STORAGE_MAX_KEY_BYTES', 1024, 'Largest key accepted', 1, 64 * 1024),
+  maxValueBytes: setting.int('--max-value-bytes', 'QKV_STORAGE_MAX_VALUE_BYTES', 10 * 1024, 'Largest value accepted', 0, 8 * 1024 * 1024),
+  graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
+};
+
+/** Values read from {@link storageNodeSettings}. */
+export type StorageNodeConfig = ConfigOf<typeof storageNodeSettings>;

@@ -1,0 +1,267 @@
+import { ClassicLevel } from 'classic-level';
+import { DeadlineExceededError, InvalidArgumentError, type Logger } from '@quorumkv/service-kit';
+import { contextOf, liveVersions, mergeVersions, mintVersion, sameVersions, type VectorClock, type Version } from '@quorumkv/vclock';
+import { directorySize } from './dir-size.js';
+import { DataDirLockedError, EngineClosedError, NodeIdMismatchError, SiblingLimitError } from './errors.js';
+import { KeyedMutex } from './key-lock.js';
+import {
+  DATA_END,
+  DATA_START,
+  dataKey,
+  decodeCounter,
+  decodeVersionSet,
+  encodeCounter,
+  encodeVersionSet,
+  metaKey,
+} from './record-codec.js';
+import { WriteBatcher, type RecordPut } from './write-batcher.js';
+
+/** How a storage engine is opened. */
+export interface StorageEngineOptions {
+  readonly dataDir: string;
+  /** This node's id: the node of every dot it mints. */
+  readonly nodeId: string;
+  readonly logger: Logger;
+  /** fsync each batch before acknowledging (power-loss durability). @default false */
+  readonly sync?: boolean;
+  /** Refuse a coordinate that leaves more live siblings than this. @default 64 */
+  readonly maxSiblings?: number;
+  /** Warn when a key holds more live siblings than this. @default 16 */
+  readonly siblingWarn?: number;
+  /** Stored contexts keep at most this many entries. @default 10 */
+  readonly maxClockEntries?: number;
+  /** @default 1024 */
+  readonly maxKeyBytes?: number;
+  /** @default 10240 */
+  readonly maxValueBytes?: number;
+  /** Wall clock (ms) for version timestamps and deadlines. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** What a coordinate did: the version it minted and the key's whole set afterwards. */
+export interface CoordinateOutcome {
+  readonly minted: Version;
+  readonly versions: readonly Version[];
+}
+
+/** Approximate engine statistics. */
+export interface EngineStats {
+  readonly keyCount: number;
+  readonly approximateBytes: number;
+}
+
+/**
+ * A storage node's versioned key-value store on LevelDB. Each user key holds its sibling set as
+ * one record; every change is one read-modify-write under the key's lock, and writes of
+ * concurrent operations are grouped into one LevelDB batch.
+ *
+ * Durability: LevelDB appends each batch to its log with write(2) before the promise resolves,
+ * so everything acknowledged survives the process being killed (the OS has the bytes). Only with
+ * `sync` does it also fsync, which survives power loss at the cost of one disk flush per batch.
+ */
+export class StorageEngine {
+  private readonly locks = new KeyedMutex();
+  private readonly batcher: WriteBatcher;
+  private readonly now: () => number;
+  private readonly running = new Set<Promise<unknown>>();
+  private closing = false;
+  /** Highest dot counter this node has minted (persisted with every batch that raises it). */
+  private dotCounter: number;
+  private persistedCounter: number;
+
+  private constructor(
+    private readonly db: ClassicLevel<Buffer, Buffer>,
+    private readonly options: StorageEngineOptions,
+    private keys: number,
+    dotCounter: number,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.dotCounter = dotCounter;
+    this.persistedCounter = dotCounter;
+    this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
+  }
+
+  /**
+   * Opens (or creates) the database and counts its keys.
+   * @throws DataDirLockedError when another process holds the directory.
+   * @throws NodeIdMismatchError when the directory belongs to another node id.
+   */
+  static async open(options: StorageEngineOptions): Promise<StorageEngine> {
+    const db = new ClassicLevel<Buffer, Buffer>(options.dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: unknown } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') throw new DataDirLockedError(options.dataDir, { cause: err });
+      throw err;
+    }
+    try {
+      const storedId = await db.get(metaKey('node-id'));
+      if (storedId === undefined) await db.put(metaKey('node-id'), Buffer.from(options.nodeId, 'utf8'), { sync: true });
+      else if (storedId.toString('utf8') !== options.nodeId) {
+        throw new NodeIdMismatchError(options.dataDir, storedId.toString('utf8'), options.nodeId);
+      }
+      const counter = decodeCounter(await db.get(metaKey('dot-counter')));
+      let keys = 0;
+      for await (const _ of db.keys({ gte: DATA_START, lt: DATA_END })) keys += 1;
+      return new StorageEngine(db, options, keys, counter);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** Every version (siblings and tombstones) of `key`; empty when the key was never written. */
+  async read(key: Uint8Array, deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
+    return this.track(async () => {
+      this.checkKey(key);
+      this.checkDeadline(deadline, 'reading');
+      return this.load(dataKey(key));
+    });
+  }
+
+  /**
+   * Mints a version of `key` here — the only place this node's dots are made — in one
+   * read-modify-write: drops the versions `context` covers, adds the new one, stores the set.
+   * @throws SiblingLimitError (nothing stored) when the key would exceed `maxSiblings` live versions.
+   */
+  async coordinate(
+    key: Uint8Array,
+    context: VectorClock,
+    value: Uint8Array,
+    tombstone: boolean,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<CoordinateOutcome> {
+    return this.track(async () => {
+      this.checkKey(key);
+      if (!tombstone && value.length > this.maxValueBytes) {
+        throw new InvalidArgumentError('value', `${value.length} bytes is over the limit of ${this.maxValueBytes}`);
+      }
+      const record = dataKey(key);
+      return this.locks.run(record.toString('latin1'), async () => {
+        this.checkDeadline(deadline, 'waiting for the key');
+        const local = await this.load(record);
+        // Why: a delete followed by a blind put must give a clean key, not a value beside the
+        // tombstones. When every local version is a tombstone the writer cannot have meant to
+        // keep any of them, so an empty context is read as "I saw those deletes".
+        const allTombstones = local.length > 0 && local.every((v) => v.tombstone);
+        const effective = context.length === 0 && allTombstones ? contextOf(local) : context;
+        const { versions, minted } = mintVersion(local, {
+          context: effective,
+          node: this.options.nodeId,
+          value: tombstone ? new Uint8Array(0) : value,
+          tombstone,
+          nowMs: this.now(),
+          maxClockEntries: this.options.maxClockEntries ?? 10,
+          // Why a node-wide floor: pruned contexts (or a purged key) can forget this node's
+          // earlier dots of a key; reusing one would give two different values one identity.
+          minCounter: this.dotCounter + 1,
+        });
+        const live = liveVersions(versions).length;
+        const limit = this.options.maxSiblings ?? 64;
+        if (live > limit) throw new SiblingLimitError(live, limit);
+        this.warnSiblings(key, live);
+        this.dotCounter = Math.max(this.dotCounter, minted.dot.counter);
+        await this.batcher.put({ key: record, value: encodeVersionSet(versions) });
+        if (local.length === 0) this.keys += 1;
+        return { minted, versions };
+      });
+    });
+  }
+
+  /**
+   * Merges versions minted elsewhere (replication, read repair, hints) into the key's set and
+   * returns the stored set. Idempotent: merging what is already here writes nothing.
+   */
+  async merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
+    return this.track(async () => {
+      this.checkKey(key);
+      const record = dataKey(key);
+      return this.locks.run(record.toString('latin1'), async () => {
+        this.checkDeadline(deadline, 'waiting for the key');
+        const local = await this.load(record);
+        const merged = mergeVersions(local, incoming);
+        if (local.length > 0 && sameVersions(local, merged)) return local;
+        // Replicated data is never refused (that would leave replicas diverged), only reported.
+        this.warnSiblings(key, liveVersions(merged).length);
+        for (const v of incoming) {
+          if (v.dot.node === this.options.nodeId) this.dotCounter = Math.max(this.dotCounter, v.dot.counter);
+        }
+        await this.batcher.put({ key: record, value: encodeVersionSet(merged) });
+        if (local.length === 0) this.keys += 1;
+        return merged;
+      });
+    });
+  }
+
+  /** Keys held (counted at open, kept since) and the size of the data directory. */
+  async stats(): Promise<EngineStats> {
+    return { keyCount: this.keys, approximateBytes: await directorySize(this.options.dataDir) };
+  }
+
+  /** Batches written and records in them, for the average group-commit size. */
+  get batchCounters(): { readonly batches: number; readonly records: number } {
+    return this.batcher.counters;
+  }
+
+  /** Refuses new operations, lets running ones finish and closes the database. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.allSettled([...this.running]);
+    await this.batcher.idle();
+    await this.db.close();
+  }
+
+  private get maxValueBytes(): number {
+    return this.options.maxValueBytes ?? 10 * 1024;
+  }
+
+  private track<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new EngineClosedError());
+    const p = op();
+    this.running.add(p);
+    const forget = (): void => {
+      this.running.delete(p);
+    };
+    p.then(forget, forget);
+    return p;
+  }
+
+  private async load(record: Buffer): Promise<Version[]> {
+    const bytes = await this.db.get(record);
+    return bytes === undefined ? [] : decodeVersionSet(bytes);
+  }
+
+  private writeBatch(puts: readonly RecordPut[]): Promise<void> {
+    const ops = puts.map((p) => ({ type: 'put' as const, key: p.key, value: p.value }));
+    // The counter travels in the same atomic batch as the versions it minted, so after a crash
+    // it is never below a dot that reached disk.
+    const before = this.persistedCounter;
+    if (this.dotCounter > before) {
+      ops.push({ type: 'put', key: metaKey('dot-counter'), value: encodeCounter(this.dotCounter) });
+      this.persistedCounter = this.dotCounter;
+    }
+    return this.db.batch(ops, { sync: this.options.sync ?? false }).catch((err: unknown) => {
+      this.persistedCounter = Math.min(this.persistedCounter, before);
+      throw err;
+    });
+  }
+
+  private checkKey(key: Uint8Array): void {
+    if (key.length === 0) throw new InvalidArgumentError('key', 'must not be empty');
+    const max = this.options.maxKeyBytes ?? 1024;
+    if (key.length > max) throw new InvalidArgumentError('key', `${key.length} bytes is over the limit of ${max}`);
+  }
+
+  private checkDeadline(deadline: number, what: string): void {
+    if (this.now() >= deadline) throw new DeadlineExceededError(what);
+  }
+
+  private warnSiblings(key: Uint8Array, live: number): void {
+    const warn = this.options.siblingWarn ?? 16;
+    if (live > warn) {
+      this.options.logger.warn({ key: Buffer.from(key).subarray(0, 64).toString('hex'), siblings: live, warnAbove: warn }, 'key holds many siblings');
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Conditions of the storage node, as classes with readonly context. The replica stream maps them
+ * to `ReplicaError` codes in one place (`replica-error.ts`); nothing branches on message text.
+ */
+
+/** A coordinate would leave the key with more live siblings than allowed; nothing was stored. */
+export class SiblingLimitError extends Error {
+  override readonly name = 'SiblingLimitError';
+  constructor(
+    /** Live siblings the key would hold after the write. */
+    readonly siblings: number,
+    /** The configured bound (`--max-siblings`). */
+    readonly limit: number,
+  ) {
+    super(`key would hold ${siblings} live siblings, more than the limit of ${limit}; nothing stored`);
+  }
+}
+
+/** The data directory is held by another process (LevelDB's LOCK file). */
+export class DataDirLockedError extends Error {
+  override readonly name = 'DataDirLockedError';
+  constructor(
+    readonly dataDir: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`data directory ${dataDir} is locked by another process (is another storage node using it?)`, options);
+  }
+}
+
+/** The engine is closing or closed; the operation was not started. */
+export class EngineClosedError extends Error {
+  override readonly name = 'EngineClosedError';
+  constructor() {
+    super('storage engine is closed');
+  }
+}
+
+/** The data directory was created by a node with another id; its dots belong to that id. */
+export class NodeIdMismatchError extends Error {
+  override readonly name = 'NodeIdMismatchError';
+  constructor(
+    readonly dataDir: string,
+    readonly storedId: string,
+    readonly givenId: string,
+  ) {
+    super(`data directory ${dataDir} belongs to node "${storedId}", not "${givenId}"; use that id or another directory`);
+  }
+}

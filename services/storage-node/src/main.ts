@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * quorumkv-storage-node: wiring only. Reads the settings, opens the engine, binds the gRPC
+ * server, reports SERVING once the engine is open, and drains on SIGTERM.
+ */
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { storage } from '@quorumkv/proto';
+import { ConfigError, createLogger, formatHelp, onShutdownSignal, readConfig, startGrpcHost } from '@quorumkv/service-kit';
+import { storageNodeSettings, type StorageNodeConfig } from './config.js';
+import { StorageEngine } from './engine.js';
+import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
+import { createStorageServer } from './server.js';
+
+const COMMAND = 'quorumkv-storage-node';
+
+/** Exits with a one-line message for a problem the operator must fix (exit code 2). */
+function refuse(message: string): never {
+  process.stderr.write(`${COMMAND}: ${message}\n`);
+  process.exit(2);
+}
+
+function readSettings(): StorageNodeConfig {
+  let result;
+  try {
+    result = readConfig(storageNodeSettings);
+  } catch (err) {
+    if (err instanceof ConfigError) refuse(err.message);
+    throw err;
+  }
+  if (result.help) {
+    process.stdout.write(
+      formatHelp(COMMAND, 'A quorumkv storage node: keeps versioned values of its ring slice in LevelDB.', storageNodeSettings) + '\n',
+    );
+    process.exit(0);
+  }
+  const config = result.config;
+  if (config.id === '') refuse('--id is required (e.g. --id node-1): it names this node on the ring and in every version it mints');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.id)) refuse(`invalid setting --id: use 1-64 letters, digits, '.', '_' or '-', got "${config.id}"`);
+  if (config.siblingWarn > config.maxSiblings) refuse('invalid setting --sibling-warn: must not be above --max-siblings');
+  return config;
+}
+
+async function main(): Promise<void> {
+  const config = readSettings();
+  const dataDir = resolve(config.dataDir === '' ? `.qkv-data/${config.id}` : config.dataDir);
+  const logger = createLogger({ service: 'storage-node', node: config.id });
+
+  let engine: StorageEngine;
+  try {
+    engine = await StorageEngine.open({
+      dataDir,
+      nodeId: config.id,
+      logger,
+      sync: config.sync,
+      maxSiblings: config.maxSiblings,
+      siblingWarn: config.siblingWarn,
+      maxClockEntries: config.maxClockEntries,
+      maxKeyBytes: config.maxKeyBytes,
+      maxValueBytes: config.maxValueBytes,
+    });
+  } catch (err) {
+    if (err instanceof DataDirLockedError || err instanceof NodeIdMismatchError) {
+      logger.fatal({ dataDir }, err.message);
+      logger.flush();
+      refuse(err.message);
+    }
+    throw err;
+  }
+
+  const server = createStorageServer({ nodeId: config.id, engine, logger });
+  const host = await startGrpcHost({
+    address: config.listen,
+    logger,
+    services: [{ name: 'quorumkv.storage.v1.StorageService', definition: storage.StorageServiceService, implementation: server.implementation }],
+  }).catch(async (err: unknown) => {
+    await engine.close();
+    throw err;
+  });
+  // SERVING only now: the engine is open, so the first request a load balancer sends can be served.
+  host.setServing(true);
+  logger.info({ address: host.address, dataDir, sync: config.sync }, 'listening');
+
+  onShutdownSignal(logger, async () => {
+    // A stuck close must not keep the process past its grace period (plus a moment to close).
+    setTimeout(() => {
+      logger.error({ graceMs: config.graceMs }, 'shutdown took too long; exiting');
+      logger.flush();
+      process.exit(1);
+    }, config.graceMs + 2_000).unref();
+    const until = Date.now() + config.graceMs;
+    host.setServing(false);
+    // Streams end themselves once their running requests are answered; the grace period bounds it.
+    await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
+    await host.shutdown(Math.max(0, until - Date.now()));
+    await engine.close();
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${COMMAND}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,151 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { storage } from '@quorumkv/proto';
+import { DeadlineExceededError, NotServingError, type Logger } from '@quorumkv/service-kit';
+import { toReplicaError } from './replica-error.js';
+
+/** What one replica request produces when it succeeds. */
+export type ReplicaResult = NonNullable<storage.ReplicaResponse['result']>;
+
+/**
+ * Runs one request's operation. `deadline` is the absolute time (ms, from the injected clock)
+ * after which work must not start; `Infinity` when the request set no timeout.
+ */
+export type ReplicaOpHandler = (request: storage.ReplicaRequest, deadline: number) => Promise<ReplicaResult>;
+
+/** Options of one `Replicate` stream. */
+export interface ReplicateStreamOptions {
+  readonly handle: ReplicaOpHandler;
+  readonly logger: Logger;
+  /** Clock for request deadlines (ms). */
+  readonly now: () => number;
+  /** Requests of this stream running at once; past it the stream stops reading. @default 256 */
+  readonly maxInFlight?: number;
+}
+
+type ReplicateCall = ServerDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>;
+
+/**
+ * Serves one `Replicate` stream: every request runs as soon as it arrives, concurrently with the
+ * others, and its answer carries the request's id, so answers leave in completion order. A bad
+ * or failing request is answered with a `ReplicaError`; it never ends the stream.
+ *
+ * Flow control: when the client's receive window is full (`write` returns false) or too many
+ * requests are running, the session stops reading; HTTP/2 flow control then pushes back on the
+ * sender instead of requests piling up in memory.
+ */
+export class ReplicateSession {
+  private inFlight = 0;
+  private writeBlocked = false;
+  private paused = false;
+  private readEnded = false;
+  private draining = false;
+  private finished = false;
+  private readonly maxInFlight: number;
+  private readonly done: Promise<void>;
+  private resolveDone: () => void = () => undefined;
+
+  constructor(
+    private readonly call: ReplicateCall,
+    private readonly options: ReplicateStreamOptions,
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 256;
+    this.done = new Promise<void>((resolve) => {
+      this.resolveDone = resolve;
+    });
+    call.on('data', (request: storage.ReplicaRequest) => this.onRequest(request));
+    call.on('end', () => {
+      this.readEnded = true;
+      this.maybeFinish();
+    });
+    call.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateFlow();
+    });
+    call.on('error', (err: unknown) => {
+      options.logger.debug({ err }, 'replicate stream error');
+      this.finish(false);
+    });
+    call.on('cancelled', () => this.finish(false));
+  }
+
+  /** Resolves when the stream is over (ended by either side, or cancelled). */
+  closed(): Promise<void> {
+    return this.done;
+  }
+
+  /**
+   * Stops taking new work: requests that arrive from now on are answered CODE_UNAVAILABLE;
+   * once the running ones are answered, the server ends the stream (status OK) so the client
+   * moves to another replica. Resolves when the stream is over.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.maybeFinish();
+    return this.done;
+  }
+
+  private onRequest(request: storage.ReplicaRequest): void {
+    if (this.finished) return;
+    const id = request.id;
+    if (this.draining) {
+      this.respond({ id, result: { $case: 'error', error: toReplicaError(new NotServingError('storage node is shutting down')) } });
+      return;
+    }
+    const now = this.options.now();
+    const deadline = request.timeoutMs > 0 ? now + request.timeoutMs : Number.POSITIVE_INFINITY;
+    this.inFlight += 1;
+    this.updateFlow();
+    this.run(request, deadline).then(
+      (result) => this.complete({ id, result }),
+      // run() maps every error itself; this only guards against a bug in the mapper.
+      (err: unknown) => this.complete({ id, result: { $case: 'error', error: toReplicaError(err, this.options.logger) } }),
+    );
+  }
+
+  private async run(request: storage.ReplicaRequest, deadline: number): Promise<ReplicaResult> {
+    try {
+      if (this.options.now() >= deadline) throw new DeadlineExceededError('waiting to start');
+      return await this.options.handle(request, deadline);
+    } catch (err) {
+      return { $case: 'error', error: toReplicaError(err, this.options.logger) };
+    }
+  }
+
+  private complete(response: storage.ReplicaResponse): void {
+    this.inFlight -= 1;
+    this.respond(response);
+    this.updateFlow();
+    this.maybeFinish();
+  }
+
+  private respond(response: storage.ReplicaResponse): void {
+    if (this.finished) return;
+    if (!this.call.write(response)) this.writeBlocked = true;
+  }
+
+  /** Reads while the client keeps up with our answers and the running work is bounded. */
+  private updateFlow(): void {
+    if (this.finished) return;
+    const shouldPause = this.writeBlocked || this.inFlight >= this.maxInFlight;
+    if (shouldPause && !this.paused) {
+      this.paused = true;
+      this.call.pause();
+    } else if (!shouldPause && this.paused) {
+      this.paused = false;
+      this.call.resume();
+    }
+  }
+
+  /** Ends our side once the client has ended its side (or we drain) and every answer is out. */
+  private maybeFinish(): void {
+    if (this.finished || this.inFlight > 0) return;
+    if (this.readEnded || this.draining) this.finish(true);
+  }
+
+  private finish(endCall: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (endCall) this.call.end();
+    this.resolveDone();
+  }
+}

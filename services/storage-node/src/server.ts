@@ -1,0 +1,110 @@
+import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { storage } from '@quorumkv/proto';
+import { InvalidArgumentError, unary, type Logger } from '@quorumkv/service-kit';
+import { MalformedVersionError, clockFromProto, versionFromProto, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
+import type { StorageEngine } from './engine.js';
+import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
+
+/** The engine operations the server needs (a {@link StorageEngine}, or a wrapper in tests). */
+export type ReplicaEngine = Pick<StorageEngine, 'read' | 'coordinate' | 'merge' | 'stats'>;
+
+/** What {@link createStorageServer} needs. */
+export interface StorageServerDeps {
+  readonly nodeId: string;
+  readonly engine: ReplicaEngine;
+  readonly logger: Logger;
+  /** Clock for request deadlines (ms). @default Date.now */
+  readonly now?: () => number;
+  /** Requests running at once on one stream. @default 256 */
+  readonly maxInFlightPerStream?: number;
+}
+
+/** The StorageService implementation and a way to wind its streams down. */
+export interface StorageServer {
+  /** Pass to grpc-js `addService` (or service-kit `startGrpcHost`). */
+  readonly implementation: storage.StorageServiceServer;
+  /**
+   * Answers new requests CODE_UNAVAILABLE, waits for the running ones and ends every stream, so
+   * that a server `tryShutdown` is not held open by long-lived coordinator streams.
+   */
+  drain(): Promise<void>;
+}
+
+function malformed(field: string, err: unknown): never {
+  if (err instanceof MalformedVersionError) throw new InvalidArgumentError(`${field}.${err.field}`, 'malformed');
+  throw err;
+}
+
+function clockOf(entries: readonly storage.ClockEntry[]): VectorClock {
+  try {
+    return clockFromProto(entries);
+  } catch (err) {
+    return malformed('context', err);
+  }
+}
+
+function versionsOf(versions: readonly storage.Version[]): Version[] {
+  try {
+    return versions.map(versionFromProto);
+  } catch (err) {
+    return malformed('versions', err);
+  }
+}
+
+/** Runs one replica request against the engine. */
+async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, deadline: number): Promise<ReplicaResult> {
+  const op = request.op;
+  switch (op?.$case) {
+    case 'read': {
+      const versions = await engine.read(op.read.key, deadline);
+      return { $case: 'read', read: { versions: versions.map(versionToProto) } };
+    }
+    case 'coordinate': {
+      const c = op.coordinate;
+      const { minted, versions } = await engine.coordinate(c.key, clockOf(c.context), c.value, c.tombstone, deadline);
+      return { $case: 'coordinate', coordinate: { version: versionToProto(minted), siblingCount: versions.length } };
+    }
+    case 'merge': {
+      await engine.merge(op.merge.key, versionsOf(op.merge.versions), deadline);
+      return { $case: 'merge', merge: {} };
+    }
+    case undefined:
+      throw new InvalidArgumentError('op', 'missing: set read, coordinate or merge');
+  }
+}
+
+/**
+ * Creates the `quorumkv.storage.v1.StorageService` implementation over an engine. It does not
+ * bind: `main.ts` registers it with `startGrpcHost`, tests with their own server.
+ */
+export function createStorageServer(deps: StorageServerDeps): StorageServer {
+  const sessions = new Set<ReplicateSession>();
+  let draining = false;
+  const now = deps.now ?? Date.now;
+
+  const replicate = (call: ServerDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>): void => {
+    const session = new ReplicateSession(call, {
+      handle: (request, deadline) => runOp(deps.engine, request, deadline),
+      logger: deps.logger,
+      now,
+      ...(deps.maxInFlightPerStream !== undefined ? { maxInFlight: deps.maxInFlightPerStream } : {}),
+    });
+    sessions.add(session);
+    void session.closed().then(() => sessions.delete(session));
+    if (draining) void session.drain();
+  };
+
+  const stats = unary<storage.StatsRequest, storage.StatsResponse>(deps.logger, async () => {
+    const s = await deps.engine.stats();
+    return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes) };
+  });
+
+  const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats };
+  return {
+    implementation,
+    drain: async () => {
+      draining = true;
+      await Promise.all([...sessions].map((s) => s.drain()));
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Group commit: puts that arrive in the same event-loop turn, or while an earlier batch is being
+ * written, go to LevelDB as one atomic batch. One batch is one append to the LevelDB log (and one
+ * fsync with `--sync`), so many concurrent writers share the cost of one system call.
+ */
+
+/** One record to store. */
+export interface RecordPut {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+/** Writes a batch atomically; resolves once LevelDB has appended it to its log. */
+export type BatchWriter = (puts: readonly RecordPut[]) => Promise<void>;
+
+/** Schedules the first flush of a group (`setImmediate` in production; tests may pass their own). */
+export type Scheduler = (fn: () => void) => void;
+
+interface Waiting {
+  readonly put: RecordPut;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Collects puts and writes them in groups, at most one batch in flight at a time. */
+export class WriteBatcher {
+  private pending: Waiting[] = [];
+  private scheduled = false;
+  private inFlight = false;
+  private idleWaiters: (() => void)[] = [];
+  private batches = 0;
+  private records = 0;
+
+  /**
+   * @param write writes one batch.
+   * @param maxBatch the most records in one batch; the rest wait for the next.
+   * @param schedule defers the first flush so that puts of the same turn join it.
+   */
+  constructor(
+    private readonly write: BatchWriter,
+    private readonly maxBatch = 512,
+    private readonly schedule: Scheduler = setImmediate,
+  ) {}
+
+  /** Queues a put; resolves when the batch holding it has been written, rejects if that failed. */
+  put(put: RecordPut): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ put, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Resolves once nothing is queued or being written. */
+  idle(): Promise<void> {
+    if (!this.inFlight && !this.scheduled && this.pending.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Batches written and records in them, since creation (for the average group size). */
+  get counters(): { readonly batches: number; readonly records: number } {
+    return { batches: this.batches, records: this.records };
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const group = this.pending.splice(0, this.maxBatch);
+    if (group.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    this.inFlight = true;
+    this.batches += 1;
+    this.records += group.length;
+    this.write(group.map((w) => w.put)).then(
+      () => this.settle(group, undefined),
+      (err: unknown) => this.settle(group, err ?? new Error('batch write failed')),
+    );
+  }
+
+  private settle(group: readonly Waiting[], err: unknown): void {
+    this.inFlight = false;
+    for (const w of group) {
+      if (err === undefined) w.resolve();
+      else w.reject(err);
+    }
+    // Puts that queued while this batch was on its way have waited long enough: write them now.
+    if (this.pending.length > 0) this.flush();
+    else this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight || this.scheduled || this.pending.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
