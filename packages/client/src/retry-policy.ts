@@ -41,7 +41,7 @@ export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOp
 }
 
 function stripUndefined(options: RetryOptions): RetryOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RetryOptions;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 /**
