@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeyedMutex } from './key-lock.js';
+
+/** Lets other queued callbacks run, as an awaited disk read would. */
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('KeyedMutex', () => {
+  it('never loses an update when concurrent read-modify-writes of one key each yield between read and write', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 30 }), fc.array(fc.nat(3), { minLength: 1, maxLength: 30 }), async (n, pauses) => {
+        const mutex = new KeyedMutex();
+        let stored = 0;
+        await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            mutex.run('k', async () => {
+              const read = stored;
+              for (let p = 0; p < (pauses[i % pauses.length] ?? 0); p++) await yieldTurn();
+              stored = read + 1;
+            }),
+          ),
+        );
+        expect(stored).toBe(n);
+        expect(mutex.lockedKeys).toBe(0);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('lets holders of different keys run at the same time', async () => {
+    const mutex = new KeyedMutex();
+    let releaseA: () => void = () => undefined;
+    const a = mutex.run('a', () => new Promise<void>((resolve) => (releaseA = resolve)));
+    // 'b' completes although 'a' is still held.
+    await expect(mutex.run('b', () => Promise.resolve('b done'))).resolves.toBe('b done');
+    releaseA();
+    await a;
+  });
+
+  it('releases the key when the holder throws, and the next holder runs', async () => {
+    const mutex = new KeyedMutex();
+    await expect(mutex.run('k', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(mutex.run('k', () => Promise.resolve(7))).resolves.toBe(7);
+    expect(mutex.lockedKeys).toBe(0);
+  });
+
+  it('runs the holders of one key in arrival order', async () => {
+    const mutex = new KeyedMutex();
+    const order: number[] = [];
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        mutex.run('k', async () => {
+          await yieldTurn();
+          order.push(i);
+        }),
+      ),
+    );
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+});

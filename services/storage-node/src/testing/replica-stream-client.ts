@@ -1,0 +1,84 @@
+/**
+ * A minimal client of one `Replicate` stream for this service's tests and its benchmark script:
+ * tags requests with ids and resolves each with the answer carrying the same id. Not the
+ * coordinator's client (that lives with the coordinator); kept here so tests talk real gRPC.
+ */
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { storage } from '@quorumkv/proto';
+
+interface Pending {
+  readonly resolve: (response: storage.ReplicaResponse) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** One Replicate stream to a storage node. */
+export class ReplicaStreamClient {
+  /** Response ids in the order they arrived. */
+  readonly arrivals: number[] = [];
+  private readonly client: storage.StorageServiceClient;
+  private readonly stream: ClientDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>;
+  private readonly pending = new Map<number, Pending>();
+  private readonly ended: Promise<void>;
+  private nextId = 1;
+
+  constructor(address: string) {
+    this.client = new storage.StorageServiceClient(address, credentials.createInsecure());
+    this.stream = this.client.replicate();
+    this.stream.on('data', (response: storage.ReplicaResponse) => {
+      this.arrivals.push(response.id);
+      const p = this.pending.get(response.id);
+      this.pending.delete(response.id);
+      p?.resolve(response);
+    });
+    this.ended = new Promise<void>((resolve) => {
+      const fail = (err: unknown): void => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+        resolve();
+      };
+      this.stream.on('error', fail);
+      this.stream.on('status', () => fail(new Error('stream ended')));
+    });
+  }
+
+  /** Sends one request and resolves with its answer. `timeoutMs` 0 means no timeout. */
+  send(op: NonNullable<storage.ReplicaRequest['op']>, timeoutMs = 0): Promise<storage.ReplicaResponse> {
+    const id = this.nextId++;
+    return new Promise<storage.ReplicaResponse>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.stream.write({ id, trace: {}, timeoutMs, op });
+    });
+  }
+
+  /** Sends raw bytes of a request the caller built (to test odd input). */
+  sendRaw(request: storage.ReplicaRequest): Promise<storage.ReplicaResponse> {
+    return new Promise<storage.ReplicaResponse>((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject });
+      this.stream.write(request);
+    });
+  }
+
+  /** Engine statistics over a unary call. */
+  stats(): Promise<storage.StatsResponse> {
+    return new Promise((resolve, reject) => {
+      this.client.stats({}, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  /** Half-closes the stream and resolves when the server has ended it. */
+  async end(): Promise<void> {
+    this.stream.end();
+    await this.ended;
+  }
+
+  /** Resolves when the server ends the stream or it fails. */
+  whenEnded(): Promise<void> {
+    return this.ended;
+  }
+
+  /** Cancels the stream and closes the channel. */
+  close(): void {
+    this.stream.cancel();
+    this.client.close();
+  }
+}
