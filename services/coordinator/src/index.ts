@@ -1,1 +1,38 @@
-export {};
+/**
+ * The quorumkv coordinator: a stateless KeyValueService that routes by the ring, runs the
+ * quorum (N, W, R) over one stream per storage node, merges versions and repairs on read.
+ */
+export { coordinatorHelp, coordinatorSettings, loadCoordinatorConfig, parseNodeList } from './config.js';
+export type { CoordinatorConfig, NodeAddress } from './config.js';
+export {
+  QuorumNotReachedError,
+  ReplicaOpError,
+  ReplicaProtocolError,
+  ReplicaRequestError,
+  ReplicaStreamBrokenError,
+  ReplicaTimeoutError,
+  ReplicaUnavailableError,
+  SiblingLimitError,
+  failureReason,
+} from './errors.js';
+export type { ReplicaFailure } from './errors.js';
+export { awaitQuorum, quorumSize, withDeadlines } from './quorum.js';
+export type { QuorumOutcome, QuorumWaitOptions, ReplicaAnswer, ReplicaAttempt } from './quorum.js';
+export { checkKey, checkValue, parseContext, replicasNeeded, validateDelete, validateGet, validatePut } from './validate.js';
+export type { RequestLimits, ValidGet, ValidWrite } from './validate.js';
+export { ReplicaClient } from './replica-client.js';
+export type { ReplicaClientOptions } from './replica-client.js';
+export { ReplicaPool } from './replica-pool.js';
+export type { ReplicaPoolOptions, ReplicaTransport } from './replica-pool.js';
+export { KvOperations, keyValueService, toGetResponse } from './kv-handlers.js';
+export type { KvCounts, KvDeps, Placement } from './kv-handlers.js';
+export { ReadRepair } from './read-repair.js';
+export type { ReadRepairCounts, ReadRepairOptions } from './read-repair.js';
+export { clusterService, clusterStatus } from './cluster-status.js';
+export type { ClusterStatusDeps } from './cluster-status.js';
+export { createCoordinatorServer } from './server.js';
+export type { CoordinatorServer, CoordinatorServerConfig, CoordinatorServerDeps } from './server.js';
+export { backoffDelay, shortCause } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { systemTimers } from './timers.js';
+export type { TimerHandle, Timers } from './timers.js';

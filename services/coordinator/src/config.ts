@@ -1,0 +1,97 @@
+import {
+  ConfigError,
+  formatHelp,
+  hostPort,
+  parseHostPort,
+  readConfig,
+  setting,
+  type ConfigOf,
+  type ReadConfigOptions,
+  type SettingSpec,
+} from '@quorumkv/service-kit';
+
+/** One storage node of the static membership. */
+export interface NodeAddress {
+  readonly id: string;
+  /** `host:port` of its StorageService. */
+  readonly address: string;
+}
+
+/** Parses `node-1=127.0.0.1:7101,node-2=127.0.0.1:7102`: unique ids, checked addresses. */
+export function parseNodeList(raw: string): NodeAddress[] {
+  const nodes: NodeAddress[] = [];
+  const seen = new Set<string>();
+  for (const part of raw.split(',')) {
+    const item = part.trim();
+    if (item.length === 0) continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`expected ID=HOST:PORT, got "${item}"`);
+    const id = item.slice(0, eq).trim();
+    if (seen.has(id)) throw new Error(`node id "${id}" appears twice`);
+    seen.add(id);
+    nodes.push({ id, address: parseHostPort(item.slice(eq + 1)) });
+  }
+  return nodes;
+}
+
+const nodesSetting: SettingSpec<NodeAddress[]> = {
+  flag: '--nodes',
+  env: 'QKV_NODES',
+  description: 'Storage nodes (static membership), as ID=HOST:PORT,ID=HOST:PORT,… (required)',
+  default: [],
+  defaultText: '(required)',
+  parse: parseNodeList,
+};
+
+/** Every setting of the coordinator, declared once; `--help` prints this table. */
+export const coordinatorSettings = {
+  nodes: nodesSetting,
+  listen: hostPort('--listen', 'QKV_LISTEN', '127.0.0.1:7070', 'Address to serve KeyValueService and ClusterService on'),
+  replicationFactor: setting.int('--replication-factor', 'QKV_REPLICATION_FACTOR', 3, 'N: replicas per key (at most the number of nodes)', 1, 64),
+  vnodes: setting.int('--vnodes', 'QKV_VNODES', 128, 'Virtual nodes per storage node on the hash ring', 1, 4096),
+  replicaTimeoutMs: setting.int(
+    '--replica-timeout-ms',
+    'QKV_REPLICA_TIMEOUT_MS',
+    1000,
+    'A replica that has not answered after this long counts as a miss',
+    1,
+    600_000,
+  ),
+  maxKeyBytes: setting.int('--max-key-bytes', 'QKV_MAX_KEY_BYTES', 1024, 'Largest key accepted, in bytes', 1, 1 << 20),
+  maxValueBytes: setting.int('--max-value-bytes', 'QKV_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
+  statusTimeoutMs: setting.int('--status-timeout-ms', 'QKV_STATUS_TIMEOUT_MS', 500, 'Deadline of the Stats call behind ClusterService.Status', 1, 60_000),
+  graceMs: setting.int('--grace-ms', 'QKV_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may finish before they are cut', 0, 600_000),
+};
+
+/** The coordinator's settings, read and checked. */
+export type CoordinatorConfig = ConfigOf<typeof coordinatorSettings>;
+
+/** Help text for `quorumkv-coordinator --help`. */
+export function coordinatorHelp(): string {
+  return formatHelp(
+    'quorumkv-coordinator',
+    'Stateless coordinator: serves quorumkv.kv.v1.KeyValueService with tunable quorums and read repair.',
+    coordinatorSettings,
+  );
+}
+
+/**
+ * Reads flags and environment through the table, then checks what one setting alone cannot:
+ * `--nodes` is required and N may not exceed the number of nodes.
+ * @throws ConfigError naming the setting.
+ */
+export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: true } | { help: false; config: CoordinatorConfig } {
+  const result = readConfig(coordinatorSettings, options);
+  if (result.help) return result;
+  const { config } = result;
+  if (config.nodes.length === 0) {
+    throw new ConfigError('--nodes', 'is required: list the storage nodes as ID=HOST:PORT,… (or set QKV_NODES)');
+  }
+  if (config.replicationFactor > config.nodes.length) {
+    throw new ConfigError(
+      '--replication-factor',
+      `is ${config.replicationFactor} but only ${config.nodes.length} node(s) are listed in --nodes; N cannot exceed the number of nodes`,
+    );
+  }
+  return { help: false, config };
+}

@@ -1,0 +1,228 @@
+import { status } from '@grpc/grpc-js';
+import { storage, type kv } from '@quorumkv/proto';
+import { DeadlineExceededError, ServiceError, callDeadline, unary, type Logger } from '@quorumkv/service-kit';
+import {
+  clockToProto,
+  contextOf,
+  encodeContext,
+  liveVersions,
+  mergeVersions,
+  versionFromProto,
+  type Version,
+} from '@quorumkv/vclock';
+import { QuorumNotReachedError, ReplicaOpError, SiblingLimitError, failureReason, type ReplicaFailure } from './errors.js';
+import { awaitQuorum, withDeadlines, type ReplicaAttempt } from './quorum.js';
+import type { ReadRepair } from './read-repair.js';
+import type { ReplicaTransport } from './replica-pool.js';
+import type { Timers } from './timers.js';
+import { validateDelete, validateGet, validatePut, type RequestLimits, type ValidWrite } from './validate.js';
+
+/** Where keys live: the ring's preference list (first N distinct physical nodes clockwise). */
+export interface Placement {
+  preferenceList(key: Uint8Array, n: number): string[];
+}
+
+/** Operation counters (metrics read them later). */
+export interface KvCounts {
+  quorumFailures: { get: number; put: number; delete: number };
+  /** Writes whose minting replica reported more than one version afterwards. */
+  siblingsCreated: number;
+  siblingLimitRefusals: number;
+}
+
+/** What the key-value operations need. */
+export interface KvDeps {
+  readonly transport: ReplicaTransport;
+  readonly placement: Placement;
+  readonly limits: RequestLimits;
+  /** A replica that has not answered after this long counts as a miss. */
+  readonly replicaTimeoutMs: number;
+  readonly timers: Timers;
+  readonly readRepair: ReadRepair;
+}
+
+/**
+ * Get, Put and Delete against the replicas of a key: validation first (nothing is sent for a bad
+ * request), then the quorum. Independent of grpc-js so tests can call it with any deadline.
+ */
+export class KvOperations {
+  readonly counts: KvCounts = { quorumFailures: { get: 0, put: 0, delete: 0 }, siblingsCreated: 0, siblingLimitRefusals: 0 };
+  private readonly deps: KvDeps;
+
+  constructor(deps: KvDeps) {
+    this.deps = deps;
+  }
+
+  /**
+   * Reads the key from all N replicas, replies once R answered (their sets merged), then
+   * repairs stale replicas in the background.
+   * @param callDeadlineMs the client's absolute deadline (Infinity when none).
+   */
+  async get(req: kv.GetRequest, callDeadlineMs: number): Promise<kv.GetResponse> {
+    const { deps } = this;
+    const { key, r } = validateGet(req, deps.limits);
+    const now = this.checkTime(callDeadlineMs, 'reading');
+    const replicas = deps.placement.preferenceList(key, deps.limits.replicationFactor);
+    const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
+    const attempts: ReplicaAttempt<Version[]>[] = replicas.map((node) => ({
+      node,
+      // Why convert inside the attempt: a replica answering with a malformed version counts as
+      // a miss, like one that did not answer.
+      result: deps.transport.read(node, key, timeout).then(fromProto),
+    }));
+    const outcome = await this.quorum('get', callDeadlineMs, () =>
+      awaitQuorum(attempts, { needed: r, callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'reading the key' }),
+    );
+    let merged: Version[] = [];
+    for (const a of outcome.answers) merged = mergeVersions(merged, a.value);
+    void deps.readRepair.afterRead(key, attempts);
+    return toGetResponse(merged);
+  }
+
+  /** Writes a value: mint at one replica, replicate to the others, reply after W acks. */
+  async put(req: kv.PutRequest, callDeadlineMs: number): Promise<kv.PutResponse> {
+    const write = validatePut(req, this.deps.limits);
+    const minted = await this.write(write, callDeadlineMs, 'put');
+    return { context: encodeContext(contextOf([minted])) };
+  }
+
+  /** Writes a tombstone the same way as a put. */
+  async delete(req: kv.DeleteRequest, callDeadlineMs: number): Promise<kv.DeleteResponse> {
+    const write = validateDelete(req, this.deps.limits);
+    await this.write(write, callDeadlineMs, 'delete');
+    return {};
+  }
+
+  /**
+   * The write path. Why mint at a storage node: the coordinator is stateless and there may be
+   * several; if it incremented clocks itself, two coordinators could mint the same clock for
+   * different values and one write would silently vanish. Exactly one replica mints the dot (in
+   * one local read-modify-write), and the others merge that version.
+   */
+  private async write(write: ValidWrite, callDeadlineMs: number, op: 'put' | 'delete'): Promise<Version> {
+    const { deps } = this;
+    const n = deps.limits.replicationFactor;
+    const replicas = deps.placement.preferenceList(write.key, n);
+    const coordinateOp: storage.CoordinateOp = {
+      key: write.key,
+      context: clockToProto(write.context),
+      value: write.value,
+      tombstone: write.tombstone,
+    };
+    return this.quorum(op, callDeadlineMs, async () => {
+      // Phase 1: the first reachable replica in preference order mints. A replica that timed out
+      // may still have minted; the next one then mints too, and the value shows up as two
+      // siblings rather than being lost — the safe side of the ambiguity.
+      const failures: ReplicaFailure[] = [];
+      let minter: string | undefined;
+      let minted: storage.CoordinateResult | undefined;
+      for (const node of replicas) {
+        const now = this.checkTime(callDeadlineMs, 'writing');
+        const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
+        try {
+          minted = await withDeadlines(node, deps.transport.coordinate(node, coordinateOp, timeout), {
+            callDeadlineMs,
+            replicaDeadlineMs: now + deps.replicaTimeoutMs,
+            timers: deps.timers,
+            what: 'writing the key',
+          });
+          minter = node;
+          break;
+        } catch (err) {
+          this.refuseOrRecord(err, node, failures);
+        }
+      }
+      if (minted === undefined || minter === undefined) throw new QuorumNotReachedError(write.w, 0, n, failures);
+      if (minted.version === undefined) throw new ServiceError(status.INTERNAL, `replica ${minter} minted no version`);
+      if (minted.siblingCount > 1) this.counts.siblingsCreated++;
+      const version = minted.version;
+
+      // Phase 2: replicate the minted version to the other N-1; W counts the minter.
+      const now = this.checkTime(callDeadlineMs, 'writing');
+      const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
+      const versions = [version];
+      const attempts = replicas
+        .filter((node) => node !== minter)
+        .map((node) => ({ node, result: deps.transport.merge(node, write.key, versions, timeout) }));
+      await awaitQuorum(attempts, {
+        needed: write.w - 1,
+        prior: { answered: 1 },
+        asked: n,
+        callDeadlineMs,
+        replicaDeadlineMs: now + deps.replicaTimeoutMs,
+        timers: deps.timers,
+        what: 'replicating the write',
+      });
+      return versionFromProto(version);
+    });
+  }
+
+  /** A coordinate failure: sibling limit and bad input end the write; anything else moves on. */
+  private refuseOrRecord(err: unknown, node: string, failures: ReplicaFailure[]): void {
+    if (err instanceof DeadlineExceededError) throw err;
+    if (err instanceof ReplicaOpError) {
+      if (err.code === storage.ReplicaError_Code.CODE_SIBLING_LIMIT) {
+        this.counts.siblingLimitRefusals++;
+        throw new SiblingLimitError(node, err.detail);
+      }
+      if (err.code === storage.ReplicaError_Code.CODE_INVALID_ARGUMENT) {
+        throw new ServiceError(status.INVALID_ARGUMENT, `replica ${node} refused the write: ${err.detail}`);
+      }
+    }
+    failures.push({ node, reason: failureReason(err) });
+  }
+
+  /**
+   * Runs a quorum step, counting failures. A quorum missed because the client's own deadline
+   * ran out is reported as DEADLINE_EXCEEDED (the replica timeouts were cut to the time left).
+   */
+  private async quorum<T>(op: 'get' | 'put' | 'delete', callDeadlineMs: number, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof QuorumNotReachedError) {
+        if (this.deps.timers.now() >= callDeadlineMs) throw new DeadlineExceededError(`${op}: ${err.message}`);
+        this.counts.quorumFailures[op]++;
+      }
+      throw err;
+    }
+  }
+
+  private checkTime(callDeadlineMs: number, what: string): number {
+    const now = this.deps.timers.now();
+    if (now >= callDeadlineMs) throw new DeadlineExceededError(what);
+    return now;
+  }
+}
+
+function fromProto(versions: storage.Version[]): Version[] {
+  return versions.map(versionFromProto);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The reply of a Get: live values as siblings (byte-identical ones once: two replicas or two
+ * writers storing the same bytes are one answer to the user), and the context of every version
+ * seen — tombstones included, so a write after a delete supersedes the tombstone.
+ */
+export function toGetResponse(merged: readonly Version[]): kv.GetResponse {
+  const live = liveVersions(merged);
+  const siblings: kv.Sibling[] = [];
+  for (const v of live) {
+    const value = asBuffer(v.value);
+    if (!siblings.some((s) => s.value.equals(value))) siblings.push({ value });
+  }
+  return { found: live.length > 0, siblings, context: encodeContext(contextOf(merged)) };
+}
+
+/** The grpc-js implementation of quorumkv.kv.v1.KeyValueService over {@link KvOperations}. */
+export function keyValueService(ops: KvOperations, logger: Logger): kv.KeyValueServiceServer {
+  return {
+    get: unary(logger, (req: kv.GetRequest, call) => ops.get(req, callDeadline(call))),
+    put: unary(logger, (req: kv.PutRequest, call) => ops.put(req, callDeadline(call))),
+    delete: unary(logger, (req: kv.DeleteRequest, call) => ops.delete(req, callDeadline(call))),
+  };
+}

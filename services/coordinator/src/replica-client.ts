@@ -1,0 +1,280 @@
+import { type ClientDuplexStream, Metadata, connectivityState, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import { storage } from '@quorumkv/proto';
+import type { Logger } from '@quorumkv/service-kit';
+import {
+  ReplicaOpError,
+  ReplicaProtocolError,
+  ReplicaStreamBrokenError,
+  ReplicaTimeoutError,
+  ReplicaUnavailableError,
+} from './errors.js';
+import { backoffDelay, shortCause, type BackoffOptions } from './backoff.js';
+import { systemTimers, type TimerHandle, type Timers } from './timers.js';
+
+type ReplicaOp = NonNullable<storage.ReplicaRequest['op']>;
+type ReplicaResult = NonNullable<storage.ReplicaResponse['result']>;
+
+interface Pending {
+  readonly resolve: (result: ReplicaResult) => void;
+  readonly reject: (err: Error) => void;
+  readonly expiresAt: number;
+}
+
+/** Options of one node's connection. */
+export interface ReplicaClientOptions {
+  readonly nodeId: string;
+  /** `host:port` of the node's StorageService. */
+  readonly address: string;
+  readonly logger: Logger;
+  readonly timers?: Timers;
+  /** Stream reopen backoff. @default { initialMs: 50, maxMs: 2000 } */
+  readonly backoff?: BackoffOptions;
+  /** Randomness for backoff jitter. @default Math.random */
+  readonly random?: () => number;
+  /** How often requests past their timeout are failed. @default 50 */
+  readonly sweepIntervalMs?: number;
+}
+
+/** Shared with every request: trace propagation is not wired yet, and an empty map costs nothing. */
+const NO_TRACE: Record<string, string> = Object.freeze({});
+
+/**
+ * One storage node, reached over ONE long-lived bidirectional `Replicate` stream. Requests are
+ * tagged with an id and matched to answers that arrive in any order — never one unary call per
+ * replica per operation (a grpc-js unary call costs several times a stream message).
+ *
+ * Lifecycle: the stream is (re)opened with jittered exponential backoff; `up` is true while it is
+ * open on a READY channel. When it breaks, every pending request fails at once with
+ * {@link ReplicaStreamBrokenError} (a quorum then fails fast instead of waiting for its
+ * deadline), and requests made while it is down fail at once with {@link ReplicaUnavailableError}.
+ * Requests that outlive their timeout fail with {@link ReplicaTimeoutError} from a coarse sweep
+ * (one timer per node, not per request: callers that need precise deadlines keep their own).
+ */
+export class ReplicaClient {
+  readonly nodeId: string;
+  readonly address: string;
+  private readonly client: storage.StorageServiceClient;
+  private readonly logger: Logger;
+  private readonly timers: Timers;
+  private readonly backoff: BackoffOptions;
+  private readonly random: () => number;
+  private readonly sweepIntervalMs: number;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<(up: boolean) => void>();
+  private stream: ClientDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse> | undefined;
+  private streamOpen = false;
+  private channelReady = false;
+  private wasUp = false;
+  private nextId = 0;
+  private failures = 0;
+  private reopenTimer: TimerHandle | undefined;
+  private sweepTimer: TimerHandle | undefined;
+  private closed = false;
+  private started = false;
+  private lastCause = 'not connected yet';
+
+  constructor(options: ReplicaClientOptions) {
+    this.nodeId = options.nodeId;
+    this.address = options.address;
+    this.logger = options.logger;
+    this.timers = options.timers ?? systemTimers;
+    this.backoff = options.backoff ?? { initialMs: 50, maxMs: 2000 };
+    this.random = options.random ?? Math.random;
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 50;
+    this.client = new storage.StorageServiceClient(this.address, credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': this.backoff.initialMs,
+      'grpc.max_reconnect_backoff_ms': this.backoff.maxMs,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+  }
+
+  /** True while the stream is open on a connected channel: requests will be sent. */
+  get up(): boolean {
+    return this.streamOpen && this.channelReady;
+  }
+
+  /** Why the node is not up (the last connection or stream error), for error messages. */
+  get downReason(): string {
+    return this.lastCause;
+  }
+
+  /** Requests sent and not yet answered, failed or expired. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Calls `listener` whenever `up` changes. Returns a function that removes it. */
+  onStateChange(listener: (up: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Opens the stream and keeps it open until {@link close}. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.watchChannel(this.client.getChannel().getConnectivityState(true));
+    this.openStream();
+  }
+
+  /** Fails pending requests, ends the stream and closes the channel. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reopenTimer !== undefined) this.timers.clearTimeout(this.reopenTimer);
+    if (this.sweepTimer !== undefined) this.timers.clearTimeout(this.sweepTimer);
+    this.failPending('closed');
+    const stream = this.stream;
+    this.stream = undefined;
+    this.streamOpen = false;
+    stream?.cancel();
+    this.client.close();
+    this.notify();
+  }
+
+  /** Reads every version of `key`. */
+  async read(key: Buffer, timeoutMs: number): Promise<storage.Version[]> {
+    const result = await this.request({ $case: 'read', read: { key } }, timeoutMs);
+    if (result.$case !== 'read') throw new ReplicaProtocolError(this.nodeId, `answered a read with ${result.$case}`);
+    return result.read.versions;
+  }
+
+  /** Mints a version at this node (one local read-modify-write there). */
+  async coordinate(op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult> {
+    const result = await this.request({ $case: 'coordinate', coordinate: op }, timeoutMs);
+    if (result.$case !== 'coordinate') throw new ReplicaProtocolError(this.nodeId, `answered a coordinate with ${result.$case}`);
+    return result.coordinate;
+  }
+
+  /** Merges versions minted elsewhere into this node's set. */
+  async merge(key: Buffer, versions: storage.Version[], timeoutMs: number): Promise<void> {
+    const result = await this.request({ $case: 'merge', merge: { key, versions } }, timeoutMs);
+    if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
+  }
+
+  /** The node's engine statistics (a unary call: admin path, not hot). */
+  stats(timeoutMs: number): Promise<storage.StatsResponse> {
+    return new Promise((resolve, reject) => {
+      this.client.stats({}, new Metadata(), { deadline: this.timers.now() + timeoutMs }, (err: GrpcError | null, res: storage.StatsResponse) => {
+        if (err) reject(new ReplicaUnavailableError(this.nodeId, shortCause(err)));
+        else resolve(res);
+      });
+    });
+  }
+
+  /**
+   * Sends one request on the stream. Fails at once when the stream is down; otherwise settles
+   * with the answer carrying the same id, or fails when the stream breaks or the timeout passes.
+   */
+  request(op: ReplicaOp, timeoutMs: number): Promise<ReplicaResult> {
+    const stream = this.stream;
+    if (!this.up || stream === undefined) {
+      return Promise.reject(new ReplicaUnavailableError(this.nodeId, this.lastCause));
+    }
+    this.nextId = (this.nextId + 1) >>> 0 || 1;
+    const id = this.nextId;
+    const timeout = Math.max(1, Math.ceil(timeoutMs));
+    return new Promise<ReplicaResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, expiresAt: this.timers.now() + timeout });
+      this.armSweep();
+      // Why no wait on write() returning false: the requests in flight are bounded by the client
+      // calls in flight, and grpc-js buffers the few that do not fit in the HTTP/2 window.
+      stream.write({ id, trace: NO_TRACE, timeoutMs: timeout, op });
+    });
+  }
+
+  private openStream(): void {
+    if (this.closed) return;
+    this.reopenTimer = undefined;
+    const stream = this.client.replicate();
+    this.stream = stream;
+    this.streamOpen = true;
+    let ended = false;
+    const broken = (cause: string): void => {
+      if (ended) return;
+      ended = true;
+      if (this.stream === stream) {
+        this.stream = undefined;
+        this.streamOpen = false;
+        this.lastCause = cause;
+        this.failPending(cause);
+        this.notify();
+        this.scheduleReopen();
+      }
+    };
+    stream.on('data', (res: storage.ReplicaResponse) => {
+      this.failures = 0;
+      this.settle(res);
+    });
+    stream.on('error', (err: GrpcError) => broken(shortCause(err)));
+    stream.on('end', () => {
+      broken('stream ended by the node');
+      stream.end();
+    });
+    this.notify();
+  }
+
+  private settle(res: storage.ReplicaResponse): void {
+    const p = this.pending.get(res.id);
+    // Why ignore unknown ids: an answer that arrives after its timeout was already failed.
+    if (p === undefined) return;
+    this.pending.delete(res.id);
+    const result = res.result;
+    if (result === undefined) p.reject(new ReplicaProtocolError(this.nodeId, 'empty answer'));
+    else if (result.$case === 'error') {
+      const e = result.error;
+      p.reject(new ReplicaOpError(this.nodeId, e.code, storage.replicaError_CodeToJSON(e.code), e.message));
+    } else p.resolve(result);
+  }
+
+  private failPending(cause: string): void {
+    if (this.pending.size === 0) return;
+    const err = new ReplicaStreamBrokenError(this.nodeId, cause);
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+
+  private scheduleReopen(): void {
+    if (this.closed || this.reopenTimer !== undefined) return;
+    const delay = backoffDelay(this.failures++, this.backoff, this.random);
+    this.reopenTimer = this.timers.setTimeout(() => this.openStream(), delay);
+  }
+
+  private armSweep(): void {
+    if (this.sweepTimer !== undefined || this.closed) return;
+    this.sweepTimer = this.timers.setTimeout(() => this.sweep(), this.sweepIntervalMs);
+  }
+
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    const now = this.timers.now();
+    for (const [id, p] of this.pending) {
+      if (p.expiresAt <= now) {
+        this.pending.delete(id);
+        p.reject(new ReplicaTimeoutError(this.nodeId));
+      }
+    }
+    if (this.pending.size > 0) this.armSweep();
+  }
+
+  private watchChannel(state: connectivityState): void {
+    if (this.closed) return;
+    this.channelReady = state === connectivityState.READY;
+    if (this.channelReady) this.failures = 0;
+    this.notify();
+    if (state === connectivityState.SHUTDOWN) return;
+    this.client.getChannel().watchConnectivityState(state, Infinity, () => {
+      this.watchChannel(this.client.getChannel().getConnectivityState(true));
+    });
+  }
+
+  private notify(): void {
+    const up = this.up;
+    if (up === this.wasUp) return;
+    this.wasUp = up;
+    if (up) this.logger.info({ node: this.nodeId, address: this.address }, 'replica stream up');
+    else this.logger.warn({ node: this.nodeId, address: this.address, cause: this.lastCause }, 'replica stream down');
+    for (const l of this.listeners) l(up);
+  }
+}

@@ -1,0 +1,94 @@
+import { admin, kv } from '@quorumkv/proto';
+import { HashRing } from '@quorumkv/ring';
+import type { Logger, ServiceRegistration } from '@quorumkv/service-kit';
+import type { CoordinatorConfig } from './config.js';
+import { clusterService } from './cluster-status.js';
+import { KvOperations, keyValueService } from './kv-handlers.js';
+import { quorumSize } from './quorum.js';
+import { ReadRepair } from './read-repair.js';
+import type { ReplicaPool } from './replica-pool.js';
+import { systemTimers, type Timers } from './timers.js';
+
+/** The settings the server uses (a subset of {@link CoordinatorConfig}, so tests can pass less). */
+export type CoordinatorServerConfig = Pick<
+  CoordinatorConfig,
+  'nodes' | 'replicationFactor' | 'vnodes' | 'replicaTimeoutMs' | 'maxKeyBytes' | 'maxValueBytes' | 'statusTimeoutMs'
+>;
+
+/** What {@link createCoordinatorServer} needs. */
+export interface CoordinatorServerDeps {
+  readonly config: CoordinatorServerConfig;
+  /** Streams to the storage nodes; the caller starts and closes it. */
+  readonly pool: ReplicaPool;
+  readonly logger: Logger;
+  readonly timers?: Timers;
+}
+
+/** A coordinator ready to be bound: its services, its operations and its readiness rule. */
+export interface CoordinatorServer {
+  /** KeyValueService and ClusterService, for service-kit `startGrpcHost`. */
+  readonly services: readonly ServiceRegistration[];
+  readonly operations: KvOperations;
+  readonly readRepair: ReadRepair;
+  readonly ring: HashRing;
+  /** Streams that must be up before the coordinator reports SERVING: floor(N/2)+1. */
+  readonly readyAt: number;
+  /**
+   * Reports readiness through `setServing` now and whenever a stream goes up or down. Returns a
+   * function that stops watching.
+   */
+  watchReadiness(setServing: (serving: boolean) => void): () => void;
+}
+
+/**
+ * Builds the coordinator's services over a pool of storage-node streams. Does not bind: `main.ts`
+ * (or a test) binds it with `startGrpcHost`.
+ */
+export function createCoordinatorServer(deps: CoordinatorServerDeps): CoordinatorServer {
+  const { config, pool, logger } = deps;
+  const timers = deps.timers ?? systemTimers;
+  const ring = new HashRing({ vnodes: config.vnodes });
+  for (const node of config.nodes) ring.addNode(node.id);
+  const readRepair = new ReadRepair({ transport: pool, logger, timeoutMs: config.replicaTimeoutMs });
+  const operations = new KvOperations({
+    transport: pool,
+    placement: ring,
+    limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes, replicationFactor: config.replicationFactor },
+    replicaTimeoutMs: config.replicaTimeoutMs,
+    timers,
+    readRepair,
+  });
+  const statusDeps = {
+    pool,
+    shares: () => ring.shares(),
+    replicationFactor: config.replicationFactor,
+    vnodes: config.vnodes,
+    statusTimeoutMs: config.statusTimeoutMs,
+    timers,
+  };
+  // Why W_quorum streams: with fewer, a default (QUORUM) request cannot succeed, so a load
+  // balancer should send traffic to a coordinator that can reach more of the cluster.
+  const readyAt = quorumSize(config.replicationFactor);
+  return {
+    services: [
+      { name: 'quorumkv.kv.v1.KeyValueService', definition: kv.KeyValueServiceService, implementation: keyValueService(operations, logger) },
+      { name: 'quorumkv.admin.v1.ClusterService', definition: admin.ClusterServiceService, implementation: clusterService(statusDeps, logger) },
+    ],
+    operations,
+    readRepair,
+    ring,
+    readyAt,
+    watchReadiness(setServing) {
+      let last: boolean | undefined;
+      const report = (up: number): void => {
+        const serving = up >= readyAt;
+        if (serving === last) return;
+        last = serving;
+        setServing(serving);
+        logger.info({ streamsUp: up, needed: readyAt, serving }, serving ? 'ready: enough storage streams up' : 'not ready: too few storage streams up');
+      };
+      report(pool.upCount());
+      return pool.onUpCountChange(report);
+    },
+  };
+}
