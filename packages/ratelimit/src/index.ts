@@ -18,3 +18,8 @@ export { LeakingBucket, type LeakingBucketDecision } from './algorithms/leaking-
 export { FixedWindowCounter } from './algorithms/fixed-window-counter.js';
 export { SlidingWindowLog } from './algorithms/sliding-window-log.js';
 export { SlidingWindowCounter } from './algorithms/sliding-window-counter.js';
+export { RuleConfigError, RuleSetError } from './rules/errors.js';
+export type { CompiledRule, DescriptorEntry, LimitMatch, LimitOverride, MatchResult, NoMatch, UnlimitedMatch } from './rules/types.js';
+export { parseRuleFile, validateRuleFile, type ParsedDescriptor, type ParsedRuleFile } from './rules/parse-rule-file.js';
+export { RuleSet } from './rules/rule-set.js';
+export { checkRulePaths, compileRules, loadRules, readRuleSources, type RuleCheck, type RuleSource } from './rules/load-rules.js';
