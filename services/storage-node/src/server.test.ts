@@ -1,0 +1,152 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { storage } from '@quorumkv/proto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StorageEngine } from './engine.js';
+import { createStorageServer, type StorageServer } from './server.js';
+import { GatedEngine } from './testing/gated-engine.js';
+import { captureLogger } from './testing/log-capture.js';
+import { ReplicaStreamClient } from './testing/replica-stream-client.js';
+
+const Code = storage.ReplicaError_Code;
+const k = (s: string): Buffer => Buffer.from(s);
+const coordinate = (key: string, value: string, context: storage.ClockEntry[] = []) =>
+  ({ $case: 'coordinate', coordinate: { key: k(key), context, value: k(value), tombstone: false } }) as const;
+const read = (key: string) => ({ $case: 'read', read: { key: k(key) } }) as const;
+
+let dir: string;
+let engine: StorageEngine;
+let gated: GatedEngine;
+let grpcServer: Server;
+let storageServer: StorageServer;
+let client: ReplicaStreamClient;
+let now = 1_700_000_000_000;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'qkv-server-'));
+  const { logger } = captureLogger('node-1');
+  engine = await StorageEngine.open({ dataDir: dir, nodeId: 'node-1', logger, maxSiblings: 2, now: () => now });
+  gated = new GatedEngine(engine);
+  storageServer = createStorageServer({ nodeId: 'node-1', engine: gated, logger, now: () => now });
+  grpcServer = new Server();
+  grpcServer.addService(storage.StorageServiceService, storageServer.implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  client = new ReplicaStreamClient(`127.0.0.1:${port}`);
+});
+
+afterEach(async () => {
+  client.close();
+  grpcServer.forceShutdown();
+  await engine.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function resultOf(response: storage.ReplicaResponse): storage.ReplicaResponse['result'] {
+  return response.result;
+}
+
+describe('StorageService over a real gRPC stream', () => {
+  it('answers a write and a read of the same key with the ids they were sent with', async () => {
+    const w = await client.send(coordinate('a', 'v1'));
+    expect(w.result).toMatchObject({ $case: 'coordinate', coordinate: { siblingCount: 1, version: { dot: { node: 'node-1', counter: 1n } } } });
+    const r = await client.send(read('a'));
+    expect(r.id).toBe(2);
+    const versions = r.result?.$case === 'read' ? r.result.read.versions : [];
+    expect(versions.map((v) => v.value.toString())).toEqual(['v1']);
+  });
+
+  it('answers out of order: a quick request overtakes one that is still waiting', async () => {
+    gated.hold('slow');
+    const slow = client.send(coordinate('slow', 'v'));
+    await gated.arrived('slow');
+    const quick = await client.send(coordinate('quick', 'v'));
+    expect(quick.id).toBe(2);
+    expect(client.arrivals).toEqual([2]);
+    gated.open('slow');
+    expect((await slow).result?.$case).toBe('coordinate');
+    expect(client.arrivals).toEqual([2, 1]);
+  });
+
+  it('answers a bad request with CODE_INVALID_ARGUMENT and keeps the stream serving', async () => {
+    const empty = await client.send(read(''));
+    expect(resultOf(empty)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
+    const noOp = await client.sendRaw({ id: 77, trace: {}, timeoutMs: 0, op: undefined });
+    expect(resultOf(noOp)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
+    const noDot = await client.send({
+      $case: 'merge',
+      merge: { key: k('a'), versions: [{ dot: undefined, context: [], value: k('x'), tombstone: false, writtenAtMs: 0n }] },
+    });
+    expect(resultOf(noDot)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
+    expect((await client.send(coordinate('a', 'v'))).result?.$case).toBe('coordinate');
+  });
+
+  it('drops a request whose timeout expired while it waited, with CODE_DEADLINE_EXCEEDED, storing nothing', async () => {
+    gated.hold('late');
+    const late = client.send(coordinate('late', 'v'), 50);
+    await gated.arrived('late');
+    now += 100;
+    gated.open('late');
+    expect(resultOf(await late)).toMatchObject({ $case: 'error', error: { code: Code.CODE_DEADLINE_EXCEEDED } });
+    const r = await client.send(read('late'));
+    expect(r.result).toEqual({ $case: 'read', read: { versions: [] } });
+  });
+
+  it('refuses a write past the sibling limit with CODE_SIBLING_LIMIT', async () => {
+    await client.send(coordinate('a', 'v1'));
+    await client.send(coordinate('a', 'v2'));
+    const third = await client.send(coordinate('a', 'v3'));
+    expect(resultOf(third)).toMatchObject({ $case: 'error', error: { code: Code.CODE_SIBLING_LIMIT } });
+  });
+
+  it('merges a version minted by another node, so a read returns both siblings', async () => {
+    const minted = await client.send(coordinate('a', 'local'));
+    expect(minted.result?.$case).toBe('coordinate');
+    const remote: storage.Version = {
+      dot: { node: 'node-2', counter: 1n },
+      context: [],
+      value: k('remote'),
+      tombstone: false,
+      writtenAtMs: 5n,
+    };
+    expect((await client.send({ $case: 'merge', merge: { key: k('a'), versions: [remote] } })).result).toEqual({ $case: 'merge', merge: {} });
+    const r = await client.send(read('a'));
+    const values = r.result?.$case === 'read' ? r.result.read.versions.map((v) => v.value.toString()).sort() : [];
+    expect(values).toEqual(['local', 'remote']);
+  });
+
+  it('reports its node id and key count through Stats', async () => {
+    await client.send(coordinate('a', 'v'));
+    await client.send(coordinate('b', 'v'));
+    const stats = await client.stats();
+    expect(stats.nodeId).toBe('node-1');
+    expect(stats.keyCount).toBe(2n);
+    expect(stats.approximateBytes).toBeGreaterThan(0n);
+  });
+
+  it('ends the stream after answering everything once the client half-closes', async () => {
+    gated.hold('a');
+    const pending = client.send(coordinate('a', 'v'));
+    await gated.arrived('a');
+    const ended = client.end();
+    gated.open('a');
+    expect((await pending).result?.$case).toBe('coordinate');
+    await ended;
+  });
+
+  it('on drain answers running requests, refuses new ones with CODE_UNAVAILABLE, then ends the stream', async () => {
+    gated.hold('a');
+    const running = client.send(coordinate('a', 'v'));
+    await gated.arrived('a');
+    const drained = storageServer.drain();
+    const refused = await client.send(read('b'));
+    expect(resultOf(refused)).toMatchObject({ $case: 'error', error: { code: Code.CODE_UNAVAILABLE } });
+    gated.open('a');
+    expect((await running).result?.$case).toBe('coordinate');
+    await drained;
+    await client.whenEnded();
+  });
+});
