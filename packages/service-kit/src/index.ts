@@ -7,3 +7,41 @@ export { startGrpcHost } from './grpc-server.js';
 export type { GrpcHost, GrpcHostOptions, ServiceRegistration } from './grpc-server.js';
 export { callDeadline, unary } from './handlers.js';
 export { onShutdownSignal } from './shutdown.js';
+export { grpcMethodName, grpcStatusName, isInfrastructureMethod } from './grpc-method.js';
+export type { GrpcMethodName } from './grpc-method.js';
+export { traceLogMixin } from './log-context.js';
+export type { TraceLogFields } from './log-context.js';
+export { LATENCY_BUCKETS_SECONDS, metricNames, metricSpecs } from './metric-catalog.js';
+export type { MetricSpec, MetricType } from './metric-catalog.js';
+export { checkMetricName, createServiceMetrics, MetricNameError } from './metrics.js';
+export type { GaugeSampler, ServiceMetrics, ServiceMetricsOptions } from './metrics.js';
+export { createMetricsServerInterceptor } from './metrics-interceptor.js';
+export type { MetricsInterceptorOptions } from './metrics-interceptor.js';
+export { startMetricsServer } from './metrics-server.js';
+export type { MetricsServer, MetricsServerOptions } from './metrics-server.js';
+export { clientObservability, serverObservability } from './observability.js';
+export type { ObservabilityOptions } from './observability.js';
+export { createKvMetrics, createRateLimitMetrics, createStorageMetrics } from './service-metrics.js';
+export type { KvMetrics, RateLimitMetrics, RuleLabel, StorageMetrics, StorageSamplers } from './service-metrics.js';
+export {
+  createTraceExporter,
+  registeredTelemetry,
+  serviceNameForScript,
+  startTelemetry,
+  TelemetryConfigError,
+  telemetrySettingsFromEnv,
+} from './telemetry.js';
+export type { OtlpProtocol, Telemetry, TelemetryOptions, TelemetrySettings, TracesExporterName } from './telemetry.js';
+export {
+  extractFromMetadata,
+  extractFromRecord,
+  injectIntoMetadata,
+  injectIntoRecord,
+  quorumkvTracer,
+  recordFailure,
+  TRACER_NAME,
+  withSpan,
+} from './tracing.js';
+export type { WithSpanOptions } from './tracing.js';
+export { createTracingClientInterceptor, createTracingServerInterceptor } from './tracing-interceptors.js';
+export type { TracingInterceptorOptions } from './tracing-interceptors.js';

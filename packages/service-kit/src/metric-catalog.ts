@@ -1,0 +1,64 @@
+/**
+ * Every metric quorumkv defines, declared once: the services register them through the
+ * factories in `service-metrics.ts`, the README table lists them, and the dashboard and alert
+ * rules are checked against this table by a test (`deploy-files.test.ts`).
+ */
+
+/** Prometheus metric type. */
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/** A metric's name, type, help text and label names. */
+export interface MetricSpec<L extends string = string, N extends string = string> {
+  readonly name: N;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labelNames: readonly L[];
+}
+
+function spec<const N extends string, const L extends string = never>(
+  name: N,
+  type: MetricType,
+  help: string,
+  labelNames: readonly L[] = [],
+): MetricSpec<L, N> {
+  return { name, type, help, labelNames };
+}
+
+/**
+ * Request latency buckets in seconds, 100 µs to 10 s: a replica write on loopback takes well
+ * under a millisecond, a quorum write a few, a slow disk or a timeout seconds. 50 ms (the p99
+ * budget of the HighP99Latency alert) is a bucket edge so the alert's quantile is exact there.
+ */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** The metrics of every quorumkv service, by area. */
+export const metricSpecs = {
+  // Every gRPC service (recorded by the metrics server interceptor).
+  grpcServerRequests: spec('quorumkv_grpc_server_requests_total', 'counter', 'gRPC calls served, by full method name and status code name.', ['method', 'code']),
+  grpcServerRequestDuration: spec('quorumkv_grpc_server_request_duration_seconds', 'histogram', 'Time from receiving a unary gRPC call to sending its status, by full method name.', ['method']),
+  // Coordinator: the quorum and its repairs.
+  quorumFailures: spec('quorumkv_quorum_failures_total', 'counter', 'Operations that ended UNAVAILABLE because fewer than W (or R) replicas answered, by operation (get, put, delete).', ['op']),
+  readRepairs: spec('quorumkv_read_repairs_total', 'counter', 'Replicas sent a newer version after a read found them stale.'),
+  siblingsCreated: spec('quorumkv_siblings_created_total', 'counter', 'Writes that left a key with more concurrent versions (siblings) than before.'),
+  siblingLimitRefusals: spec('quorumkv_sibling_limit_refusals_total', 'counter', 'Writes refused because the key already held the maximum number of siblings.'),
+  // Storage node: the engine.
+  storageKeys: spec('quorumkv_storage_keys', 'gauge', 'Keys held by this storage node (tombstones included).'),
+  storageBytes: spec('quorumkv_storage_bytes', 'gauge', 'Approximate on-disk size of this storage node\'s engine.'),
+  // Rate limiter: per-rule decisions, like Envoy ratelimit's per-key stats.
+  rateLimitTotalHits: spec('quorumkv_ratelimit_total_hits_total', 'counter', 'Hits counted against a rule (a request may add more than one), by domain and rule.', ['domain', 'rule']),
+  rateLimitOverLimit: spec('quorumkv_ratelimit_over_limit_total', 'counter', 'Hits over the rule\'s limit (denied unless in shadow mode), by domain and rule.', ['domain', 'rule']),
+  rateLimitNearLimit: spec('quorumkv_ratelimit_near_limit_total', 'counter', 'Hits allowed within the near-limit ratio of the limit, by domain and rule.', ['domain', 'rule']),
+  rateLimitWithinLimit: spec('quorumkv_ratelimit_within_limit_total', 'counter', 'Hits allowed within the rule\'s limit, by domain and rule.', ['domain', 'rule']),
+  rateLimitShadowMode: spec('quorumkv_ratelimit_shadow_mode_total', 'counter', 'Hits over the limit but allowed because the rule is in shadow mode, by domain and rule.', ['domain', 'rule']),
+  rateLimitConfigLoadSuccess: spec('quorumkv_ratelimit_config_load_success_total', 'counter', 'Rule configurations loaded and applied.'),
+  rateLimitConfigLoadError: spec('quorumkv_ratelimit_config_load_error_total', 'counter', 'Rule configurations refused (the previous one stays in force).'),
+  rateLimitFailover: spec('quorumkv_ratelimit_failover_total', 'counter', 'Decisions made without the owning replica, by failover mode (fail open, fail closed, local).', ['mode']),
+  rateLimitCheckTimeouts: spec('quorumkv_ratelimit_check_timeouts_total', 'counter', 'Rate-limit checks that ran out of time before a decision.'),
+} as const;
+
+/** The metric names, for services and tests: `metricNames.quorumFailures` is `quorumkv_quorum_failures_total`. */
+export const metricNames = Object.fromEntries(Object.entries(metricSpecs).map(([k, v]) => [k, v.name])) as {
+  readonly [K in keyof typeof metricSpecs]: (typeof metricSpecs)[K]['name'];
+};

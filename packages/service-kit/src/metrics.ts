@@ -1,0 +1,117 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS, metricSpecs, type MetricSpec, type MetricType } from './metric-catalog.js';
+
+/** A metric name breaks the Prometheus naming conventions quorumkv follows. */
+export class MetricNameError extends Error {
+  override readonly name = 'MetricNameError';
+  constructor(
+    readonly metric: string,
+    readonly type: MetricType,
+    readonly rule: string,
+  ) {
+    super(`metric ${metric} (${type}): ${rule}`);
+  }
+}
+
+const UNIT_SUFFIX = /_(seconds|bytes|ratio)$/;
+
+/**
+ * Checks the conventions: `quorumkv_` prefix, snake_case, `_total` on counters and only on
+ * counters, a base unit (`_seconds`, `_bytes`) on histograms.
+ * @throws MetricNameError naming the broken rule.
+ */
+export function checkMetricName(name: string, type: MetricType): void {
+  if (!/^quorumkv_[a-z][a-z0-9_]*[a-z0-9]$/.test(name)) {
+    throw new MetricNameError(name, type, 'must be snake_case and start with quorumkv_');
+  }
+  if (type === 'counter' && !name.endsWith('_total')) throw new MetricNameError(name, type, 'a counter ends with _total');
+  if (type !== 'counter' && name.endsWith('_total')) throw new MetricNameError(name, type, 'only counters end with _total');
+  if (type === 'histogram' && !UNIT_SUFFIX.test(name)) {
+    throw new MetricNameError(name, type, 'a histogram ends with its base unit (_seconds, _bytes)');
+  }
+}
+
+/** A gauge read at scrape time (engine size, queue length), instead of set as things change. */
+export type GaugeSampler = () => number | Promise<number>;
+
+/** Options of {@link createServiceMetrics}. */
+export interface ServiceMetricsOptions {
+  /** The registry to fill. @default a new one: call createServiceMetrics once per process */
+  readonly registry?: Registry;
+  /**
+   * Node runtime metrics under their standard prom-client names (`nodejs_eventloop_lag_seconds`,
+   * `nodejs_heap_size_used_bytes`, `process_cpu_seconds_total`…), so stock Node.js dashboards
+   * work too. @default true
+   */
+  readonly runtimeMetrics?: boolean;
+}
+
+/**
+ * One process's metrics: the registry `/metrics` serves, the gRPC request metrics every service
+ * shares, and checked constructors for the rest.
+ */
+export interface ServiceMetrics {
+  readonly registry: Registry;
+  /** `quorumkv_grpc_server_requests_total{method,code}` */
+  readonly grpcRequests: Counter<'method' | 'code'>;
+  /** `quorumkv_grpc_server_request_duration_seconds{method}` */
+  readonly grpcRequestDuration: Histogram<'method'>;
+  /** Registers a counter; the name must follow {@link checkMetricName}. */
+  counter<L extends string>(spec: MetricSpec<L>): Counter<L>;
+  /** Registers a gauge, optionally sampled at scrape time. */
+  gauge<L extends string>(spec: MetricSpec<L>, sample?: GaugeSampler): Gauge<L>;
+  /** Registers a histogram. @default buckets LATENCY_BUCKETS_SECONDS */
+  histogram<L extends string>(spec: MetricSpec<L>, buckets?: readonly number[]): Histogram<L>;
+}
+
+function checked<L extends string>(spec: MetricSpec<L>, type: MetricType): MetricSpec<L> {
+  if (spec.type !== type) throw new MetricNameError(spec.name, spec.type, `declared as ${spec.type}, registered as ${type}`);
+  checkMetricName(spec.name, type);
+  return spec;
+}
+
+/**
+ * Creates the process's metrics. Registering the same name twice throws (prom-client), which
+ * catches two components each thinking they own a metric.
+ *
+ * @example
+ * const metrics = createServiceMetrics();
+ * const kv = createKvMetrics(metrics);
+ * kv.quorumFailures.inc({ op: 'put' });
+ */
+export function createServiceMetrics(options: ServiceMetricsOptions = {}): ServiceMetrics {
+  const registry = options.registry ?? new Registry();
+  if (options.runtimeMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const counter = <L extends string>(spec: MetricSpec<L>): Counter<L> => {
+    const s = checked(spec, 'counter');
+    return new Counter<L>({ name: s.name, help: s.help, labelNames: s.labelNames, registers: [registry] });
+  };
+  const gauge = <L extends string>(spec: MetricSpec<L>, sample?: GaugeSampler): Gauge<L> => {
+    const s = checked(spec, 'gauge');
+    return new Gauge<L>({
+      name: s.name,
+      help: s.help,
+      labelNames: s.labelNames,
+      registers: [registry],
+      ...(sample
+        ? {
+            async collect(this: Gauge<L>) {
+              this.set(await sample());
+            },
+          }
+        : {}),
+    });
+  };
+  const histogram = <L extends string>(spec: MetricSpec<L>, buckets: readonly number[] = LATENCY_BUCKETS_SECONDS): Histogram<L> => {
+    const s = checked(spec, 'histogram');
+    return new Histogram<L>({ name: s.name, help: s.help, labelNames: s.labelNames, buckets: [...buckets], registers: [registry] });
+  };
+  return {
+    registry,
+    grpcRequests: counter(metricSpecs.grpcServerRequests),
+    grpcRequestDuration: histogram(metricSpecs.grpcServerRequestDuration),
+    counter,
+    gauge,
+    histogram,
+  };
+}
