@@ -91,8 +91,9 @@ export interface Decision {
   /** Milliseconds until the state is back to fresh (window over, bucket full or empty). */
   readonly resetAfterMs: number;
   /**
-   * Milliseconds until the same request could be admitted; 0 when allowed. When the request is
-   * larger than `limit` it can never be admitted and this equals `resetAfterMs`.
+   * Milliseconds until the same request could be admitted (if nothing else arrives); 0 exactly
+   * when allowed. A request larger than `limit` is never admitted; for it this is `resetAfterMs`
+   * but at least one unit, so a client that obeys it does not spin.
    */
   readonly retryAfterMs: number;
 }

@@ -21,3 +21,11 @@ export function msUntil(atMs: number, nowMs: number): number {
   const d = Math.ceil(atMs - nowMs);
   return d > 0 ? d : 0;
 }
+
+/**
+ * The retry hint for a request larger than the limit, which no wait will admit: the time to a
+ * fresh state, but never less than one unit, so a client that obeys it does not spin.
+ */
+export function neverAdmittedMs(resetAfterMs: number, unitMs: number): number {
+  return Math.max(resetAfterMs, unitMs);
+}

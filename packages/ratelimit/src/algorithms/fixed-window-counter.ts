@@ -1,5 +1,5 @@
 import type { Decision, Limiter } from '../policy.js';
-import { checkHits, msUntil } from './common.js';
+import { checkHits, msUntil, neverAdmittedMs } from './common.js';
 
 /**
  * Fixed window counter (the notes' third algorithm, and Envoy's): time is cut into windows of
@@ -40,7 +40,7 @@ export class FixedWindowCounter implements Limiter {
       limit: this.limit,
       remaining: this.limit - this.count,
       resetAfterMs,
-      retryAfterMs: allowed ? 0 : resetAfterMs,
+      retryAfterMs: allowed ? 0 : hits > this.limit ? neverAdmittedMs(resetAfterMs, this.windowMs) : resetAfterMs,
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Decision, Limiter } from '../policy.js';
-import { checkHits, msUntil } from './common.js';
+import { checkHits, msUntil, neverAdmittedMs } from './common.js';
 
 /** A leaking-bucket decision: a {@link Decision} plus the wait the admitted hits face in the queue. */
 export interface LeakingBucketDecision extends Decision {
@@ -53,7 +53,9 @@ export class LeakingBucket implements Limiter {
     let retryAfterMs = 0;
     if (!allowed) {
       retryAfterMs =
-        hits > this.queueSize ? this.timeToLevel(0, now) : this.timeToLevel(this.sizeScaled - cost, now);
+        hits > this.queueSize
+          ? neverAdmittedMs(this.timeToLevel(0, now), this.unitMs)
+          : this.timeToLevel(this.sizeScaled - cost, now);
     }
     return {
       allowed,

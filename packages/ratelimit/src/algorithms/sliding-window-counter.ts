@@ -1,5 +1,5 @@
 import type { Decision, Limiter } from '../policy.js';
-import { checkHits, msUntil } from './common.js';
+import { checkHits, msUntil, neverAdmittedMs } from './common.js';
 
 /**
  * Sliding window counter (the notes' fifth algorithm): two fixed windows, the current and the
@@ -41,7 +41,7 @@ export class SlidingWindowCounter implements Limiter {
     if (allowed) this.current += hits;
     let retryAfterMs = 0;
     if (!allowed) {
-      retryAfterMs = hits > this.limit ? this.resetAfter(now) : this.timeUntilRoomFor(hits, now);
+      retryAfterMs = hits > this.limit ? neverAdmittedMs(this.resetAfter(now), this.windowMs) : this.timeUntilRoomFor(hits, now);
     }
     return {
       allowed,

@@ -1,5 +1,5 @@
 import type { Decision, Limiter } from '../policy.js';
-import { checkHits, msUntil } from './common.js';
+import { checkHits, msUntil, neverAdmittedMs } from './common.js';
 
 /**
  * Sliding window log (the notes' fourth algorithm): remembers when each admitted hit happened
@@ -42,7 +42,7 @@ export class SlidingWindowLog implements Limiter {
     if (allowed && hits > 0) this.append(now, hits);
     let retryAfterMs = 0;
     if (!allowed) {
-      retryAfterMs = hits > this.limit ? this.resetAfter(now) : this.timeUntilRoomFor(hits, now);
+      retryAfterMs = hits > this.limit ? neverAdmittedMs(this.resetAfter(now), this.windowMs) : this.timeUntilRoomFor(hits, now);
     }
     return {
       allowed,

@@ -1,5 +1,5 @@
 import type { Decision, Limiter } from '../policy.js';
-import { checkHits, msUntil } from './common.js';
+import { checkHits, msUntil, neverAdmittedMs } from './common.js';
 
 /**
  * Token bucket (the notes' first algorithm): a bucket of `capacity` tokens, refilled by
@@ -42,7 +42,7 @@ export class TokenBucket implements Limiter {
     if (allowed) this.scaled -= cost;
     let retryAfterMs = 0;
     if (!allowed) {
-      retryAfterMs = hits > this.capacity ? this.resetAfter(now) : this.timeToScaled(cost, now);
+      retryAfterMs = hits > this.capacity ? neverAdmittedMs(this.resetAfter(now), this.unitMs) : this.timeToScaled(cost, now);
     }
     return {
       allowed,

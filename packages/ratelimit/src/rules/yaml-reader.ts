@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { RuleConfigError } from './errors.js';
 
 /**
@@ -42,7 +42,7 @@ export class YamlReader {
       return undefined;
     }
     const out = new Map<string, { pair: Pair; value: Node | null }>();
-    for (const pair of (node as YAMLMap).items) {
+    for (const pair of (node).items) {
       const keyNode = this.resolve(pair.key);
       const key = isScalar(keyNode) ? sourceText(keyNode) : undefined;
       const at = path === '' ? key ?? '?' : `${path}.${key ?? '?'}`;
@@ -63,7 +63,7 @@ export class YamlReader {
       this.fail(node, path, `must be a list, got ${describe(node)}`);
       return undefined;
     }
-    return (node as YAMLSeq).items.map((item) => this.resolve(item));
+    return (node).items.map((item) => this.resolve(item));
   }
 
   /**
@@ -118,7 +118,7 @@ export function describe(node: unknown): string {
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) {
     if (node.value === null) return 'null';
-    const text = sourceText(node as { value: unknown; source?: string });
+    const text = sourceText(node);
     return typeof node.value === 'string' ? JSON.stringify(text) : text;
   }
   return 'an unsupported node';
