@@ -1,0 +1,60 @@
+import {
+  ClientOptionsError,
+  CoordinatorUnreachableError,
+  DeadlineExceededError,
+  QuorumKvError,
+  RateLimitedError,
+  statusName,
+} from '../errors.js';
+import { UsageError } from './command.js';
+
+/** Exit status of a failed call. */
+export const EXIT_FAILURE = 1;
+/** Exit status of a bad command line. */
+export const EXIT_USAGE = 2;
+
+/** The one line `qkv` prints to stderr for a failure, and the exit status that goes with it. */
+export interface Failure {
+  readonly line: string;
+  readonly exitCode: number;
+}
+
+/** Keeps a message on one line, whatever a server put in its details. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Describes why `command` failed, for a person: usage errors point at `--help` (exit 2);
+ * failed calls name the status code and the server's details (exit 1). The class of the error
+ * picks the wording, never its message text.
+ */
+export function describeFailure(err: unknown, command: string | undefined, address: string): Failure {
+  if (err instanceof UsageError) {
+    const where = err.command ?? command;
+    const hint = where ? `see 'qkv ${where} --help'` : `see 'qkv --help'`;
+    return { line: `qkv: ${where ? `${where}: ` : ''}${oneLine(err.message)} (${hint})`, exitCode: EXIT_USAGE };
+  }
+  const prefix = `qkv: ${command ?? 'qkv'} failed: `;
+  if (err instanceof CoordinatorUnreachableError) {
+    return { line: `${prefix}cannot reach the coordinator at ${address} (is \`npm start\` running?)`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof DeadlineExceededError) {
+    return {
+      line: `${prefix}${statusName(err.code)}: no answer within ${err.deadlineMs} ms (raise --timeout)`,
+      exitCode: EXIT_FAILURE,
+    };
+  }
+  if (err instanceof RateLimitedError) {
+    const wait = err.retryAfterMs === undefined ? '' : `; retry after ${(err.retryAfterMs / 1000).toFixed(1)} s`;
+    return { line: `${prefix}${statusName(err.code)}: ${oneLine(err.details)}${wait}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof QuorumKvError) {
+    return { line: `${prefix}${statusName(err.code)}: ${oneLine(err.details)}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof ClientOptionsError) {
+    return { line: `${prefix}${oneLine(err.message)}`, exitCode: EXIT_USAGE };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { line: `${prefix}${oneLine(message)}`, exitCode: EXIT_FAILURE };
+}

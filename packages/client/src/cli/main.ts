@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+import type { Command } from './command.js';
+import { delCommand } from './commands/del.js';
+import { getCommand } from './commands/get.js';
+import { putCommand } from './commands/put.js';
+import { statusCommand } from './commands/status.js';
+import { runCli } from './run-cli.js';
+
+/**
+ * The registry of `qkv` commands, in the order `qkv --help` lists them. A new command is a file
+ * under `commands/` exporting a {@link Command}, plus one import and one entry here.
+ */
+const COMMANDS: readonly Command[] = [getCommand, putCommand, delCommand, statusCommand];
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  commands: COMMANDS,
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+});
