@@ -1,0 +1,106 @@
+import { hostPort, parseHostPort, setting, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
+
+/** One rate-limiter replica: its id and the address its peers dial. */
+export interface ReplicaAddress {
+  readonly id: string;
+  readonly address: string;
+}
+
+/** What to answer when a counter key's owner cannot be reached. */
+export type FailureMode = 'open' | 'closed';
+
+/** Which rate-limit headers to add to responses. */
+export type HeaderMode = 'none' | 'draft' | 'notes' | 'all';
+
+/**
+ * Parses `rl-1=127.0.0.1:8081,rl-2=127.0.0.1:8082`: ids are unique, addresses are HOST:PORT.
+ * @throws Error naming the bad entry (readConfig adds the setting's name).
+ */
+export function parseReplicas(raw: string): ReplicaAddress[] {
+  const out: ReplicaAddress[] = [];
+  const seen = new Set<string>();
+  for (const part of raw.split(',').map((s) => s.trim())) {
+    if (part.length === 0) continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`expected ID=HOST:PORT, got "${part}"`);
+    const id = part.slice(0, eq).trim();
+    const address = parseHostPort(part.slice(eq + 1));
+    if (seen.has(id)) throw new Error(`replica id "${id}" appears twice`);
+    seen.add(id);
+    out.push({ id, address });
+  }
+  return out;
+}
+
+const replicas: SettingSpec<ReplicaAddress[]> = {
+  flag: '--replicas',
+  env: 'QKV_RL_REPLICAS',
+  description:
+    'Every replica of this rate limiter as ID=HOST:PORT, comma-separated (this one included); counter keys are spread over them by consistent hashing. Empty: this replica owns every key',
+  default: [],
+  defaultText: '(none: standalone)',
+  parse: parseReplicas,
+};
+
+/**
+ * The rate limiter's settings, declared once: flags, environment variables, defaults and the
+ * `--help` text all come from this table.
+ */
+export const rateLimiterSettings = {
+  rules: setting.string('--rules', 'QKV_RL_RULES', '', 'Folder of YAML rule files (required); watched and hot-reloaded'),
+  listen: hostPort('--listen', 'QKV_RL_LISTEN', '127.0.0.1:8081', 'gRPC listen address (Envoy usually dials 8081; port 0 picks a free port)'),
+  id: setting.string('--id', 'QKV_RL_ID', 'rl-1', 'This replica\'s id; must be one of --replicas when they are given'),
+  replicas,
+  failureMode: setting.enumOf(
+    '--failure-mode',
+    'QKV_RL_FAILURE_MODE',
+    'open',
+    ['open', 'closed'] as const,
+    'When a key\'s owner replica cannot be reached: admit (open, like Envoy) or refuse (closed)',
+  ),
+  headers: setting.enumOf(
+    '--headers',
+    'QKV_RL_HEADERS',
+    'all',
+    ['none', 'draft', 'notes', 'all'] as const,
+    'Response headers to add: IETF draft RateLimit-Policy/RateLimit, the notes\' X-Ratelimit-*, or both',
+  ),
+  forwardTimeoutMs: setting.int(
+    '--forward-timeout-ms',
+    'QKV_RL_FORWARD_TIMEOUT_MS',
+    250,
+    'How long a decision forwarded to the owner replica may take before the failure mode answers',
+    1,
+    60_000,
+  ),
+  reloadDebounceMs: setting.int('--reload-debounce-ms', 'QKV_RL_RELOAD_DEBOUNCE_MS', 200, 'Quiet time after a rules-folder change before reloading', 0, 60_000),
+  sweepIntervalMs: setting.int('--sweep-interval-ms', 'QKV_RL_SWEEP_INTERVAL_MS', 10_000, 'How often idle counter state is dropped', 100, 3_600_000),
+  graceMs: setting.int('--grace-ms', 'QKV_RL_GRACE_MS', 5_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
+};
+
+/** Values read from {@link rateLimiterSettings}. */
+export type RateLimiterConfig = ConfigOf<typeof rateLimiterSettings>;
+
+/** A setting that is well-formed alone but wrong together with the others. */
+export class RateLimiterConfigError extends Error {
+  override readonly name = 'RateLimiterConfigError';
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+  ) {
+    super(`invalid setting ${setting}: ${problem}`);
+  }
+}
+
+/**
+ * Checks what a single setting cannot: the rules folder is given and this replica's id is among
+ * the replicas.
+ * @throws RateLimiterConfigError naming the setting.
+ */
+export function checkConfig(config: RateLimiterConfig): void {
+  if (config.rules.trim() === '') throw new RateLimiterConfigError('--rules', 'is required (a folder of YAML rule files)');
+  if (config.id.trim() === '') throw new RateLimiterConfigError('--id', 'must not be empty');
+  if (config.replicas.length > 0 && !config.replicas.some((r) => r.id === config.id)) {
+    throw new RateLimiterConfigError('--id', `"${config.id}" is not one of --replicas (${config.replicas.map((r) => r.id).join(', ')})`);
+  }
+}

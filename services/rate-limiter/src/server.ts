@@ -1,0 +1,117 @@
+import type { RuleSet } from '@quorumkv/ratelimit';
+import { rls, ratelimitAdmin, ratelimitReplica } from '@quorumkv/proto';
+import type { Logger, ServiceRegistration } from '@quorumkv/service-kit';
+import { createAdminService } from './admin-service.js';
+import type { RateLimiterConfig } from './config.js';
+import { CounterRouter } from './counter-router.js';
+import { LimiterStore } from './limiter-store.js';
+import { createOwnership } from './ownership.js';
+import { PeerForwarder } from './peer-forwarder.js';
+import { createReplicaService } from './replica-service.js';
+import { createRlsService } from './rls-service.js';
+import { RuleStats } from './rule-stats.js';
+import { RulesReloader } from './rules-reloader.js';
+
+/** The settings the server itself uses (main.ts handles listen and grace). */
+export type RateLimiterServerConfig = Pick<
+  RateLimiterConfig,
+  'rules' | 'id' | 'replicas' | 'failureMode' | 'headers' | 'forwardTimeoutMs' | 'reloadDebounceMs' | 'sweepIntervalMs'
+>;
+
+export interface RateLimiterServerDeps {
+  readonly config: RateLimiterServerConfig;
+  readonly logger: Logger;
+  /** Wall clock in ms (the algorithms align windows to the epoch). @default Date.now */
+  readonly now?: () => number;
+  /** Watch the rules folder. @default true */
+  readonly watchRules?: boolean;
+  /** Replaces the rules loader (tests). */
+  readonly loadRules?: (paths: readonly string[]) => Promise<RuleSet>;
+}
+
+/** The rate limiter, wired but not bound: its gRPC services and its moving parts. */
+export interface RateLimiterServer {
+  /** RateLimitService, the admin service and the replica forwarding service. */
+  readonly services: ServiceRegistration[];
+  readonly reloader: RulesReloader;
+  readonly stats: RuleStats;
+  readonly router: CounterRouter;
+  readonly store: LimiterStore;
+  /** Loads the rules (throws InitialRulesError when they are bad) and starts the idle sweep. */
+  start(): Promise<void>;
+  /** Stops the watch, the sweep and the forwarding streams. */
+  close(): void;
+}
+
+/** Full names of the services, for health checks. */
+export const SERVICE_NAMES = {
+  rls: 'envoy.service.ratelimit.v3.RateLimitService',
+  admin: 'quorumkv.ratelimit.v1.RateLimitAdminService',
+  replica: 'quorumkv.ratelimit.v1.RateLimitReplicaService',
+} as const;
+
+/** Wires the rate limiter from its settings; binds nothing. */
+export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimiterServer {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const stats = new RuleStats();
+  const store = new LimiterStore();
+  const ownership = createOwnership(config.id, config.replicas);
+  const peers = new Map<string, PeerForwarder>();
+  for (const r of config.replicas) {
+    if (r.id === config.id) continue;
+    peers.set(r.id, new PeerForwarder({ selfId: config.id, peerId: r.id, address: r.address, timeoutMs: config.forwardTimeoutMs, logger }));
+  }
+  const router = new CounterRouter({ ownership, store, peers, failureMode: config.failureMode, now, logger });
+  const reloader = new RulesReloader({
+    dir: config.rules,
+    logger,
+    debounceMs: config.reloadDebounceMs,
+    ...(deps.watchRules === undefined ? {} : { watch: deps.watchRules }),
+    ...(deps.loadRules ? { load: deps.loadRules } : {}),
+  });
+  let sweeper: NodeJS.Timeout | undefined;
+  const services: ServiceRegistration[] = [
+    {
+      name: SERVICE_NAMES.rls,
+      definition: rls.RateLimitServiceService,
+      implementation: createRlsService({ rules: reloader, router, stats, headers: config.headers, logger }),
+    },
+    {
+      name: SERVICE_NAMES.admin,
+      definition: ratelimitAdmin.RateLimitAdminServiceService,
+      implementation: createAdminService({
+        rules: reloader,
+        stats,
+        router,
+        replica: { id: config.id, replicas: ownership.replicas(), failureMode: config.failureMode, liveCounters: () => store.size },
+        logger,
+      }),
+    },
+    {
+      name: SERVICE_NAMES.replica,
+      definition: ratelimitReplica.RateLimitReplicaServiceService,
+      implementation: createReplicaService({ store, now, logger, onDecided: (k) => router.countForwardedIn(k) }),
+    },
+  ];
+  return {
+    services,
+    reloader,
+    stats,
+    router,
+    store,
+    async start() {
+      await reloader.start();
+      sweeper = setInterval(() => {
+        const dropped = store.sweep(now());
+        if (dropped > 0) logger.debug({ dropped, live: store.size }, 'idle counters dropped');
+      }, config.sweepIntervalMs);
+      sweeper.unref();
+    },
+    close() {
+      if (sweeper) clearInterval(sweeper);
+      reloader.close();
+      for (const p of peers.values()) p.close();
+    },
+  };
+}
