@@ -8,8 +8,6 @@ export type TraceLogFields = {
   readonly span_id: string;
 };
 
-const NONE: Record<string, never> = Object.freeze({});
-
 /**
  * A pino mixin: `trace_id` and `span_id` of the active span, nothing when there is none (or
  * telemetry is off: then no span is ever active, and this costs one context lookup per line).
@@ -18,8 +16,10 @@ const NONE: Record<string, never> = Object.freeze({});
  */
 export function traceLogMixin(): TraceLogFields | Record<string, never> {
   const span = trace.getActiveSpan();
-  if (span === undefined) return NONE;
+  // A fresh object every time: pino's default merge strategy assigns the line's fields INTO the
+  // mixin's result, so a shared (let alone frozen) object would break every log call with fields.
+  if (span === undefined) return {};
   const ctx = span.spanContext();
-  if (!trace.isSpanContextValid(ctx)) return NONE;
+  if (!trace.isSpanContextValid(ctx)) return {};
   return { trace_id: ctx.traceId, span_id: ctx.spanId };
 }
