@@ -2,18 +2,10 @@ import { ClassicLevel } from 'classic-level';
 import { DeadlineExceededError, InvalidArgumentError, type Logger } from '@quorumkv/service-kit';
 import { contextOf, liveVersions, mergeVersions, mintVersion, sameVersions, type VectorClock, type Version } from '@quorumkv/vclock';
 import { directorySize } from './dir-size.js';
-import { DataDirLockedError, EngineClosedError, NodeIdMismatchError, SiblingLimitError } from './errors.js';
+import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './errors.js';
 import { KeyedMutex } from './key-lock.js';
-import {
-  DATA_END,
-  DATA_START,
-  dataKey,
-  decodeCounter,
-  decodeVersionSet,
-  encodeCounter,
-  encodeVersionSet,
-  metaKey,
-} from './record-codec.js';
+import { loadNodeMeta } from './node-meta.js';
+import { dataKey, decodeVersionSet, encodeCounter, encodeVersionSet, metaKey } from './record-codec.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
 /** How a storage engine is opened. */
@@ -96,15 +88,8 @@ export class StorageEngine {
       throw err;
     }
     try {
-      const storedId = await db.get(metaKey('node-id'));
-      if (storedId === undefined) await db.put(metaKey('node-id'), Buffer.from(options.nodeId, 'utf8'), { sync: true });
-      else if (storedId.toString('utf8') !== options.nodeId) {
-        throw new NodeIdMismatchError(options.dataDir, storedId.toString('utf8'), options.nodeId);
-      }
-      const counter = decodeCounter(await db.get(metaKey('dot-counter')));
-      let keys = 0;
-      for await (const _ of db.keys({ gte: DATA_START, lt: DATA_END })) keys += 1;
-      return new StorageEngine(db, options, keys, counter);
+      const meta = await loadNodeMeta(db, options.dataDir, options.nodeId);
+      return new StorageEngine(db, options, meta.keyCount, meta.dotCounter);
     } catch (err) {
       await db.close();
       throw err;
