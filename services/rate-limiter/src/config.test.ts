@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from '@quorumkv/service-kit';
+import { checkConfig, parseReplicas, rateLimiterSettings, RateLimiterConfigError } from './config.js';
+
+const read = (argv: string[]) => {
+  const r = readConfig(rateLimiterSettings, { argv, env: {} });
+  if (r.help) throw new Error('help');
+  return r.config;
+};
+
+describe('rate limiter settings', () => {
+  it('default to Envoy\'s usual port, fail-open and every header', () => {
+    const c = read(['--rules', '/tmp/r']);
+    expect(c).toMatchObject({ listen: '127.0.0.1:8081', failureMode: 'open', headers: 'all', replicas: [], id: 'rl-1' });
+    expect(() => checkConfig(c)).not.toThrow();
+  });
+
+  it('parse replicas as ID=HOST:PORT and refuse duplicates or bad addresses, naming the setting', () => {
+    expect(parseReplicas('rl-1=127.0.0.1:8081, rl-2=10.0.0.2:8081')).toEqual([
+      { id: 'rl-1', address: '127.0.0.1:8081' },
+      { id: 'rl-2', address: '10.0.0.2:8081' },
+    ]);
+    expect(() => read(['--rules', 'x', '--replicas', 'rl-1=a:1,rl-1=b:2'])).toThrow(ConfigError);
+    expect(() => read(['--rules', 'x', '--replicas', 'rl-1'])).toThrow(/--replicas/);
+    expect(() => read(['--rules', 'x', '--failure-mode', 'maybe'])).toThrow(/--failure-mode/);
+  });
+
+  it('require the rules folder and an --id that is among the replicas', () => {
+    expect(() => checkConfig(read([]))).toThrow(RateLimiterConfigError);
+    expect(() => checkConfig(read(['--rules', 'x', '--id', 'rl-9', '--replicas', 'rl-1=a:1']))).toThrow(/--id/);
+  });
+});
