@@ -56,4 +56,4 @@ export class FixedWindowCounter implements Limiter {
 }
 
 /** Bytes of heap per fixed window counter, as measured by `npm run -w @quorumkv/ratelimit bench`. */
-export const FIXED_WINDOW_BYTES = 64;
+export const FIXED_WINDOW_BYTES = 72;

@@ -98,4 +98,4 @@ export class LeakingBucket implements Limiter {
 }
 
 /** Bytes of heap per leaking bucket, as measured by `npm run -w @quorumkv/ratelimit bench`. */
-export const LEAKING_BUCKET_BYTES = 96;
+export const LEAKING_BUCKET_BYTES = 88;

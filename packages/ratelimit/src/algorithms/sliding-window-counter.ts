@@ -119,4 +119,4 @@ export class SlidingWindowCounter implements Limiter {
 }
 
 /** Bytes of heap per sliding window counter, as measured by `npm run -w @quorumkv/ratelimit bench`. */
-export const SLIDING_COUNTER_BYTES = 80;
+export const SLIDING_COUNTER_BYTES = 104;

@@ -87,4 +87,4 @@ export class TokenBucket implements Limiter {
 }
 
 /** Bytes of heap per token bucket, as measured by `npm run -w @quorumkv/ratelimit bench`. */
-export const TOKEN_BUCKET_BYTES = 96;
+export const TOKEN_BUCKET_BYTES = 88;
