@@ -13,6 +13,8 @@ export class MetricNameError extends Error {
   }
 }
 
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 const UNIT_SUFFIX = /_(seconds|bytes|ratio)$/;
 
 /**
@@ -81,7 +83,13 @@ function checked<L extends string>(spec: MetricSpec<L>, type: MetricType): Metri
  */
 export function createServiceMetrics(options: ServiceMetricsOptions = {}): ServiceMetrics {
   const registry = options.registry ?? new Registry();
-  if (options.runtimeMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.runtimeMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these three gauges `_total`, which Prometheus reserves for counters
+    // (`promtool check metrics` flags them). Each is only the sum over the `type` label of its
+    // sibling without the suffix (`nodejs_active_handles{type}`), so nothing is lost.
+    for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
+  }
   const counter = <L extends string>(spec: MetricSpec<L>): Counter<L> => {
     const s = checked(spec, 'counter');
     return new Counter<L>({ name: s.name, help: s.help, labelNames: s.labelNames, registers: [registry] });
