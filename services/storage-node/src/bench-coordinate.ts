@@ -81,6 +81,14 @@ async function main(): Promise<void> {
     client.close();
     node.child.kill('SIGTERM');
     await node.exited;
+    const closed = node
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"engine closed"'));
+    if (closed !== undefined) {
+      const { batches, records } = JSON.parse(closed) as { batches: number; records: number };
+      process.stdout.write(`  group commit: ${records} records in ${batches} batches (${(records / batches).toFixed(1)} per batch)\n`);
+    }
     await rm(dir, { recursive: true, force: true });
   }
 }

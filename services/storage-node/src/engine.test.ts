@@ -131,6 +131,13 @@ describe('StorageEngine', () => {
     expect((await engine.read(k('a'))).map((v) => v.dot.node).sort()).toEqual(['node-1', 'node-2']);
   });
 
+  it('stores nothing when a merge brings no versions to a key it does not hold', async () => {
+    const engine = await open();
+    expect(await engine.merge(k('a'), [])).toEqual([]);
+    expect((await engine.stats()).keyCount).toBe(0);
+    expect(engine.batchCounters.records).toBe(0);
+  });
+
   it('never interleaves concurrent writes of one key: every blind write survives with its own dot', async () => {
     const engine = await open();
     const n = 40;

@@ -166,7 +166,7 @@ export class StorageEngine {
         this.checkDeadline(deadline, 'waiting for the key');
         const local = await this.load(record);
         const merged = mergeVersions(local, incoming);
-        if (local.length > 0 && sameVersions(local, merged)) return local;
+        if (sameVersions(local, merged)) return local;
         // Replicated data is never refused (that would leave replicas diverged), only reported.
         this.warnSiblings(key, liveVersions(merged).length);
         for (const v of incoming) {
@@ -196,6 +196,8 @@ export class StorageEngine {
     await Promise.allSettled([...this.running]);
     await this.batcher.idle();
     await this.db.close();
+    const { batches, records } = this.batcher.counters;
+    this.options.logger.info({ batches, records, keys: this.keys }, 'engine closed');
   }
 
   private get maxValueBytes(): number {
