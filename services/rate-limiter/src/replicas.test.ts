@@ -1,0 +1,86 @@
+import { rmSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { rls } from '@quorumkv/proto';
+import { createOwnership } from './ownership.js';
+import { freePorts, request, startTestLimiter, tempDir, writeRules, type TestLimiter } from './test-harness.js';
+import type { FailureMode } from './config.js';
+
+const Code = rls.RateLimitResponse_Code;
+const RULES = { 'd.yaml': 'domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: year, requests_per_unit: 5}\n' };
+
+/** A descriptor value whose counter key the given replica owns. */
+function keyOwnedBy(owner: string, replicas: { id: string; address: string }[]): string {
+  const o = createOwnership('any', replicas);
+  for (let i = 0; ; i++) {
+    if (o.owner(JSON.stringify(['d', 'k', `v${i}`])) === owner) return `v${i}`;
+  }
+}
+
+describe('two in-process replicas', () => {
+  const started: TestLimiter[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((l) => l.close()));
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function pair(failureMode: FailureMode) {
+    const [p1, p2] = await freePorts(2);
+    const replicas = [
+      { id: 'rl-1', address: `127.0.0.1:${p1}` },
+      { id: 'rl-2', address: `127.0.0.1:${p2}` },
+    ];
+    const dir = tempDir();
+    dirs.push(dir);
+    writeRules(dir, RULES);
+    const common = { dir, replicas, failureMode, forwardTimeoutMs: 500 };
+    const one = await startTestLimiter({ ...common, id: 'rl-1', listen: replicas[0]!.address });
+    const two = await startTestLimiter({ ...common, id: 'rl-2', listen: replicas[1]!.address });
+    started.push(one, two);
+    return { one, two, replicas };
+  }
+
+  it('forwards a key to its owner so the limit holds across both replicas', async () => {
+    const { one, two, replicas } = await pair('open');
+    const value = keyOwnedBy('rl-2', replicas);
+    const codes: rls.RateLimitResponse_Code[] = [];
+    for (let i = 0; i < 8; i++) {
+      const via = i % 2 === 0 ? one : two;
+      codes.push((await via.shouldRateLimit(request('d', [['k', value]]))).overallCode);
+    }
+    expect(codes.filter((c) => c === Code.OK)).toHaveLength(5);
+    const a = await one.listRules();
+    const b = await two.listRules();
+    expect(a.replica).toMatchObject({ forwardedDecisions: 4n, ownedDecisions: 0n, ownerUnreachable: 0n, liveCounters: 0n });
+    expect(b.replica).toMatchObject({ forwardedDecisions: 0n, ownedDecisions: 8n, liveCounters: 1n });
+  });
+
+  it('fails open when the owner is down: admits, adds no headers, counts owner_unreachable', async () => {
+    const { one, two, replicas } = await pair('open');
+    const value = keyOwnedBy('rl-2', replicas);
+    await two.close();
+    started.splice(started.indexOf(two), 1);
+    for (let i = 0; i < 7; i++) {
+      const res = await one.shouldRateLimit(request('d', [['k', value]]));
+      expect(res.overallCode).toBe(Code.OK);
+      expect(res.responseHeadersToAdd).toEqual([]);
+    }
+    expect((await one.listRules()).replica?.ownerUnreachable).toBe(7n);
+    // Keys rl-1 owns are still limited exactly.
+    const mine = keyOwnedBy('rl-1', replicas);
+    const codes: rls.RateLimitResponse_Code[] = [];
+    for (let i = 0; i < 6; i++) codes.push((await one.shouldRateLimit(request('d', [['k', mine]]))).overallCode);
+    expect(codes.filter((c) => c === Code.OVER_LIMIT)).toHaveLength(1);
+  });
+
+  it('fails closed when so configured: refuses with Retry-After and counts owner_unreachable', async () => {
+    const { one, two, replicas } = await pair('closed');
+    const value = keyOwnedBy('rl-2', replicas);
+    await two.close();
+    started.splice(started.indexOf(two), 1);
+    const res = await one.shouldRateLimit(request('d', [['k', value]]));
+    expect(res.overallCode).toBe(Code.OVER_LIMIT);
+    expect(res.responseHeadersToAdd.find((h) => h.key === 'Retry-After')?.value).toBe('1');
+    expect((await one.listRules()).replica).toMatchObject({ ownerUnreachable: 1n, failureMode: 'closed' });
+  });
+});
