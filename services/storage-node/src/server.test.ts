@@ -59,6 +59,14 @@ describe('StorageService over a real gRPC stream', () => {
     expect(versions.map((v) => v.value.toString())).toEqual(['v1']);
   });
 
+  it('returns with a minted version the key\'s whole set, so the coordinator replicates every sibling', async () => {
+    await client.send(coordinate('whole-set', 'first'));
+    const second = await client.send(coordinate('whole-set', 'second'));
+    const result = second.result?.$case === 'coordinate' ? second.result.coordinate : undefined;
+    expect(result?.siblingCount).toBe(2);
+    expect(result?.versions.map((v) => v.value.toString()).sort()).toEqual(['first', 'second']);
+  });
+
   it('answers out of order: a quick request overtakes one that is still waiting', async () => {
     gated.hold('slow');
     const slow = client.send(coordinate('slow', 'v'));

@@ -124,6 +124,14 @@ export interface CoordinateResult {
     | undefined;
   /** How many versions the key holds after the write, tombstones included. */
   siblingCount: number;
+  /**
+   * The key's whole version set after the write. The coordinator replicates this set, not just
+   * `version`: a context records only the highest counter per node, so a replica that received
+   * (n,2) without (n,1) would hand out a context covering (n,1) unseen, and a write with that
+   * context would drop a sibling no client saw. Shipping the minting node's full set keeps every
+   * replica's versions gap-free per node.
+   */
+  versions: Version[];
 }
 
 export interface MergeResult {
@@ -1468,7 +1476,7 @@ export const ReadResult: MessageFns<ReadResult> = {
 };
 
 function createBaseCoordinateResult(): CoordinateResult {
-  return { version: undefined, siblingCount: 0 };
+  return { version: undefined, siblingCount: 0, versions: [] };
 }
 
 export const CoordinateResult: MessageFns<CoordinateResult> = {
@@ -1478,6 +1486,9 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
     }
     if (message.siblingCount !== 0) {
       writer.uint32(16).uint32(message.siblingCount);
+    }
+    for (const v of message.versions) {
+      Version.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1511,6 +1522,14 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
             message.siblingCount = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.versions.push(Version.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1531,6 +1550,7 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
         : isSet(object.sibling_count)
         ? globalThis.Number(object.sibling_count)
         : 0,
+      versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
     };
   },
 
@@ -1541,6 +1561,9 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
     }
     if (message.siblingCount !== 0) {
       obj.siblingCount = Math.round(message.siblingCount);
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => Version.toJSON(e));
     }
     return obj;
   },
@@ -1554,6 +1577,7 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
       ? Version.fromPartial(object.version)
       : undefined;
     message.siblingCount = object.siblingCount ?? 0;
+    message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
     return message;
   },
 };
