@@ -51,6 +51,8 @@ logger.info(
   'listening',
 );
 onShutdownSignal(logger, async () => {
+  host.setServing(false);
+  server.endPeerStreams();
   await host.shutdown(config.graceMs);
   server.close();
 });

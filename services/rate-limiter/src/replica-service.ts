@@ -14,22 +14,46 @@ export interface ReplicaServiceDeps {
   readonly onDecided?: (count: number) => void;
 }
 
+/** The replica service and a way to end its long-lived streams (for draining). */
+export interface ReplicaService {
+  readonly implementation: ratelimitReplica.RateLimitReplicaServiceServer;
+  /** Ends every stream peers hold open to this replica. */
+  endStreams(): void;
+}
+
 /**
  * The owner's side of forwarding: every batch a peer sends is decided item by item, in order,
  * synchronously (see {@link LimiterStore} for why that makes the limit exact), and answered with
  * one message carrying a decision per item.
  */
-export function createReplicaService(deps: ReplicaServiceDeps): ratelimitReplica.RateLimitReplicaServiceServer {
+export function createReplicaService(deps: ReplicaServiceDeps): ReplicaService {
+  const open = new Set<ForwardCall>();
   return {
-    forward(call: ForwardCall): void {
-      call.on('data', (req: ratelimitReplica.ForwardRequest) => {
-        const now = deps.now();
-        const decisions = req.items.map((item) => decideItem(deps.store, item, now));
-        deps.onDecided?.(decisions.length);
-        call.write({ decisions });
-      });
-      call.on('end', () => call.end());
-      call.on('error', (err: Error) => deps.logger.debug({ err }, 'forward stream from a peer closed with an error'));
+    implementation: {
+      forward(call: ForwardCall): void {
+        open.add(call);
+        call.on('close', () => open.delete(call));
+        call.on('data', (req: ratelimitReplica.ForwardRequest) => {
+          const now = deps.now();
+          const decisions = req.items.map((item) => decideItem(deps.store, item, now));
+          deps.onDecided?.(decisions.length);
+          call.write({ decisions });
+        });
+        call.on('end', () => {
+          open.delete(call);
+          call.end();
+        });
+        call.on('error', (err: Error) => {
+          open.delete(call);
+          deps.logger.debug({ err }, 'forward stream from a peer closed with an error');
+        });
+      },
+    },
+    endStreams() {
+      // Streams from peers never end on their own: without this a draining server would wait
+      // out its whole grace period. Peers see the end and let their failure mode answer.
+      for (const call of open) call.end();
+      open.clear();
     },
   };
 }

@@ -39,6 +39,11 @@ export interface RateLimiterServer {
   readonly store: LimiterStore;
   /** Loads the rules (throws InitialRulesError when they are bad) and starts the idle sweep. */
   start(): Promise<void>;
+  /**
+   * Ends the forwarding streams peers hold to this replica, so a draining server is not kept
+   * open by them (call before the server's graceful shutdown).
+   */
+  endPeerStreams(): void;
   /** Stops the watch, the sweep and the forwarding streams. */
   close(): void;
 }
@@ -71,6 +76,7 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
     ...(deps.loadRules ? { load: deps.loadRules } : {}),
   });
   let sweeper: NodeJS.Timeout | undefined;
+  const replicaService = createReplicaService({ store, now, logger, onDecided: (k) => router.countForwardedIn(k) });
   const services: ServiceRegistration[] = [
     {
       name: SERVICE_NAMES.rls,
@@ -91,7 +97,7 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
     {
       name: SERVICE_NAMES.replica,
       definition: ratelimitReplica.RateLimitReplicaServiceService,
-      implementation: createReplicaService({ store, now, logger, onDecided: (k) => router.countForwardedIn(k) }),
+      implementation: replicaService.implementation,
     },
   ];
   return {
@@ -107,6 +113,9 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
         if (dropped > 0) logger.debug({ dropped, live: store.size }, 'idle counters dropped');
       }, config.sweepIntervalMs);
       sweeper.unref();
+    },
+    endPeerStreams() {
+      replicaService.endStreams();
     },
     close() {
       if (sweeper) clearInterval(sweeper);
