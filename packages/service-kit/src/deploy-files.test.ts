@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { metricSpecs } from './metric-catalog.js';
 import { createServiceMetrics } from './metrics.js';
 import { labelValuesMetric, promqlMetricNames } from './testing/promql-names.js';
@@ -135,6 +137,22 @@ describe('deploy/grafana/quorumkv.json', () => {
       'nodejs_eventloop_lag_p99_seconds',
     ]) {
       expect(queried.has(needed), needed).toBe(true);
+    }
+  });
+
+  it('has only valid PromQL (promtool parses every query, Grafana variables filled in, as recording rules)', () => {
+    const fill = (expr: string): string =>
+      expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '1h').replaceAll('$job', '.*').replaceAll('$instance', '.*');
+    const rules = panels.flatMap((p) => (p.targets ?? []).map((t, i) => ({ record: `dashboard:panel_${p.id}_${i}`, expr: fill(t.expr ?? '') })));
+    const dir = mkdtempSync(join(tmpdir(), 'qkv-dashboard-'));
+    try {
+      const file = join(dir, 'queries.yml');
+      writeFileSync(file, toYaml({ groups: [{ name: 'dashboard', rules }] }));
+      const run = spawnSync(PROMTOOL, ['check', 'rules', file], { encoding: 'utf8', timeout: 30_000 });
+      expect(`${run.stdout}${run.stderr}`).toContain(`SUCCESS: ${rules.length} rules found`);
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
