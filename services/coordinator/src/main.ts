@@ -34,7 +34,12 @@ async function main(): Promise<void> {
   const pool = new ReplicaPool({ nodes: config.nodes, logger });
   const server = createCoordinatorServer({ config, pool, logger });
   pool.start();
-  const host = await startGrpcHost({ address: config.listen, services: server.services, logger }).catch((err: unknown) => {
+  const host = await startGrpcHost({
+    address: config.listen,
+    services: server.services,
+    logger,
+    serverOptions: { 'grpc.enable_channelz': 0 },
+  }).catch((err: unknown) => {
     pool.close();
     throw err;
   });

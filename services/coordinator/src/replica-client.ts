@@ -82,6 +82,11 @@ export class ReplicaClient {
     this.random = options.random ?? Math.random;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 50;
     this.client = new storage.StorageServiceClient(this.address, credentials.createInsecure(), {
+      // Why no retries: a replica request must fail fast to the quorum logic, never be replayed
+      // behind its back; and with retries on, grpc-js buffers every message of the long-lived
+      // stream for a possible replay. Channelz bookkeeping is per message too: off on the hot path.
+      'grpc.enable_retries': 0,
+      'grpc.enable_channelz': 0,
       'grpc.initial_reconnect_backoff_ms': this.backoff.initialMs,
       'grpc.max_reconnect_backoff_ms': this.backoff.maxMs,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
