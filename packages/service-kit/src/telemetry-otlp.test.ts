@@ -1,64 +1,31 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTelemetry } from './telemetry.js';
+import { startOtlpReceiver, type OtlpReceiver } from './testing/otlp-receiver.js';
 import { withSpan } from './tracing.js';
 
-/** One OTLP/HTTP export request as the receiver saw it. */
-interface Received {
-  readonly path: string;
-  readonly contentType: string;
-  readonly body: Buffer;
-}
-
-// A minimal OTLP/HTTP receiver: accepts POST /v1/traces and answers an empty success in the
-// encoding it was sent (an empty ExportTraceServiceResponse is zero protobuf bytes or `{}`).
-const received: Received[] = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 let endpoint: string;
+const traceExports = () => receiver.requests.filter((r) => r.path === '/v1/traces');
+let seen = 0;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const contentType = req.headers['content-type'] ?? '';
-      received.push({ path: req.url ?? '', contentType, body: Buffer.concat(chunks) });
-      const json = contentType.startsWith('application/json');
-      res.writeHead(req.method === 'POST' && req.url === '/v1/traces' ? 200 : 404, {
-        'content-type': json ? 'application/json' : 'application/x-protobuf',
-      });
-      res.end(json ? '{}' : undefined);
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startOtlpReceiver();
+  endpoint = receiver.endpoint;
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  await receiver.close();
 });
 
 let savedEnv: NodeJS.ProcessEnv;
 beforeEach(() => {
   savedEnv = { ...process.env };
   for (const k of Object.keys(process.env)) if (k.startsWith('OTEL_')) delete process.env[k];
-  received.length = 0;
+  seen = traceExports().length;
 });
 afterEach(() => {
   process.env = savedEnv;
 });
-
-interface OtlpJsonKeyValue {
-  key: string;
-  value: { stringValue?: string };
-}
-interface OtlpJsonRequest {
-  resourceSpans: {
-    resource: { attributes: OtlpJsonKeyValue[] };
-    scopeSpans: { scope: { name: string }; spans: { name: string; traceId: string; spanId: string; attributes: OtlpJsonKeyValue[] }[] }[];
-  }[];
-}
 
 describe('startTelemetry exporting to a real OTLP/HTTP receiver', () => {
   it('sends spans as OTLP/JSON to $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces when the protocol is http/json', async () => {
@@ -69,16 +36,19 @@ describe('startTelemetry exporting to a real OTLP/HTTP receiver', () => {
     const ids = withSpan('coordinator.put', (span) => span.spanContext(), { attributes: { 'quorumkv.key_bytes': 3 } });
     await telemetry.shutdown(); // flushes the batch
 
-    const exports = received.filter((r) => r.path === '/v1/traces');
+    const exports = traceExports().slice(seen);
     expect(exports.length).toBeGreaterThanOrEqual(1);
     expect(exports[0]?.contentType).toMatch(/^application\/json/);
-    const body = JSON.parse(exports[0]?.body.toString('utf8') ?? '') as OtlpJsonRequest;
-    const rs = body.resourceSpans[0];
-    expect(rs?.resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'coordinator' } });
-    const span = rs?.scopeSpans.flatMap((s) => s.spans).find((s) => s.name === 'coordinator.put');
-    expect(span?.traceId).toBe(ids.traceId);
-    expect(span?.spanId).toBe(ids.spanId);
-    expect(rs?.scopeSpans[0]?.scope.name).toBe('@quorumkv/service-kit');
+    const span = receiver.spans().find((s) => s.name === 'coordinator.put');
+    expect(span).toMatchObject({
+      serviceName: 'coordinator',
+      scope: '@quorumkv/service-kit',
+      traceId: ids.traceId,
+      spanId: ids.spanId,
+      parentSpanId: '',
+      kind: 1, // OTLP SPAN_KIND_INTERNAL
+      attributes: { 'quorumkv.key_bytes': 3 },
+    });
   });
 
   it('sends protobuf by default, and OTEL_SERVICE_NAME wins over the name in code', async () => {
@@ -88,7 +58,7 @@ describe('startTelemetry exporting to a real OTLP/HTTP receiver', () => {
     const ids = withSpan('ratelimit.check', (span) => span.spanContext());
     await telemetry.shutdown();
 
-    const exports = received.filter((r) => r.path === '/v1/traces');
+    const exports = traceExports().slice(seen);
     expect(exports.length).toBeGreaterThanOrEqual(1);
     expect(exports[0]?.contentType).toBe('application/x-protobuf');
     const body = Buffer.concat(exports.map((e) => e.body));
@@ -105,6 +75,16 @@ describe('startTelemetry exporting to a real OTLP/HTTP receiver', () => {
     const telemetry = startTelemetry({ serviceName: 'coordinator' });
     expect(withSpan('dropped', (span) => span.isRecording())).toBe(false);
     await telemetry.shutdown();
-    expect(received.filter((r) => r.path === '/v1/traces')).toEqual([]);
+    expect(traceExports().slice(seen)).toEqual([]);
+  });
+
+  it('resolves shutdown and warns when the spans cannot be delivered (collector down)', async () => {
+    process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = 'http://127.0.0.1:1'; // nothing listens on port 1
+    process.env['OTEL_EXPORTER_OTLP_TIMEOUT'] = '300';
+    const telemetry = startTelemetry({ serviceName: 'coordinator' });
+    withSpan('lost', () => undefined);
+    const warnings: unknown[] = [];
+    await expect(telemetry.shutdown({ warn: (obj: unknown) => void warnings.push(obj) })).resolves.toBeUndefined();
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -2,6 +2,7 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
 import type * as SdkNode from '@opentelemetry/sdk-node';
 import type * as SdkTraceBase from '@opentelemetry/sdk-trace-base';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -110,9 +111,11 @@ export interface Telemetry {
   readonly enabled: boolean;
   /**
    * Flushes spans still queued, stops the SDK and unregisters it. Call it last in the SIGTERM
-   * drain, after the gRPC server stopped. Idempotent.
+   * drain, after the gRPC server stopped. Idempotent. Never rejects: spans that cannot be
+   * delivered (collector down, export timeout) must not turn a clean stop into a failed one, so
+   * the failure is logged as a warning on `logger` when one is given.
    */
-  shutdown(): Promise<void>;
+  shutdown(logger?: Pick<Logger, 'warn'>): Promise<void>;
 }
 
 const DISABLED: Telemetry = { enabled: false, shutdown: () => Promise.resolve() };
@@ -174,18 +177,27 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     instrumentations: [],
   });
   sdk.start();
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<unknown> | undefined;
   const telemetry: Telemetry = {
     enabled: true,
-    shutdown: () => {
-      stopping ??= sdk.shutdown().finally(() => {
-        // Unregister so the process (or the next test) is back to the no-op API.
-        trace.disable();
-        propagation.disable();
-        context.disable();
-        if (current === telemetry) current = undefined;
+    shutdown: (logger) => {
+      stopping ??= sdk
+        .shutdown()
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        )
+        .then((err) => {
+          // Unregister so the process (or the next test) is back to the no-op API.
+          trace.disable();
+          propagation.disable();
+          context.disable();
+          if (current === telemetry) current = undefined;
+          return err;
+        });
+      return stopping.then((err) => {
+        if (err !== undefined) logger?.warn({ err }, 'telemetry shutdown: queued spans were not all exported');
       });
-      return stopping;
     },
   };
   current = telemetry;
