@@ -63,7 +63,7 @@ class MemoryReplicas implements ReplicaTransport {
         maxClockEntries: 10,
       });
       this.store(node).set(k, versions);
-      return { version: versionToProto(minted), siblingCount: versions.length };
+      return { version: versionToProto(minted), siblingCount: versions.length, versions: versions.map(versionToProto) };
     });
   }
 
@@ -123,13 +123,26 @@ describe('KvOperations', () => {
     vi.useRealTimers();
   });
 
-  it('mints at the first replica of the preference list and merges that one version into the other two', async () => {
+  it('mints at the first replica of the preference list and merges its version set into the other two', async () => {
     const { replicas, ops } = setup();
     const res = await ops.put(put('k', 'v', { w: 3 }), Number.POSITIVE_INFINITY);
     expect(replicas.sent.map((s) => `${s.kind}@${s.node}`)).toEqual(['coordinate@node-1', 'merge@node-2', 'merge@node-3']);
     const dots = NODES.map((n) => replicas.versions(n, 'k').map((v) => `${v.dot.node}:${v.dot.counter}`).join());
     expect(dots).toEqual(['node-1:1', 'node-1:1', 'node-1:1']);
     expect(decodeContext(res.context).map((e) => [e.node, e.counter])).toEqual([['node-1', 1]]);
+  });
+
+  it("replicates the minting node's whole set, so no replica holds a node's later dot without its earlier sibling", async () => {
+    const { replicas, ops } = setup();
+    // (node-1,1) reaches node-1 only; then a second blind write mints (node-1,2) beside it.
+    replicas.down.add('node-2');
+    replicas.down.add('node-3');
+    await ops.put(put('k', 'a', { w: 1 }), Number.POSITIVE_INFINITY);
+    replicas.down.clear();
+    await ops.put(put('k', 'b', { w: 3 }), Number.POSITIVE_INFINITY);
+    const dots = (n: string) => replicas.versions(n, 'k').map((v) => `${v.dot.node}:${v.dot.counter}`).sort();
+    expect(dots('node-2')).toEqual(['node-1:1', 'node-1:2']);
+    expect(dots('node-3')).toEqual(['node-1:1', 'node-1:2']);
   });
 
   it('sends nothing to any replica for an invalid request', async () => {

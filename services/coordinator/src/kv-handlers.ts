@@ -79,7 +79,7 @@ export class KvOperations {
     return toGetResponse(merged);
   }
 
-  /** Writes a value: mint at one replica, replicate to the others, reply after W acks. */
+  /** Writes a value: mint at one replica, replicate its set to the others, reply after W acks. */
   async put(req: kv.PutRequest, callDeadlineMs: number): Promise<kv.PutResponse> {
     const write = validatePut(req, this.deps.limits);
     const minted = await this.write(write, callDeadlineMs, 'put');
@@ -137,10 +137,13 @@ export class KvOperations {
       if (minted.siblingCount > 1) this.counts.siblingsCreated++;
       const version = minted.version;
 
-      // Phase 2: replicate the minted version to the other N-1; W counts the minter.
+      // Phase 2: replicate to the other N-1; W counts the minter. Why the minter's WHOLE set and
+      // not just the new version: a context keeps only the highest counter per node, so a replica
+      // holding (n,2) without its concurrent sibling (n,1) would hand out a context covering
+      // (n,1) unseen, and the next write with it would drop a sibling no client ever saw.
       const now = this.checkTime(callDeadlineMs, 'writing');
       const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
-      const versions = [version];
+      const versions = minted.versions.length > 0 ? minted.versions : [version];
       const attempts = replicas
         .filter((node) => node !== minter)
         .map((node) => ({ node, result: deps.transport.merge(node, write.key, versions, timeout) }));

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { storage } from '@quorumkv/proto';
+import { createLogger } from '@quorumkv/service-kit';
+import { ReplicaOpError, ReplicaStreamBrokenError, ReplicaTimeoutError, ReplicaUnavailableError } from './errors.js';
+import { ReplicaClient } from './replica-client.js';
+
+type Stream = ServerDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>;
+
+/** A StorageService on 127.0.0.1 that records requests and answers only when the test says so. */
+class FakeNode {
+  readonly requests: storage.ReplicaRequest[] = [];
+  readonly streams: Stream[] = [];
+  readonly server = new Server();
+  port = 0;
+
+  static async start(port = 0): Promise<FakeNode> {
+    const node = new FakeNode();
+    node.server.addService(storage.StorageServiceService, {
+      replicate: (call: Stream) => {
+        node.streams.push(call);
+        call.on('data', (req: storage.ReplicaRequest) => node.requests.push(req));
+        call.on('error', () => undefined);
+      },
+      stats: (_call: unknown, cb: (err: null, res: storage.StatsResponse) => void) => cb(null, { nodeId: 'fake', keyCount: 7n, approximateBytes: 99n }),
+    } satisfies storage.StorageServiceServer);
+    node.port = await new Promise<number>((resolve, reject) =>
+      node.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    return node;
+  }
+
+  answer(id: number, result: storage.ReplicaResponse['result']): void {
+    this.streams.at(-1)?.write({ id, result });
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+async function setup(): Promise<{ node: FakeNode; client: ReplicaClient }> {
+  const node = await FakeNode.start();
+  const client = new ReplicaClient({ nodeId: 'node-1', address: `127.0.0.1:${node.port}`, logger, backoff: { initialMs: 10, maxMs: 50 }, sweepIntervalMs: 10 });
+  cleanups.push(() => client.close(), () => node.stop());
+  client.start();
+  await vi.waitFor(() => expect(client.up).toBe(true), { timeout: 5000 });
+  return { node, client };
+}
+
+describe('ReplicaClient', () => {
+  it('matches answers to requests by id when the node answers out of order, all on one stream', async () => {
+    const { node, client } = await setup();
+    const a = client.read(Buffer.from('a'), 1000);
+    const b = client.read(Buffer.from('b'), 1000);
+    await vi.waitFor(() => expect(node.requests).toHaveLength(2));
+    const [ra, rb] = node.requests;
+    node.answer(rb!.id, { $case: 'read', read: { versions: [] } });
+    node.answer(ra!.id, { $case: 'read', read: { versions: [{ dot: { node: 'node-1', counter: 1n }, context: [], value: Buffer.from('A'), tombstone: false, writtenAtMs: 0n }] } });
+    expect((await a)[0]?.value.toString()).toBe('A');
+    expect(await b).toEqual([]);
+    expect(node.streams).toHaveLength(1);
+    expect(ra!.op?.$case).toBe('read');
+    expect(ra!.timeoutMs).toBe(1000);
+  });
+
+  it("turns the node's ReplicaError into a ReplicaOpError carrying its code", async () => {
+    const { node, client } = await setup();
+    const p = client.coordinate({ key: Buffer.from('k'), context: [], value: Buffer.from('v'), tombstone: false }, 1000);
+    await vi.waitFor(() => expect(node.requests).toHaveLength(1));
+    node.answer(node.requests[0]!.id, { $case: 'error', error: { code: storage.ReplicaError_Code.CODE_SIBLING_LIMIT, message: '65 siblings' } });
+    const err = await p.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReplicaOpError);
+    expect((err as ReplicaOpError).code).toBe(storage.ReplicaError_Code.CODE_SIBLING_LIMIT);
+  });
+
+  it('fails every pending request at once when the stream breaks, not at their timeout', async () => {
+    const { node, client } = await setup();
+    const pending = [client.read(Buffer.from('a'), 60_000), client.merge(Buffer.from('b'), [], 60_000)];
+    await vi.waitFor(() => expect(node.requests).toHaveLength(2));
+    const started = Date.now();
+    node.stop();
+    const results = await Promise.allSettled(pending);
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof ReplicaStreamBrokenError)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(client.inFlight).toBe(0);
+  });
+
+  it('fails requests at once while the node is down, then reconnects when it comes back', async () => {
+    const { node, client } = await setup();
+    node.stop();
+    await vi.waitFor(() => expect(client.up).toBe(false), { timeout: 5000 });
+    await expect(client.read(Buffer.from('a'), 1000)).rejects.toBeInstanceOf(ReplicaUnavailableError);
+    const again = await FakeNode.start(node.port);
+    cleanups.push(() => again.stop());
+    await vi.waitFor(() => expect(client.up).toBe(true), { timeout: 5000 });
+    const p = client.read(Buffer.from('a'), 1000);
+    await vi.waitFor(() => expect(again.requests).toHaveLength(1));
+    again.answer(again.requests[0]!.id, { $case: 'read', read: { versions: [] } });
+    expect(await p).toEqual([]);
+  });
+
+  it('fails a request the node never answers once its timeout passes, and ignores the late answer', async () => {
+    const { node, client } = await setup();
+    const p = client.read(Buffer.from('a'), 30);
+    await expect(p).rejects.toBeInstanceOf(ReplicaTimeoutError);
+    node.answer(node.requests[0]!.id, { $case: 'read', read: { versions: [] } });
+    const q = client.read(Buffer.from('b'), 1000);
+    await vi.waitFor(() => expect(node.requests).toHaveLength(2));
+    node.answer(node.requests[1]!.id, { $case: 'read', read: { versions: [] } });
+    expect(await q).toEqual([]);
+  });
+
+  it('reads Stats with a unary call', async () => {
+    const { client } = await setup();
+    expect(await client.stats(1000)).toMatchObject({ keyCount: 7n, approximateBytes: 99n });
+  });
+});
