@@ -61,6 +61,12 @@ export const coordinatorSettings = {
   maxValueBytes: setting.int('--max-value-bytes', 'QKV_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
   statusTimeoutMs: setting.int('--status-timeout-ms', 'QKV_STATUS_TIMEOUT_MS', 500, 'Deadline of the Stats call behind ClusterService.Status', 1, 60_000),
   graceMs: setting.int('--grace-ms', 'QKV_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may finish before they are cut', 0, 600_000),
+  rateLimiter: setting.string(
+    '--rate-limiter',
+    'QKV_RATE_LIMITER',
+    '',
+    'Rate limit service HOST:PORT. Accepted so the local launcher can pass it; the coordinator does not consult it yet',
+  ),
 };
 
 /** The coordinator's settings, read and checked. */

@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     throw err;
   });
   server.watchReadiness((serving) => host.setServing(serving));
+  if (config.rateLimiter !== '') {
+    logger.warn({ rateLimiter: config.rateLimiter }, '--rate-limiter is set but not consulted yet: requests are not rate-limited');
+  }
   logger.info(
     { address: host.address, nodes: config.nodes.length, replicationFactor: config.replicationFactor, readyAt: server.readyAt },
     'listening',

@@ -1,0 +1,115 @@
+/**
+ * The `quorumkv-coordinator` binary as a real process (build it first: `npx tsc -b
+ * services/coordinator`): settings, the "listening" line, readiness and SIGTERM.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Client, Metadata, Server, ServerCredentials, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import { ServiceProcess } from '@quorumkv/local-cluster';
+import { storage } from '@quorumkv/proto';
+
+const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const running: ServiceProcess[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.stop(2000)));
+});
+afterAll(() => {
+  for (const s of servers) s.forceShutdown();
+});
+
+/** Replicate streams opened on the stand-in nodes. */
+let streamsOpened = 0;
+
+/** A storage node stand-in that accepts Replicate streams (enough for readiness). */
+async function fakeNode(): Promise<string> {
+  const server = new Server();
+  server.addService(storage.StorageServiceService, {
+    replicate: (call) => {
+      streamsOpened++;
+      call.on('error', () => undefined);
+    },
+    stats: (_call, cb) => cb(null, { nodeId: 'x', keyCount: 0n, approximateBytes: 0n }),
+  } satisfies storage.StorageServiceServer);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  servers.push(server);
+  return `127.0.0.1:${port}`;
+}
+
+/** grpc.health.v1 status of the whole server: 1 SERVING, 2 NOT_SERVING (hand-decoded, one field). */
+function health(address: string): Promise<number> {
+  const client = new Client(address, credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      new Metadata(),
+      { deadline: Date.now() + 2000 },
+      (err: GrpcError | null, res?: Buffer) => {
+        client.close();
+        if (err) reject(err);
+        else resolve(res && res.length >= 2 && res[0] === 0x08 ? (res[1] ?? 0) : 0);
+      },
+    );
+  });
+}
+
+describe('quorumkv-coordinator binary', () => {
+  it('prints every setting for --help and exits 0', () => {
+    const r = spawnSync(process.execPath, [entry, '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    for (const flag of ['--nodes', '--replication-factor', '--vnodes', '--replica-timeout-ms', '--listen']) expect(r.stdout).toContain(flag);
+  });
+
+  it('refuses to start without --nodes, or with N above the node count, naming the setting (exit 2)', () => {
+    const none = spawnSync(process.execPath, [entry], { encoding: 'utf8', env: { PATH: process.env['PATH'] } });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('--nodes');
+    const tooMany = spawnSync(process.execPath, [entry, '--nodes', 'a=127.0.0.1:1', '--replication-factor', '3'], { encoding: 'utf8' });
+    expect(tooMany.status).toBe(2);
+    expect(tooMany.stderr).toContain('--replication-factor');
+  });
+
+  it('logs "listening" with its address, reports SERVING once a quorum of streams is up, and exits 0 on SIGTERM', async () => {
+    const nodes = await Promise.all([fakeNode(), fakeNode()]);
+    // The third node does not exist: 2 of 3 streams up is floor(3/2)+1, enough to be ready.
+    const p = await ServiceProcess.start({
+      name: 'coordinator',
+      entry,
+      args: ['--listen', '127.0.0.1:0', '--nodes', `node-1=${nodes[0]},node-2=${nodes[1]},node-3=127.0.0.1:1`],
+      startTimeoutMs: 15_000,
+    });
+    running.push(p);
+    expect(p.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    const deadline = Date.now() + 5000;
+    while ((await health(p.address)) !== 1) {
+      if (Date.now() > deadline) throw new Error('coordinator never reported SERVING');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    p.kill('SIGTERM');
+    expect(await p.exited()).toBe(0);
+  });
+
+  it('stays NOT_SERVING while fewer than a quorum of storage streams are up', async () => {
+    const node = await fakeNode();
+    const before = streamsOpened;
+    const p = await ServiceProcess.start({
+      name: 'coordinator',
+      entry,
+      args: ['--listen', '127.0.0.1:0', '--nodes', `node-1=${node},node-2=127.0.0.1:1,node-3=127.0.0.1:2`],
+      startTimeoutMs: 15_000,
+    });
+    running.push(p);
+    const deadline = Date.now() + 5000;
+    while (streamsOpened === before) {
+      if (Date.now() > deadline) throw new Error('the coordinator never opened its stream');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await health(p.address)).toBe(2);
+  });
+});
