@@ -36,7 +36,7 @@ export function parseNodeList(raw: string): NodeAddress[] {
 
 const nodesSetting: SettingSpec<NodeAddress[]> = {
   flag: '--nodes',
-  env: 'QKV_NODES',
+  env: 'QKV_COORDINATOR_NODES',
   description: 'Storage nodes (static membership), as ID=HOST:PORT,ID=HOST:PORT,… (required)',
   default: [],
   defaultText: '(required)',
@@ -46,24 +46,24 @@ const nodesSetting: SettingSpec<NodeAddress[]> = {
 /** Every setting of the coordinator, declared once; `--help` prints this table. */
 export const coordinatorSettings = {
   nodes: nodesSetting,
-  listen: hostPort('--listen', 'QKV_LISTEN', '127.0.0.1:7070', 'Address to serve KeyValueService and ClusterService on'),
-  replicationFactor: setting.int('--replication-factor', 'QKV_REPLICATION_FACTOR', 3, 'N: replicas per key (at most the number of nodes)', 1, 64),
-  vnodes: setting.int('--vnodes', 'QKV_VNODES', 128, 'Virtual nodes per storage node on the hash ring', 1, 4096),
+  listen: hostPort('--listen', 'QKV_COORDINATOR_LISTEN', '127.0.0.1:7070', 'Address to serve KeyValueService and ClusterService on'),
+  replicationFactor: setting.int('--replication-factor', 'QKV_COORDINATOR_REPLICATION_FACTOR', 3, 'N: replicas per key (at most the number of nodes)', 1, 64),
+  vnodes: setting.int('--vnodes', 'QKV_COORDINATOR_VNODES', 128, 'Virtual nodes per storage node on the hash ring', 1, 4096),
   replicaTimeoutMs: setting.int(
     '--replica-timeout-ms',
-    'QKV_REPLICA_TIMEOUT_MS',
+    'QKV_COORDINATOR_REPLICA_TIMEOUT_MS',
     1000,
     'A replica that has not answered after this long counts as a miss',
     1,
     600_000,
   ),
-  maxKeyBytes: setting.int('--max-key-bytes', 'QKV_MAX_KEY_BYTES', 1024, 'Largest key accepted, in bytes', 1, 1 << 20),
-  maxValueBytes: setting.int('--max-value-bytes', 'QKV_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
-  statusTimeoutMs: setting.int('--status-timeout-ms', 'QKV_STATUS_TIMEOUT_MS', 500, 'Deadline of the Stats call behind ClusterService.Status', 1, 60_000),
-  graceMs: setting.int('--grace-ms', 'QKV_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may finish before they are cut', 0, 600_000),
+  maxKeyBytes: setting.int('--max-key-bytes', 'QKV_COORDINATOR_MAX_KEY_BYTES', 1024, 'Largest key accepted, in bytes', 1, 1 << 20),
+  maxValueBytes: setting.int('--max-value-bytes', 'QKV_COORDINATOR_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
+  statusTimeoutMs: setting.int('--status-timeout-ms', 'QKV_COORDINATOR_STATUS_TIMEOUT_MS', 500, 'Deadline of the Stats call behind ClusterService.Status', 1, 60_000),
+  graceMs: setting.int('--grace-ms', 'QKV_COORDINATOR_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may finish before they are cut', 0, 600_000),
   rateLimiter: setting.string(
     '--rate-limiter',
-    'QKV_RATE_LIMITER',
+    'QKV_COORDINATOR_RATE_LIMITER',
     '',
     'Rate limit service HOST:PORT. Accepted so the local launcher can pass it; the coordinator does not consult it yet',
   ),
@@ -91,7 +91,7 @@ export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: 
   if (result.help) return result;
   const { config } = result;
   if (config.nodes.length === 0) {
-    throw new ConfigError('--nodes', 'is required: list the storage nodes as ID=HOST:PORT,… (or set QKV_NODES)');
+    throw new ConfigError('--nodes', 'is required: list the storage nodes as ID=HOST:PORT,… (or set QKV_COORDINATOR_NODES)');
   }
   if (config.replicationFactor > config.nodes.length) {
     throw new ConfigError(
