@@ -3,7 +3,7 @@ export type { ConfigOf, ConfigTable, ReadConfigOptions, ReadConfigResult, Settin
 export { DeadlineExceededError, InvalidArgumentError, NotServingError, ServiceError, toStatusObject } from './errors.js';
 export { createLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
-export { startGrpcHost } from './grpc-server.js';
+export { disableNagleOnAccept, startGrpcHost } from './grpc-server.js';
 export type { GrpcHost, GrpcHostOptions, ServiceRegistration } from './grpc-server.js';
 export { callDeadline, unary } from './handlers.js';
 export { onShutdownSignal } from './shutdown.js';
