@@ -1,7 +1,7 @@
 import type { Decision, LimitPolicy } from '@quorumkv/ratelimit';
 import type { Logger } from '@quorumkv/service-kit';
 import type { FailureMode } from './config.js';
-import { OwnerUnreachableError } from './errors.js';
+import { OwnerUnreachableError, type UnreachableReason } from './errors.js';
 import type { LimiterStore } from './limiter-store.js';
 import type { Ownership } from './ownership.js';
 import type { PeerForwarder } from './peer-forwarder.js';
@@ -21,6 +21,8 @@ export interface RouterCounters {
   forwardedDecisions: number;
   /** Decisions the failure mode made because the owner did not answer. */
   ownerUnreachable: number;
+  /** The same, by why the owner did not answer (`timeout` is Envoy's check timeout). */
+  unreachableByReason: Record<UnreachableReason, number>;
 }
 
 export interface CounterRouterOptions {
@@ -42,7 +44,12 @@ const FAIL_CLOSED_RETRY_MS = 1_000;
  * mode decides — open admits (as Envoy does when its rate limit service fails), closed refuses.
  */
 export class CounterRouter {
-  readonly counters: RouterCounters = { ownedDecisions: 0, forwardedDecisions: 0, ownerUnreachable: 0 };
+  readonly counters: RouterCounters = {
+    ownedDecisions: 0,
+    forwardedDecisions: 0,
+    ownerUnreachable: 0,
+    unreachableByReason: { timeout: 0, 'stream-failed': 0, 'owner-refused': 0, closed: 0, 'unknown-replica': 0 },
+  };
   private lastUnreachableLog = 0;
 
   constructor(private readonly options: CounterRouterOptions) {}
@@ -79,6 +86,7 @@ export class CounterRouter {
 
   private failureDecision(policy: LimitPolicy, err: OwnerUnreachableError): RoutedDecision {
     this.counters.ownerUnreachable++;
+    this.counters.unreachableByReason[err.reason]++;
     const now = this.options.now();
     // One line per second at most: an owner that is down would otherwise log every request.
     if (now - this.lastUnreachableLog >= 1_000) {

@@ -66,6 +66,7 @@ describe('two in-process replicas', () => {
       expect(res.responseHeadersToAdd).toEqual([]);
     }
     expect((await one.listRules()).replica?.ownerUnreachable).toBe(7n);
+    expect(one.server.router.counters.unreachableByReason['stream-failed']).toBe(7);
     // Keys rl-1 owns are still limited exactly.
     const mine = keyOwnedBy('rl-1', replicas);
     const codes: rls.RateLimitResponse_Code[] = [];
