@@ -109,6 +109,15 @@ describe('peer forwarder', () => {
     await expect(b).resolves.toMatchObject({ remaining: 3 });
   });
 
+  it('fails the decisions of a turn when no stream can be opened, without throwing', async () => {
+    const open = (() => {
+      throw new Error('channel closed');
+    }) as unknown as OpenForwardStream;
+    const f = new PeerForwarder({ selfId: 'rl-1', peerId: 'rl-2', address: 'unused', timeoutMs: 1_000, logger, open });
+    made.push(f);
+    await expect(f.decide('k', policy, 1)).rejects.toMatchObject({ reason: 'stream-failed', detail: 'channel closed' });
+  });
+
   it('refuses new decisions after close and fails those still waiting', async () => {
     const { f } = forwarder();
     const waiting = f.decide('k', policy, 1);

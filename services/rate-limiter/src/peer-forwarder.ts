@@ -114,7 +114,16 @@ export class PeerForwarder {
     const callers = this.queued;
     this.queue = [];
     this.queued = [];
-    const stream = this.ensureStream();
+    let stream: StreamState;
+    try {
+      stream = this.ensureStream();
+    } catch (err) {
+      // Opening a stream can throw (a closed channel); this runs from setImmediate, so a throw
+      // here would crash the process instead of failing these decisions.
+      const detail = err instanceof Error ? err.message : String(err);
+      for (const c of callers) c.reject(this.unreachable('stream-failed', detail));
+      return;
+    }
     const batch: Batch = { waiting: callers.length, timer: undefined };
     for (const c of callers) {
       this.pending.set(c.id, { resolve: c.resolve, reject: c.reject, stream, batch });
