@@ -20,6 +20,8 @@ export { awaitQuorum, quorumSize, withDeadlines } from './quorum.js';
 export type { QuorumOutcome, QuorumWaitOptions, ReplicaAnswer, ReplicaAttempt } from './quorum.js';
 export { checkKey, checkValue, parseContext, replicasNeeded, validateDelete, validateGet, validatePut } from './validate.js';
 export type { RequestLimits, ValidGet, ValidWrite } from './validate.js';
+export { PendingRequests } from './pending-requests.js';
+export type { ReplicaResult } from './pending-requests.js';
 export { ReplicaClient } from './replica-client.js';
 export type { ReplicaClientOptions } from './replica-client.js';
 export { ReplicaPool } from './replica-pool.js';

@@ -1,24 +1,12 @@
 import { type ClientDuplexStream, Metadata, connectivityState, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import type { Logger } from '@quorumkv/service-kit';
-import {
-  ReplicaOpError,
-  ReplicaProtocolError,
-  ReplicaStreamBrokenError,
-  ReplicaTimeoutError,
-  ReplicaUnavailableError,
-} from './errors.js';
+import { ReplicaProtocolError, ReplicaStreamBrokenError, ReplicaUnavailableError } from './errors.js';
 import { backoffDelay, shortCause, type BackoffOptions } from './backoff.js';
+import { PendingRequests, type ReplicaResult } from './pending-requests.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
 
 type ReplicaOp = NonNullable<storage.ReplicaRequest['op']>;
-type ReplicaResult = NonNullable<storage.ReplicaResponse['result']>;
-
-interface Pending {
-  readonly resolve: (result: ReplicaResult) => void;
-  readonly reject: (err: Error) => void;
-  readonly expiresAt: number;
-}
 
 /** Options of one node's connection. */
 export interface ReplicaClientOptions {
@@ -47,7 +35,7 @@ const NO_TRACE: Record<string, string> = Object.freeze({});
  * open on a READY channel. When it breaks, every pending request fails at once with
  * {@link ReplicaStreamBrokenError} (a quorum then fails fast instead of waiting for its
  * deadline), and requests made while it is down fail at once with {@link ReplicaUnavailableError}.
- * Requests that outlive their timeout fail with {@link ReplicaTimeoutError} from a coarse sweep
+ * Requests that outlive their timeout fail with `ReplicaTimeoutError` from a coarse sweep
  * (one timer per node, not per request: callers that need precise deadlines keep their own).
  */
 export class ReplicaClient {
@@ -58,17 +46,14 @@ export class ReplicaClient {
   private readonly timers: Timers;
   private readonly backoff: BackoffOptions;
   private readonly random: () => number;
-  private readonly sweepIntervalMs: number;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending: PendingRequests;
   private readonly listeners = new Set<(up: boolean) => void>();
   private stream: ClientDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse> | undefined;
   private streamOpen = false;
   private channelReady = false;
   private wasUp = false;
-  private nextId = 0;
   private failures = 0;
   private reopenTimer: TimerHandle | undefined;
-  private sweepTimer: TimerHandle | undefined;
   private closed = false;
   private started = false;
   private lastCause = 'not connected yet';
@@ -80,7 +65,7 @@ export class ReplicaClient {
     this.timers = options.timers ?? systemTimers;
     this.backoff = options.backoff ?? { initialMs: 50, maxMs: 2000 };
     this.random = options.random ?? Math.random;
-    this.sweepIntervalMs = options.sweepIntervalMs ?? 50;
+    this.pending = new PendingRequests(this.nodeId, this.timers, options.sweepIntervalMs ?? 50);
     this.client = new storage.StorageServiceClient(this.address, credentials.createInsecure(), {
       // Why no retries: a replica request must fail fast to the quorum logic, never be replayed
       // behind its back; and with retries on, grpc-js buffers every message of the long-lived
@@ -127,8 +112,8 @@ export class ReplicaClient {
     if (this.closed) return;
     this.closed = true;
     if (this.reopenTimer !== undefined) this.timers.clearTimeout(this.reopenTimer);
-    if (this.sweepTimer !== undefined) this.timers.clearTimeout(this.sweepTimer);
-    this.failPending('closed');
+    this.pending.close();
+    this.pending.failAll(new ReplicaStreamBrokenError(this.nodeId, 'closed'));
     const stream = this.stream;
     this.stream = undefined;
     this.streamOpen = false;
@@ -176,16 +161,12 @@ export class ReplicaClient {
     if (!this.up || stream === undefined) {
       return Promise.reject(new ReplicaUnavailableError(this.nodeId, this.lastCause));
     }
-    this.nextId = (this.nextId + 1) >>> 0 || 1;
-    const id = this.nextId;
     const timeout = Math.max(1, Math.ceil(timeoutMs));
-    return new Promise<ReplicaResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, expiresAt: this.timers.now() + timeout });
-      this.armSweep();
-      // Why no wait on write() returning false: the requests in flight are bounded by the client
-      // calls in flight, and grpc-js buffers the few that do not fit in the HTTP/2 window.
-      stream.write({ id, trace: NO_TRACE, timeoutMs: timeout, op });
-    });
+    const { id, answer } = this.pending.open(timeout);
+    // Why no wait on write() returning false: the requests in flight are bounded by the client
+    // calls in flight, and grpc-js buffers the few that do not fit in the HTTP/2 window.
+    stream.write({ id, trace: NO_TRACE, timeoutMs: timeout, op });
+    return answer;
   }
 
   private openStream(): void {
@@ -202,14 +183,14 @@ export class ReplicaClient {
         this.stream = undefined;
         this.streamOpen = false;
         this.lastCause = cause;
-        this.failPending(cause);
+        this.pending.failAll(new ReplicaStreamBrokenError(this.nodeId, cause));
         this.notify();
         this.scheduleReopen();
       }
     };
     stream.on('data', (res: storage.ReplicaResponse) => {
       this.failures = 0;
-      this.settle(res);
+      this.pending.settle(res);
     });
     stream.on('error', (err: GrpcError) => broken(shortCause(err)));
     stream.on('end', () => {
@@ -219,48 +200,10 @@ export class ReplicaClient {
     this.notify();
   }
 
-  private settle(res: storage.ReplicaResponse): void {
-    const p = this.pending.get(res.id);
-    // Why ignore unknown ids: an answer that arrives after its timeout was already failed.
-    if (p === undefined) return;
-    this.pending.delete(res.id);
-    const result = res.result;
-    if (result === undefined) p.reject(new ReplicaProtocolError(this.nodeId, 'empty answer'));
-    else if (result.$case === 'error') {
-      const e = result.error;
-      p.reject(new ReplicaOpError(this.nodeId, e.code, storage.replicaError_CodeToJSON(e.code), e.message));
-    } else p.resolve(result);
-  }
-
-  private failPending(cause: string): void {
-    if (this.pending.size === 0) return;
-    const err = new ReplicaStreamBrokenError(this.nodeId, cause);
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(err);
-  }
-
   private scheduleReopen(): void {
     if (this.closed || this.reopenTimer !== undefined) return;
     const delay = backoffDelay(this.failures++, this.backoff, this.random);
     this.reopenTimer = this.timers.setTimeout(() => this.openStream(), delay);
-  }
-
-  private armSweep(): void {
-    if (this.sweepTimer !== undefined || this.closed) return;
-    this.sweepTimer = this.timers.setTimeout(() => this.sweep(), this.sweepIntervalMs);
-  }
-
-  private sweep(): void {
-    this.sweepTimer = undefined;
-    const now = this.timers.now();
-    for (const [id, p] of this.pending) {
-      if (p.expiresAt <= now) {
-        this.pending.delete(id);
-        p.reject(new ReplicaTimeoutError(this.nodeId));
-      }
-    }
-    if (this.pending.size > 0) this.armSweep();
   }
 
   private watchChannel(state: connectivityState): void {
