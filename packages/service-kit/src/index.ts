@@ -2,6 +2,7 @@ export { ConfigError, formatHelp, hostPort, parseHostPort, readConfig, setting }
 export type { ConfigOf, ConfigTable, ReadConfigOptions, ReadConfigResult, SettingSpec } from './config.js';
 export { DeadlineExceededError, InvalidArgumentError, NotServingError, ServiceError, toStatusObject } from './errors.js';
 export { createLogger } from './logger.js';
+export { announceListening } from './announce.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { disableNagleOnAccept, startGrpcHost } from './grpc-server.js';
 export type { GrpcHost, GrpcHostOptions, ServiceRegistration } from './grpc-server.js';

@@ -3,7 +3,7 @@
  * quorumkv-coordinator: wiring only. Reads the settings, opens a stream to every storage node,
  * binds the gRPC server, reports SERVING once enough streams are up, and drains on SIGTERM.
  */
-import { ConfigError, createLogger, onShutdownSignal, startGrpcHost } from '@quorumkv/service-kit';
+import { ConfigError, createLogger, onShutdownSignal, startGrpcHost, announceListening } from '@quorumkv/service-kit';
 import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
 import { ReplicaPool } from './replica-pool.js';
 import { createCoordinatorServer } from './server.js';
@@ -47,10 +47,7 @@ async function main(): Promise<void> {
   if (config.rateLimiter !== '') {
     logger.warn({ rateLimiter: config.rateLimiter }, '--rate-limiter is set but not consulted yet: requests are not rate-limited');
   }
-  logger.info(
-    { address: host.address, nodes: config.nodes.length, replicationFactor: config.replicationFactor, readyAt: server.readyAt },
-    'listening',
-  );
+  announceListening(logger, { address: host.address, nodes: config.nodes.length, replicationFactor: config.replicationFactor, readyAt: server.readyAt });
 
   onShutdownSignal(logger, async () => {
     // Calls in flight finish (their replica streams stay open until then), then the streams close.

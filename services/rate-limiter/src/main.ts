@@ -4,7 +4,7 @@
  * the Envoy-compatible rate limit service. Wiring only: read the settings, load the rules, bind,
  * report SERVING, drain on SIGTERM.
  */
-import { ConfigError, createLogger, formatHelp, onShutdownSignal, readConfig, startGrpcHost } from '@quorumkv/service-kit';
+import { ConfigError, createLogger, formatHelp, onShutdownSignal, readConfig, startGrpcHost, announceListening } from '@quorumkv/service-kit';
 import { checkConfig, rateLimiterSettings, RateLimiterConfigError } from './config.js';
 import { InitialRulesError } from './rules-reloader.js';
 import { createRateLimiterServer } from './server.js';
@@ -46,10 +46,7 @@ try {
 }
 const host = await startGrpcHost({ address: config.listen, services: server.services, logger });
 host.setServing(true);
-logger.info(
-  { address: host.address, id: config.id, replicas: config.replicas.map((r) => r.id), failureMode: config.failureMode, headers: config.headers, rules: config.rules },
-  'listening',
-);
+announceListening(logger, { address: host.address, id: config.id, replicas: config.replicas.map((r) => r.id), failureMode: config.failureMode, headers: config.headers, rules: config.rules });
 onShutdownSignal(logger, async () => {
   host.setServing(false);
   server.endPeerStreams();

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storage } from '@quorumkv/proto';
-import { ConfigError, createLogger, formatHelp, onShutdownSignal, readConfig, startGrpcHost } from '@quorumkv/service-kit';
+import { ConfigError, createLogger, formatHelp, onShutdownSignal, readConfig, startGrpcHost, announceListening } from '@quorumkv/service-kit';
 import { storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   });
   // SERVING only now: the engine is open, so the first request a load balancer sends can be served.
   host.setServing(true);
-  logger.info({ address: host.address, dataDir, sync: config.sync }, 'listening');
+  announceListening(logger, { address: host.address, dataDir, sync: config.sync });
 
   onShutdownSignal(logger, async () => {
     // A stuck close must not keep the process past its grace period (plus a moment to close).
