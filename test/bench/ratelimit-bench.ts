@@ -5,7 +5,9 @@
  * installed — rate-limiter-flexible on Redis behind the same RPC. Every target is driven by the
  * same closed-loop load generator in the same run; the figures to read are the ratios.
  *
- *   npm run bench:ratelimit -- [--concurrency 64] [--duration 10] [--users 1000] [--no-redis]
+ * Each target is measured in `--rounds` interleaved rounds and its median round is reported.
+ *
+ *   npm run bench:ratelimit -- [--concurrency 64] [--duration 5] [--rounds 3] [--users 1000] [--no-redis]
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +23,8 @@ import { redisInstalled, startRedis } from './ratelimit-redis.js';
 const { values } = parseArgs({
   options: {
     concurrency: { type: 'string', default: '64' },
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     users: { type: 'string', default: '1000' },
     'no-redis': { type: 'boolean', default: false },
   },
@@ -29,14 +32,28 @@ const { values } = parseArgs({
 const concurrency = Number(values.concurrency);
 const durationMs = Number(values.duration) * 1000;
 const users = Number(values.users);
-if (![concurrency, durationMs, users].every((n) => Number.isInteger(n) && n > 0)) {
-  process.stderr.write('bench:ratelimit: --concurrency, --duration (seconds) and --users take positive whole numbers\n');
+const rounds = Number(values.rounds);
+if (![concurrency, durationMs, users, rounds].every((n) => Number.isInteger(n) && n > 0)) {
+  process.stderr.write('bench:ratelimit: --concurrency, --duration (seconds), --users and --rounds take positive whole numbers\n');
   process.exit(2);
 }
 const log = (s: string): boolean => process.stdout.write(s + '\n');
+const results: LoadResult[] = [];
+/** Every round's result, by target. */
+const byTarget = new Map<string, LoadResult[]>();
+
+/** The round with the median throughput (its latencies come with it). */
+function median(rs: readonly LoadResult[]): LoadResult {
+  const sorted = [...rs].sort((a, b) => a.opsPerSecond - b.opsPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
 const run = { concurrency, durationMs, warmupMs: 1_000 };
 const LIMIT_PER_SECOND = 100;
 const rlsPath = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
+const ECHO = 'echo (grpc-js floor)';
+const ONE = 'rate limiter, 1 replica';
+const THREE = 'rate limiter, 3 replicas';
+const REDIS = 'rate-limiter-flexible + Redis';
 
 // One descriptor per request, `user` taking `users` values: each call is one decision.
 const encoded: Buffer[] = Array.from({ length: users }, (_, u) =>
@@ -50,15 +67,17 @@ const encoded: Buffer[] = Array.from({ length: users }, (_, u) =>
 );
 const requestFor = (i: number): Buffer => encoded[i % users]!;
 
-log(`rate limiter benchmark: ${concurrency} in flight, ${durationMs / 1000} s per target, ${users} keys at ${LIMIT_PER_SECOND}/s each, ${cpus().length} cores`);
-const results: LoadResult[] = [];
+log(
+  `rate limiter benchmark: ${concurrency} in flight, ${durationMs / 1000} s per target per round, ${rounds} rounds, ` +
+    `${users} keys at ${LIMIT_PER_SECOND}/s each, ${cpus().length} cores`,
+);
 
-// 1. The floor: a trivial grpc-js echo in its own process, sent the same request bytes.
-const echo = await ServiceProcess.start({ name: 'echo', entry: new URL('./echo-server.js', import.meta.url).pathname, args: ['127.0.0.1:0'] });
-try {
-  results.push(await runUnaryLoad('echo (grpc-js floor)', { addresses: [echo.address], path: echoPath, request: requestFor }, run));
-} finally {
-  await echo.stop();
+/** A target to drive: where to call, and how to stop what was started for it. */
+interface Target {
+  readonly label: string;
+  readonly addresses: string[];
+  readonly path: string;
+  stop(): Promise<void>;
 }
 
 const rulesDir = mkdtempSync(join(tmpdir(), 'qkv-rl-bench-'));
@@ -82,60 +101,86 @@ async function replicas(n: number): Promise<ServiceProcess[]> {
   );
 }
 
+const stopAll = (ps: ServiceProcess[]) => async (): Promise<void> => {
+  await Promise.all(ps.map((p) => p.stop()));
+};
+
+// Every target is started up front and idles while the others are measured; the rounds then
+// interleave them, so a burst of load from elsewhere on the machine hits every target alike.
+const targets: Target[] = [];
 try {
+  // 1. The floor: a trivial grpc-js echo in its own process, sent the same request bytes.
+  const echo = await ServiceProcess.start({ name: 'echo', entry: new URL('./echo-server.js', import.meta.url).pathname, args: ['127.0.0.1:0'] });
+  targets.push({ label: ECHO, addresses: [echo.address], path: echoPath, stop: stopAll([echo]) });
   // 2. One replica: every key owned locally.
   const one = await replicas(1);
-  try {
-    results.push(await runUnaryLoad('rate limiter, 1 replica', { addresses: one.map((p) => p.address), path: rlsPath, request: requestFor }, run));
-  } finally {
-    await Promise.all(one.map((p) => p.stop()));
-  }
+  targets.push({ label: ONE, addresses: one.map((p) => p.address), path: rlsPath, stop: stopAll(one) });
   // 3. Three replicas: calls spread over all three; about 2/3 of decisions are forwarded.
   const three = await replicas(3);
-  try {
-    results.push(await runUnaryLoad('rate limiter, 3 replicas', { addresses: three.map((p) => p.address), path: rlsPath, request: requestFor }, run));
-  } finally {
-    await Promise.all(three.map((p) => p.stop()));
+  targets.push({ label: THREE, addresses: three.map((p) => p.address), path: rlsPath, stop: stopAll(three) });
+  // 4. rate-limiter-flexible on Redis, behind the same RPC, when redis-server is installed.
+  if (!values['no-redis'] && redisInstalled()) {
+    const redis = await startRedis();
+    try {
+      const server = await ServiceProcess.start({
+        name: 'rlflex-redis',
+        entry: new URL('./ratelimit-redis-server.js', import.meta.url).pathname,
+        args: [String(redis.port), String(LIMIT_PER_SECOND), '1', '127.0.0.1:0'],
+      });
+      targets.push({
+        label: REDIS,
+        addresses: [server.address],
+        path: rlsPath,
+        stop: async () => {
+          await server.stop();
+          await redis.stop();
+        },
+      });
+    } catch (err) {
+      await redis.stop();
+      throw err;
+    }
+  } else if (values['no-redis']) {
+    log('rate-limiter-flexible on Redis: skipped (--no-redis)');
+  } else {
+    log('rate-limiter-flexible on Redis: not measured (needs /usr/bin/redis-server: install Debian redis-server)');
   }
+
+  for (const t of targets) byTarget.set(t.label, []);
+  for (let r = 0; r < rounds; r++) {
+    for (const t of targets) {
+      const res = await runUnaryLoad(t.label, { addresses: t.addresses, path: t.path, request: requestFor }, run);
+      byTarget.get(t.label)!.push(res);
+      log(`round ${r + 1}: ${t.label.padEnd(30)} ${res.opsPerSecond.toFixed(0).padStart(6)} ops/s  p50 ${res.p50Ms.toFixed(2)} ms  p99 ${res.p99Ms.toFixed(2)} ms`);
+    }
+  }
+  for (const t of targets) results.push(median(byTarget.get(t.label)!));
 } finally {
+  await Promise.all(targets.map((t) => t.stop()));
   rmSync(rulesDir, { recursive: true, force: true });
 }
 
-// 4. rate-limiter-flexible on Redis, behind the same RPC, when redis-server is installed.
-if (!values['no-redis'] && redisInstalled()) {
-  const redis = await startRedis();
-  try {
-    const server = await ServiceProcess.start({
-      name: 'rlflex-redis',
-      entry: new URL('./ratelimit-redis-server.js', import.meta.url).pathname,
-      args: [String(redis.port), String(LIMIT_PER_SECOND), '1', '127.0.0.1:0'],
-    });
-    try {
-      results.push(await runUnaryLoad('rate-limiter-flexible + Redis', { addresses: [server.address], path: rlsPath, request: requestFor }, run));
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    await redis.stop();
-  }
-} else if (values['no-redis']) {
-  log('rate-limiter-flexible on Redis: skipped (--no-redis)');
-} else {
-  log('rate-limiter-flexible on Redis: not measured (needs /usr/bin/redis-server: install Debian redis-server)');
+log('');
+log(`median of ${rounds} rounds:`);
+log(formatResults(results, ECHO));
+/**
+ * Logs a ratio taken within each round (its two targets ran seconds apart, under the same
+ * outside load) and its median over the rounds: steadier than a ratio of two medians.
+ */
+function reportRatio(what: string, a: string, b: string, target = ''): void {
+  const ra = byTarget.get(a);
+  const rb = byTarget.get(b);
+  if (!ra || !rb || ra.length === 0) return;
+  const per = ra.map((x, i) => x.opsPerSecond / rb[i]!.opsPerSecond);
+  const med = [...per].sort((p, q) => p - q)[Math.floor((per.length - 1) / 2)]!;
+  log(`${what} = ${med.toFixed(2)}${target}   (per round: ${per.map((r) => r.toFixed(2)).join(', ')})`);
 }
-
 log('');
-log(formatResults(results, 'echo (grpc-js floor)'));
-const byLabel = (l: string): LoadResult | undefined => results.find((r) => r.label === l);
-const floor = byLabel('echo (grpc-js floor)');
-const r1 = byLabel('rate limiter, 1 replica');
-const r3 = byLabel('rate limiter, 3 replicas');
-const redisResult = byLabel('rate-limiter-flexible + Redis');
-log('');
-if (r1 && floor) log(`1 replica ÷ echo floor = ${(r1.opsPerSecond / floor.opsPerSecond).toFixed(2)} (target ≥ 0.60)`);
+reportRatio('1 replica ÷ echo floor', ONE, ECHO, ' (target ≥ 0.60)');
+reportRatio('3 replicas ÷ 1 replica', THREE, ONE);
+reportRatio('1 replica ÷ rate-limiter-flexible + Redis', ONE, REDIS);
+reportRatio('3 replicas ÷ rate-limiter-flexible + Redis', THREE, REDIS);
+const r1 = results.find((r) => r.label === ONE);
 if (r1) log(`1 replica p99 = ${r1.p99Ms.toFixed(2)} ms at ${concurrency} in flight (target < 5 ms)`);
-if (r3 && r1) log(`3 replicas ÷ 1 replica = ${(r3.opsPerSecond / r1.opsPerSecond).toFixed(2)}`);
-if (r1 && redisResult) log(`1 replica ÷ rate-limiter-flexible + Redis = ${(r1.opsPerSecond / redisResult.opsPerSecond).toFixed(2)}`);
-if (r3 && redisResult) log(`3 replicas ÷ rate-limiter-flexible + Redis = ${(r3.opsPerSecond / redisResult.opsPerSecond).toFixed(2)}`);
 log(`(closed loop: mean latency ≈ in-flight ÷ throughput, so at ${concurrency} in flight a p99 under 5 ms needs more than ${Math.round(concurrency / 0.005)} calls/s from the client)`);
-for (const r of results) if (r.errors > 0) log(`${r.label}: ${r.errors} errors, first: ${r.firstError}`);
+for (const r of [...byTarget.values()].flat()) if (r.errors > 0) log(`${r.label}: ${r.errors} errors, first: ${r.firstError}`);
