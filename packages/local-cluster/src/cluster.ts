@@ -26,6 +26,8 @@ export interface LocalClusterOptions {
   readonly storageArgs?: readonly string[];
   readonly coordinatorArgs?: readonly string[];
   readonly rateLimiterArgs?: readonly string[];
+  /** Flags for node (V8 heap sizes, `--cpu-prof`) given to every service process. @default [] */
+  readonly nodeArgs?: readonly string[];
   /** Keep logs in files under `<dataDir>/logs`. @default true */
   readonly logToFiles?: boolean;
 }
@@ -91,8 +93,9 @@ export class LocalCluster {
     }
   }
 
-  private static common(options: LocalClusterOptions, name: string): { env?: NodeJS.ProcessEnv; logFile?: string } {
+  private static common(options: LocalClusterOptions, name: string): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs?: readonly string[] } {
     return {
+      ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
       // Each service gets its own OTEL_SERVICE_NAME so traces tell them apart; every other
       // variable (OTEL_*, LOG_LEVEL) is passed through unchanged.
       env: { ...options.env, OTEL_SERVICE_NAME: `quorumkv-${name.replace(/-\d+$/, '')}` },

@@ -10,6 +10,11 @@ export interface ServiceProcessSpec {
   /** The service's compiled entry point (`services/x/dist/main.js`). */
   readonly entry: string;
   readonly args: readonly string[];
+  /**
+   * Flags for node itself, before the entry (`--max-semi-space-size=32`, `--cpu-prof`). Node 20
+   * refuses several of them in NODE_OPTIONS, so they travel on the command line.
+   */
+  readonly nodeArgs?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   /** Where the process's stdout and stderr are appended; undefined keeps them in memory only. */
   readonly logFile?: string;
@@ -53,7 +58,7 @@ export class ServiceProcess {
       mkdirSync(dirname(spec.logFile), { recursive: true });
       log = createWriteStream(spec.logFile, { flags: 'a' });
     }
-    const child = spawn(process.execPath, [spec.entry, ...spec.args], {
+    const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.entry, ...spec.args], {
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
