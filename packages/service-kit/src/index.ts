@@ -8,6 +8,8 @@ export { disableNagleOnAccept, startGrpcHost } from './grpc-server.js';
 export type { GrpcHost, GrpcHostOptions, ServiceRegistration } from './grpc-server.js';
 export { callDeadline, unary } from './handlers.js';
 export { onShutdownSignal } from './shutdown.js';
+export { TurnBatcher } from './turn-batcher.js';
+export type { TurnBatcherOptions, TurnScheduler } from './turn-batcher.js';
 export { grpcMethodName, grpcStatusName, isInfrastructureMethod } from './grpc-method.js';
 export type { GrpcMethodName } from './grpc-method.js';
 export { traceLogMixin } from './log-context.js';
