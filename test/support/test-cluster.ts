@@ -78,15 +78,15 @@ export class KvCalls {
 export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000): Promise<storage.Version[]> {
   const client = new storage.StorageServiceClient(address, credentials.createInsecure());
   try {
-    const stream: ClientDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse> = client.replicate({ deadline: Date.now() + timeoutMs });
-    const answer = new Promise<storage.ReplicaResponse>((resolve, reject) => {
-      stream.on('data', (res: storage.ReplicaResponse) => resolve(res));
+    const stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> = client.replicate({ deadline: Date.now() + timeoutMs });
+    const answer = new Promise<storage.ReplicaResponse | undefined>((resolve, reject) => {
+      stream.on('data', (batch: storage.ReplicaResponseBatch) => resolve(batch.responses.find((r) => r.id === 1)));
       stream.on('error', reject);
     });
-    stream.write(storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, op: { $case: 'read', read: { key } } }));
+    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, op: { $case: 'read', read: { key } } })] });
     const res = await answer;
     stream.cancel();
-    if (res.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res.result)}`);
+    if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);
     return res.result.read.versions;
   } finally {
     client.close();

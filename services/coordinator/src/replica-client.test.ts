@@ -5,11 +5,13 @@ import { createLogger } from '@quorumkv/service-kit';
 import { ReplicaOpError, ReplicaStreamBrokenError, ReplicaTimeoutError, ReplicaUnavailableError } from './errors.js';
 import { ReplicaClient } from './replica-client.js';
 
-type Stream = ServerDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>;
+type Stream = ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>;
 
 /** A StorageService on 127.0.0.1 that records requests and answers only when the test says so. */
 class FakeNode {
   readonly requests: storage.ReplicaRequest[] = [];
+  /** How many requests each batch message carried. */
+  readonly batchSizes: number[] = [];
   readonly streams: Stream[] = [];
   readonly server = new Server();
   port = 0;
@@ -19,7 +21,10 @@ class FakeNode {
     node.server.addService(storage.StorageServiceService, {
       replicate: (call: Stream) => {
         node.streams.push(call);
-        call.on('data', (req: storage.ReplicaRequest) => node.requests.push(req));
+        call.on('data', (batch: storage.ReplicaRequestBatch) => {
+          node.batchSizes.push(batch.requests.length);
+          node.requests.push(...batch.requests);
+        });
         call.on('error', () => undefined);
       },
       stats: (_call: unknown, cb: (err: null, res: storage.StatsResponse) => void) => cb(null, { nodeId: 'fake', keyCount: 7n, approximateBytes: 99n }),
@@ -31,7 +36,12 @@ class FakeNode {
   }
 
   answer(id: number, result: storage.ReplicaResponse['result']): void {
-    this.streams.at(-1)?.write({ id, result });
+    this.streams.at(-1)?.write({ responses: [{ id, result }] });
+  }
+
+  /** Answers several requests in one batch message. */
+  answerAll(answers: readonly storage.ReplicaResponse[]): void {
+    this.streams.at(-1)?.write({ responses: [...answers] });
   }
 
   stop(): void {
@@ -68,6 +78,31 @@ describe('ReplicaClient', () => {
     expect(node.streams).toHaveLength(1);
     expect(ra!.op?.$case).toBe('read');
     expect(ra!.timeoutMs).toBe(1000);
+  });
+
+  it('sends the requests made in one turn as one batch message and settles a batched answer', async () => {
+    const { node, client } = await setup();
+    const keys = ['a', 'b', 'c', 'd'];
+    const reads = keys.map((k) => client.read(Buffer.from(k), 1000));
+    await vi.waitFor(() => expect(node.requests).toHaveLength(4));
+    expect(node.batchSizes).toEqual([4]);
+    expect(node.requests.map((r) => r.op?.$case === 'read' && r.op.read.key.toString())).toEqual(keys);
+    node.answerAll(node.requests.map((r) => ({ id: r.id, result: { $case: 'read', read: { versions: [] } } })));
+    expect(await Promise.all(reads)).toEqual([[], [], [], []]);
+    expect(client.inFlight).toBe(0);
+  });
+
+  it('splits the requests of one turn into batches of at most maxBatch', async () => {
+    const node = await FakeNode.start();
+    const client = new ReplicaClient({ nodeId: 'node-1', address: `127.0.0.1:${node.port}`, logger, maxBatch: 3 });
+    cleanups.push(() => client.close(), () => node.stop());
+    client.start();
+    await vi.waitFor(() => expect(client.up).toBe(true), { timeout: 5000 });
+    const reads = Array.from({ length: 7 }, (_, i) => client.read(Buffer.from(`k${i}`), 1000).catch(() => undefined));
+    await vi.waitFor(() => expect(node.requests).toHaveLength(7));
+    expect(node.batchSizes).toEqual([3, 3, 1]);
+    client.close();
+    await Promise.all(reads);
   });
 
   it("turns the node's ReplicaError into a ReplicaOpError carrying its code", async () => {

@@ -2,17 +2,20 @@ import { EventEmitter } from 'node:events';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { storage } from '@quorumkv/proto';
 import { describe, expect, it } from 'vitest';
-import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
+import { ReplicateSession, type ReplicaOpHandler, type ReplicaResult } from './replicate-stream.js';
 import { captureLogger } from './testing/log-capture.js';
 
 /** The parts of a grpc-js server duplex stream the session uses, with the flow state visible. */
 class FakeCall extends EventEmitter {
+  /** Every answer written, in order, and the batch messages that carried them. */
   readonly written: storage.ReplicaResponse[] = [];
+  readonly messages: storage.ReplicaResponseBatch[] = [];
   acceptWrites = true;
   paused = false;
   endedByServer = false;
-  write(response: storage.ReplicaResponse): boolean {
-    this.written.push(response);
+  write(batch: storage.ReplicaResponseBatch): boolean {
+    this.messages.push(batch);
+    this.written.push(...batch.responses);
     return this.acceptWrites;
   }
   pause(): this {
@@ -27,31 +30,70 @@ class FakeCall extends EventEmitter {
     this.endedByServer = true;
     return this;
   }
-  request(id: number): void {
-    this.emit('data', { id, trace: {}, timeoutMs: 0, op: { $case: 'read', read: { key: Buffer.from('k') } } });
+  /** One batch message of read requests with these ids. */
+  request(...ids: number[]): void {
+    this.emit('data', { requests: ids.map((id) => ({ id, trace: {}, timeoutMs: 0, op: { $case: 'read', read: { key: Buffer.from('k') } } })) });
   }
 }
 
-/** A handler whose answers the test releases one by one. */
+/** The end of an event-loop turn, run by hand: the session's answer batches leave here. */
+const turns: (() => void)[] = [];
+function endTurn(): void {
+  for (const fn of turns.splice(0)) fn();
+}
+
+/** A handler whose answers the test releases one by one (each release ends a turn). */
 function manualHandler() {
   const waiting: (() => void)[] = [];
   const handle = (): Promise<ReplicaResult> =>
     new Promise((resolve) => waiting.push(() => resolve({ $case: 'read', read: { versions: [] } })));
-  const releaseOne = async (): Promise<void> => {
-    waiting.shift()?.();
+  const release = async (count = 1): Promise<void> => {
+    for (let i = 0; i < count; i++) waiting.shift()?.();
     await new Promise((r) => setImmediate(r));
+    endTurn();
   };
-  return { handle, releaseOne, waiting };
+  return { handle, releaseOne: () => release(1), release, waiting };
 }
 
-function session(call: FakeCall, handle: () => Promise<ReplicaResult>, maxInFlight = 256): ReplicateSession {
-  return new ReplicateSession(call as unknown as ServerDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>, {
+function session(call: FakeCall, handle: ReplicaOpHandler, maxInFlight = 256): ReplicateSession {
+  return new ReplicateSession(call as unknown as ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>, {
     handle,
     logger: captureLogger().logger,
     now: () => 0,
     maxInFlight,
+    schedule: (fn) => turns.push(fn),
   });
 }
+
+describe('ReplicateSession batching', () => {
+  it('runs every request of a batch at once and sends the answers finished in one turn as one message', async () => {
+    const call = new FakeCall();
+    const h = manualHandler();
+    session(call, h.handle);
+    call.request(1, 2, 3);
+    expect(h.waiting).toHaveLength(3);
+    await h.release(2);
+    expect(call.messages.map((m) => m.responses.map((r) => r.id))).toEqual([[1, 2]]);
+    await h.releaseOne();
+    expect(call.messages.map((m) => m.responses.map((r) => r.id))).toEqual([[1, 2], [3]]);
+  });
+
+  it('answers a request of a later batch before a slow one of an earlier batch', async () => {
+    const call = new FakeCall();
+    const waiting = new Map<string, () => void>();
+    session(call, (req) => new Promise((resolve) => waiting.set(String(req.id), () => resolve({ $case: 'merge', merge: {} }))));
+    call.request(1);
+    call.request(2);
+    waiting.get('2')?.();
+    await new Promise((r) => setImmediate(r));
+    endTurn();
+    expect(call.written.map((r) => r.id)).toEqual([2]);
+    waiting.get('1')?.();
+    await new Promise((r) => setImmediate(r));
+    endTurn();
+    expect(call.written.map((r) => r.id)).toEqual([2, 1]);
+  });
+});
 
 describe('ReplicateSession flow control', () => {
   it('stops reading while the client is not taking answers, and reads again on drain', async () => {
@@ -84,8 +126,7 @@ describe('ReplicateSession flow control', () => {
     const call = new FakeCall();
     const h = manualHandler();
     const s = session(call, h.handle);
-    call.request(1);
-    call.request(2);
+    call.request(1, 2);
     call.emit('end');
     await h.releaseOne();
     expect(call.endedByServer).toBe(false);

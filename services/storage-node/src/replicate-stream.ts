@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { storage } from '@quorumkv/proto';
-import { DeadlineExceededError, NotServingError, type Logger } from '@quorumkv/service-kit';
+import { DeadlineExceededError, NotServingError, TurnBatcher, type Logger } from '@quorumkv/service-kit';
 import { toReplicaError } from './replica-error.js';
 
 /** What one replica request produces when it succeeds. */
@@ -20,13 +20,28 @@ export interface ReplicateStreamOptions {
   readonly now: () => number;
   /** Requests of this stream running at once; past it the stream stops reading. @default 256 */
   readonly maxInFlight?: number;
+  /**
+   * Defers the send of the answers finished in one event-loop turn (they travel as one message).
+   * @default setImmediate
+   */
+  readonly schedule?: (fn: () => void) => void;
 }
 
-type ReplicateCall = ServerDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>;
+type ReplicateCall = ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>;
+
+/** Bytes an answer adds to its batch, roughly: the values it carries plus framing. */
+function responseBytes(response: storage.ReplicaResponse): number {
+  const r = response.result;
+  const versions = r?.$case === 'read' ? r.read.versions : r?.$case === 'coordinate' ? r.coordinate.versions : undefined;
+  let n = 16;
+  if (versions) for (const v of versions) n += 2 * v.value.length + 32 * v.context.length + 48;
+  return n;
+}
 
 /**
- * Serves one `Replicate` stream: every request runs as soon as it arrives, concurrently with the
- * others, and its answer carries the request's id, so answers leave in completion order. A bad
+ * Serves one `Replicate` stream: every request of every batch runs as soon as it arrives,
+ * concurrently with the others, and its answer carries the request's id, so answers leave in
+ * completion order — the answers finished during one event-loop turn as one batch message. A bad
  * or failing request is answered with a `ReplicaError`; it never ends the stream.
  *
  * Flow control: when the client's receive window is full (`write` returns false) or too many
@@ -41,6 +56,7 @@ export class ReplicateSession {
   private draining = false;
   private finished = false;
   private readonly maxInFlight: number;
+  private readonly outbox: TurnBatcher<storage.ReplicaResponse>;
   private readonly done: Promise<void>;
   private resolveDone: () => void = () => undefined;
 
@@ -49,10 +65,21 @@ export class ReplicateSession {
     private readonly options: ReplicateStreamOptions,
   ) {
     this.maxInFlight = options.maxInFlight ?? 256;
+    this.outbox = new TurnBatcher({
+      flush: (responses) => {
+        if (!this.call.write({ responses })) {
+          this.writeBlocked = true;
+          this.updateFlow();
+        }
+      },
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+    });
     this.done = new Promise<void>((resolve) => {
       this.resolveDone = resolve;
     });
-    call.on('data', (request: storage.ReplicaRequest) => this.onRequest(request));
+    call.on('data', (batch: storage.ReplicaRequestBatch) => {
+      for (const request of batch.requests) this.onRequest(request);
+    });
     call.on('end', () => {
       this.readEnded = true;
       this.maybeFinish();
@@ -120,7 +147,7 @@ export class ReplicateSession {
 
   private respond(response: storage.ReplicaResponse): void {
     if (this.finished) return;
-    if (!this.call.write(response)) this.writeBlocked = true;
+    this.outbox.push(response, responseBytes(response));
   }
 
   /** Reads while the client keeps up with our answers and the running work is bounded. */
@@ -144,6 +171,8 @@ export class ReplicateSession {
 
   private finish(endCall: boolean): void {
     if (this.finished) return;
+    if (endCall) this.outbox.flush();
+    else this.outbox.clear();
     this.finished = true;
     if (endCall) this.call.end();
     this.resolveDone();

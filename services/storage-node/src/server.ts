@@ -85,7 +85,7 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
   let draining = false;
   const now = deps.now ?? Date.now;
 
-  const replicate = (call: ServerDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>): void => {
+  const replicate = (call: ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>): void => {
     const session = new ReplicateSession(call, {
       handle: (request, deadline) => runOp(deps.engine, request, deadline),
       logger: deps.logger,

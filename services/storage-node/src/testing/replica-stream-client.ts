@@ -1,6 +1,7 @@
 /**
  * A minimal client of one `Replicate` stream for this service's tests and its benchmark script:
- * tags requests with ids and resolves each with the answer carrying the same id. Not the
+ * tags requests with ids and resolves each with the answer carrying the same id. Each `send` is
+ * a batch of one request; `sendBatch` sends several in one message. Not the
  * coordinator's client (that lives with the coordinator); kept here so tests talk real gRPC.
  */
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
@@ -16,7 +17,9 @@ export class ReplicaStreamClient {
   /** Response ids in the order they arrived. */
   readonly arrivals: number[] = [];
   private readonly client: storage.StorageServiceClient;
-  private readonly stream: ClientDuplexStream<storage.ReplicaRequest, storage.ReplicaResponse>;
+  /** How many answer batches arrived, and how many answers each carried. */
+  readonly batchSizes: number[] = [];
+  private readonly stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>;
   private readonly pending = new Map<number, Pending>();
   private readonly ended: Promise<void>;
   private nextId = 1;
@@ -24,11 +27,14 @@ export class ReplicaStreamClient {
   constructor(address: string) {
     this.client = new storage.StorageServiceClient(address, credentials.createInsecure());
     this.stream = this.client.replicate();
-    this.stream.on('data', (response: storage.ReplicaResponse) => {
-      this.arrivals.push(response.id);
-      const p = this.pending.get(response.id);
-      this.pending.delete(response.id);
-      p?.resolve(response);
+    this.stream.on('data', (batch: storage.ReplicaResponseBatch) => {
+      this.batchSizes.push(batch.responses.length);
+      for (const response of batch.responses) {
+        this.arrivals.push(response.id);
+        const p = this.pending.get(response.id);
+        this.pending.delete(response.id);
+        p?.resolve(response);
+      }
     });
     this.ended = new Promise<void>((resolve) => {
       const fail = (err: unknown): void => {
@@ -43,18 +49,28 @@ export class ReplicaStreamClient {
 
   /** Sends one request and resolves with its answer. `timeoutMs` 0 means no timeout. */
   send(op: NonNullable<storage.ReplicaRequest['op']>, timeoutMs = 0): Promise<storage.ReplicaResponse> {
-    const id = this.nextId++;
-    return new Promise<storage.ReplicaResponse>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.stream.write({ id, trace: {}, timeoutMs, op });
-    });
+    const [answer] = this.sendBatch([op], timeoutMs);
+    return answer!;
   }
 
-  /** Sends raw bytes of a request the caller built (to test odd input). */
+  /** Sends several requests in one batch message; one promise per request, in order. */
+  sendBatch(ops: readonly NonNullable<storage.ReplicaRequest['op']>[], timeoutMs = 0): Promise<storage.ReplicaResponse>[] {
+    const requests = ops.map((op) => ({ id: this.nextId++, trace: {}, timeoutMs, op }));
+    const answers = requests.map((r) => this.expect(r.id));
+    this.stream.write({ requests });
+    return answers;
+  }
+
+  /** Sends a request the caller built (to test odd input), alone in its batch. */
   sendRaw(request: storage.ReplicaRequest): Promise<storage.ReplicaResponse> {
+    const answer = this.expect(request.id);
+    this.stream.write({ requests: [request] });
+    return answer;
+  }
+
+  private expect(id: number): Promise<storage.ReplicaResponse> {
     return new Promise<storage.ReplicaResponse>((resolve, reject) => {
-      this.pending.set(request.id, { resolve, reject });
-      this.stream.write(request);
+      this.pending.set(id, { resolve, reject });
     });
   }
 

@@ -64,6 +64,14 @@ export interface CausalContext {
   entries: ClockEntry[];
 }
 
+/**
+ * Requests with no relation to each other beyond sharing a message: each is run, timed and
+ * answered on its own, and the answers may come back in other batches and in any order.
+ */
+export interface ReplicaRequestBatch {
+  requests: ReplicaRequest[];
+}
+
 export interface ReplicaRequest {
   id: number;
   /** W3C trace context (traceparent, tracestate) of the caller's span. */
@@ -101,6 +109,11 @@ export interface CoordinateOp {
 export interface MergeOp {
   key: Buffer;
   versions: Version[];
+}
+
+/** Answers to requests of any earlier batches, each carrying its request's id. */
+export interface ReplicaResponseBatch {
+  responses: ReplicaResponse[];
 }
 
 export interface ReplicaResponse {
@@ -689,6 +702,77 @@ export const CausalContext: MessageFns<CausalContext> = {
   },
 };
 
+function createBaseReplicaRequestBatch(): ReplicaRequestBatch {
+  return { requests: [] };
+}
+
+export const ReplicaRequestBatch: MessageFns<ReplicaRequestBatch> = {
+  encode(message: ReplicaRequestBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.requests) {
+      ReplicaRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaRequestBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaRequestBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requests.push(ReplicaRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaRequestBatch {
+    return {
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => ReplicaRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReplicaRequestBatch): unknown {
+    const obj: any = {};
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => ReplicaRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplicaRequestBatch>): ReplicaRequestBatch {
+    return ReplicaRequestBatch.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplicaRequestBatch>): ReplicaRequestBatch {
+    const message = createBaseReplicaRequestBatch();
+    message.requests = object.requests?.map((e) => ReplicaRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseReplicaRequest(): ReplicaRequest {
   return { id: 0, trace: {}, timeoutMs: 0, op: undefined };
 }
@@ -1243,6 +1327,77 @@ export const MergeOp: MessageFns<MergeOp> = {
     const message = createBaseMergeOp();
     message.key = object.key ?? Buffer.alloc(0);
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseReplicaResponseBatch(): ReplicaResponseBatch {
+  return { responses: [] };
+}
+
+export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
+  encode(message: ReplicaResponseBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.responses) {
+      ReplicaResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaResponseBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaResponseBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.responses.push(ReplicaResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaResponseBatch {
+    return {
+      responses: globalThis.Array.isArray(object?.responses)
+        ? object.responses.map((e: any) => ReplicaResponse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReplicaResponseBatch): unknown {
+    const obj: any = {};
+    if (message.responses?.length) {
+      obj.responses = message.responses.map((e) => ReplicaResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplicaResponseBatch>): ReplicaResponseBatch {
+    return ReplicaResponseBatch.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplicaResponseBatch>): ReplicaResponseBatch {
+    const message = createBaseReplicaResponseBatch();
+    message.responses = object.responses?.map((e) => ReplicaResponse.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1896,16 +2051,20 @@ export type StorageServiceService = typeof StorageServiceService;
 export const StorageServiceService = {
   /**
    * One long-lived stream per coordinator connection; requests are tagged with an id and answered
-   * out of order. This avoids one unary call per replica per operation.
+   * out of order. This avoids one unary call per replica per operation. Both directions carry
+   * batches: the requests a coordinator made in one event-loop turn travel as one message, and
+   * the answers a node finished in one turn come back as one, because the per-message cost of
+   * grpc-js (not the bytes) dominates the internal traffic.
    */
   replicate: {
     path: "/quorumkv.storage.v1.StorageService/Replicate" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: ReplicaRequest): Buffer => Buffer.from(ReplicaRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ReplicaRequest => ReplicaRequest.decode(value),
-    responseSerialize: (value: ReplicaResponse): Buffer => Buffer.from(ReplicaResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ReplicaResponse => ReplicaResponse.decode(value),
+    requestSerialize: (value: ReplicaRequestBatch): Buffer => Buffer.from(ReplicaRequestBatch.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplicaRequestBatch => ReplicaRequestBatch.decode(value),
+    responseSerialize: (value: ReplicaResponseBatch): Buffer =>
+      Buffer.from(ReplicaResponseBatch.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplicaResponseBatch => ReplicaResponseBatch.decode(value),
   },
   /** Engine statistics (keys, bytes on disk) and the node's identity. */
   stats: {
@@ -1922,9 +2081,12 @@ export const StorageServiceService = {
 export interface StorageServiceServer extends UntypedServiceImplementation {
   /**
    * One long-lived stream per coordinator connection; requests are tagged with an id and answered
-   * out of order. This avoids one unary call per replica per operation.
+   * out of order. This avoids one unary call per replica per operation. Both directions carry
+   * batches: the requests a coordinator made in one event-loop turn travel as one message, and
+   * the answers a node finished in one turn come back as one, because the per-message cost of
+   * grpc-js (not the bytes) dominates the internal traffic.
    */
-  replicate: handleBidiStreamingCall<ReplicaRequest, ReplicaResponse>;
+  replicate: handleBidiStreamingCall<ReplicaRequestBatch, ReplicaResponseBatch>;
   /** Engine statistics (keys, bytes on disk) and the node's identity. */
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
 }
@@ -1932,11 +2094,17 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
 export interface StorageServiceClient extends Client {
   /**
    * One long-lived stream per coordinator connection; requests are tagged with an id and answered
-   * out of order. This avoids one unary call per replica per operation.
+   * out of order. This avoids one unary call per replica per operation. Both directions carry
+   * batches: the requests a coordinator made in one event-loop turn travel as one message, and
+   * the answers a node finished in one turn come back as one, because the per-message cost of
+   * grpc-js (not the bytes) dominates the internal traffic.
    */
-  replicate(): ClientDuplexStream<ReplicaRequest, ReplicaResponse>;
-  replicate(options: Partial<CallOptions>): ClientDuplexStream<ReplicaRequest, ReplicaResponse>;
-  replicate(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ReplicaRequest, ReplicaResponse>;
+  replicate(): ClientDuplexStream<ReplicaRequestBatch, ReplicaResponseBatch>;
+  replicate(options: Partial<CallOptions>): ClientDuplexStream<ReplicaRequestBatch, ReplicaResponseBatch>;
+  replicate(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ReplicaRequestBatch, ReplicaResponseBatch>;
   /** Engine statistics (keys, bytes on disk) and the node's identity. */
   stats(
     request: StatsRequest,
