@@ -10,6 +10,7 @@ export { callDeadline, unary } from './handlers.js';
 export { onShutdownSignal } from './shutdown.js';
 export { TurnBatcher } from './turn-batcher.js';
 export type { TurnBatcherOptions, TurnScheduler } from './turn-batcher.js';
+export type { ShutdownSignalOptions } from './shutdown.js';
 export { grpcMethodName, grpcStatusName, isInfrastructureMethod } from './grpc-method.js';
 export type { GrpcMethodName } from './grpc-method.js';
 export { traceLogMixin } from './log-context.js';
