@@ -10,6 +10,7 @@ export const storageNodeSettings = {
     defaultText: '(required)',
   },
   listen: hostPort('--listen', 'QKV_STORAGE_LISTEN', '127.0.0.1:7101', 'gRPC listen address (port 0 picks a free port)'),
+  metricsListen: hostPort('--metrics-listen', 'QKV_STORAGE_METRICS_LISTEN', '127.0.0.1:0', 'Prometheus /metrics listen address (port 0 picks a free port; the listening line logs the URL)'),
   dataDir: {
     ...setting.string('--data-dir', 'QKV_STORAGE_DATA_DIR', '', 'LevelDB directory; one node per directory'),
     defaultText: './.qkv-data/<id>',

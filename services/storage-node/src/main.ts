@@ -1,15 +1,31 @@
 #!/usr/bin/env node
 /**
- * quorumkv-storage-node: wiring only. Reads the settings, opens the engine, binds the gRPC
- * server, reports SERVING once the engine is open, and drains on SIGTERM.
+ * quorumkv-storage-node: wiring only. Starts telemetry, reads the settings, opens the engine,
+ * serves /metrics, binds the gRPC server, reports SERVING once the engine is open, and drains on
+ * SIGTERM.
  */
+// First: OpenTelemetry from the OTEL_* environment, before any other module runs.
+import '@quorumkv/service-kit/telemetry-register';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storage } from '@quorumkv/proto';
-import { ConfigError, createLogger, formatHelp, onShutdownSignal, readConfig, startGrpcHost, announceListening } from '@quorumkv/service-kit';
+import {
+  announceListening,
+  ConfigError,
+  createLogger,
+  formatHelp,
+  onShutdownSignal,
+  readConfig,
+  registeredTelemetry,
+  serverObservability,
+  startGrpcHost,
+  startMetricsServer,
+} from '@quorumkv/service-kit';
 import { storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
+import { createStorageNodeMetrics } from './metrics.js';
+import { tracedEngine } from './observability.js';
 import { createStorageServer } from './server.js';
 
 const COMMAND = 'quorumkv-storage-node';
@@ -68,33 +84,45 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const server = createStorageServer({ nodeId: config.id, engine, logger });
+  const telemetry = registeredTelemetry();
+  const metrics = createStorageNodeMetrics(engine);
+  const server = createStorageServer({ nodeId: config.id, engine: telemetry.enabled ? tracedEngine(engine) : engine, logger });
+  const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger }).catch(
+    async (err: unknown) => {
+      await engine.close();
+      throw err;
+    },
+  );
   const host = await startGrpcHost({
     address: config.listen,
     logger,
     services: [{ name: 'quorumkv.storage.v1.StorageService', definition: storage.StorageServiceService, implementation: server.implementation }],
+    interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   }).catch(async (err: unknown) => {
+    await metricsServer.close();
     await engine.close();
     throw err;
   });
   // SERVING only now: the engine is open, so the first request a load balancer sends can be served.
   host.setServing(true);
-  announceListening(logger, { address: host.address, dataDir, sync: config.sync });
+  announceListening(logger, { address: host.address, metricsUrl: metricsServer.url, dataDir, sync: config.sync, tracing: telemetry.enabled });
 
-  onShutdownSignal(logger, async () => {
+  onShutdownSignal(
+    logger,
+    async () => {
+      const until = Date.now() + config.graceMs;
+      host.setServing(false);
+      // Streams end themselves once their running requests are answered; the grace period bounds it.
+      await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
+      await host.shutdown(Math.max(0, until - Date.now()));
+      await engine.close();
+      await metricsServer.close();
+      // Last: flushes the spans of the calls that just drained.
+      await telemetry.shutdown(logger);
+    },
     // A stuck close must not keep the process past its grace period (plus a moment to close).
-    setTimeout(() => {
-      logger.error({ graceMs: config.graceMs }, 'shutdown took too long; exiting');
-      logger.flush();
-      process.exit(1);
-    }, config.graceMs + 2_000).unref();
-    const until = Date.now() + config.graceMs;
-    host.setServing(false);
-    // Streams end themselves once their running requests are answered; the grace period bounds it.
-    await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
-    await host.shutdown(Math.max(0, until - Date.now()));
-    await engine.close();
-  });
+    { exitAfterMs: config.graceMs + 2_000 },
+  );
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,50 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { storage } from '@quorumkv/proto';
+import { extractFromRecord, withSpan } from '@quorumkv/service-kit';
+import type { ReplicaEngine } from './server.js';
+
+/** True when a message's trace map holds at least one entry. */
+function hasEntries(carrier: Readonly<Record<string, string>> | undefined): boolean {
+  if (carrier === undefined) return false;
+  for (const key in carrier) if (Object.hasOwn(carrier, key)) return true;
+  return false;
+}
+
+/**
+ * Runs one replica request in a SERVER span `storage.replicate`, child of the coordinator's
+ * span named in the message's `trace` map. The Replicate stream lives as long as the connection,
+ * so the trace context travels per message, not per stream.
+ *
+ * A message without trace context (an untraced caller, or telemetry off at the coordinator) runs
+ * without a span: a root span per replica message would bury the real traces in noise.
+ */
+export function inReplicaSpan<T>(request: Pick<storage.ReplicaRequest, 'trace' | 'op'>, fn: () => Promise<T>): Promise<T> {
+  if (!hasEntries(request.trace)) return fn();
+  const parent = extractFromRecord(request.trace);
+  if (trace.getSpanContext(parent) === undefined) return fn();
+  return withSpan('storage.replicate', fn, {
+    parent,
+    kind: SpanKind.SERVER,
+    attributes: { 'quorumkv.op': request.op?.$case ?? 'none' },
+  });
+}
+
+/** A span around engine work, only inside a traced request (never a root span of its own). */
+function engineSpan<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  return trace.getActiveSpan() === undefined ? fn() : withSpan(name, fn);
+}
+
+/**
+ * The engine with its operations in INTERNAL spans (`storage.engine.read`, `.coordinate`,
+ * `.merge`), children of the request's `storage.replicate` span, so a trace shows the time the
+ * engine took apart from the time spent on the stream. `main.ts` uses it only when telemetry is
+ * on; with it off the engine is used unwrapped.
+ */
+export function tracedEngine(engine: ReplicaEngine): ReplicaEngine {
+  return {
+    read: (...args) => engineSpan('storage.engine.read', () => engine.read(...args)),
+    coordinate: (...args) => engineSpan('storage.engine.coordinate', () => engine.coordinate(...args)),
+    merge: (...args) => engineSpan('storage.engine.merge', () => engine.merge(...args)),
+    stats: () => engine.stats(),
+  };
+}
