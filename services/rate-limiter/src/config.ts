@@ -49,6 +49,7 @@ const replicas: SettingSpec<ReplicaAddress[]> = {
 export const rateLimiterSettings = {
   rules: setting.string('--rules', 'QKV_RL_RULES', '', 'Folder of YAML rule files (required); watched and hot-reloaded'),
   listen: hostPort('--listen', 'QKV_RL_LISTEN', '127.0.0.1:8081', 'gRPC listen address (Envoy usually dials 8081; port 0 picks a free port)'),
+  metricsListen: hostPort('--metrics-listen', 'QKV_RL_METRICS_LISTEN', '127.0.0.1:0', 'Prometheus /metrics listen address (port 0 picks a free port; the listening line logs the URL)'),
   id: setting.string('--id', 'QKV_RL_ID', 'rl-1', 'This replica\'s id; must be one of --replicas when they are given'),
   replicas,
   failureMode: setting.enumOf(

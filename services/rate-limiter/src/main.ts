@@ -1,11 +1,25 @@
 #!/usr/bin/env node
 /**
  * `quorumkv-rate-limiter --rules DIR [--listen HOST:PORT] [--id ID --replicas ID=HOST:PORT,…]`:
- * the Envoy-compatible rate limit service. Wiring only: read the settings, load the rules, bind,
- * report SERVING, drain on SIGTERM.
+ * the Envoy-compatible rate limit service. Wiring only: start telemetry, read the settings, load
+ * the rules, serve /metrics, bind, report SERVING, drain on SIGTERM.
  */
-import { ConfigError, createLogger, formatHelp, onShutdownSignal, readConfig, startGrpcHost, announceListening } from '@quorumkv/service-kit';
+// First: OpenTelemetry from the OTEL_* environment, before any other module runs.
+import '@quorumkv/service-kit/telemetry-register';
+import {
+  announceListening,
+  ConfigError,
+  createLogger,
+  formatHelp,
+  onShutdownSignal,
+  readConfig,
+  registeredTelemetry,
+  serverObservability,
+  startGrpcHost,
+  startMetricsServer,
+} from '@quorumkv/service-kit';
 import { checkConfig, rateLimiterSettings, RateLimiterConfigError } from './config.js';
+import { createRateLimiterMetrics } from './metrics.js';
 import { InitialRulesError } from './rules-reloader.js';
 import { createRateLimiterServer } from './server.js';
 
@@ -44,12 +58,36 @@ try {
   }
   throw err;
 }
-const host = await startGrpcHost({ address: config.listen, services: server.services, logger });
-host.setServing(true);
-announceListening(logger, { address: host.address, id: config.id, replicas: config.replicas.map((r) => r.id), failureMode: config.failureMode, headers: config.headers, rules: config.rules });
-onShutdownSignal(logger, async () => {
-  host.setServing(false);
-  server.endPeerStreams();
-  await host.shutdown(config.graceMs);
-  server.close();
+const telemetry = registeredTelemetry();
+const metrics = createRateLimiterMetrics({ rules: server.reloader, stats: server.stats, router: server.router, failureMode: config.failureMode });
+const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
+const host = await startGrpcHost({
+  address: config.listen,
+  services: server.services,
+  logger,
+  interceptors: serverObservability({ metrics: metrics.service, telemetry }),
 });
+host.setServing(true);
+announceListening(logger, {
+  address: host.address,
+  metricsUrl: metricsServer.url,
+  id: config.id,
+  replicas: config.replicas.map((r) => r.id),
+  failureMode: config.failureMode,
+  headers: config.headers,
+  rules: config.rules,
+  tracing: telemetry.enabled,
+});
+onShutdownSignal(
+  logger,
+  async () => {
+    host.setServing(false);
+    server.endPeerStreams();
+    await host.shutdown(config.graceMs);
+    server.close();
+    await metricsServer.close();
+    // Last: flushes the spans of the calls that just drained.
+    await telemetry.shutdown(logger);
+  },
+  { exitAfterMs: config.graceMs + 2_000 },
+);
