@@ -47,6 +47,7 @@ const nodesSetting: SettingSpec<NodeAddress[]> = {
 export const coordinatorSettings = {
   nodes: nodesSetting,
   listen: hostPort('--listen', 'QKV_COORDINATOR_LISTEN', '127.0.0.1:7070', 'Address to serve KeyValueService and ClusterService on'),
+  metricsListen: hostPort('--metrics-listen', 'QKV_COORDINATOR_METRICS_LISTEN', '127.0.0.1:0', 'Prometheus /metrics listen address (port 0 picks a free port; the listening line logs the URL)'),
   replicationFactor: setting.int('--replication-factor', 'QKV_COORDINATOR_REPLICATION_FACTOR', 3, 'N: replicas per key (at most the number of nodes)', 1, 64),
   vnodes: setting.int('--vnodes', 'QKV_COORDINATOR_VNODES', 128, 'Virtual nodes per storage node on the hash ring', 1, 4096),
   replicaTimeoutMs: setting.int(

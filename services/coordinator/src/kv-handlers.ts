@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { storage, type kv } from '@quorumkv/proto';
-import { DeadlineExceededError, ServiceError, callDeadline, unary, type Logger } from '@quorumkv/service-kit';
+import { DeadlineExceededError, ServiceError, callDeadline, unary, type KvMetrics, type Logger } from '@quorumkv/service-kit';
 import {
   clockToProto,
   contextOf,
@@ -11,6 +11,7 @@ import {
   type Version,
 } from '@quorumkv/vclock';
 import { QuorumNotReachedError, ReplicaOpError, SiblingLimitError, failureReason, type ReplicaFailure } from './errors.js';
+import { replicaSpan } from './observability.js';
 import { awaitQuorum, withDeadlines, type ReplicaAttempt } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
@@ -22,7 +23,7 @@ export interface Placement {
   preferenceList(key: Uint8Array, n: number): string[];
 }
 
-/** Operation counters (metrics read them later). */
+/** Operation counters (also fed to Prometheus when {@link KvDeps.metrics} is given). */
 export interface KvCounts {
   quorumFailures: { get: number; put: number; delete: number };
   /** Writes whose minting replica reported more than one version afterwards. */
@@ -39,6 +40,8 @@ export interface KvDeps {
   readonly replicaTimeoutMs: number;
   readonly timers: Timers;
   readonly readRepair: ReadRepair;
+  /** Prometheus counters, incremented with {@link KvOperations.counts}. */
+  readonly metrics?: KvMetrics;
 }
 
 /**
@@ -68,7 +71,7 @@ export class KvOperations {
       node,
       // Why convert inside the attempt: a replica answering with a malformed version counts as
       // a miss, like one that did not answer.
-      result: deps.transport.read(node, key, timeout).then(fromProto),
+      result: replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout)).then(fromProto),
     }));
     const outcome = await this.quorum('get', callDeadlineMs, () =>
       awaitQuorum(attempts, { needed: r, callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'reading the key' }),
@@ -120,7 +123,7 @@ export class KvOperations {
         const now = this.checkTime(callDeadlineMs, 'writing');
         const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
         try {
-          minted = await withDeadlines(node, deps.transport.coordinate(node, coordinateOp, timeout), {
+          minted = await withDeadlines(node, replicaSpan('replica.coordinate', node, () => deps.transport.coordinate(node, coordinateOp, timeout)), {
             callDeadlineMs,
             replicaDeadlineMs: now + deps.replicaTimeoutMs,
             timers: deps.timers,
@@ -134,7 +137,10 @@ export class KvOperations {
       }
       if (minted === undefined || minter === undefined) throw new QuorumNotReachedError(write.w, 0, n, failures);
       if (minted.version === undefined) throw new ServiceError(status.INTERNAL, `replica ${minter} minted no version`);
-      if (minted.siblingCount > 1) this.counts.siblingsCreated++;
+      if (minted.siblingCount > 1) {
+        this.counts.siblingsCreated++;
+        deps.metrics?.siblingsCreated.inc();
+      }
       const version = minted.version;
 
       // Phase 2: replicate to the other N-1; W counts the minter. Why the minter's WHOLE set and
@@ -146,7 +152,7 @@ export class KvOperations {
       const versions = minted.versions.length > 0 ? minted.versions : [version];
       const attempts = replicas
         .filter((node) => node !== minter)
-        .map((node) => ({ node, result: deps.transport.merge(node, write.key, versions, timeout) }));
+        .map((node) => ({ node, result: replicaSpan('replica.merge', node, () => deps.transport.merge(node, write.key, versions, timeout)) }));
       await awaitQuorum(attempts, {
         needed: write.w - 1,
         prior: { answered: 1 },
@@ -166,6 +172,7 @@ export class KvOperations {
     if (err instanceof ReplicaOpError) {
       if (err.code === storage.ReplicaError_Code.CODE_SIBLING_LIMIT) {
         this.counts.siblingLimitRefusals++;
+        this.deps.metrics?.siblingLimitRefusals.inc();
         throw new SiblingLimitError(node, err.detail);
       }
       if (err.code === storage.ReplicaError_Code.CODE_INVALID_ARGUMENT) {
@@ -186,6 +193,7 @@ export class KvOperations {
       if (err instanceof QuorumNotReachedError) {
         if (this.deps.timers.now() >= callDeadlineMs) throw new DeadlineExceededError(`${op}: ${err.message}`);
         this.counts.quorumFailures[op]++;
+        this.deps.metrics?.quorumFailures.inc({ op });
       }
       throw err;
     }

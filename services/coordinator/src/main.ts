@@ -1,10 +1,24 @@
 #!/usr/bin/env node
 /**
- * quorumkv-coordinator: wiring only. Reads the settings, opens a stream to every storage node,
- * binds the gRPC server, reports SERVING once enough streams are up, and drains on SIGTERM.
+ * quorumkv-coordinator: wiring only. Starts telemetry, reads the settings, opens a stream to every
+ * storage node, serves /metrics, binds the gRPC server, reports SERVING once enough streams are
+ * up, and drains on SIGTERM.
  */
-import { ConfigError, createLogger, onShutdownSignal, startGrpcHost, announceListening } from '@quorumkv/service-kit';
+// First: OpenTelemetry from the OTEL_* environment, before any other module runs.
+import '@quorumkv/service-kit/telemetry-register';
+import { hostname } from 'node:os';
+import {
+  announceListening,
+  ConfigError,
+  createLogger,
+  onShutdownSignal,
+  registeredTelemetry,
+  serverObservability,
+  startGrpcHost,
+  startMetricsServer,
+} from '@quorumkv/service-kit';
 import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
+import { createCoordinatorMetrics } from './metrics.js';
 import { ReplicaPool } from './replica-pool.js';
 import { createCoordinatorServer } from './server.js';
 
@@ -30,30 +44,52 @@ function readSettings(): CoordinatorConfig {
 
 async function main(): Promise<void> {
   const config = readSettings();
-  const logger = createLogger({ service: 'coordinator' });
+  const telemetry = registeredTelemetry();
+  // A coordinator is stateless and has no configured id: host and pid tell its instances apart
+  // (the pod name in Kubernetes, where the pid is always 1).
+  const logger = createLogger({ service: 'coordinator', node: `${hostname()}/${process.pid}` });
+  const metrics = createCoordinatorMetrics();
   const pool = new ReplicaPool({ nodes: config.nodes, logger });
-  const server = createCoordinatorServer({ config, pool, logger });
+  const server = createCoordinatorServer({ config, pool, logger, metrics: metrics.kv });
+  const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
   const host = await startGrpcHost({
     address: config.listen,
     services: server.services,
     logger,
     serverOptions: { 'grpc.enable_channelz': 0 },
-  }).catch((err: unknown) => {
+    interceptors: serverObservability({ metrics: metrics.service, telemetry }),
+  }).catch(async (err: unknown) => {
     pool.close();
+    await metricsServer.close();
     throw err;
   });
   server.watchReadiness((serving) => host.setServing(serving));
   if (config.rateLimiter !== '') {
     logger.warn({ rateLimiter: config.rateLimiter }, '--rate-limiter is set but not consulted yet: requests are not rate-limited');
   }
-  announceListening(logger, { address: host.address, nodes: config.nodes.length, replicationFactor: config.replicationFactor, readyAt: server.readyAt });
-
-  onShutdownSignal(logger, async () => {
-    // Calls in flight finish (their replica streams stay open until then), then the streams close.
-    await host.shutdown(config.graceMs);
-    pool.close();
+  announceListening(logger, {
+    address: host.address,
+    metricsUrl: metricsServer.url,
+    nodes: config.nodes.length,
+    replicationFactor: config.replicationFactor,
+    readyAt: server.readyAt,
+    tracing: telemetry.enabled,
   });
+
+  onShutdownSignal(
+    logger,
+    async () => {
+      // NOT_SERVING, then calls in flight finish (their replica streams stay open until then),
+      // then the streams close.
+      await host.shutdown(config.graceMs);
+      pool.close();
+      await metricsServer.close();
+      // Last: flushes the spans of the calls that just drained.
+      await telemetry.shutdown(logger);
+    },
+    { exitAfterMs: config.graceMs + 2_000 },
+  );
 }
 
 main().catch((err: unknown) => {

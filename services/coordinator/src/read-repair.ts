@@ -1,5 +1,6 @@
 import type { Logger } from '@quorumkv/service-kit';
 import { mergeVersions, sameVersions, versionToProto, type Version } from '@quorumkv/vclock';
+import { replicaSpan } from './observability.js';
 import type { ReplicaAttempt } from './quorum.js';
 import type { ReplicaTransport } from './replica-pool.js';
 
@@ -19,7 +20,7 @@ export interface ReadRepairOptions {
   readonly logger: Logger;
   /** Timeout of each repair MergeOp. */
   readonly timeoutMs: number;
-  /** Called once per repair sent (a metric, later). */
+  /** Called once per repair sent (the coordinator counts `quorumkv_read_repairs_total`). */
   readonly onRepair?: (node: string) => void;
 }
 
@@ -68,7 +69,7 @@ export class ReadRepair {
     this.counts.sent++;
     this.options.onRepair?.(node);
     try {
-      await this.options.transport.merge(node, key, versions, this.options.timeoutMs);
+      await replicaSpan('replica.repair', node, () => this.options.transport.merge(node, key, versions, this.options.timeoutMs));
       this.counts.acknowledged++;
     } catch (err) {
       this.counts.failed++;

@@ -1,6 +1,6 @@
 import { admin, kv } from '@quorumkv/proto';
 import { HashRing } from '@quorumkv/ring';
-import type { Logger, ServiceRegistration } from '@quorumkv/service-kit';
+import type { KvMetrics, Logger, ServiceRegistration } from '@quorumkv/service-kit';
 import type { CoordinatorConfig } from './config.js';
 import { clusterService } from './cluster-status.js';
 import { KvOperations, keyValueService } from './kv-handlers.js';
@@ -22,6 +22,8 @@ export interface CoordinatorServerDeps {
   readonly pool: ReplicaPool;
   readonly logger: Logger;
   readonly timers?: Timers;
+  /** Prometheus counters for quorum failures, read repairs and siblings. */
+  readonly metrics?: KvMetrics;
 }
 
 /** A coordinator ready to be bound: its services, its operations and its readiness rule. */
@@ -49,7 +51,13 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
   const timers = deps.timers ?? systemTimers;
   const ring = new HashRing({ vnodes: config.vnodes });
   for (const node of config.nodes) ring.addNode(node.id);
-  const readRepair = new ReadRepair({ transport: pool, logger, timeoutMs: config.replicaTimeoutMs });
+  const { metrics } = deps;
+  const readRepair = new ReadRepair({
+    transport: pool,
+    logger,
+    timeoutMs: config.replicaTimeoutMs,
+    ...(metrics ? { onRepair: () => metrics.readRepairs.inc() } : {}),
+  });
   const operations = new KvOperations({
     transport: pool,
     placement: ring,
@@ -57,6 +65,7 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
     replicaTimeoutMs: config.replicaTimeoutMs,
     timers,
     readRepair,
+    ...(metrics ? { metrics } : {}),
   });
   const statusDeps = {
     pool,

@@ -1,0 +1,72 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import { createLogger, withSpan } from '@quorumkv/service-kit';
+import { startInMemoryTelemetry } from '@quorumkv/service-kit/testing';
+import { mintVersion, versionToProto } from '@quorumkv/vclock';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KvOperations } from './kv-handlers.js';
+import { replicaSpan } from './observability.js';
+import { ReadRepair } from './read-repair.js';
+import type { ReplicaTransport } from './replica-pool.js';
+import { systemTimers } from './timers.js';
+
+const NODES = ['node-1', 'node-2', 'node-3'];
+
+describe('replica spans', () => {
+  const memory = startInMemoryTelemetry('coordinator-test');
+  afterAll(() => memory.telemetry.shutdown());
+
+  it('gives each replica request of a put its own CLIENT span, child of the request span and active while the request is sent', async () => {
+    memory.reset();
+    // The span the replica client sees when it builds the message is the one it copies into
+    // ReplicaRequest.trace: record it per request.
+    const activeAtSend: { op: string; node: string; spanId: string | undefined }[] = [];
+    const seen = (op: string, node: string): void => {
+      activeAtSend.push({ op, node, spanId: trace.getActiveSpan()?.spanContext().spanId });
+    };
+    const { versions, minted } = mintVersion([], { context: [], node: 'node-1', value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
+    const transport: ReplicaTransport = {
+      read: (node) => (seen('read', node), Promise.resolve([])),
+      coordinate: (node) => (seen('coordinate', node), Promise.resolve({ version: versionToProto(minted), siblingCount: 1, versions: versions.map(versionToProto) })),
+      merge: (node) => (seen('merge', node), Promise.resolve()),
+      isUp: () => true,
+    };
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const ops = new KvOperations({
+      transport,
+      placement: { preferenceList: () => [...NODES] },
+      limits: { maxKeyBytes: 16, maxValueBytes: 16, replicationFactor: 3 },
+      replicaTimeoutMs: 1000,
+      timers: systemTimers,
+      readRepair: new ReadRepair({ transport, logger, timeoutMs: 1000 }),
+    });
+    const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 3 };
+    await withSpan('quorumkv.kv.v1.KeyValueService/Put', () => ops.put(put, Number.POSITIVE_INFINITY), { kind: SpanKind.SERVER });
+
+    const spans = await memory.finishedSpans();
+    const request = spans.find((s) => s.name === 'quorumkv.kv.v1.KeyValueService/Put');
+    const replicaSpans = spans.filter((s) => s.name.startsWith('replica.'));
+    expect(replicaSpans.map((s) => `${s.name}@${String(s.attributes['quorumkv.replica'])}`).sort()).toEqual([
+      'replica.coordinate@node-1',
+      'replica.merge@node-2',
+      'replica.merge@node-3',
+    ]);
+    for (const s of replicaSpans) {
+      expect(s.kind).toBe(SpanKind.CLIENT);
+      expect(s.spanContext().traceId).toBe(request?.spanContext().traceId);
+      expect(s.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
+      const sent = activeAtSend.find((a) => `replica.${a.op}` === s.name && a.node === s.attributes['quorumkv.replica']);
+      expect(sent?.spanId).toBe(s.spanContext().spanId);
+    }
+  });
+
+  it('makes no span outside a traced request', async () => {
+    memory.reset();
+    let active: unknown = 'unset';
+    await replicaSpan('replica.merge', 'node-1', () => {
+      active = trace.getActiveSpan();
+      return Promise.resolve();
+    });
+    expect(active).toBeUndefined();
+    expect(await memory.finishedSpans()).toEqual([]);
+  });
+});

@@ -1,0 +1,16 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import { withSpan } from '@quorumkv/service-kit';
+
+/**
+ * Runs one request to a replica in a CLIENT span (`replica.read`, `replica.coordinate`,
+ * `replica.merge`, `replica.repair`) that covers its round trip: the promise settles on the
+ * replica's answer. The replica client copies the active context, this span's, into the
+ * message's `trace` map, so the storage node's work becomes its child.
+ *
+ * Outside a traced request (telemetry off, or background work with no span) it calls `fn`
+ * directly: no span, no allocation on the hot path.
+ */
+export function replicaSpan<T>(name: string, node: string, fn: () => Promise<T>): Promise<T> {
+  if (trace.getActiveSpan() === undefined) return fn();
+  return withSpan(name, fn, { kind: SpanKind.CLIENT, attributes: { 'quorumkv.replica': node } });
+}
