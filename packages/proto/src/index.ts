@@ -17,6 +17,8 @@ export * as envoyType from './generated/envoy/type/v3/ratelimit_unit.js';
 export * as ratelimitAdmin from './generated/quorumkv/ratelimit/v1/admin.js';
 /** The rate limiter's replica forwarding API (quorumkv.ratelimit.v1.RateLimitReplicaService). */
 export * as ratelimitReplica from './generated/quorumkv/ratelimit/v1/replica.js';
+/** Batched rate-limit checks over one stream (quorumkv.ratelimit.v1.RateLimitCheckService). */
+export * as ratelimitCheck from './generated/quorumkv/ratelimit/v1/check.js';
 
 import { fileURLToPath } from 'node:url';
 
