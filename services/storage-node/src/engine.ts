@@ -104,7 +104,7 @@ export class StorageEngine {
       this.checkDeadline(deadline, 'reading');
       return Promise.resolve(this.load(dataKey(key)));
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
