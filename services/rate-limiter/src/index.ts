@@ -6,6 +6,8 @@ export { createRateLimiterServer, SERVICE_NAMES } from './server.js';
 export type { RateLimiterServer, RateLimiterServerConfig, RateLimiterServerDeps } from './server.js';
 export { checkConfig, parseReplicas, rateLimiterSettings, RateLimiterConfigError } from './config.js';
 export type { FailureMode, HeaderMode, RateLimiterConfig, ReplicaAddress } from './config.js';
+export { createCheckService } from './check-service.js';
+export type { CheckService } from './check-service.js';
 export { CounterRouter } from './counter-router.js';
 export type { CounterRouterOptions, RoutedDecision, RouterCounters } from './counter-router.js';
 export { OwnerUnreachableError } from './errors.js';

@@ -1,7 +1,8 @@
 import type { RuleSet } from '@quorumkv/ratelimit';
-import { rls, ratelimitAdmin, ratelimitReplica } from '@quorumkv/proto';
+import { rls, ratelimitAdmin, ratelimitCheck, ratelimitReplica } from '@quorumkv/proto';
 import type { Logger, ServiceRegistration } from '@quorumkv/service-kit';
 import { createAdminService } from './admin-service.js';
+import { createCheckService } from './check-service.js';
 import type { RateLimiterConfig } from './config.js';
 import { CounterRouter } from './counter-router.js';
 import { LimiterStore } from './limiter-store.js';
@@ -31,7 +32,7 @@ export interface RateLimiterServerDeps {
 
 /** The rate limiter, wired but not bound: its gRPC services and its moving parts. */
 export interface RateLimiterServer {
-  /** RateLimitService, the admin service and the replica forwarding service. */
+  /** RateLimitService, the batched check service, the admin service and the replica forwarding service. */
   readonly services: ServiceRegistration[];
   readonly reloader: RulesReloader;
   readonly stats: RuleStats;
@@ -40,8 +41,9 @@ export interface RateLimiterServer {
   /** Loads the rules (throws InitialRulesError when they are bad) and starts the idle sweep. */
   start(): Promise<void>;
   /**
-   * Ends the forwarding streams peers hold to this replica, so a draining server is not kept
-   * open by them (call before the server's graceful shutdown).
+   * Ends the forwarding streams peers hold to this replica and the check streams coordinators
+   * hold, so a draining server is not kept open by them (call before the server's graceful
+   * shutdown).
    */
   endPeerStreams(): void;
   /** Stops the watch, the sweep and the forwarding streams. */
@@ -53,6 +55,7 @@ export const SERVICE_NAMES = {
   rls: 'envoy.service.ratelimit.v3.RateLimitService',
   admin: 'quorumkv.ratelimit.v1.RateLimitAdminService',
   replica: 'quorumkv.ratelimit.v1.RateLimitReplicaService',
+  check: 'quorumkv.ratelimit.v1.RateLimitCheckService',
 } as const;
 
 /** Wires the rate limiter from its settings; binds nothing. */
@@ -77,11 +80,18 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
   });
   let sweeper: NodeJS.Timeout | undefined;
   const replicaService = createReplicaService({ store, now, logger, onDecided: (k) => router.countForwardedIn(k) });
+  const rlsDeps = { rules: reloader, router, stats, headers: config.headers, logger };
+  const checkService = createCheckService(rlsDeps);
   const services: ServiceRegistration[] = [
     {
       name: SERVICE_NAMES.rls,
       definition: rls.RateLimitServiceService,
-      implementation: createRlsService({ rules: reloader, router, stats, headers: config.headers, logger }),
+      implementation: createRlsService(rlsDeps),
+    },
+    {
+      name: SERVICE_NAMES.check,
+      definition: ratelimitCheck.RateLimitCheckServiceService,
+      implementation: checkService.implementation,
     },
     {
       name: SERVICE_NAMES.admin,
@@ -116,6 +126,7 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
     },
     endPeerStreams() {
       replicaService.endStreams();
+      checkService.endStreams();
     },
     close() {
       if (sweeper) clearInterval(sweeper);
