@@ -16,11 +16,20 @@ export interface LocalClusterOptions {
   readonly storageBasePort?: number;
   /** Rate limiter port (0 = free port); `false` starts no rate limiter. @default false */
   readonly rateLimiterPort?: number | false;
+  /**
+   * Ports of the Prometheus `/metrics` endpoints: the coordinator's, the first storage node's
+   * (node i gets `storageBase + i - 1`) and the rate limiter's. Absent or 0 picks free ports;
+   * each service logs its URL, kept as `ServiceProcess.metricsUrl`.
+   */
+  readonly metricsPorts?: { readonly coordinator?: number; readonly storageBase?: number; readonly rateLimiter?: number };
   /** Rules folder for the rate limiter. @default deploy/ratelimit */
   readonly rulesDir?: string;
   /** Data folder; node i keeps its LevelDB in `<dataDir>/node-i`, logs in `<dataDir>/logs`. */
   readonly dataDir: string;
-  /** Extra environment for every service (OTEL_*, LOG_LEVEL…). */
+  /**
+   * Extra environment for every service (OTEL_*, LOG_LEVEL…), passed through unchanged; each
+   * service also gets `service.instance.id=<its name>` added to OTEL_RESOURCE_ATTRIBUTES.
+   */
   readonly env?: NodeJS.ProcessEnv;
   /** Extra flags per service. */
   readonly storageArgs?: readonly string[];
@@ -30,6 +39,21 @@ export interface LocalClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Keep logs in files under `<dataDir>/logs`. @default true */
   readonly logToFiles?: boolean;
+}
+
+/** A service's Prometheus job name. */
+export type ServiceJob = 'storage-node' | 'coordinator' | 'rate-limiter';
+
+/**
+ * The environment of one service: every variable given (OTEL_*, LOG_LEVEL…) unchanged, plus
+ * `service.instance.id=<name>` in OTEL_RESOURCE_ATTRIBUTES so traces tell node-1 from node-2.
+ * The service name comes from each service's package (`storage-node`, `coordinator`,
+ * `rate-limiter`, as the Prometheus jobs) unless OTEL_SERVICE_NAME is given.
+ */
+export function serviceEnv(env: NodeJS.ProcessEnv | undefined, name: string): NodeJS.ProcessEnv {
+  const given = env?.['OTEL_RESOURCE_ATTRIBUTES'] ?? process.env['OTEL_RESOURCE_ATTRIBUTES'] ?? '';
+  if (/(^|,)\s*service\.instance\.id\s*=/.test(given)) return { ...env };
+  return { ...env, OTEL_RESOURCE_ATTRIBUTES: given.trim() === '' ? `service.instance.id=${name}` : `${given},service.instance.id=${name}` };
 }
 
 export interface StorageNodeInfo {
@@ -61,7 +85,10 @@ export class LocalCluster {
         const id = `node-${i}`;
         const dataDir = join(options.dataDir, id);
         starts.push(
-          LocalCluster.startStorageNode(options, id, dataDir, options.storageBasePort ? options.storageBasePort + i - 1 : 0).then((p) => {
+          LocalCluster.startStorageNode(options, id, dataDir, {
+            port: options.storageBasePort ? options.storageBasePort + i - 1 : 0,
+            metricsPort: options.metricsPorts?.storageBase ? options.metricsPorts.storageBase + i - 1 : 0,
+          }).then((p) => {
             started.push(p);
             storageNodes.push({ id, dataDir, process: p });
           }),
@@ -79,6 +106,7 @@ export class LocalCluster {
             `${options.host ?? '127.0.0.1'}:${options.rateLimiterPort}`,
             '--rules',
             options.rulesDir ?? defaultRulesDir,
+            ...LocalCluster.metricsListen(options, options.metricsPorts?.rateLimiter),
             ...(options.rateLimiterArgs ?? []),
           ],
           ...LocalCluster.common(options, 'rate-limiter'),
@@ -96,18 +124,34 @@ export class LocalCluster {
   private static common(options: LocalClusterOptions, name: string): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs?: readonly string[] } {
     return {
       ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-      // Each service gets its own OTEL_SERVICE_NAME so traces tell them apart; every other
-      // variable (OTEL_*, LOG_LEVEL) is passed through unchanged.
-      env: { ...options.env, OTEL_SERVICE_NAME: `quorumkv-${name.replace(/-\d+$/, '')}` },
+      env: serviceEnv(options.env, name),
       ...(options.logToFiles === false ? {} : { logFile: join(options.dataDir, 'logs', `${name}.log`) }),
     };
   }
 
-  private static startStorageNode(options: LocalClusterOptions, id: string, dataDir: string, port: number): Promise<ServiceProcess> {
+  private static metricsListen(options: LocalClusterOptions, port: number | undefined): string[] {
+    return ['--metrics-listen', `${options.host ?? '127.0.0.1'}:${port ?? 0}`];
+  }
+
+  private static startStorageNode(
+    options: LocalClusterOptions,
+    id: string,
+    dataDir: string,
+    ports: { readonly port: number; readonly metricsPort: number },
+  ): Promise<ServiceProcess> {
     return ServiceProcess.start({
       name: id,
       entry: serviceEntry('storage-node'),
-      args: ['--id', id, '--listen', `${options.host ?? '127.0.0.1'}:${port}`, '--data-dir', dataDir, ...(options.storageArgs ?? [])],
+      args: [
+        '--id',
+        id,
+        '--listen',
+        `${options.host ?? '127.0.0.1'}:${ports.port}`,
+        '--data-dir',
+        dataDir,
+        ...LocalCluster.metricsListen(options, ports.metricsPort),
+        ...(options.storageArgs ?? []),
+      ],
       ...LocalCluster.common(options, id),
     });
   }
@@ -129,6 +173,7 @@ export class LocalCluster {
         '--replication-factor',
         String(n),
         ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
+        ...LocalCluster.metricsListen(options, options.metricsPorts?.coordinator),
         ...(options.coordinatorArgs ?? []),
       ],
       ...LocalCluster.common(options, 'coordinator'),
@@ -140,18 +185,31 @@ export class LocalCluster {
     return this.coordinator.address;
   }
 
+  /**
+   * Every service process with its Prometheus job name (`storage-node`, `coordinator`,
+   * `rate-limiter`: the names the alerts and the dashboard use) and instance name.
+   */
+  services(): { readonly job: ServiceJob; readonly instance: string; readonly process: ServiceProcess }[] {
+    return [
+      ...this.storageNodes.map((s) => ({ job: 'storage-node' as const, instance: s.id, process: s.process })),
+      { job: 'coordinator' as const, instance: 'coordinator', process: this.coordinator },
+      ...(this.rateLimiter ? [{ job: 'rate-limiter' as const, instance: 'rate-limiter', process: this.rateLimiter }] : []),
+    ];
+  }
+
   node(id: string): StorageNodeInfo {
     const n = this.storageNodes.find((s) => s.id === id);
     if (!n) throw new Error(`no storage node ${id}`);
     return n;
   }
 
-  /** Restarts a stopped or killed storage node on the same port and data folder. */
+  /** Restarts a stopped or killed storage node on the same ports and data folder. */
   async restartNode(id: string): Promise<void> {
     const n = this.node(id);
     if (n.process.running) await n.process.stop();
     const port = Number(n.process.address.split(':').pop());
-    n.process = await LocalCluster.startStorageNode(this.options, id, n.dataDir, port);
+    const metricsPort = n.process.metricsUrl === undefined ? 0 : Number(new URL(n.process.metricsUrl).port);
+    n.process = await LocalCluster.startStorageNode(this.options, id, n.dataDir, { port, metricsPort });
   }
 
   /** Stops every process (SIGTERM, then SIGKILL after the grace period). */

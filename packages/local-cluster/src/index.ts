@@ -1,5 +1,5 @@
-export { LocalCluster } from './cluster.js';
-export type { LocalClusterOptions, StorageNodeInfo } from './cluster.js';
+export { LocalCluster, serviceEnv } from './cluster.js';
+export type { LocalClusterOptions, ServiceJob, StorageNodeInfo } from './cluster.js';
 export { ServiceProcess, ServiceStartError } from './service-process.js';
 export type { ServiceProcessSpec } from './service-process.js';
 export { defaultRulesDir, repoRoot, serviceEntry } from './paths.js';

@@ -36,7 +36,8 @@ export class ServiceStartError extends Error {
 
 /**
  * A running service process. It is considered started once it logs the JSON line with
- * `msg: "listening"` and its bound `address` (every quorumkv service logs one).
+ * `msg: "listening"` and its bound `address` (every quorumkv service logs one), with the URL of
+ * its Prometheus endpoint as `metricsUrl`.
  */
 export class ServiceProcess {
   private readonly exitPromise: Promise<number | null>;
@@ -45,6 +46,8 @@ export class ServiceProcess {
     readonly spec: ServiceProcessSpec,
     readonly child: ChildProcess,
     readonly address: string,
+    /** `http://HOST:PORT/metrics`, from the listening line; undefined if the service logged none. */
+    readonly metricsUrl: string | undefined,
     exit: Promise<number | null>,
     private readonly log: WriteStream | undefined,
   ) {
@@ -70,7 +73,7 @@ export class ServiceProcess {
     };
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
     createInterface({ input: child.stderr }).on('line', remember);
-    const address = await new Promise<string>((resolve, reject) => {
+    const listening = await new Promise<{ address: string; metricsUrl: string | undefined }>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new ServiceStartError(spec.name, `no "listening" line within ${spec.startTimeoutMs ?? 20_000} ms`, tail.join('\n')));
@@ -79,10 +82,10 @@ export class ServiceProcess {
         remember(line);
         if (!line.includes('"listening"')) return;
         try {
-          const parsed = JSON.parse(line) as { msg?: string; address?: string };
+          const parsed = JSON.parse(line) as { msg?: string; address?: string; metricsUrl?: unknown };
           if (parsed.msg === 'listening' && typeof parsed.address === 'string') {
             clearTimeout(timer);
-            resolve(parsed.address);
+            resolve({ address: parsed.address, metricsUrl: typeof parsed.metricsUrl === 'string' ? parsed.metricsUrl : undefined });
           }
         } catch {
           // not JSON: an ordinary output line
@@ -93,7 +96,7 @@ export class ServiceProcess {
         reject(new ServiceStartError(spec.name, `exited with code ${code} before listening`, tail.join('\n')));
       });
     });
-    return new ServiceProcess(spec, child, address, exit, log);
+    return new ServiceProcess(spec, child, listening.address, listening.metricsUrl, exit, log);
   }
 
   get pid(): number | undefined {

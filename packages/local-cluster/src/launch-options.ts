@@ -1,0 +1,110 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LocalClusterOptions } from './cluster.js';
+
+/** A command-line option is malformed or out of range; the message names it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    readonly option: string,
+    readonly problem: string,
+  ) {
+    super(`--${option} ${problem}`);
+  }
+}
+
+/** The launcher's settings: the cluster to start and, for `start:observe`, Prometheus's port. */
+export interface LaunchOptions {
+  readonly cluster: Omit<LocalClusterOptions, 'env'>;
+  /** The coordinator's port, for the `qkv` hints. */
+  readonly port: number;
+  /** Where `start:observe` serves the Prometheus UI (0: a free port). */
+  readonly prometheusPort: number;
+}
+
+/** `npm start -- --help` (and `npm run start:observe -- --help`). */
+export const launchUsage = `Usage: npm start -- [options]
+       npm run start:observe -- [options]   (the same cluster plus a local Prometheus)
+
+Starts a local quorumkv cluster on 127.0.0.1 and stops it cleanly on Ctrl-C. OTEL_* variables
+(e.g. OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318) reach every service: see "Observe it"
+in the README.
+
+Options:
+  --nodes N                    storage nodes (default 3, env QKV_NODES)
+  --replication N              replication factor N (default min(3, nodes))
+  --port P                     coordinator port (default 7070, env QKV_PORT)
+  --storage-port P             first storage node port; node i gets P+i-1 (default 7101)
+  --rate-limiter-port P        rate limiter port (default 8081); --no-rate-limiter to skip it
+  --metrics-port P             coordinator /metrics port (default 9070)
+  --storage-metrics-port P     first storage node /metrics port; node i gets P+i-1 (default 9101)
+  --rate-limiter-metrics-port P  rate limiter /metrics port (default 9081)
+  --prometheus-port P          start:observe only: Prometheus UI port (default 9090, 0 = any free port)
+  --data-dir DIR               data and logs (default ./.qkv-data, env QKV_DATA_DIR)
+  --help`;
+
+function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw)) throw new UsageError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new UsageError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/**
+ * Reads the launcher's flags (and QKV_NODES, QKV_PORT, QKV_DATA_DIR).
+ * @param withRateLimiter whether the rate limiter can be started (its build exists).
+ * @throws UsageError naming a bad option; the `parseArgs` error for an unknown one.
+ */
+export function parseLaunchOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  withRateLimiter: boolean,
+): { help: true } | { help: false; options: LaunchOptions } {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      nodes: { type: 'string' },
+      replication: { type: 'string' },
+      port: { type: 'string' },
+      'storage-port': { type: 'string' },
+      'rate-limiter-port': { type: 'string' },
+      'no-rate-limiter': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      'storage-metrics-port': { type: 'string' },
+      'rate-limiter-metrics-port': { type: 'string' },
+      'prometheus-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return { help: true };
+  const nodes = intOption('nodes', values.nodes ?? env['QKV_NODES'], 3, 1, 32);
+  const replicationFactor = intOption('replication', values.replication, Math.min(3, nodes), 1, nodes);
+  const port = intOption('port', values.port ?? env['QKV_PORT'], 7070, 1, 65535);
+  const storageBasePort = intOption('storage-port', values['storage-port'], 7101, 1, 65535 - nodes);
+  const rateLimiterPort = intOption('rate-limiter-port', values['rate-limiter-port'], 8081, 1, 65535);
+  const metricsPorts = {
+    coordinator: intOption('metrics-port', values['metrics-port'], 9070, 1, 65535),
+    storageBase: intOption('storage-metrics-port', values['storage-metrics-port'], 9101, 1, 65535 - nodes),
+    rateLimiter: intOption('rate-limiter-metrics-port', values['rate-limiter-metrics-port'], 9081, 1, 65535),
+  };
+  const prometheusPort = intOption('prometheus-port', values['prometheus-port'], 9090, 0, 65535);
+  const dataDir = resolve(values['data-dir'] ?? env['QKV_DATA_DIR'] ?? '.qkv-data');
+  return {
+    help: false,
+    options: {
+      cluster: {
+        nodes,
+        replicationFactor,
+        coordinatorPort: port,
+        storageBasePort,
+        rateLimiterPort: withRateLimiter && !values['no-rate-limiter'] ? rateLimiterPort : false,
+        metricsPorts,
+        dataDir,
+      },
+      port,
+      prometheusPort,
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LocalCluster } from './cluster.js';
+import { launchUsage, parseLaunchOptions, UsageError, type LaunchOptions } from './launch-options.js';
+import { serviceEntry } from './paths.js';
+
+/** What a launcher command adds around the cluster (`start:observe` adds Prometheus). */
+export interface LaunchExtras {
+  /** Runs once the cluster is up; returns lines to print and how to stop what it started. */
+  afterStart?(cluster: LocalCluster, options: LaunchOptions): Promise<{ lines: string[]; stop(): Promise<void> }>;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`npm start: ${message}\n`);
+  process.exit(2);
+}
+
+/** Whether OTEL_* asks for traces, in words, for the summary. */
+function tracingLine(env: NodeJS.ProcessEnv): string {
+  const endpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'];
+  if (env['OTEL_SDK_DISABLED'] === 'true' || env['OTEL_TRACES_EXPORTER'] === 'none') return '  traces: off (OTEL_* turns them off)';
+  if (endpoint !== undefined && endpoint !== '') return `  traces: every service exports to ${endpoint}`;
+  if (env['OTEL_TRACES_EXPORTER'] !== undefined) return `  traces: OTEL_TRACES_EXPORTER=${env['OTEL_TRACES_EXPORTER']}`;
+  return '  traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 to send them to a collector)';
+}
+
+/** The summary printed once the cluster is up. */
+export function describeCluster(cluster: LocalCluster, options: LaunchOptions, env: NodeJS.ProcessEnv): string[] {
+  const addr = options.port === 7070 ? '' : ` --addr ${cluster.address}`;
+  const metrics = (url: string | undefined): string => (url === undefined ? '' : `  metrics ${url}`);
+  return [
+    '',
+    `quorumkv is up. Coordinator (KeyValueService): ${cluster.address}${metrics(cluster.coordinator.metricsUrl)}`,
+    ...cluster.storageNodes.map((s) => `  storage ${s.id}: ${s.process.address}${metrics(s.process.metricsUrl)}  (data ${s.dataDir})`),
+    ...(cluster.rateLimiter ? [`  rate limiter (Envoy RLS): ${cluster.rateLimiter.address}${metrics(cluster.rateLimiter.metricsUrl)}`] : []),
+    `  logs: ${resolve(options.cluster.dataDir, 'logs')}`,
+    tracingLine(env),
+    '',
+    'Try it from another shell:',
+    `  npx qkv put greeting hello${addr}`,
+    `  npx qkv get greeting${addr}`,
+    `  npx qkv status${addr}`,
+  ];
+}
+
+/**
+ * The launcher commands' body: reads the flags, starts the cluster with this process's
+ * environment (so OTEL_* and LOG_LEVEL reach every service), prints where everything is, and
+ * stops it all cleanly on Ctrl-C or SIGTERM.
+ */
+export async function runCluster(argv: readonly string[], extras: LaunchExtras = {}): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseLaunchOptions(argv, process.env, existsSync(serviceEntry('rate-limiter')));
+  } catch (err) {
+    if (err instanceof UsageError) fail(err.message);
+    fail(`${err instanceof Error ? err.message : String(err)}\n\n${launchUsage}`);
+  }
+  if (parsed.help) {
+    process.stdout.write(launchUsage + '\n');
+    return;
+  }
+  const { options } = parsed;
+  const { cluster: clusterOptions } = options;
+  process.stdout.write(
+    `Starting quorumkv: ${clusterOptions.nodes} storage nodes (N=${clusterOptions.replicationFactor}), data in ${clusterOptions.dataDir}\n`,
+  );
+  const cluster = await LocalCluster.start({ ...clusterOptions, env: process.env });
+  let extra: { lines: string[]; stop(): Promise<void> } | undefined;
+  try {
+    extra = await extras.afterStart?.(cluster, options);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  process.stdout.write([...describeCluster(cluster, options, process.env), ...(extra?.lines ?? []), '', 'Press Ctrl-C to stop.', ''].join('\n'));
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping quorumkv...\n');
+    Promise.all([extra?.stop(), cluster.stop()]).then(
+      () => {
+        process.stdout.write('Stopped.\n');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`npm start: stopping failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // A service that dies on its own is reported, not silently ignored.
+  for (const { process: p } of cluster.services()) {
+    void p.exited().then((code) => {
+      if (!stopping) process.stderr.write(`npm start: ${p.spec.name} exited (code ${code}); see its log in ${resolve(clusterOptions.dataDir, 'logs')}\n`);
+    });
+  }
+}
