@@ -27,8 +27,31 @@ describe('coordinator config', () => {
     expect(() => load(['--nodes', 'a=nohost'])).toThrow(/--nodes/);
   });
 
+  it('defaults rate limiting to off, with a 20 ms timeout, domain quorumkv, caller key x-quorumkv-caller and failing open', () => {
+    const r = load(['--nodes', 'a=h:1,b=h:2,c=h:3']);
+    if (r.help) throw new Error('unexpected help');
+    const { rateLimiter, rateLimitTimeoutMs, rateLimitDomain, callerMetadataKey, rateLimitFailureMode } = r.config;
+    expect({ rateLimiter, rateLimitTimeoutMs, rateLimitDomain, callerMetadataKey, rateLimitFailureMode }).toEqual({
+      rateLimiter: '',
+      rateLimitTimeoutMs: 20,
+      rateLimitDomain: 'quorumkv',
+      callerMetadataKey: 'x-quorumkv-caller',
+      rateLimitFailureMode: 'open',
+    });
+  });
+
+  it('refuses a bad rate limiter address, failure mode, caller metadata key or empty domain, naming the setting', () => {
+    expect(() => load(['--nodes', 'a=h:1,b=h:2,c=h:3', '--rate-limiter', 'nohost'])).toThrow(/--rate-limiter/);
+    expect(() => load(['--nodes', 'a=h:1,b=h:2,c=h:3', '--rate-limit-failure-mode', 'maybe'])).toThrow(/--rate-limit-failure-mode/);
+    expect(() => load(['--nodes', 'a=h:1,b=h:2,c=h:3', '--caller-metadata-key', 'X-Caller'])).toThrow(/--caller-metadata-key/);
+    expect(() => load(['--nodes', 'a=h:1,b=h:2,c=h:3', '--caller-metadata-key', 'caller-bin'])).toThrow(/--caller-metadata-key/);
+    expect(() => load(['--nodes', 'a=h:1,b=h:2,c=h:3', '--rate-limiter', 'h:1', '--rate-limit-domain', ''])).toThrow(/--rate-limit-domain/);
+  });
+
   it('prints every flag in --help', () => {
     expect(load(['--help']).help).toBe(true);
-    for (const flag of ['--nodes', '--replication-factor', '--vnodes', '--replica-timeout-ms', '--listen']) expect(coordinatorHelp()).toContain(flag);
+    for (const flag of ['--nodes', '--replication-factor', '--vnodes', '--replica-timeout-ms', '--listen', '--rate-limiter', '--rate-limit-timeout-ms', '--rate-limit-domain', '--caller-metadata-key', '--rate-limit-failure-mode']) {
+      expect(coordinatorHelp()).toContain(flag);
+    }
   });
 });

@@ -43,6 +43,18 @@ const nodesSetting: SettingSpec<NodeAddress[]> = {
   parse: parseNodeList,
 };
 
+const rateLimiterSetting: SettingSpec<string> = {
+  flag: '--rate-limiter',
+  env: 'QKV_COORDINATOR_RATE_LIMITER',
+  description: 'Rate limit service HOST:PORT asked before every KeyValueService call (empty: no rate limiting)',
+  default: '',
+  defaultText: '(none)',
+  parse: (raw) => (raw.trim() === '' ? '' : parseHostPort(raw)),
+};
+
+/** A metadata key grpc-js carries as text: lowercase, no `grpc-` prefix, no `-bin` suffix. */
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
+
 /** Every setting of the coordinator, declared once; `--help` prints this table. */
 export const coordinatorSettings = {
   nodes: nodesSetting,
@@ -62,11 +74,28 @@ export const coordinatorSettings = {
   maxValueBytes: setting.int('--max-value-bytes', 'QKV_COORDINATOR_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
   statusTimeoutMs: setting.int('--status-timeout-ms', 'QKV_COORDINATOR_STATUS_TIMEOUT_MS', 500, 'Deadline of the Stats call behind ClusterService.Status', 1, 60_000),
   graceMs: setting.int('--grace-ms', 'QKV_COORDINATOR_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may finish before they are cut', 0, 600_000),
-  rateLimiter: setting.string(
-    '--rate-limiter',
-    'QKV_COORDINATOR_RATE_LIMITER',
-    '',
-    'Rate limit service HOST:PORT. Accepted so the local launcher can pass it; the coordinator does not consult it yet',
+  rateLimiter: rateLimiterSetting,
+  rateLimitTimeoutMs: setting.int(
+    '--rate-limit-timeout-ms',
+    'QKV_COORDINATOR_RATE_LIMIT_TIMEOUT_MS',
+    20,
+    'How long a call waits for the rate limiter\'s decision before the failure mode answers',
+    1,
+    60_000,
+  ),
+  rateLimitFailureMode: setting.enumOf(
+    '--rate-limit-failure-mode',
+    'QKV_COORDINATOR_RATE_LIMIT_FAILURE_MODE',
+    'open',
+    ['open', 'closed'] as const,
+    'With no decision (timeout, limiter down): serve the call (open) or refuse it RESOURCE_EXHAUSTED (closed)',
+  ),
+  rateLimitDomain: setting.string('--rate-limit-domain', 'QKV_COORDINATOR_RATE_LIMIT_DOMAIN', 'quorumkv', 'Rule domain the coordinator asks the rate limiter about'),
+  callerMetadataKey: setting.string(
+    '--caller-metadata-key',
+    'QKV_COORDINATOR_CALLER_METADATA_KEY',
+    'x-quorumkv-caller',
+    'gRPC metadata key naming the caller for rate limiting (absent: "anonymous")',
   ),
 };
 
@@ -84,7 +113,8 @@ export function coordinatorHelp(): string {
 
 /**
  * Reads flags and environment through the table, then checks what one setting alone cannot:
- * `--nodes` is required and N may not exceed the number of nodes.
+ * `--nodes` is required, N may not exceed the number of nodes, the caller metadata key must be
+ * a text key, and a rate limiter needs a domain.
  * @throws ConfigError naming the setting.
  */
 export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: true } | { help: false; config: CoordinatorConfig } {
@@ -99,6 +129,15 @@ export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: 
       '--replication-factor',
       `is ${config.replicationFactor} but only ${config.nodes.length} node(s) are listed in --nodes; N cannot exceed the number of nodes`,
     );
+  }
+  if (!METADATA_KEY.test(config.callerMetadataKey) || config.callerMetadataKey.startsWith('grpc-') || config.callerMetadataKey.endsWith('-bin')) {
+    throw new ConfigError(
+      '--caller-metadata-key',
+      `is "${config.callerMetadataKey}": a text metadata key is lowercase letters, digits, "-", "_" or ".", not starting with "grpc-" nor ending with "-bin"`,
+    );
+  }
+  if (config.rateLimiter !== '' && config.rateLimitDomain.trim() === '') {
+    throw new ConfigError('--rate-limit-domain', 'must not be empty when --rate-limiter is set');
   }
   return { help: false, config };
 }

@@ -38,3 +38,18 @@ export { backoffDelay, shortCause } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { systemTimers } from './timers.js';
 export type { TimerHandle, Timers } from './timers.js';
+export { RateLimitCheckClient } from './rate-limit/check-client.js';
+export type {
+  CheckFailureReason,
+  CheckVerdict,
+  OpenCheckStream,
+  RateLimitCheckClientOptions,
+  RateLimitCheckCounters,
+  RateLimitFailureMode,
+} from './rate-limit/check-client.js';
+export { ANONYMOUS_CALLER, RATE_LIMITED_SERVICE, callerOf, createRateLimitInterceptor, rateLimitRequest } from './rate-limit/interceptor.js';
+export type { RateLimitChecker, RateLimitInterceptorOptions } from './rate-limit/interceptor.js';
+export { RateLimitExceededError, RateLimiterUnavailableError, summarizeLimit } from './rate-limit/refusal.js';
+export type { LimitSummary } from './rate-limit/refusal.js';
+export { startRateLimiting } from './rate-limit/rate-limiting.js';
+export type { RateLimitConfig, RateLimiting } from './rate-limit/rate-limiting.js';

@@ -19,6 +19,7 @@ import {
 } from '@quorumkv/service-kit';
 import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
 import { createCoordinatorMetrics } from './metrics.js';
+import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
 import { createCoordinatorServer } from './server.js';
 
@@ -53,21 +54,21 @@ async function main(): Promise<void> {
   const server = createCoordinatorServer({ config, pool, logger, metrics: metrics.kv });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
+  const rateLimiting = startRateLimiting(config, logger, metrics.service);
   const host = await startGrpcHost({
     address: config.listen,
     services: server.services,
     logger,
     serverOptions: { 'grpc.enable_channelz': 0 },
-    interceptors: serverObservability({ metrics: metrics.service, telemetry }),
+    // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
+    interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
   }).catch(async (err: unknown) => {
     pool.close();
+    rateLimiting?.close();
     await metricsServer.close();
     throw err;
   });
   server.watchReadiness((serving) => host.setServing(serving));
-  if (config.rateLimiter !== '') {
-    logger.warn({ rateLimiter: config.rateLimiter }, '--rate-limiter is set but not consulted yet: requests are not rate-limited');
-  }
   announceListening(logger, {
     address: host.address,
     metricsUrl: metricsServer.url,
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
       // then the streams close.
       await host.shutdown(config.graceMs);
       pool.close();
+      rateLimiting?.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);

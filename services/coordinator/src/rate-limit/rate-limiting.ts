@@ -1,0 +1,54 @@
+import type { ServerInterceptor } from '@grpc/grpc-js';
+import { metricSpecs, type Logger, type ServiceMetrics } from '@quorumkv/service-kit';
+import type { CoordinatorConfig } from '../config.js';
+import { RateLimitCheckClient } from './check-client.js';
+import { createRateLimitInterceptor } from './interceptor.js';
+
+/** The settings rate limiting reads. */
+export type RateLimitConfig = Pick<CoordinatorConfig, 'rateLimiter' | 'rateLimitTimeoutMs' | 'rateLimitFailureMode' | 'rateLimitDomain' | 'callerMetadataKey'>;
+
+/** The coordinator's rate limiting, wired: the interceptor to install and the stream behind it. */
+export interface RateLimiting {
+  /** Goes last in `startGrpcHost({ interceptors })`, after metrics and tracing. */
+  readonly interceptor: ServerInterceptor;
+  /** Its counters (`allowed`, `limited`, `failOpen`/`failClosed` by reason) are for exporters. */
+  readonly client: RateLimitCheckClient;
+  /** Closes the stream (after the server has drained). */
+  close(): void;
+}
+
+/**
+ * Wires rate limiting from the settings: nothing when `--rate-limiter` is empty; otherwise a
+ * {@link RateLimitCheckClient} whose stream opens now and the interceptor that consults it.
+ * Given the process metrics, check timeouts are also counted in
+ * `quorumkv_ratelimit_check_timeouts_total`.
+ */
+export function startRateLimiting(config: RateLimitConfig, logger: Logger, metrics?: ServiceMetrics): RateLimiting | undefined {
+  if (config.rateLimiter === '') return undefined;
+  const timeouts = metrics?.counter(metricSpecs.rateLimitCheckTimeouts);
+  const client = new RateLimitCheckClient({
+    address: config.rateLimiter,
+    timeoutMs: config.rateLimitTimeoutMs,
+    failureMode: config.rateLimitFailureMode,
+    logger,
+    ...(timeouts ? { onFailure: (reason) => (reason === 'timeout' ? timeouts.inc() : undefined) } : {}),
+  });
+  client.start();
+  const interceptor = createRateLimitInterceptor({
+    checker: client,
+    domain: config.rateLimitDomain,
+    callerMetadataKey: config.callerMetadataKey,
+    logger,
+  });
+  logger.info(
+    {
+      rateLimiter: config.rateLimiter,
+      domain: config.rateLimitDomain,
+      timeoutMs: config.rateLimitTimeoutMs,
+      failureMode: config.rateLimitFailureMode,
+      callerMetadataKey: config.callerMetadataKey,
+    },
+    'rate limiting KeyValueService calls',
+  );
+  return { interceptor, client, close: () => client.close() };
+}
