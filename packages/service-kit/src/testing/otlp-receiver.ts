@@ -11,6 +11,8 @@ export interface OtlpRequest {
 /** A span decoded from an OTLP/JSON export, flattened with its resource's service name. */
 export interface ReceivedSpan {
   readonly serviceName: string | undefined;
+  /** Every attribute of the span's resource (`service.name`, `service.instance.id`…). */
+  readonly resource: Readonly<Record<string, unknown>>;
   readonly scope: string;
   readonly name: string;
   readonly traceId: string;
@@ -85,10 +87,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         .flatMap((r) => {
           const body = JSON.parse(r.body.toString('utf8')) as JsonExport;
           return (body.resourceSpans ?? []).flatMap((rs) => {
-            const serviceName = attributes(rs.resource?.attributes)['service.name'];
+            const resource = attributes(rs.resource?.attributes);
+            const serviceName = resource['service.name'];
             return (rs.scopeSpans ?? []).flatMap((ss) =>
               (ss.spans ?? []).map((s) => ({
                 serviceName: typeof serviceName === 'string' ? serviceName : undefined,
+                resource,
                 scope: ss.scope?.name ?? '',
                 name: s.name,
                 traceId: s.traceId,
