@@ -16,6 +16,7 @@ export {
   statusName,
 } from './errors.js';
 export {
+  CALLER_METADATA_KEY,
   DEFAULT_ADDRESS,
   DEFAULT_DEADLINE_MS,
   type GetResult,

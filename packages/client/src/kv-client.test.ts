@@ -88,6 +88,21 @@ describe('QuorumKvClient', () => {
     expect(st.replicationFactor).toBe(3);
   });
 
+  it('names the caller in x-quorumkv-caller metadata on every call when given one, and sends none otherwise', async () => {
+    const c = await connect({ put: () => Promise.resolve(ok), get: () => Promise.resolve({ found: false, siblings: [], context: Buffer.alloc(0) }) }, { caller: 'billing' });
+    await c.put('k', 'v');
+    await c.get('k');
+    expect(fake?.calls.map((call) => call.caller)).toEqual(['billing', 'billing']);
+    const anonymous = new QuorumKvClient({ address: fake!.address });
+    try {
+      await anonymous.put('k', 'v');
+    } finally {
+      anonymous.close();
+    }
+    expect(fake?.calls[2]?.caller).toBeUndefined();
+    expect(() => new QuorumKvClient({ caller: 'bad\nname' })).toThrow(/caller/);
+  });
+
   it('retries UNAVAILABLE with full-jitter exponential backoff and then succeeds', async () => {
     const time = fakeTime(0.5);
     const c = await connect(

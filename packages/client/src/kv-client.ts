@@ -26,6 +26,8 @@ import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retr
 
 /** The coordinator address a client dials when none is given. */
 export const DEFAULT_ADDRESS = '127.0.0.1:7070';
+/** The metadata key that names the caller (the coordinator's `--caller-metadata-key` default). */
+export const CALLER_METADATA_KEY = 'x-quorumkv-caller';
 /** The overall deadline of a call when none is given, in ms. */
 export const DEFAULT_DEADLINE_MS = 5000;
 
@@ -50,6 +52,11 @@ export interface QuorumKvClientOptions {
   credentials?: ChannelCredentials;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /**
+   * Who is calling, sent with every call as `x-quorumkv-caller` metadata: the coordinator's
+   * rate limiter counts calls per caller (a call without it counts as `anonymous`).
+   */
+  caller?: string;
   /** Called before each retry wait (logging, metrics). */
   onRetry?: (event: RetryEvent) => void;
   /**
@@ -108,6 +115,7 @@ export class QuorumKvClient {
   private readonly retry: ResolvedRetryOptions;
   private readonly clock: CallWithRetryOptions['clock'];
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+  private readonly caller: string | undefined;
   private readonly kv: kv.KeyValueServiceClient;
   private readonly cluster: admin.ClusterServiceClient;
 
@@ -124,6 +132,10 @@ export class QuorumKvClient {
       random: options.random ?? Math.random,
     };
     this.onRetry = options.onRetry;
+    if (options.caller !== undefined && !/^[\x20-\x7e]+$/.test(options.caller)) {
+      throw new ClientOptionsError('caller', options.caller, 'a non-empty printable ASCII string');
+    }
+    this.caller = options.caller;
     const creds = options.credentials ?? grpcCredentials.createInsecure();
     this.kv = new kv.KeyValueServiceClient(this.address, creds, options.channelOptions);
     // One channel (one HTTP/2 connection) for both services.
@@ -181,7 +193,7 @@ export class QuorumKvClient {
 
   private async call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, opts: CallOptions): Promise<Res> {
     const deadlineMs = callDeadlineMs(opts.deadlineMs, this.deadlineMs);
-    return callWithRetry((remainingMs) => invokeUnary(method, request, remainingMs), {
+    return callWithRetry((remainingMs) => invokeUnary(method, request, remainingMs, this.caller), {
       retry: this.retry,
       clock: this.clock,
       deadlineMs,
@@ -206,9 +218,11 @@ export class QuorumKvClient {
  * One attempt as a promise. The grpc deadline is wall-clock time, so the remaining budget
  * (measured on the injected monotonic clock) is turned into an absolute `Date.now()` here.
  */
-function invokeUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, remainingMs: number): Promise<Res> {
+function invokeUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, remainingMs: number, caller: string | undefined): Promise<Res> {
+  const metadata = new Metadata();
+  if (caller !== undefined) metadata.set(CALLER_METADATA_KEY, caller);
   return new Promise<Res>((resolve, reject) => {
-    method(request, new Metadata(), { deadline: Date.now() + remainingMs }, (error, response) => {
+    method(request, metadata, { deadline: Date.now() + remainingMs }, (error, response) => {
       if (error) reject(error);
       else resolve(response);
     });

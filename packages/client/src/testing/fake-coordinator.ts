@@ -34,6 +34,8 @@ export interface ReceivedCall {
   readonly request: unknown;
   /** The deadline the call carried, ms since epoch (Infinity when none). */
   readonly deadline: number;
+  /** The `x-quorumkv-caller` metadata the call carried, if any. */
+  readonly caller: string | undefined;
 }
 
 /** A KeyValueService + ClusterService on 127.0.0.1 with scripted answers, for client tests. */
@@ -64,7 +66,8 @@ export async function startFakeCoordinator(handlers: FakeHandlers): Promise<Fake
     <Req, Res>(method: keyof FakeHandlers, handler: ((req: Req) => Promise<Res>) | undefined) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       const d = call.getDeadline();
-      calls.push({ method, request: call.request, deadline: d instanceof Date ? d.getTime() : d });
+      const caller = call.metadata.get('x-quorumkv-caller')[0];
+      calls.push({ method, request: call.request, deadline: d instanceof Date ? d.getTime() : d, caller: typeof caller === 'string' ? caller : undefined });
       if (!handler) {
         callback({ code: status.UNIMPLEMENTED, details: `${method} not scripted` });
         return;
