@@ -1,5 +1,5 @@
 import { SpanKind, trace } from '@opentelemetry/api';
-import { withSpan } from '@quorumkv/service-kit';
+import { injectIntoRecord, withSpan } from '@quorumkv/service-kit';
 
 /**
  * Runs one request to a replica in a CLIENT span (`replica.read`, `replica.coordinate`,
@@ -13,4 +13,17 @@ import { withSpan } from '@quorumkv/service-kit';
 export function replicaSpan<T>(name: string, node: string, fn: () => Promise<T>): Promise<T> {
   if (trace.getActiveSpan() === undefined) return fn();
   return withSpan(name, fn, { kind: SpanKind.CLIENT, attributes: { 'quorumkv.replica': node } });
+}
+
+/** Shared by every message sent outside a traced request: an empty map costs nothing. */
+const NO_TRACE: Record<string, string> = Object.freeze({});
+
+/**
+ * The trace context of the active span, for a replica message's `trace` map (W3C
+ * `traceparent`/`tracestate`). Taken when the request is made, not when its batch is flushed a
+ * moment later, so each message names the `replica.*` span it belongs to. Outside a traced
+ * request it is one shared empty map.
+ */
+export function activeTraceRecord(): Record<string, string> {
+  return trace.getActiveSpan() === undefined ? NO_TRACE : injectIntoRecord();
 }

@@ -3,6 +3,7 @@ import { storage } from '@quorumkv/proto';
 import { TurnBatcher, type Logger } from '@quorumkv/service-kit';
 import { ReplicaProtocolError, ReplicaStreamBrokenError, ReplicaUnavailableError } from './errors.js';
 import { backoffDelay, shortCause, type BackoffOptions } from './backoff.js';
+import { activeTraceRecord } from './observability.js';
 import { PendingRequests, type ReplicaResult } from './pending-requests.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
 
@@ -44,9 +45,6 @@ function requestBytes(op: ReplicaOp): number {
     }
   }
 }
-
-/** Shared with every request: trace propagation is not wired yet, and an empty map costs nothing. */
-const NO_TRACE: Record<string, string> = Object.freeze({});
 
 /**
  * One storage node, reached over ONE long-lived bidirectional `Replicate` stream. Requests are
@@ -196,7 +194,7 @@ export class ReplicaClient {
     }
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     const { id, answer } = this.pending.open(timeout);
-    this.outbox.push({ id, trace: NO_TRACE, timeoutMs: timeout, op }, requestBytes(op));
+    this.outbox.push({ id, trace: activeTraceRecord(), timeoutMs: timeout, op }, requestBytes(op));
     return answer;
   }
 

@@ -3,6 +3,7 @@ import type { storage } from '@quorumkv/proto';
 import { InvalidArgumentError, unary, type Logger } from '@quorumkv/service-kit';
 import { MalformedVersionError, clockFromProto, versionFromProto, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
 import type { StorageEngine } from './engine.js';
+import { inReplicaSpan } from './observability.js';
 import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
 
 /** The engine operations the server needs (a {@link StorageEngine}, or a wrapper in tests). */
@@ -87,7 +88,7 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
 
   const replicate = (call: ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>): void => {
     const session = new ReplicateSession(call, {
-      handle: (request, deadline) => runOp(deps.engine, request, deadline),
+      handle: (request, deadline) => inReplicaSpan(request, () => runOp(deps.engine, request, deadline)),
       logger: deps.logger,
       now,
       ...(deps.maxInFlightPerStream !== undefined ? { maxInFlight: deps.maxInFlightPerStream } : {}),

@@ -1,0 +1,52 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { storage } from '@quorumkv/proto';
+import { injectIntoRecord, withSpan } from '@quorumkv/service-kit';
+import { startInMemoryTelemetry } from '@quorumkv/service-kit/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inReplicaSpan, tracedEngine } from './observability.js';
+import type { ReplicaEngine } from './server.js';
+
+const engine: ReplicaEngine = {
+  read: () => Promise.resolve([]),
+  coordinate: () => Promise.reject(new Error('not used')),
+  merge: () => Promise.resolve([]),
+  stats: () => Promise.resolve({ keyCount: 0, approximateBytes: 0 }),
+};
+
+function request(traceMap: Record<string, string>): storage.ReplicaRequest {
+  return { id: 1, trace: traceMap, timeoutMs: 100, op: { $case: 'merge', merge: { key: Buffer.from('k'), versions: [] } } };
+}
+
+describe('storage node spans', () => {
+  const memory = startInMemoryTelemetry('storage-node-test');
+  afterAll(() => memory.telemetry.shutdown());
+
+  it("runs a message that carries trace context in a SERVER span under the sender's span, with the engine work as its child", async () => {
+    memory.reset();
+    // The coordinator's side: a replica span whose context travels in the message.
+    const sent = withSpan('replica.merge', () => request(injectIntoRecord()), { kind: SpanKind.CLIENT });
+    const traced = tracedEngine(engine);
+    // The node handles it with no span active, as a stream's data handler does.
+    await inReplicaSpan(sent, () => traced.merge(Buffer.from('k'), []));
+    const spans = await memory.finishedSpans();
+    const sender = spans.find((s) => s.name === 'replica.merge');
+    const handled = spans.find((s) => s.name === 'storage.replicate');
+    const work = spans.find((s) => s.name === 'storage.engine.merge');
+    expect(handled?.kind).toBe(SpanKind.SERVER);
+    expect(handled?.attributes['quorumkv.op']).toBe('merge');
+    expect(handled?.spanContext().traceId).toBe(sender?.spanContext().traceId);
+    expect(handled?.parentSpanContext?.spanId).toBe(sender?.spanContext().spanId);
+    expect(work?.parentSpanContext?.spanId).toBe(handled?.spanContext().spanId);
+  });
+
+  it('makes no span for a message without trace context, nor for engine work outside a traced request', async () => {
+    memory.reset();
+    let active: unknown = 'unset';
+    await inReplicaSpan(request({}), () => {
+      active = trace.getActiveSpan();
+      return tracedEngine(engine).read(Buffer.from('k'));
+    });
+    expect(active).toBeUndefined();
+    expect(await memory.finishedSpans()).toEqual([]);
+  });
+});
