@@ -1,8 +1,8 @@
 /**
  * Traces and trace-aware logs across real processes: every service exports to a real OTLP/HTTP
- * receiver, and one client Put is one trace — the coordinator's span, a child span per replica
- * request, each storage node's handling and engine work under it — and the log lines written
- * while serving it carry its trace id.
+ * receiver, and one client Put is one trace — the coordinator's span, the rate-limit check, a
+ * child span per replica request, each storage node's handling and engine work under it — and
+ * the log lines written while serving it carry its trace id.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ function logLines(file: string): LogLine[] {
     .map((l) => JSON.parse(l) as LogLine);
 }
 
-describe('traces and trace-aware logs over real processes (3 storage nodes, N=3)', () => {
+describe('traces and trace-aware logs over real processes (3 storage nodes, N=3, rate limiter)', () => {
   let receiver: OtlpReceiver;
   let t: TestCluster;
   beforeAll(async () => {
@@ -56,6 +56,8 @@ describe('traces and trace-aware logs over real processes (3 storage nodes, N=3)
     t = await startTestCluster({
       nodes: 3,
       replicationFactor: 3,
+      // The coordinator asks it before every KeyValueService call (the default, generous rules).
+      rateLimiterPort: 0,
       env: {
         LOG_LEVEL: 'info',
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
@@ -72,7 +74,7 @@ describe('traces and trace-aware logs over real processes (3 storage nodes, N=3)
     await receiver?.close();
   });
 
-  it('shows one Put as one trace: the coordinator span, a child per replica request, and each replica\'s handling and engine work', async () => {
+  it('shows one Put as one trace: the coordinator span, the rate-limit check, a child per replica request, and each replica\'s handling and engine work', async () => {
     const ctx = clientContext();
     await tracedPut(t.cluster.address, ctx.traceparent, 'traced', 'v');
     const inTrace = (): ReceivedSpan[] => receiver.spans().filter((s) => s.traceId === ctx.traceId);
@@ -87,6 +89,14 @@ describe('traces and trace-aware logs over real processes (3 storage nodes, N=3)
     expect(put).toHaveLength(1);
     expect(put[0]).toMatchObject({ serviceName: 'coordinator', kind: SERVER, parentSpanId: ctx.spanId });
     const putId = put[0]?.spanId;
+
+    // The rate-limit check, asked before the handler ran, is a CLIENT span of the Put.
+    const checks = spans.filter((s) => s.name === 'ratelimit.check');
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ serviceName: 'coordinator', kind: CLIENT, parentSpanId: putId });
+    // Allowed by the default rules; failed open if the rate limiter took over its 20 ms budget on
+    // a loaded machine. Either way the call went on.
+    expect(checks[0]?.attributes['quorumkv.ratelimit.verdict']).toMatch(/^(allowed|failed-open)$/);
 
     // One CLIENT span per replica request, children of the Put: one mint, two merges.
     const replicaSpans = spans.filter((s) => s.name.startsWith('replica.'));

@@ -4,7 +4,8 @@ import { startInMemoryTelemetry } from '@quorumkv/service-kit/testing';
 import { mintVersion, versionToProto } from '@quorumkv/vclock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KvOperations } from './kv-handlers.js';
-import { replicaSpan } from './observability.js';
+import { replicaSpan, tracedChecker } from './observability.js';
+import { rateLimitRequest } from './rate-limit/interceptor.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
 import { systemTimers } from './timers.js';
@@ -57,6 +58,21 @@ describe('replica spans', () => {
       const sent = activeAtSend.find((a) => `replica.${a.op}` === s.name && a.node === s.attributes['quorumkv.replica']);
       expect(sent?.spanId).toBe(s.spanContext().spanId);
     }
+  });
+
+  it('puts each rate-limit check of a traced call in a CLIENT span under the call, with its verdict', async () => {
+    memory.reset();
+    const checker = tracedChecker({ check: () => Promise.resolve({ kind: 'failed-open', reason: 'timeout', detail: 'no answer in 20 ms' }) });
+    const verdict = await withSpan('quorumkv.kv.v1.KeyValueService/Get', () => checker.check(rateLimitRequest('quorumkv', 'anonymous', 'Get')), {
+      kind: SpanKind.SERVER,
+    });
+    expect(verdict.kind).toBe('failed-open');
+    const spans = await memory.finishedSpans();
+    const call = spans.find((s) => s.name === 'quorumkv.kv.v1.KeyValueService/Get');
+    const check = spans.find((s) => s.name === 'ratelimit.check');
+    expect(check?.kind).toBe(SpanKind.CLIENT);
+    expect(check?.parentSpanContext?.spanId).toBe(call?.spanContext().spanId);
+    expect(check?.attributes).toEqual({ 'quorumkv.ratelimit.domain': 'quorumkv', 'quorumkv.ratelimit.verdict': 'failed-open' });
   });
 
   it('makes no span outside a traced request', async () => {

@@ -1,5 +1,6 @@
 import { SpanKind, trace } from '@opentelemetry/api';
 import { injectIntoRecord, withSpan } from '@quorumkv/service-kit';
+import type { RateLimitChecker } from './rate-limit/interceptor.js';
 
 /**
  * Runs one request to a replica in a CLIENT span (`replica.read`, `replica.coordinate`,
@@ -26,4 +27,28 @@ const NO_TRACE: Record<string, string> = Object.freeze({});
  */
 export function activeTraceRecord(): Record<string, string> {
   return trace.getActiveSpan() === undefined ? NO_TRACE : injectIntoRecord();
+}
+
+/**
+ * The rate-limit checker with each check in a CLIENT span `ratelimit.check` (child of the call's
+ * SERVER span, covering the round trip to the rate limiter) whose `quorumkv.ratelimit.verdict`
+ * attribute says what was decided: `allowed`, `limited`, `failed-open`, `failed-closed`. Checks
+ * travel batched on one stream, so the span lives in the coordinator. Outside a traced call the
+ * checker is called directly.
+ */
+export function tracedChecker(checker: RateLimitChecker): RateLimitChecker {
+  return {
+    check: (request) => {
+      if (trace.getActiveSpan() === undefined) return checker.check(request);
+      return withSpan(
+        'ratelimit.check',
+        (span) =>
+          checker.check(request).then((verdict) => {
+            span.setAttribute('quorumkv.ratelimit.verdict', verdict.kind);
+            return verdict;
+          }),
+        { kind: SpanKind.CLIENT, attributes: { 'quorumkv.ratelimit.domain': request.domain } },
+      );
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import { metricSpecs, type Logger, type ServiceMetrics } from '@quorumkv/service-kit';
 import type { CoordinatorConfig } from '../config.js';
+import { tracedChecker } from '../observability.js';
 import { RateLimitCheckClient } from './check-client.js';
 import { createRateLimitInterceptor } from './interceptor.js';
 
@@ -35,7 +36,7 @@ export function startRateLimiting(config: RateLimitConfig, logger: Logger, metri
   });
   client.start();
   const interceptor = createRateLimitInterceptor({
-    checker: client,
+    checker: tracedChecker(client),
     domain: config.rateLimitDomain,
     callerMetadataKey: config.callerMetadataKey,
     logger,
