@@ -117,14 +117,35 @@ describe('RateLimitCheckClient', () => {
     expect(c.counters.failOpen['stream-broken'] + c.counters.failOpen.unreachable).toBe(1);
   });
 
-  it('declares a stream that answers nothing for three timed-out batches in a row broken', async () => {
+  it('declares a stream that has answered nothing to a batch sent stallMs ago broken, and reopens it', async () => {
     fake.behaviour = { kind: 'silent' };
-    const c = client({ timeoutMs: 20, stalledAfter: 3 });
-    for (let i = 0; i < 2; i++) await c.check(rateLimitRequest('quorumkv', 'a', 'Get'));
+    const timers = skewedTimers();
+    const c = client({ timeoutMs: 20, stallMs: 1_000, timers, backoff: { initialMs: 0, maxMs: 0 } });
+    // Timeouts alone, however many, do not condemn a stream that was asked only just now.
+    for (let i = 0; i < 3; i++) await c.check(rateLimitRequest('quorumkv', 'a', 'Get'));
     expect(c.connected).toBe(true);
+    // A second later, still not one answer (not even late) to the first batch: stalled.
+    timers.skew += 1_000;
     await c.check(rateLimitRequest('quorumkv', 'a', 'Get'));
     expect(c.connected).toBe(false);
-    expect(c.counters.failOpen.timeout).toBe(3);
+    expect(c.counters.failOpen.timeout).toBe(4);
+    fake.behaviour = { kind: 'answer', decide: okResponse };
+    expect(await c.check(rateLimitRequest('quorumkv', 'a', 'Get'))).toMatchObject({ kind: 'allowed' });
+    expect(fake.streamsOpened).toBe(2);
+  });
+
+  it('restarts the stall clock on any answer: a stream that answered since is kept through a later timeout', async () => {
+    fake.behaviour = { kind: 'silent' };
+    const timers = skewedTimers();
+    const c = client({ timeoutMs: 20, stallMs: 1_000, timers });
+    await c.check(rateLimitRequest('quorumkv', 'a', 'Get'));
+    // The limiter answers again, which proves the stream alive.
+    fake.behaviour = { kind: 'answer', decide: okResponse };
+    expect(await c.check(rateLimitRequest('quorumkv', 'a', 'Get'))).toMatchObject({ kind: 'allowed' });
+    timers.skew += 5_000;
+    fake.behaviour = { kind: 'silent' };
+    await c.check(rateLimitRequest('quorumkv', 'a', 'Get'));
+    expect(c.connected).toBe(true);
   });
 
   it('answers an item the limiter could not decide by the failure mode, as a limiter error', async () => {

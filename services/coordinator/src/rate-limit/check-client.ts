@@ -47,8 +47,11 @@ export interface RateLimitCheckClientOptions {
   readonly logger: Logger;
   /** Reconnect backoff after a stream fails. @default { initialMs: 100, maxMs: 5000 } */
   readonly backoff?: BackoffOptions;
-  /** Timed-out batches in a row, with no answer at all in between, after which the stream counts as broken. @default 3 */
-  readonly stalledAfter?: number;
+  /**
+   * A stream that has answered nothing, not even late, to a batch sent this long ago counts as
+   * broken and is reopened. @default 1000
+   */
+  readonly stallMs?: number;
   /** Most checks in one message. @default 512 */
   readonly maxBatchItems?: number;
   /** @default systemTimers */
@@ -73,8 +76,8 @@ interface StreamState {
   /** Ids written on this stream and not yet answered. */
   readonly ids: Set<number>;
   open: boolean;
-  /** Batches that timed out whole since the last answer on this stream. */
-  silentTimeouts: number;
+  /** When the oldest batch written since the stream last answered anything was sent. */
+  unansweredSince: number | undefined;
 }
 
 interface Batch {
@@ -110,7 +113,7 @@ export class RateLimitCheckClient {
   private readonly random: () => number;
   private readonly backoff: BackoffOptions;
   private readonly failureMode: RateLimitFailureMode;
-  private readonly stalledAfter: number;
+  private readonly stallMs: number;
   private readonly open: OpenCheckStream;
   private readonly client: ratelimitCheck.RateLimitCheckServiceClient | undefined;
   private stream: StreamState | undefined;
@@ -127,7 +130,7 @@ export class RateLimitCheckClient {
     this.random = options.random ?? Math.random;
     this.backoff = options.backoff ?? { initialMs: 100, maxMs: 5_000 };
     this.failureMode = options.failureMode ?? 'open';
-    this.stalledAfter = options.stalledAfter ?? 3;
+    this.stallMs = options.stallMs ?? 1_000;
     this.batcher = new TurnBatcher<Queued>({
       flush: (queued) => this.send(queued),
       maxItems: options.maxBatchItems ?? 512,
@@ -195,6 +198,7 @@ export class RateLimitCheckClient {
       this.pending.set(q.item.id, { resolve: q.resolve, stream, batch });
       stream.ids.add(q.item.id);
     }
+    stream.unansweredSince ??= this.timers.now();
     // One timer per batch, not per check: every check of a batch was made in the same turn.
     batch.timer = this.timers.setTimeout(() => this.expire(stream, items), this.options.timeoutMs);
     stream.call.write({ items });
@@ -211,7 +215,7 @@ export class RateLimitCheckClient {
       this.scheduleRetry(err instanceof Error ? err.message : String(err));
       return undefined;
     }
-    const state: StreamState = { call, ids: new Set(), open: true, silentTimeouts: 0 };
+    const state: StreamState = { call, ids: new Set(), open: true, unansweredSince: undefined };
     call.on('data', (msg: ratelimitCheck.CheckResultBatch) => this.answer(state, msg));
     call.on('error', (err: Error) => this.failStream(state, err.message, true));
     call.on('end', () => this.failStream(state, 'stream ended by the rate limiter', true));
@@ -220,8 +224,8 @@ export class RateLimitCheckClient {
   }
 
   private answer(state: StreamState, msg: ratelimitCheck.CheckResultBatch): void {
-    // Any answer, even a late one, proves the stream alive: the backoff and the stall count reset.
-    state.silentTimeouts = 0;
+    // Any answer, even a late one, proves the stream alive: the backoff and the stall clock reset.
+    state.unansweredSince = undefined;
     this.attempt = 0;
     for (const r of msg.results) {
       const p = this.settle(r.id);
@@ -249,18 +253,16 @@ export class RateLimitCheckClient {
   }
 
   private expire(state: StreamState, items: readonly ratelimitCheck.CheckItem[]): void {
-    let expired = 0;
     for (const item of items) {
-      const p = this.settle(item.id);
-      if (p === undefined) continue;
-      expired++;
-      p.resolve(this.fail('timeout', `no decision within ${this.options.timeoutMs} ms`));
+      this.settle(item.id)?.resolve(this.fail('timeout', `no decision within ${this.options.timeoutMs} ms`));
     }
     // Why a stall rule: a limiter that hangs without closing its connection would otherwise cost
-    // every request the full timeout until TCP keepalive notices. Late answers reset the count,
-    // so a slow limiter (a GC pause) is not mistaken for a dead one.
-    if (expired === items.length && state.open && ++state.silentTimeouts >= this.stalledAfter) {
-      this.failStream(state, `no answer on the stream for ${state.silentTimeouts} batches in a row`, true);
+    // every request the full timeout until TCP keepalive notices. It is measured in time, not in
+    // batches (a loaded coordinator sends one per turn, so a 30 ms pause would expire dozens),
+    // and any answer, even a late one, restarts the clock: a slow limiter is not a dead one.
+    const since = state.unansweredSince;
+    if (state.open && since !== undefined && this.timers.now() - since >= this.stallMs) {
+      this.failStream(state, `no answer on the stream for ${this.timers.now() - since} ms`, true);
     }
   }
 
