@@ -1,11 +1,12 @@
 import { ClassicLevel } from 'classic-level';
 import { DeadlineExceededError, InvalidArgumentError, type Logger } from '@quorumkv/service-kit';
-import { contextOf, liveVersions, mergeVersions, mintVersion, sameVersions, type VectorClock, type Version } from '@quorumkv/vclock';
+import type { storage } from '@quorumkv/proto';
+import { contextOf, liveVersions, mergeVersions, mintVersion, sameVersions, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
 import { directorySize } from './dir-size.js';
 import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './errors.js';
 import { KeyedMutex } from './key-lock.js';
 import { loadNodeMeta } from './node-meta.js';
-import { dataKey, decodeVersionSet, encodeCounter, encodeVersionSet, metaKey } from './record-codec.js';
+import { dataKey, decodeVersionSet, encodeCounter, encodeStoredSet, encodeVersionSet, metaKey } from './record-codec.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
 /** How a storage engine is opened. */
@@ -34,6 +35,10 @@ export interface StorageEngineOptions {
 export interface CoordinateOutcome {
   readonly minted: Version;
   readonly versions: readonly Version[];
+  /** `versions` as the protobuf messages the record was encoded from (answers reuse them). */
+  readonly stored: storage.Version[];
+  /** `minted` as a protobuf message (one of `stored`). */
+  readonly storedMinted: storage.Version;
 }
 
 /** Approximate engine statistics. */
@@ -55,7 +60,9 @@ export class StorageEngine {
   private readonly locks = new KeyedMutex();
   private readonly batcher: WriteBatcher;
   private readonly now: () => number;
-  private readonly running = new Set<Promise<unknown>>();
+  /** Operations started and not yet settled, and who waits for there to be none. */
+  private running = 0;
+  private runningWaiters: (() => void)[] = [];
   private closing = false;
   /** Highest dot counter this node has minted (persisted with every batch that raises it). */
   private dotCounter: number;
@@ -113,20 +120,22 @@ export class StorageEngine {
    * read-modify-write: drops the versions `context` covers, adds the new one, stores the set.
    * @throws SiblingLimitError (nothing stored) when the key would exceed `maxSiblings` live versions.
    */
-  async coordinate(
+  coordinate(
     key: Uint8Array,
     context: VectorClock,
     value: Uint8Array,
     tombstone: boolean,
     deadline = Number.POSITIVE_INFINITY,
   ): Promise<CoordinateOutcome> {
-    return this.track(async () => {
+    return this.track(() => {
       this.checkKey(key);
       if (!tombstone && value.length > this.maxValueBytes) {
         throw new InvalidArgumentError('value', `${value.length} bytes is over the limit of ${this.maxValueBytes}`);
       }
       const record = dataKey(key);
-      return this.locks.run(record.toString('latin1'), async () => {
+      // The body runs synchronously up to the write; the key stays locked until the write is on
+      // disk (see KeyedMutex), so the next read-modify-write of the key sees this one's result.
+      return this.locks.run(record.toString('latin1'), () => {
         this.checkDeadline(deadline, 'waiting for the key');
         const local = this.load(record);
         // Why: a delete followed by a blind put must give a clean key, not a value beside the
@@ -150,9 +159,12 @@ export class StorageEngine {
         if (live > limit) throw new SiblingLimitError(live, limit);
         this.warnSiblings(key, live);
         this.dotCounter = Math.max(this.dotCounter, minted.dot.counter);
-        await this.batcher.put({ key: record, value: encodeVersionSet(versions) });
-        if (local.length === 0) this.keys += 1;
-        return { minted, versions };
+        const stored = versions.map(versionToProto);
+        const outcome: CoordinateOutcome = { minted, versions, stored, storedMinted: stored[versions.indexOf(minted)] ?? versionToProto(minted) };
+        return this.batcher.put({ key: record, value: encodeStoredSet(stored) }).then(() => {
+          if (local.length === 0) this.keys += 1;
+          return outcome;
+        });
       });
     });
   }
@@ -161,23 +173,24 @@ export class StorageEngine {
    * Merges versions minted elsewhere (replication, read repair, hints) into the key's set and
    * returns the stored set. Idempotent: merging what is already here writes nothing.
    */
-  async merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
-    return this.track(async () => {
+  merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
+    return this.track(() => {
       this.checkKey(key);
       const record = dataKey(key);
-      return this.locks.run(record.toString('latin1'), async () => {
+      return this.locks.run(record.toString('latin1'), () => {
         this.checkDeadline(deadline, 'waiting for the key');
         const local = this.load(record);
         const merged = mergeVersions(local, incoming);
-        if (sameVersions(local, merged)) return local;
+        if (sameVersions(local, merged)) return Promise.resolve(local);
         // Replicated data is never refused (that would leave replicas diverged), only reported.
         this.warnSiblings(key, liveVersions(merged).length);
         for (const v of incoming) {
           if (v.dot.node === this.options.nodeId) this.dotCounter = Math.max(this.dotCounter, v.dot.counter);
         }
-        await this.batcher.put({ key: record, value: encodeVersionSet(merged) });
-        if (local.length === 0) this.keys += 1;
-        return merged;
+        return this.batcher.put({ key: record, value: encodeVersionSet(merged) }).then(() => {
+          if (local.length === 0) this.keys += 1;
+          return merged;
+        });
       });
     });
   }
@@ -196,7 +209,7 @@ export class StorageEngine {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await Promise.allSettled([...this.running]);
+    if (this.running > 0) await new Promise<void>((resolve) => this.runningWaiters.push(resolve));
     await this.batcher.idle();
     await this.db.close();
     const { batches, records } = this.batcher.counters;
@@ -207,16 +220,27 @@ export class StorageEngine {
     return this.options.maxValueBytes ?? 10 * 1024;
   }
 
+  /** Runs an operation unless closing, counting it until it settles (a throw is a rejection). */
   private track<T>(op: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new EngineClosedError());
-    const p = op();
-    this.running.add(p);
-    const forget = (): void => {
-      this.running.delete(p);
-    };
-    p.then(forget, forget);
+    let p: Promise<T>;
+    try {
+      p = op();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.running += 1;
+    p.then(this.settled, this.settled);
     return p;
   }
+
+  private readonly settled = (): void => {
+    this.running -= 1;
+    if (this.running > 0) return;
+    const waiters = this.runningWaiters;
+    this.runningWaiters = [];
+    for (const w of waiters) w();
+  };
 
   /**
    * Why synchronous: a LevelDB get is a memtable or block-cache lookup (or one page-cache read)
@@ -229,15 +253,19 @@ export class StorageEngine {
   }
 
   private writeBatch(puts: readonly RecordPut[]): Promise<void> {
-    const ops = puts.map((p) => ({ type: 'put' as const, key: p.key, value: p.value }));
+    // A chained batch: each put goes straight into the native WriteBatch, without the per-op
+    // object copies and checks of the array form (measured at about a third of the engine's
+    // CPU per replica write).
+    const batch = this.db.batch();
+    for (const p of puts) batch.put(p.key, p.value);
     // The counter travels in the same atomic batch as the versions it minted, so after a crash
     // it is never below a dot that reached disk.
     const before = this.persistedCounter;
     if (this.dotCounter > before) {
-      ops.push({ type: 'put', key: metaKey('dot-counter'), value: encodeCounter(this.dotCounter) });
+      batch.put(metaKey('dot-counter'), encodeCounter(this.dotCounter));
       this.persistedCounter = this.dotCounter;
     }
-    return this.db.batch(ops, { sync: this.options.sync ?? false }).catch((err: unknown) => {
+    return batch.write({ sync: this.options.sync ?? false }).catch((err: unknown) => {
       this.persistedCounter = Math.min(this.persistedCounter, before);
       throw err;
     });

@@ -27,6 +27,39 @@ describe('KeyedMutex', () => {
     );
   });
 
+  it('runs an uncontended holder at once, in the caller\'s turn, and a contended one only after the release', async () => {
+    const mutex = new KeyedMutex();
+    let release: () => void = () => undefined;
+    let firstRan = false;
+    const first = mutex.run('k', () => {
+      firstRan = true;
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    expect(firstRan).toBe(true);
+    let secondRan = false;
+    const second = mutex.run('k', () => {
+      secondRan = true;
+      return Promise.resolve();
+    });
+    await yieldTurn();
+    expect(secondRan).toBe(false);
+    release();
+    await Promise.all([first, second]);
+    expect(secondRan).toBe(true);
+    expect(mutex.lockedKeys).toBe(0);
+  });
+
+  it('releases the key when the holder throws synchronously', async () => {
+    const mutex = new KeyedMutex();
+    await expect(
+      mutex.run('k', () => {
+        throw new Error('sync boom');
+      }),
+    ).rejects.toThrow('sync boom');
+    await expect(mutex.run('k', () => Promise.resolve(1))).resolves.toBe(1);
+    expect(mutex.lockedKeys).toBe(0);
+  });
+
   it('lets holders of different keys run at the same time', async () => {
     const mutex = new KeyedMutex();
     let releaseA: () => void = () => undefined;

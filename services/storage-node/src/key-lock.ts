@@ -9,33 +9,47 @@
  * Different keys never wait for each other.
  */
 export class KeyedMutex {
-  /** The tail of each key's queue: resolves when the last queued holder releases. */
-  private readonly tails = new Map<string, Promise<void>>();
+  /** Keys with a holder, each with the holders waiting for it in arrival order. */
+  private readonly waiting = new Map<string, (() => void)[]>();
 
   /**
-   * Runs `fn` once every earlier holder of `key` has finished, and releases the key when `fn`
-   * settles (resolved or rejected). Holders of one key run in arrival order.
+   * Runs `fn` once every earlier holder of `key` has finished, and releases the key when the
+   * promise `fn` returns settles (resolved or rejected; a synchronous throw counts as a
+   * rejection). Holders of one key run in arrival order. When nobody holds the key, `fn` runs
+   * at once, synchronously: the uncontended path (nearly every write) costs no extra turn.
    */
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release: () => void = () => undefined;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    // `previous` only ever resolves (it is built from `mine` promises), so the chain never rejects.
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    try {
-      await previous;
-      return await fn();
-    } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const queue = this.waiting.get(key);
+    if (queue === undefined) {
+      this.waiting.set(key, []);
+      return this.hold(key, fn);
     }
+    return new Promise<T>((resolve, reject) => {
+      queue.push(() => {
+        this.hold(key, fn).then(resolve, reject);
+      });
+    });
   }
 
   /** Number of keys that currently have a holder or waiters. */
   get lockedKeys(): number {
-    return this.tails.size;
+    return this.waiting.size;
+  }
+
+  private hold<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let result: Promise<T>;
+    try {
+      result = fn();
+    } catch (err) {
+      result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const release = (): void => {
+      const queue = this.waiting.get(key);
+      const next = queue?.shift();
+      if (next === undefined) this.waiting.delete(key);
+      else next();
+    };
+    result.then(release, release);
+    return result;
   }
 }

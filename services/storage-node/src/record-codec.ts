@@ -31,7 +31,12 @@ export function metaKey(name: 'node-id' | 'dot-counter'): Buffer {
 
 /** A version set as the stored record. */
 export function encodeVersionSet(versions: readonly Version[]): Buffer {
-  const bytes = storage.VersionSet.encode({ versions: versions.map(versionToProto) }).finish();
+  return encodeStoredSet(versions.map(versionToProto));
+}
+
+/** A version set already converted to protobuf messages as the stored record. */
+export function encodeStoredSet(versions: storage.Version[]): Buffer {
+  const bytes = storage.VersionSet.encode({ versions }).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

@@ -122,20 +122,17 @@ export class ReplicateSession {
     const deadline = request.timeoutMs > 0 ? now + request.timeoutMs : Number.POSITIVE_INFINITY;
     this.inFlight += 1;
     this.updateFlow();
-    this.run(request, deadline).then(
+    let answer: Promise<ReplicaResult>;
+    try {
+      if (now >= deadline) throw new DeadlineExceededError('waiting to start');
+      answer = this.options.handle(request, deadline);
+    } catch (err) {
+      answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    answer.then(
       (result) => this.complete({ id, result }),
-      // run() maps every error itself; this only guards against a bug in the mapper.
       (err: unknown) => this.complete({ id, result: { $case: 'error', error: toReplicaError(err, this.options.logger) } }),
     );
-  }
-
-  private async run(request: storage.ReplicaRequest, deadline: number): Promise<ReplicaResult> {
-    try {
-      if (this.options.now() >= deadline) throw new DeadlineExceededError('waiting to start');
-      return await this.options.handle(request, deadline);
-    } catch (err) {
-      return { $case: 'error', error: toReplicaError(err, this.options.logger) };
-    }
   }
 
   private complete(response: storage.ReplicaResponse): void {

@@ -62,10 +62,10 @@ async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, dea
     }
     case 'coordinate': {
       const c = op.coordinate;
-      const { minted, versions } = await engine.coordinate(c.key, clockOf(c.context), c.value, c.tombstone, deadline);
+      const { stored, storedMinted } = await engine.coordinate(c.key, clockOf(c.context), c.value, c.tombstone, deadline);
       return {
         $case: 'coordinate',
-        coordinate: { version: versionToProto(minted), siblingCount: versions.length, versions: versions.map(versionToProto) },
+        coordinate: { version: storedMinted, siblingCount: stored.length, versions: stored },
       };
     }
     case 'merge': {

@@ -34,6 +34,14 @@ describe('WriteBatcher', () => {
     expect(batcher.counters).toEqual({ batches: 1, records: 3 });
   });
 
+  it('gives the puts of one batch one shared promise, and a later batch another', () => {
+    const { batcher, tick } = harness();
+    const a = batcher.put(put('a'));
+    expect(batcher.put(put('b'))).toBe(a);
+    tick();
+    expect(batcher.put(put('c'))).not.toBe(a);
+  });
+
   it('groups puts that arrive while a batch is being written into the next batch', async () => {
     const { batcher, batches, tick } = harness();
     const first = batcher.put(put('a'));

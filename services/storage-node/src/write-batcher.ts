@@ -16,15 +16,33 @@ export type BatchWriter = (puts: readonly RecordPut[]) => Promise<void>;
 /** Schedules the first flush of a group (`setImmediate` in production; tests may pass their own). */
 export type Scheduler = (fn: () => void) => void;
 
-interface Waiting {
-  readonly put: RecordPut;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
+/**
+ * Puts that will be written together, and the one promise they all share. Why one promise per
+ * group and not per put: the puts of a batch succeed or fail together, and on the hot path a
+ * promise and its closures per record are measurable garbage.
+ */
+class Group {
+  readonly puts: RecordPut[] = [];
+  readonly written: Promise<void>;
+  resolve: () => void = () => undefined;
+  reject: (err: unknown) => void = () => undefined;
+
+  constructor() {
+    this.written = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
+
+const defaultSchedule: Scheduler = (fn) => {
+  setImmediate(fn);
+};
 
 /** Collects puts and writes them in groups, at most one batch in flight at a time. */
 export class WriteBatcher {
-  private pending: Waiting[] = [];
+  /** Groups waiting to be written, oldest first; only the last one still takes puts. */
+  private queue: Group[] = [];
   private scheduled = false;
   private inFlight = false;
   private idleWaiters: (() => void)[] = [];
@@ -39,20 +57,27 @@ export class WriteBatcher {
   constructor(
     private readonly write: BatchWriter,
     private readonly maxBatch = 512,
-    private readonly schedule: Scheduler = setImmediate,
+    private readonly schedule: Scheduler = defaultSchedule,
   ) {}
 
-  /** Queues a put; resolves when the batch holding it has been written, rejects if that failed. */
+  /**
+   * Queues a put; resolves when the batch holding it has been written, rejects if that failed.
+   * Puts of one batch share one promise.
+   */
   put(put: RecordPut): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ put, resolve, reject });
-      this.kick();
-    });
+    let group = this.queue[this.queue.length - 1];
+    if (group === undefined || group.puts.length >= this.maxBatch) {
+      group = new Group();
+      this.queue.push(group);
+    }
+    group.puts.push(put);
+    this.kick();
+    return group.written;
   }
 
   /** Resolves once nothing is queued or being written. */
   idle(): Promise<void> {
-    if (!this.inFlight && !this.scheduled && this.pending.length === 0) return Promise.resolve();
+    if (!this.inFlight && !this.scheduled && this.queue.length === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -71,33 +96,37 @@ export class WriteBatcher {
   }
 
   private flush(): void {
-    const group = this.pending.splice(0, this.maxBatch);
-    if (group.length === 0) {
+    const group = this.queue.shift();
+    if (group === undefined) {
       this.notifyIdle();
       return;
     }
     this.inFlight = true;
     this.batches += 1;
-    this.records += group.length;
-    this.write(group.map((w) => w.put)).then(
+    this.records += group.puts.length;
+    let writing: Promise<void>;
+    try {
+      writing = this.write(group.puts);
+    } catch (err) {
+      writing = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    writing.then(
       () => this.settle(group, undefined),
       (err: unknown) => this.settle(group, err ?? new Error('batch write failed')),
     );
   }
 
-  private settle(group: readonly Waiting[], err: unknown): void {
+  private settle(group: Group, err: unknown): void {
     this.inFlight = false;
-    for (const w of group) {
-      if (err === undefined) w.resolve();
-      else w.reject(err);
-    }
+    if (err === undefined) group.resolve();
+    else group.reject(err);
     // Puts that queued while this batch was on its way have waited long enough: write them now.
-    if (this.pending.length > 0) this.flush();
+    if (this.queue.length > 0) this.flush();
     else this.notifyIdle();
   }
 
   private notifyIdle(): void {
-    if (this.inFlight || this.scheduled || this.pending.length > 0) return;
+    if (this.inFlight || this.scheduled || this.queue.length > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
