@@ -1,10 +1,10 @@
-import { SpanKind, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { createLogger, withSpan } from '@quorumkv/service-kit';
 import { startInMemoryTelemetry } from '@quorumkv/service-kit/testing';
 import { mintVersion, versionToProto } from '@quorumkv/vclock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KvOperations } from './kv-handlers.js';
-import { replicaSpan, tracedChecker } from './observability.js';
+import { activeTraceRecord, replicaSpan, tracedChecker } from './observability.js';
 import { rateLimitRequest } from './rate-limit/interceptor.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
@@ -73,6 +73,20 @@ describe('replica spans', () => {
     expect(check?.kind).toBe(SpanKind.CLIENT);
     expect(check?.parentSpanContext?.spanId).toBe(call?.spanContext().spanId);
     expect(check?.attributes).toEqual({ 'quorumkv.ratelimit.domain': 'quorumkv', 'quorumkv.ratelimit.verdict': 'failed-open' });
+  });
+
+  it('makes no replica span and sends no trace context for a call the sampler left out', async () => {
+    memory.reset();
+    const unsampled = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+    let sent: Record<string, string> | undefined;
+    await context.with(trace.setSpan(context.active(), unsampled), () =>
+      replicaSpan('replica.merge', 'node-1', () => {
+        sent = activeTraceRecord();
+        return Promise.resolve();
+      }),
+    );
+    expect(sent).toEqual({});
+    expect(await memory.finishedSpans()).toEqual([]);
   });
 
   it('makes no span outside a traced request', async () => {

@@ -49,4 +49,16 @@ describe('storage node spans', () => {
     expect(active).toBeUndefined();
     expect(await memory.finishedSpans()).toEqual([]);
   });
+
+  it('makes no span for a message whose trace context is not sampled', async () => {
+    memory.reset();
+    let active: unknown = 'unset';
+    const unsampled = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' };
+    await inReplicaSpan(request(unsampled), () => {
+      active = trace.getActiveSpan();
+      return Promise.resolve();
+    });
+    expect(active).toBeUndefined();
+    expect(await memory.finishedSpans()).toEqual([]);
+  });
 });

@@ -1,4 +1,4 @@
-import { SpanKind, trace } from '@opentelemetry/api';
+import { SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import type { storage } from '@quorumkv/proto';
 import { extractFromRecord, withSpan } from '@quorumkv/service-kit';
 import type { ReplicaEngine } from './server.js';
@@ -16,12 +16,14 @@ function hasEntries(carrier: Readonly<Record<string, string>> | undefined): bool
  * so the trace context travels per message, not per stream.
  *
  * A message without trace context (an untraced caller, or telemetry off at the coordinator) runs
- * without a span: a root span per replica message would bury the real traces in noise.
+ * without a span: a root span per replica message would bury the real traces in noise. So does
+ * one whose context is not sampled: its spans would never be exported.
  */
 export function inReplicaSpan<T>(request: Pick<storage.ReplicaRequest, 'trace' | 'op'>, fn: () => Promise<T>): Promise<T> {
   if (!hasEntries(request.trace)) return fn();
   const parent = extractFromRecord(request.trace);
-  if (trace.getSpanContext(parent) === undefined) return fn();
+  const sender = trace.getSpanContext(parent);
+  if (sender === undefined || (sender.traceFlags & TraceFlags.SAMPLED) === 0) return fn();
   return withSpan('storage.replicate', fn, {
     parent,
     kind: SpanKind.SERVER,
@@ -29,9 +31,9 @@ export function inReplicaSpan<T>(request: Pick<storage.ReplicaRequest, 'trace' |
   });
 }
 
-/** A span around engine work, only inside a traced request (never a root span of its own). */
+/** A span around engine work, only inside a sampled request (never a root span of its own). */
 function engineSpan<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  return trace.getActiveSpan() === undefined ? fn() : withSpan(name, fn);
+  return trace.getActiveSpan()?.isRecording() ? withSpan(name, fn) : fn();
 }
 
 /**
