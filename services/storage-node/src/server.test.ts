@@ -59,6 +59,14 @@ describe('StorageService over a real gRPC stream', () => {
     expect(versions.map((v) => v.value.toString())).toEqual(['v1']);
   });
 
+  it('sends a set of one only as the minted version (versions left empty, not the same version twice)', async () => {
+    const first = await client.send(coordinate('single', 'only'));
+    const result = first.result?.$case === 'coordinate' ? first.result.coordinate : undefined;
+    expect(result?.siblingCount).toBe(1);
+    expect(result?.version?.value.toString()).toBe('only');
+    expect(result?.versions).toEqual([]);
+  });
+
   it('returns with a minted version the key\'s whole set, so the coordinator replicates every sibling', async () => {
     await client.send(coordinate('whole-set', 'first'));
     const second = await client.send(coordinate('whole-set', 'second'));

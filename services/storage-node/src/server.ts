@@ -65,7 +65,8 @@ async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, dea
       const { stored, storedMinted } = await engine.coordinate(c.key, clockOf(c.context), c.value, c.tombstone, deadline);
       return {
         $case: 'coordinate',
-        coordinate: { version: storedMinted, siblingCount: stored.length, versions: stored },
+        // A set of one is the minted version itself: the proto says to leave `versions` empty then.
+        coordinate: { version: storedMinted, siblingCount: stored.length, versions: stored.length === 1 ? [] : stored },
       };
     }
     case 'merge': {

@@ -142,7 +142,8 @@ export interface CoordinateResult {
    * `version`: a context records only the highest counter per node, so a replica that received
    * (n,2) without (n,1) would hand out a context covering (n,1) unseen, and a write with that
    * context would drop a sibling no client saw. Shipping the minting node's full set keeps every
-   * replica's versions gap-free per node.
+   * replica's versions gap-free per node. Empty when the set is `version` alone (a fresh key, or a
+   * write whose context covered every earlier version): the set is then [version], not sent twice.
    */
   versions: Version[];
 }
