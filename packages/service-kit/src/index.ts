@@ -10,6 +10,8 @@ export { callDeadline, unary } from './handlers.js';
 export { onShutdownSignal } from './shutdown.js';
 export { TurnBatcher } from './turn-batcher.js';
 export type { TurnBatcherOptions, TurnScheduler } from './turn-batcher.js';
+export { pooledSerializer } from './pooled-serializer.js';
+export type { ProtoEncoder, ProtoWriter } from './pooled-serializer.js';
 export type { ShutdownSignalOptions } from './shutdown.js';
 export { grpcMethodName, grpcStatusName, isInfrastructureMethod } from './grpc-method.js';
 export type { GrpcMethodName } from './grpc-method.js';
