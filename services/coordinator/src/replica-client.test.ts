@@ -1,3 +1,4 @@
+import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
@@ -46,6 +47,40 @@ class FakeNode {
 
   stop(): void {
     this.server.forceShutdown();
+  }
+}
+
+/**
+ * A TCP proxy in front of a node that can go silent: it keeps both connections open but stops
+ * passing bytes either way, as a peer that lost power or sits behind a partition would.
+ */
+class SilentableProxy {
+  silent = false;
+  port = 0;
+  private readonly sockets: Socket[] = [];
+  private readonly server: NetServer;
+
+  private constructor(targetPort: number) {
+    this.server = createServer((inbound) => {
+      const outbound = connect(targetPort, '127.0.0.1');
+      this.sockets.push(inbound, outbound);
+      inbound.on('data', (d) => this.silent || outbound.write(d));
+      outbound.on('data', (d) => this.silent || inbound.write(d));
+      for (const s of [inbound, outbound]) s.on('error', () => undefined);
+    });
+  }
+
+  static async start(targetPort: number): Promise<SilentableProxy> {
+    const proxy = new SilentableProxy(targetPort);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    const address = proxy.server.address();
+    proxy.port = typeof address === 'object' && address !== null ? address.port : 0;
+    return proxy;
+  }
+
+  stop(): void {
+    for (const s of this.sockets) s.destroy();
+    this.server.close();
   }
 }
 
@@ -150,6 +185,27 @@ describe('ReplicaClient', () => {
     await vi.waitFor(() => expect(node.requests).toHaveLength(2));
     node.answer(node.requests[1]!.id, { $case: 'read', read: { versions: [] } });
     expect(await q).toEqual([]);
+  });
+
+  it('fails pending requests once keepalive pings go unanswered on a connection that went silent', async () => {
+    const node = await FakeNode.start();
+    const proxy = await SilentableProxy.start(node.port);
+    const client = new ReplicaClient({
+      nodeId: 'node-1',
+      address: `127.0.0.1:${proxy.port}`,
+      logger,
+      backoff: { initialMs: 50, maxMs: 1000 },
+      keepalive: { timeMs: 200, timeoutMs: 300 },
+    });
+    cleanups.push(() => client.close(), () => proxy.stop(), () => node.stop());
+    client.start();
+    await vi.waitFor(() => expect(client.up).toBe(true), { timeout: 5000 });
+    proxy.silent = true;
+    const started = Date.now();
+    const read = client.read(Buffer.from('a'), 60_000);
+    await expect(read).rejects.toBeInstanceOf(ReplicaStreamBrokenError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(client.up).toBe(false);
   });
 
   it('reads Stats with a unary call', async () => {

@@ -1,6 +1,13 @@
-import { type ClientDuplexStream, Metadata, connectivityState, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import {
+  type ClientDuplexStream,
+  Metadata,
+  connectivityState,
+  credentials,
+  makeGenericClientConstructor,
+  type ServiceError as GrpcError,
+} from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
-import { TurnBatcher, type Logger } from '@quorumkv/service-kit';
+import { TurnBatcher, pooledSerializer, type Logger } from '@quorumkv/service-kit';
 import { ReplicaProtocolError, ReplicaStreamBrokenError, ReplicaUnavailableError } from './errors.js';
 import { backoffDelay, shortCause, type BackoffOptions } from './backoff.js';
 import { activeTraceRecord } from './observability.js';
@@ -8,6 +15,30 @@ import { PendingRequests, type ReplicaResult } from './pending-requests.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
 
 type ReplicaOp = NonNullable<storage.ReplicaRequest['op']>;
+
+/**
+ * The generated StorageService client, except that Replicate batches are encoded with one reused
+ * writer (see `pooledSerializer`): the coordinator sends thousands of them a second. The cast is
+ * the one ts-proto's generated client makes too.
+ */
+const StorageClient = makeGenericClientConstructor(
+  {
+    ...storage.StorageServiceService,
+    replicate: {
+      ...storage.StorageServiceService.replicate,
+      requestSerialize: pooledSerializer(storage.ReplicaRequestBatch, { requests: [] }),
+    },
+  },
+  'quorumkv.storage.v1.StorageService',
+) as unknown as typeof storage.StorageServiceClient;
+
+/** HTTP/2 keepalive of a replica channel. */
+export interface KeepaliveOptions {
+  /** Ping the node after this long without traffic from it. */
+  readonly timeMs: number;
+  /** Declare the connection dead when a ping is not answered within this. */
+  readonly timeoutMs: number;
+}
 
 /** Options of one node's connection. */
 export interface ReplicaClientOptions {
@@ -29,6 +60,12 @@ export interface ReplicaClientOptions {
   readonly schedule?: (fn: () => void) => void;
   /** Requests in one batch message at most. @default 256 */
   readonly maxBatch?: number;
+  /**
+   * Pings that notice a half-dead connection (a node that vanished without closing its socket:
+   * power loss, a partition) instead of waiting for each request's timeout.
+   * @default { timeMs: 10000, timeoutMs: 5000 }
+   */
+  readonly keepalive?: KeepaliveOptions;
 }
 
 /** Bytes a request adds to its batch, roughly: what its byte fields carry plus framing. */
@@ -96,7 +133,8 @@ export class ReplicaClient {
       ...(options.schedule ? { schedule: options.schedule } : {}),
       ...(options.maxBatch !== undefined ? { maxItems: options.maxBatch } : {}),
     });
-    this.client = new storage.StorageServiceClient(this.address, credentials.createInsecure(), {
+    const keepalive = options.keepalive ?? { timeMs: 10_000, timeoutMs: 5_000 };
+    this.client = new StorageClient(this.address, credentials.createInsecure(), {
       // Why no retries: a replica request must fail fast to the quorum logic, never be replayed
       // behind its back; and with retries on, grpc-js buffers every message of the long-lived
       // stream for a possible replay. Channelz bookkeeping is per message too: off on the hot path.
@@ -105,6 +143,12 @@ export class ReplicaClient {
       'grpc.initial_reconnect_backoff_ms': this.backoff.initialMs,
       'grpc.max_reconnect_backoff_ms': this.backoff.maxMs,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      // Why keepalive: the Replicate stream is always open, so a peer that disappears without a
+      // FIN would otherwise leave requests hanging until their timeouts and the node marked up.
+      // An unanswered ping breaks the stream, which fails its pending requests at once.
+      'grpc.keepalive_time_ms': keepalive.timeMs,
+      'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
+      'grpc.keepalive_permit_without_calls': 1,
     });
   }
 

@@ -27,6 +27,7 @@ export interface ReplicaPoolOptions {
   readonly timers?: Timers;
   readonly random?: () => number;
   readonly backoff?: ReplicaClientOptions['backoff'];
+  readonly keepalive?: ReplicaClientOptions['keepalive'];
 }
 
 /**
@@ -46,6 +47,7 @@ export class ReplicaPool implements ReplicaTransport {
         ...(options.timers ? { timers: options.timers } : {}),
         ...(options.random ? { random: options.random } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
+        ...(options.keepalive ? { keepalive: options.keepalive } : {}),
       });
       client.onStateChange(() => {
         const up = this.upCount();

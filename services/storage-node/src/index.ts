@@ -11,7 +11,7 @@ export { KeyedMutex } from './key-lock.js';
 export { toReplicaError } from './replica-error.js';
 export { ReplicateSession } from './replicate-stream.js';
 export type { ReplicaOpHandler, ReplicaResult, ReplicateStreamOptions } from './replicate-stream.js';
-export { createStorageServer } from './server.js';
+export { createStorageServer, storageServiceDefinition } from './server.js';
 export type { ReplicaEngine, StorageServer, StorageServerDeps } from './server.js';
 export { WriteBatcher } from './write-batcher.js';
 export type { BatchWriter, RecordPut, Scheduler } from './write-batcher.js';

@@ -8,7 +8,6 @@
 import '@quorumkv/service-kit/telemetry-register';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { storage } from '@quorumkv/proto';
 import {
   announceListening,
   ConfigError,
@@ -96,7 +95,7 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
-    services: [{ name: 'quorumkv.storage.v1.StorageService', definition: storage.StorageServiceService, implementation: server.implementation }],
+    services: [{ name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation }],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   }).catch(async (err: unknown) => {
     await metricsServer.close();

@@ -31,7 +31,7 @@ beforeEach(async () => {
   gated = new GatedEngine(engine);
   storageServer = createStorageServer({ nodeId: 'node-1', engine: gated, logger, now: () => now });
   grpcServer = new Server();
-  grpcServer.addService(storage.StorageServiceService, storageServer.implementation);
+  grpcServer.addService(storageServer.definition, storageServer.implementation);
   const port = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
