@@ -30,6 +30,8 @@ export function etcdInstalled(): boolean {
 
 export interface EtcdCluster {
   readonly clientAddresses: string[];
+  /** Process ids of the members (for CPU accounting). */
+  readonly pids: number[];
   stop(): Promise<void>;
 }
 
@@ -98,5 +100,5 @@ export async function startEtcdCluster(members = 3): Promise<EtcdCluster> {
       client.close();
     }
   }
-  return { clientAddresses, stop };
+  return { clientAddresses, pids: procs.flatMap((p) => (p.pid === undefined ? [] : [p.pid])), stop };
 }
