@@ -6,6 +6,7 @@
  * - `m` + name     → node metadata (`node-id`: UTF-8; `dot-counter`: 8-byte big-endian uint).
  */
 import { storage } from '@quorumkv/proto';
+import { pooledSerializer } from '@quorumkv/service-kit';
 import { versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
 
 const DATA_PREFIX = 0x64; // 'd'
@@ -34,10 +35,12 @@ export function encodeVersionSet(versions: readonly Version[]): Buffer {
   return encodeStoredSet(versions.map(versionToProto));
 }
 
+/** Encodes records with one reused writer: a record is encoded on every replica write. */
+const encodeSet = pooledSerializer(storage.VersionSet, { versions: [] });
+
 /** A version set already converted to protobuf messages as the stored record. */
 export function encodeStoredSet(versions: storage.Version[]): Buffer {
-  const bytes = storage.VersionSet.encode({ versions }).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return encodeSet({ versions });
 }
 
 /** A stored record as versions. Throws (MalformedVersionError or a decode error) on corruption. */
