@@ -3,6 +3,8 @@ export type { ConfigOf, ConfigTable, ReadConfigOptions, ReadConfigResult, Settin
 export { DeadlineExceededError, InvalidArgumentError, NotServingError, ServiceError, toStatusObject } from './errors.js';
 export { createLogger } from './logger.js';
 export { announceListening } from './announce.js';
+export { refuseToStart, runService, settingsOrExit } from './service-main.js';
+export type { SettingsErrorClass } from './service-main.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { disableNagleOnAccept, startGrpcHost } from './grpc-server.js';
 export type { GrpcHost, GrpcHostOptions, ServiceRegistration } from './grpc-server.js';

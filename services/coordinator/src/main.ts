@@ -9,11 +9,12 @@ import '@quorumkv/service-kit/telemetry-register';
 import { hostname } from 'node:os';
 import {
   announceListening,
-  ConfigError,
   createLogger,
   onShutdownSignal,
   registeredTelemetry,
+  runService,
   serverObservability,
+  settingsOrExit,
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
@@ -26,21 +27,7 @@ import { createCoordinatorServer } from './server.js';
 const COMMAND = 'quorumkv-coordinator';
 
 function readSettings(): CoordinatorConfig {
-  let result;
-  try {
-    result = loadCoordinatorConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${COMMAND}: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  if (result.help) {
-    process.stdout.write(coordinatorHelp() + '\n');
-    process.exit(0);
-  }
-  return result.config;
+  return settingsOrExit(COMMAND, () => loadCoordinatorConfig(), coordinatorHelp);
 }
 
 async function main(): Promise<void> {
@@ -94,7 +81,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${COMMAND}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runService(COMMAND, main);

@@ -8,13 +8,13 @@
 import '@quorumkv/service-kit/telemetry-register';
 import {
   announceListening,
-  ConfigError,
   createLogger,
   formatHelp,
   onShutdownSignal,
   readConfig,
   registeredTelemetry,
   serverObservability,
+  settingsOrExit,
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
@@ -28,23 +28,17 @@ const summary =
   'Envoy-compatible rate limit service (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit). ' +
   'Replicas share counter keys by consistent hashing, so a limit holds exactly across them.';
 
-let parsed: ReturnType<typeof readConfig<typeof rateLimiterSettings>>;
-try {
-  parsed = readConfig(rateLimiterSettings);
-  if (!parsed.help) checkConfig(parsed.config);
-} catch (err) {
-  if (err instanceof ConfigError || err instanceof RateLimiterConfigError) {
-    process.stderr.write(`${command}: ${err.message}\n(run ${command} --help for the settings)\n`);
-    process.exit(2);
-  }
-  throw err;
-}
-if (parsed.help) {
-  process.stdout.write(formatHelp(command, summary, rateLimiterSettings) + '\n');
-  process.exit(0);
-}
+const config = settingsOrExit(
+  command,
+  () => {
+    const parsed = readConfig(rateLimiterSettings);
+    if (!parsed.help) checkConfig(parsed.config);
+    return parsed;
+  },
+  () => formatHelp(command, summary, rateLimiterSettings),
+  [RateLimiterConfigError],
+);
 
-const config = parsed.config;
 const logger = createLogger({ service: 'rate-limiter', node: config.id });
 const server = createRateLimiterServer({ config, logger });
 try {

@@ -10,13 +10,15 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   announceListening,
-  ConfigError,
   createLogger,
   formatHelp,
   onShutdownSignal,
   readConfig,
+  refuseToStart,
   registeredTelemetry,
+  runService,
   serverObservability,
+  settingsOrExit,
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
@@ -29,27 +31,14 @@ import { createStorageServer } from './server.js';
 
 const COMMAND = 'quorumkv-storage-node';
 
-/** Exits with a one-line message for a problem the operator must fix (exit code 2). */
-function refuse(message: string): never {
-  process.stderr.write(`${COMMAND}: ${message}\n`);
-  process.exit(2);
-}
+const refuse = (message: string): never => refuseToStart(COMMAND, message);
 
 function readSettings(): StorageNodeConfig {
-  let result;
-  try {
-    result = readConfig(storageNodeSettings);
-  } catch (err) {
-    if (err instanceof ConfigError) refuse(err.message);
-    throw err;
-  }
-  if (result.help) {
-    process.stdout.write(
-      formatHelp(COMMAND, 'A quorumkv storage node: keeps versioned values of its ring slice in LevelDB.', storageNodeSettings) + '\n',
-    );
-    process.exit(0);
-  }
-  const config = result.config;
+  const config = settingsOrExit(
+    COMMAND,
+    () => readConfig(storageNodeSettings),
+    () => formatHelp(COMMAND, 'A quorumkv storage node: keeps versioned values of its ring slice in LevelDB.', storageNodeSettings),
+  );
   if (config.id === '') refuse('--id is required (e.g. --id node-1): it names this node on the ring and in every version it mints');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.id)) refuse(`invalid setting --id: use 1-64 letters, digits, '.', '_' or '-', got "${config.id}"`);
   if (config.siblingWarn > config.maxSiblings) refuse('invalid setting --sibling-warn: must not be above --max-siblings');
@@ -124,7 +113,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${COMMAND}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runService(COMMAND, main);

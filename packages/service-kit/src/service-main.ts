@@ -1,0 +1,49 @@
+import { ConfigError } from './config.js';
+
+/**
+ * The few lines every service's `main.ts` starts and ends with, in one place: reading the
+ * settings (help → exit 0, a bad value → one line naming the setting and exit 2) and running
+ * `main` (a failure to start → its message and exit 1).
+ */
+
+/** Exits 2 with `command: message` — for a problem the operator must fix before starting. */
+export function refuseToStart(command: string, message: string): never {
+  const hint = message.includes('--help') ? '' : `\n(run ${command} --help for the settings)`;
+  process.stderr.write(`${command}: ${message}${hint}\n`);
+  process.exit(2);
+}
+
+/** Error classes that mean "bad settings" (exit 2), besides {@link ConfigError}. */
+export type SettingsErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * Reads the settings with `read`. `--help` prints `help()` and exits 0; a {@link ConfigError}
+ * (or one of `settingsErrors`) exits 2 with its message.
+ */
+export function settingsOrExit<C>(
+  command: string,
+  read: () => { help: true } | { help: false; config: C },
+  help: () => string,
+  settingsErrors: readonly SettingsErrorClass[] = [],
+): C {
+  let result;
+  try {
+    result = read();
+  } catch (err) {
+    if (err instanceof ConfigError || settingsErrors.some((cls) => err instanceof cls)) refuseToStart(command, (err as Error).message);
+    throw err;
+  }
+  if (result.help) {
+    process.stdout.write(help() + '\n');
+    process.exit(0);
+  }
+  return result.config;
+}
+
+/** Runs a service's `main`; if starting fails, prints why and exits 1. */
+export function runService(command: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${command}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
