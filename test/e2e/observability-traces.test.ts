@@ -97,6 +97,14 @@ describe('traces and trace-aware logs over real processes (3 storage nodes, N=3,
     // Allowed by the default rules; failed open if the rate limiter took over its 20 ms budget on
     // a loaded machine. Either way the call went on.
     expect(checks[0]?.attributes['quorumkv.ratelimit.verdict']).toMatch(/^(allowed|failed-open)$/);
+    // The rate limiter's decision joins the trace: its SERVER span is the child of the check
+    // (the check's trace context rides in the batched Check stream's item).
+    if (checks[0]?.attributes['quorumkv.ratelimit.verdict'] === 'allowed') {
+      await waitUntil(() => inTrace().some((s) => s.name === 'ratelimit.decide'), 20_000, 'the rate limiter\'s decide span');
+      const decide = inTrace().filter((s) => s.name === 'ratelimit.decide');
+      expect(decide).toHaveLength(1);
+      expect(decide[0]).toMatchObject({ serviceName: 'rate-limiter', kind: SERVER, parentSpanId: checks[0]?.spanId });
+    }
 
     // One CLIENT span per replica request, children of the Put: one mint, two merges.
     const replicaSpans = spans.filter((s) => s.name.startsWith('replica.'));

@@ -43,6 +43,7 @@ export type { OtlpProtocol, Telemetry, TelemetryOptions, TelemetrySettings, Trac
 export {
   extractFromMetadata,
   extractFromRecord,
+  inMessageSpan,
   injectIntoMetadata,
   injectIntoRecord,
   quorumkvTracer,

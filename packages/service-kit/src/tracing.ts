@@ -4,6 +4,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Span,
@@ -139,4 +140,33 @@ export function withSpan<T>(name: string, fn: (span: Span) => T, options: WithSp
   }
   span.end();
   return result;
+}
+
+/** True when a message's trace map holds at least one entry. */
+function hasEntries(carrier: Readonly<Record<string, string>> | undefined): boolean {
+  if (carrier === undefined) return false;
+  for (const key in carrier) if (Object.hasOwn(carrier, key)) return true;
+  return false;
+}
+
+/**
+ * Runs the work for one message of a long-lived stream in a SERVER span, child of the span named
+ * in the message's `trace` map. Streams live as long as their connection, so trace context
+ * travels per message, not per stream.
+ *
+ * A message without trace context (an untraced caller, or telemetry off at the sender) runs
+ * without a span — a root span per stream message would bury the real traces in noise — and so
+ * does one whose context is not sampled: its spans would never be exported.
+ */
+export function inMessageSpan<T>(
+  name: string,
+  carrier: Readonly<Record<string, string>> | undefined,
+  fn: () => Promise<T>,
+  attributes?: Attributes,
+): Promise<T> {
+  if (!hasEntries(carrier)) return fn();
+  const parent = extractFromRecord(carrier);
+  const sender = trace.getSpanContext(parent);
+  if (sender === undefined || (sender.traceFlags & TraceFlags.SAMPLED) === 0) return fn();
+  return withSpan(name, fn, { parent, kind: SpanKind.SERVER, ...(attributes ? { attributes } : {}) });
 }

@@ -50,7 +50,7 @@ describe('RateLimitCheckService/Check', () => {
 
   it('answers each item of a batch as ShouldRateLimit would, counting them in the order sent, in one message', async () => {
     const { stream, messages } = openCheck(client);
-    const items = [1, 2, 3, 4].map((id) => ({ id, request: request('shop', [['user', 'alice']]) }));
+    const items = [1, 2, 3, 4].map((id) => ({ id, request: request('shop', [['user', 'alice']]), trace: {} }));
     stream.write({ items });
     await waitFor('four results', () => results(messages).length === 4);
     expect(messages).toHaveLength(1);
@@ -70,8 +70,8 @@ describe('RateLimitCheckService/Check', () => {
     const { stream, messages } = openCheck(client);
     stream.write({
       items: [
-        { id: 7, request: request('', [['user', 'bob']]) },
-        { id: 8, request: request('shop', [['user', 'bob']]) },
+        { id: 7, request: request('', [['user', 'bob']]), trace: {} },
+        { id: 8, request: request('shop', [['user', 'bob']]), trace: {} },
       ],
     });
     await waitFor('two results', () => results(messages).length === 2);
@@ -83,9 +83,9 @@ describe('RateLimitCheckService/Check', () => {
 
   it('keeps answering later batches on the same stream', async () => {
     const { stream, messages } = openCheck(client);
-    stream.write({ items: [{ id: 1, request: request('shop', [['user', 'carol']]) }] });
+    stream.write({ items: [{ id: 1, request: request('shop', [['user', 'carol']]), trace: {} }] });
     await waitFor('first result', () => results(messages).length === 1);
-    stream.write({ items: [{ id: 2, request: request('shop', [['user', 'carol']]) }] });
+    stream.write({ items: [{ id: 2, request: request('shop', [['user', 'carol']]), trace: {} }] });
     await waitFor('second result', () => results(messages).length === 2);
     expect(results(messages).map((r) => r.response?.statuses[0]?.limitRemaining)).toEqual([2, 1]);
     stream.end();
@@ -94,7 +94,7 @@ describe('RateLimitCheckService/Check', () => {
   it('ends the streams callers hold when the server drains (endPeerStreams)', async () => {
     const { ended } = openCheck(client);
     const probe = openCheck(client);
-    probe.stream.write({ items: [{ id: 1, request: request('shop', [['user', 'dave']]) }] });
+    probe.stream.write({ items: [{ id: 1, request: request('shop', [['user', 'dave']]), trace: {} }] });
     await waitFor('the probe answered (both streams open on the server)', () => results(probe.messages).length === 1);
     limiter.server.endPeerStreams();
     await waitFor('both streams ended by the server', () => ended() && probe.ended());

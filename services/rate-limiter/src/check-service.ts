@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ratelimitCheck, rls } from '@quorumkv/proto';
-import { ServiceError, TurnBatcher } from '@quorumkv/service-kit';
+import { inMessageSpan, ServiceError, TurnBatcher } from '@quorumkv/service-kit';
 import { shouldRateLimit, type RlsServiceDeps } from './rls-service.js';
 
 type CheckCall = ServerDuplexStream<ratelimitCheck.CheckBatch, ratelimitCheck.CheckResultBatch>;
@@ -72,7 +72,11 @@ export function createCheckService(deps: RlsServiceDeps): CheckService {
 /** One item's result; an invalid request becomes its error text (it must not sink the batch). */
 async function decide(deps: RlsServiceDeps, item: ratelimitCheck.CheckItem): Promise<ratelimitCheck.CheckResult> {
   try {
-    const response: rls.RateLimitResponse = await shouldRateLimit(deps, item.request ?? EMPTY_REQUEST);
+    // A traced caller's check becomes a `ratelimit.decide` span in its trace.
+    const request = item.request ?? EMPTY_REQUEST;
+    const response: rls.RateLimitResponse = await inMessageSpan('ratelimit.decide', item.trace, () => shouldRateLimit(deps, request), {
+      'quorumkv.ratelimit.domain': request.domain,
+    });
     return { id: item.id, response, error: '' };
   } catch (err) {
     if (!(err instanceof ServiceError)) deps.logger.error({ err }, 'unexpected error while deciding a check');

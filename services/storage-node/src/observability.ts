@@ -1,14 +1,7 @@
-import { SpanKind, TraceFlags, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import type { storage } from '@quorumkv/proto';
-import { extractFromRecord, withSpan } from '@quorumkv/service-kit';
+import { inMessageSpan, withSpan } from '@quorumkv/service-kit';
 import type { ReplicaEngine } from './server.js';
-
-/** True when a message's trace map holds at least one entry. */
-function hasEntries(carrier: Readonly<Record<string, string>> | undefined): boolean {
-  if (carrier === undefined) return false;
-  for (const key in carrier) if (Object.hasOwn(carrier, key)) return true;
-  return false;
-}
 
 /**
  * Runs one replica request in a SERVER span `storage.replicate`, child of the coordinator's
@@ -20,15 +13,7 @@ function hasEntries(carrier: Readonly<Record<string, string>> | undefined): bool
  * one whose context is not sampled: its spans would never be exported.
  */
 export function inReplicaSpan<T>(request: Pick<storage.ReplicaRequest, 'trace' | 'op'>, fn: () => Promise<T>): Promise<T> {
-  if (!hasEntries(request.trace)) return fn();
-  const parent = extractFromRecord(request.trace);
-  const sender = trace.getSpanContext(parent);
-  if (sender === undefined || (sender.traceFlags & TraceFlags.SAMPLED) === 0) return fn();
-  return withSpan('storage.replicate', fn, {
-    parent,
-    kind: SpanKind.SERVER,
-    attributes: { 'quorumkv.op': request.op?.$case ?? 'none' },
-  });
+  return inMessageSpan('storage.replicate', request.trace, fn, { 'quorumkv.op': request.op?.$case ?? 'none' });
 }
 
 /** A span around engine work, only inside a sampled request (never a root span of its own). */

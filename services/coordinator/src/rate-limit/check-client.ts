@@ -2,6 +2,7 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { ratelimitCheck, rls } from '@quorumkv/proto';
 import { TurnBatcher, type Logger, type TurnScheduler } from '@quorumkv/service-kit';
 import { backoffDelay, type BackoffOptions } from '../backoff.js';
+import { activeTraceRecord } from '../observability.js';
 import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 
 type CheckStream = ClientDuplexStream<ratelimitCheck.CheckBatch, ratelimitCheck.CheckResultBatch>;
@@ -172,7 +173,7 @@ export class RateLimitCheckClient {
     const id = this.nextId;
     // Ids are uint32 on the wire; wrapping is safe because an id is reused only after ~4e9 checks.
     this.nextId = this.nextId >= 0xffff_ffff ? 1 : this.nextId + 1;
-    return new Promise<CheckVerdict>((resolve) => this.batcher.push({ item: { id, request }, resolve }));
+    return new Promise<CheckVerdict>((resolve) => this.batcher.push({ item: { id, request, trace: activeTraceRecord() }, resolve }));
   }
 
   /** Answers everything in flight by the failure mode and closes the stream and the channel. */

@@ -33,7 +33,19 @@ export const protobufFileName = "quorumkv/ratelimit/v1/check.proto";
 export interface CheckItem {
   /** Chosen by the sender, unique among its items in flight on this stream. */
   id: number;
-  request?: RateLimitRequest | undefined;
+  request?:
+    | RateLimitRequest
+    | undefined;
+  /**
+   * W3C trace context (traceparent, tracestate) of the caller's check span, so the rate
+   * limiter's decision joins the caller's trace. Empty when the call is not traced.
+   */
+  trace: { [key: string]: string };
+}
+
+export interface CheckItem_TraceEntry {
+  key: string;
+  value: string;
 }
 
 export interface CheckBatch {
@@ -55,7 +67,7 @@ export interface CheckResultBatch {
 }
 
 function createBaseCheckItem(): CheckItem {
-  return { id: 0, request: undefined };
+  return { id: 0, request: undefined, trace: {} };
 }
 
 export const CheckItem: MessageFns<CheckItem> = {
@@ -66,6 +78,9 @@ export const CheckItem: MessageFns<CheckItem> = {
     if (message.request !== undefined) {
       RateLimitRequest.encode(message.request, writer.uint32(18).fork()).join();
     }
+    globalThis.Object.entries(message.trace).forEach(([key, value]: [string, string]) => {
+      CheckItem_TraceEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
     return writer;
   },
 
@@ -98,6 +113,17 @@ export const CheckItem: MessageFns<CheckItem> = {
             message.request = RateLimitRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = CheckItem_TraceEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.trace[entry3.key] = entry3.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -114,6 +140,20 @@ export const CheckItem: MessageFns<CheckItem> = {
     return {
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       request: isSet(object.request) ? RateLimitRequest.fromJSON(object.request) : undefined,
+      trace: isObject(object.trace)
+        ? (globalThis.Object.entries(object.trace) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -124,6 +164,15 @@ export const CheckItem: MessageFns<CheckItem> = {
     }
     if (message.request !== undefined) {
       obj.request = RateLimitRequest.toJSON(message.request);
+    }
+    if (message.trace) {
+      const entries = globalThis.Object.entries(message.trace) as [string, string][];
+      if (entries.length > 0) {
+        obj.trace = {};
+        entries.forEach(([k, v]) => {
+          obj.trace[k] = v;
+        });
+      }
     }
     return obj;
   },
@@ -137,6 +186,100 @@ export const CheckItem: MessageFns<CheckItem> = {
     message.request = (object.request !== undefined && object.request !== null)
       ? RateLimitRequest.fromPartial(object.request)
       : undefined;
+    message.trace = (globalThis.Object.entries(object.trace ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCheckItem_TraceEntry(): CheckItem_TraceEntry {
+  return { key: "", value: "" };
+}
+
+export const CheckItem_TraceEntry: MessageFns<CheckItem_TraceEntry> = {
+  encode(message: CheckItem_TraceEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckItem_TraceEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckItem_TraceEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckItem_TraceEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CheckItem_TraceEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckItem_TraceEntry>): CheckItem_TraceEntry {
+    return CheckItem_TraceEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckItem_TraceEntry>): CheckItem_TraceEntry {
+    const message = createBaseCheckItem_TraceEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -434,6 +577,10 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string } ? { [K in keyof Omit<T, "$case">]?: DeepPartial<T[K]> } & { $case: T["$case"] }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
