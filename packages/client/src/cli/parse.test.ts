@@ -30,10 +30,16 @@ describe('parseCommandLine', () => {
     expect(a.command).toBe(putCommand);
     expect(a.input.positionals).toEqual(['k', 'v']);
     expect(a.input.string('w')).toBe('2');
-    expect(a.globals).toEqual({ address: 'h:1', timeoutMs: 250, json: true });
+    expect(a.globals).toEqual({ address: 'h:1', timeoutMs: 250, json: true, caller: undefined });
     const b = run(['put', '--json', 'k', '--addr=h:2', 'v']);
     expect(b.input.positionals).toEqual(['k', 'v']);
     expect(b.globals.address).toBe('h:2');
+  });
+
+  it('reads the caller from --caller, then QKV_CALLER, and sends none by default', () => {
+    expect(run(['status', '--caller', 'billing'], { QKV_CALLER: 'env' }).globals.caller).toBe('billing');
+    expect(run(['status'], { QKV_CALLER: 'env' }).globals.caller).toBe('env');
+    expect(run(['status'], {}).globals.caller).toBeUndefined();
   });
 
   it('reads the address from --addr, then QKV_ADDR, then the default', () => {

@@ -9,6 +9,11 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     valueName: 'HOST:PORT',
     description: `coordinator address (env QKV_ADDR, default ${DEFAULT_ADDRESS})`,
   },
+  caller: {
+    type: 'string',
+    valueName: 'NAME',
+    description: 'who is calling, for per-caller rate limits (env QKV_CALLER; default anonymous)',
+  },
   timeout: { type: 'string', valueName: 'MS', description: 'overall deadline of the call, retries included (default 5000)' },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
@@ -20,6 +25,8 @@ export interface GlobalSettings {
   /** Undefined means the SDK default. */
   readonly timeoutMs: number | undefined;
   readonly json: boolean;
+  /** Sent as `x-quorumkv-caller`; undefined sends none (the coordinator counts it as anonymous). */
+  readonly caller: string | undefined;
 }
 
 /** What the command line asks for: help (for one command or all), or a command to run. */
@@ -91,6 +98,7 @@ export function parseCommandLine(
       address: str('addr') ?? nonEmpty(env['QKV_ADDR']) ?? DEFAULT_ADDRESS,
       timeoutMs: timeout === undefined ? undefined : parsePositiveInt('--timeout', timeout, command.name),
       json: values.get('json') === true,
+      caller: str('caller') ?? nonEmpty(env['QKV_CALLER']),
     },
   };
 }

@@ -45,7 +45,12 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     json: globals.json,
     address: globals.address,
     client: () =>
-      (client ??= new QuorumKvClient({ ...options.clientOptions, address: globals.address, deadlineMs: globals.timeoutMs })),
+      (client ??= new QuorumKvClient({
+        ...options.clientOptions,
+        address: globals.address,
+        deadlineMs: globals.timeoutMs,
+        ...(globals.caller === undefined ? {} : { caller: globals.caller }),
+      })),
     print: (text) => options.stdout(`${text}\n`),
     printJson: (value) => options.stdout(`${toJsonText(value)}\n`),
   };
