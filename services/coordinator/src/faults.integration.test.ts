@@ -3,6 +3,7 @@
  * stops answering (SIGSTOP), and a node that comes back. Tests run in order on one cluster.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '@quorumkv/service-kit/testing';
 import { status } from '@grpc/grpc-js';
 import { ClusterFixture } from './testing/cluster-fixture.js';
 
@@ -13,13 +14,7 @@ let seq = 0;
 const freshKey = (name: string): Buffer => Buffer.from(`${name}-${process.pid}-${++seq}`);
 
 /** Waits for `cond` with a bound (no fixed sleeps standing in for synchronisation). */
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> => waitUntil(cond, timeoutMs, what);
 
 beforeAll(async () => {
   cluster = await ClusterFixture.start({ replicaTimeoutMs: REPLICA_TIMEOUT_MS });

@@ -3,6 +3,7 @@
  * real gRPC. Build the storage node first: `npx tsc -b services/storage-node`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '@quorumkv/service-kit/testing';
 import { status } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import { ClusterFixture } from './testing/cluster-fixture.js';
@@ -114,13 +115,14 @@ describe('coordinator with three storage nodes', () => {
     const minted = await cluster.direct.coordinate(first, { key, context: [], value: Buffer.from('lonely'), tombstone: false }, 2000);
     const before = cluster.coordinator.readRepair.counts.sent;
     must(await cluster.get({ key, r: 1 }));
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      const sets = await Promise.all(cluster.preferenceList(key).map((n) => cluster.replicaVersions(n, key)));
-      if (sets.every((s) => s.length === 1 && s[0]?.dot?.counter === minted.version?.dot?.counter)) break;
-      if (Date.now() > deadline) throw new Error('replicas were not repaired');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil(
+      async () => {
+        const sets = await Promise.all(cluster.preferenceList(key).map((n) => cluster.replicaVersions(n, key)));
+        return sets.every((s) => s.length === 1 && s[0]?.dot?.counter === minted.version?.dot?.counter);
+      },
+      3000,
+      'the replicas to be repaired',
+    );
     expect(cluster.coordinator.readRepair.counts.sent - before).toBe(2);
   });
 

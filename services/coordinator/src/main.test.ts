@@ -3,6 +3,7 @@
  * services/coordinator`): settings, the "listening" line, readiness and SIGTERM.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '@quorumkv/service-kit/testing';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client, Metadata, Server, ServerCredentials, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
@@ -86,11 +87,7 @@ describe('quorumkv-coordinator binary', () => {
     });
     running.push(p);
     expect(p.address).toMatch(/^127\.0\.0\.1:\d+$/);
-    const deadline = Date.now() + 5000;
-    while ((await health(p.address)) !== 1) {
-      if (Date.now() > deadline) throw new Error('coordinator never reported SERVING');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(async () => (await health(p.address)) === 1, 5000, 'the coordinator to report SERVING');
     p.kill('SIGTERM');
     expect(await p.exited()).toBe(0);
   });
@@ -105,11 +102,7 @@ describe('quorumkv-coordinator binary', () => {
       startTimeoutMs: 15_000,
     });
     running.push(p);
-    const deadline = Date.now() + 5000;
-    while (streamsOpened === before) {
-      if (Date.now() > deadline) throw new Error('the coordinator never opened its stream');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(() => streamsOpened !== before, 5000, 'the coordinator to open its stream');
     expect(await health(p.address)).toBe(2);
   });
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rls, ratelimitAdmin } from '@quorumkv/proto';
 import { createLogger, startGrpcHost, type GrpcHost } from '@quorumkv/service-kit';
+import { waitUntil } from '@quorumkv/service-kit/testing';
 import type { FailureMode, HeaderMode, ReplicaAddress } from './config.js';
 import { createRateLimiterServer, type RateLimiterServer } from './server.js';
 
@@ -111,14 +112,9 @@ export async function startTestLimiter(options: TestLimiterOptions = {}): Promis
   };
 }
 
-/** Waits until `check` returns true, polling every `everyMs`; throws after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Waits until `check` returns true; throws after `timeoutMs` (service-kit's bounded wait). */
+export function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(check, timeoutMs, what);
 }
 
 /**
