@@ -17,6 +17,7 @@ import { rls } from '@quorumkv/proto';
 import { ServiceProcess, serviceEntry } from '@quorumkv/local-cluster';
 import { echoPath } from './echo-server.js';
 import { freePort } from './free-port.js';
+import { runCheckStreamLoad } from './check-stream-load.js';
 import { formatResults, runUnaryLoad, type LoadResult } from './load.js';
 import { redisInstalled, startRedis } from './ratelimit-redis.js';
 
@@ -54,6 +55,7 @@ const ECHO = 'echo (grpc-js floor)';
 const ONE = 'rate limiter, 1 replica';
 const THREE = 'rate limiter, 3 replicas';
 const REDIS = 'rate-limiter-flexible + Redis';
+const STREAM = 'rate limiter, 1 replica, batched Check stream';
 
 // One descriptor per request, `user` taking `users` values: each call is one decision.
 const encoded: Buffer[] = Array.from({ length: users }, (_, u) =>
@@ -66,6 +68,7 @@ const encoded: Buffer[] = Array.from({ length: users }, (_, u) =>
   ),
 );
 const requestFor = (i: number): Buffer => encoded[i % users]!;
+const decoded: rls.RateLimitRequest[] = encoded.map((b) => rls.RateLimitRequest.decode(b));
 
 log(
   `rate limiter benchmark: ${concurrency} in flight, ${durationMs / 1000} s per target per round, ${rounds} rounds, ` +
@@ -147,14 +150,23 @@ try {
   }
 
   for (const t of targets) byTarget.set(t.label, []);
+  byTarget.set(STREAM, []);
+  const logRound = (r: number, res: LoadResult): void => {
+    log(`round ${r + 1}: ${res.label.padEnd(30)} ${res.opsPerSecond.toFixed(0).padStart(6)} ops/s  p50 ${res.p50Ms.toFixed(2)} ms  p99 ${res.p99Ms.toFixed(2)} ms`);
+  };
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
       const res = await runUnaryLoad(t.label, { addresses: t.addresses, path: t.path, request: requestFor }, run);
       byTarget.get(t.label)!.push(res);
-      log(`round ${r + 1}: ${t.label.padEnd(30)} ${res.opsPerSecond.toFixed(0).padStart(6)} ops/s  p50 ${res.p50Ms.toFixed(2)} ms  p99 ${res.p99Ms.toFixed(2)} ms`);
+      logRound(r, res);
     }
+    // The same decisions over the batched Check stream quorumkv's coordinator uses.
+    const res = await runCheckStreamLoad(STREAM, one[0]!.address, (i) => decoded[i % users]!, run);
+    byTarget.get(STREAM)!.push(res);
+    logRound(r, res);
   }
   for (const t of targets) results.push(median(byTarget.get(t.label)!));
+  results.push(median(byTarget.get(STREAM)!));
 } finally {
   await Promise.all(targets.map((t) => t.stop()));
   rmSync(rulesDir, { recursive: true, force: true });
@@ -182,5 +194,7 @@ reportRatio('1 replica ÷ rate-limiter-flexible + Redis', ONE, REDIS);
 reportRatio('3 replicas ÷ rate-limiter-flexible + Redis', THREE, REDIS);
 const r1 = results.find((r) => r.label === ONE);
 if (r1) log(`1 replica p99 = ${r1.p99Ms.toFixed(2)} ms at ${concurrency} in flight (target < 5 ms)`);
+const rs = results.find((r) => r.label === STREAM);
+if (rs) log(`1 replica over the batched Check stream: p99 = ${rs.p99Ms.toFixed(2)} ms at ${concurrency} in flight, ${rs.opsPerSecond.toFixed(0)} decisions/s`);
 log(`(closed loop: mean latency ≈ in-flight ÷ throughput, so at ${concurrency} in flight a p99 under 5 ms needs more than ${Math.round(concurrency / 0.005)} calls/s from the client)`);
 for (const r of [...byTarget.values()].flat()) if (r.errors > 0) log(`${r.label}: ${r.errors} errors, first: ${r.firstError}`);
