@@ -111,6 +111,11 @@ describe('Prometheus metrics of every service (3 storage nodes, coordinator, rat
     const count = m.get(`${metricNames.grpcServerRequestDuration}_count{method="quorumkv.kv.v1.KeyValueService/Put"}`) ?? 0;
     expect(count).toBeGreaterThanOrEqual(6);
     expect(m.get(`${metricNames.grpcServerRequestDuration}_bucket{le="+Inf",method="quorumkv.kv.v1.KeyValueService/Put"}`)).toBe(count);
+    // Each of those calls was checked with the rate limiter first: allowed, or served anyway
+    // when the check ran out of its 20 ms on a loaded machine.
+    const checked = (mm: Map<string, number>): number =>
+      [...mm].filter(([k]) => k.startsWith(`${metricNames.rateLimitChecks}{`) && /outcome="(allowed|fail_open)"/.test(k)).reduce((sum, [, v]) => sum + v, 0);
+    expect(checked(m) - checked(before)).toBeGreaterThanOrEqual(6);
     // The storage nodes count their own calls (the Stats call behind Status is unary).
     await t.kv.status();
     const node = parseMetrics((await scrape(t.cluster.storageNodes[0]?.process.metricsUrl)).text);

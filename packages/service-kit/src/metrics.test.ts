@@ -63,6 +63,9 @@ describe('createServiceMetrics', () => {
     const rl = createRateLimitMetrics(metrics);
     kv.quorumFailures.inc({ op: 'put' });
     rl.overLimit.inc({ domain: 'edge', rule: 'remote_address' }, 3);
+    // A counter read at scrape time from counts kept elsewhere (the coordinator's check client).
+    let allowed = 6;
+    metrics.counter(metricSpecs.rateLimitChecks, () => [{ labels: { outcome: 'allowed', reason: 'decided' }, value: allowed++ }]);
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual(Object.values(metricNames).sort());
     const text = await metrics.registry.metrics();
@@ -70,6 +73,8 @@ describe('createServiceMetrics', () => {
     expect(text).toContain('quorumkv_storage_bytes 4096');
     expect(text).toContain('quorumkv_quorum_failures_total{op="put"} 1');
     expect(text).toContain('quorumkv_ratelimit_over_limit_total{domain="edge",rule="remote_address"} 3');
+    expect(text).toContain('quorumkv_ratelimit_checks_total{outcome="allowed",reason="decided"} 7');
+    expect(await metrics.registry.metrics()).toContain('quorumkv_ratelimit_checks_total{outcome="allowed",reason="decided"} 8');
     expect(() => createKvMetrics(metrics)).toThrow(/already been registered/);
   });
 

@@ -36,6 +36,12 @@ export function checkMetricName(name: string, type: MetricType): void {
 /** A gauge read at scrape time (engine size, queue length), instead of set as things change. */
 export type GaugeSampler = () => number | Promise<number>;
 
+/**
+ * Reads monotonic counts kept as plain numbers elsewhere (off the hot path) at scrape time: one
+ * entry per labelled series, with its current total.
+ */
+export type CounterSampler<L extends string> = () => readonly { labels: Partial<Record<L, string>>; value: number }[];
+
 /** Options of {@link createServiceMetrics}. */
 export interface ServiceMetricsOptions {
   /** The registry to fill. @default a new one: call createServiceMetrics once per process */
@@ -59,7 +65,7 @@ export interface ServiceMetrics {
   /** `quorumkv_grpc_server_request_duration_seconds{method}` */
   readonly grpcRequestDuration: Histogram<'method'>;
   /** Registers a counter; the name must follow {@link checkMetricName}. */
-  counter<L extends string>(spec: MetricSpec<L>): Counter<L>;
+  counter<L extends string>(spec: MetricSpec<L>, sample?: CounterSampler<L>): Counter<L>;
   /** Registers a gauge, optionally sampled at scrape time. */
   gauge<L extends string>(spec: MetricSpec<L>, sample?: GaugeSampler): Gauge<L>;
   /** Registers a histogram. @default buckets LATENCY_BUCKETS_SECONDS */
@@ -90,9 +96,24 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
     // sibling without the suffix (`nodejs_active_handles{type}`), so nothing is lost.
     for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
   }
-  const counter = <L extends string>(spec: MetricSpec<L>): Counter<L> => {
+  const counter = <L extends string>(spec: MetricSpec<L>, sample?: CounterSampler<L>): Counter<L> => {
     const s = checked(spec, 'counter');
-    return new Counter<L>({ name: s.name, help: s.help, labelNames: s.labelNames, registers: [registry] });
+    return new Counter<L>({
+      name: s.name,
+      help: s.help,
+      labelNames: s.labelNames,
+      registers: [registry],
+      ...(sample
+        ? {
+            // The source counts only grow, so setting each series to its total keeps the counter
+            // monotonic while the decision path only bumps plain numbers.
+            collect(this: Counter<L>) {
+              this.reset();
+              for (const { labels, value } of sample()) this.inc(labels, value);
+            },
+          }
+        : {}),
+    });
   };
   const gauge = <L extends string>(spec: MetricSpec<L>, sample?: GaugeSampler): Gauge<L> => {
     const s = checked(spec, 'gauge');

@@ -2,7 +2,7 @@ import type { ServerInterceptor } from '@grpc/grpc-js';
 import { metricSpecs, type Logger, type ServiceMetrics } from '@quorumkv/service-kit';
 import type { CoordinatorConfig } from '../config.js';
 import { tracedChecker } from '../observability.js';
-import { RateLimitCheckClient } from './check-client.js';
+import { RateLimitCheckClient, type RateLimitCheckCounters } from './check-client.js';
 import { createRateLimitInterceptor } from './interceptor.js';
 
 /** The settings rate limiting reads. */
@@ -22,7 +22,8 @@ export interface RateLimiting {
  * Wires rate limiting from the settings: nothing when `--rate-limiter` is empty; otherwise a
  * {@link RateLimitCheckClient} whose stream opens now and the interceptor that consults it.
  * Given the process metrics, check timeouts are also counted in
- * `quorumkv_ratelimit_check_timeouts_total`.
+ * `quorumkv_ratelimit_check_timeouts_total`, and every check by outcome and reason in
+ * `quorumkv_ratelimit_checks_total` (read from the client's counters at scrape time).
  */
 export function startRateLimiting(config: RateLimitConfig, logger: Logger, metrics?: ServiceMetrics): RateLimiting | undefined {
   if (config.rateLimiter === '') return undefined;
@@ -35,6 +36,7 @@ export function startRateLimiting(config: RateLimitConfig, logger: Logger, metri
     ...(timeouts ? { onFailure: (reason) => (reason === 'timeout' ? timeouts.inc() : undefined) } : {}),
   });
   client.start();
+  metrics?.counter(metricSpecs.rateLimitChecks, () => checkSeries(client.counters));
   const interceptor = createRateLimitInterceptor({
     checker: tracedChecker(client),
     domain: config.rateLimitDomain,
@@ -52,4 +54,15 @@ export function startRateLimiting(config: RateLimitConfig, logger: Logger, metri
     'rate limiting KeyValueService calls',
   );
   return { interceptor, client, close: () => client.close() };
+}
+
+/** The check client's counters as `quorumkv_ratelimit_checks_total{outcome,reason}` series. */
+export function checkSeries(c: RateLimitCheckCounters): { labels: { outcome: string; reason: string }; value: number }[] {
+  const series = [
+    { labels: { outcome: 'allowed', reason: 'decided' }, value: c.allowed },
+    { labels: { outcome: 'limited', reason: 'decided' }, value: c.limited },
+  ];
+  for (const [reason, value] of Object.entries(c.failOpen)) series.push({ labels: { outcome: 'fail_open', reason }, value });
+  for (const [reason, value] of Object.entries(c.failClosed)) series.push({ labels: { outcome: 'fail_closed', reason }, value });
+  return series;
 }
