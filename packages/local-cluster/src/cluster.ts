@@ -94,7 +94,11 @@ export class LocalCluster {
           }),
         );
       }
-      await Promise.all(starts);
+      // Wait for every start to settle before judging: with Promise.all a first failure would
+      // return while the other nodes were still starting, and they would outlive the launcher.
+      const settled = await Promise.allSettled(starts);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       storageNodes.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
       let rateLimiter: ServiceProcess | undefined;
       if (options.rateLimiterPort !== undefined && options.rateLimiterPort !== false) {

@@ -58,3 +58,26 @@ export function toStatusObject(err: unknown, logger?: Logger): Partial<StatusObj
   const message = err instanceof Error ? err.message : String(err);
   return { code: status.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
 }
+
+/**
+ * A service could not start for a reason the operator can fix (a port in use, a locked folder):
+ * `runService` prints its message alone, without a stack trace.
+ */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The error a failed bind becomes: which address, for what, and the system's reason. */
+export function listenError(address: string, what: string, cause: unknown): StartupError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const inUse = /EADDRINUSE|address already in use/i.test(reason);
+  return new StartupError(
+    inUse
+      ? `cannot listen on ${address} for ${what}: the address is already in use (another quorumkv running? pick another port)`
+      : `cannot listen on ${address} for ${what}: ${reason}`,
+    { cause },
+  );
+}

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Server as NetServer, type Socket } from 'node:net';
 import { descriptorSetPath } from '@quorumkv/proto';
 import type { Logger } from 'pino';
+import { listenError } from './errors.js';
 
 /** A service to register: its generated definition, its implementation and its full name. */
 export interface ServiceRegistration {
@@ -93,7 +94,7 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
   new ReflectionService(reflectionPackages()).addToServer(server);
   for (const s of options.services) server.addService(s.definition, s.implementation);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(options.address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(listenError(options.address, 'gRPC', err)) : resolve(p)));
   });
   if ((options.tcpNoDelay ?? true) && !disableNagleOnAccept(server)) {
     options.logger.warn('cannot set TCP_NODELAY on accepted connections (grpc-js internals changed); small replies may be delayed');

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { parseHostPort } from './config.js';
+import { listenError } from './errors.js';
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions {
@@ -57,9 +58,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
   const server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: Error): void => reject(listenError(options.listen, '/metrics', err));
+    server.once('error', fail);
     server.listen(wantedPort, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });

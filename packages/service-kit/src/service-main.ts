@@ -1,4 +1,5 @@
 import { ConfigError } from './config.js';
+import { StartupError } from './errors.js';
 
 /**
  * The few lines every service's `main.ts` starts and ends with, in one place: reading the
@@ -6,9 +7,12 @@ import { ConfigError } from './config.js';
  * `main` (a failure to start → its message and exit 1).
  */
 
-/** Exits 2 with `command: message` — for a problem the operator must fix before starting. */
-export function refuseToStart(command: string, message: string): never {
-  const hint = message.includes('--help') ? '' : `\n(run ${command} --help for the settings)`;
+/**
+ * Exits 2 with `command: message` — for a problem the operator must fix before starting. A
+ * settings problem also points at `--help`; pass `settingsHint: false` for anything else.
+ */
+export function refuseToStart(command: string, message: string, options: { settingsHint?: boolean } = {}): never {
+  const hint = (options.settingsHint ?? true) && !message.includes('--help') ? `\n(run ${command} --help for the settings)` : '';
   process.stderr.write(`${command}: ${message}${hint}\n`);
   process.exit(2);
 }
@@ -43,7 +47,9 @@ export function settingsOrExit<C>(
 /** Runs a service's `main`; if starting fails, prints why and exits 1. */
 export function runService(command: string, main: () => Promise<void>): void {
   main().catch((err: unknown) => {
-    process.stderr.write(`${command}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // A condition the operator can fix gets its message alone; anything else keeps its stack.
+    const detail = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`${command}: failed to start: ${detail}\n`);
     process.exit(1);
   });
 }

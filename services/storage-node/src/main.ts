@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     if (err instanceof DataDirLockedError || err instanceof NodeIdMismatchError) {
       logger.fatal({ dataDir }, err.message);
       logger.flush();
-      refuse(err.message);
+      refuseToStart(COMMAND, err.message, { settingsHint: false });
     }
     throw err;
   }

@@ -1,0 +1,60 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster } from '@quorumkv/local-cluster';
+
+/** Pids of live processes whose command line mentions `text` (read from /proc). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+function occupy(): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
+    });
+  });
+}
+
+describe('a cluster that cannot start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qkv-launch-fail-'));
+  afterAll(() => {
+    for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('says which port is taken and leaves no service process behind', async () => {
+    const taken = await occupy();
+    try {
+      // node-2's /metrics port is taken; node-1 and node-3 start fine and must be stopped again.
+      const err = await LocalCluster.start({
+        nodes: 3,
+        dataDir,
+        metricsPorts: { storageBase: taken.port - 1 },
+        logToFiles: false,
+      }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toMatch(/node-2 did not start/);
+      expect(err?.message).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken.port} for /metrics: the address is already in use`));
+      expect(err?.message).not.toMatch(/\n\s+at /); // a plain message, not a stack trace
+      expect(processesMentioning(dataDir)).toEqual([]);
+    } finally {
+      taken.server.close();
+    }
+  });
+});
