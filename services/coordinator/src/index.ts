@@ -25,7 +25,7 @@ export type { ReplicaResult } from './pending-requests.js';
 export { ReplicaClient } from './replica-client.js';
 export type { ReplicaClientOptions } from './replica-client.js';
 export { ReplicaPool } from './replica-pool.js';
-export type { ReplicaPoolOptions, ReplicaTransport } from './replica-pool.js';
+export type { MergeSet, ReplicaPoolOptions, ReplicaTransport } from './replica-pool.js';
 export { KvOperations, keyValueService, toGetResponse } from './kv-handlers.js';
 export type { KvCounts, KvDeps, Placement } from './kv-handlers.js';
 export { ReadRepair } from './read-repair.js';

@@ -63,14 +63,17 @@ class MemoryReplicas implements ReplicaTransport {
         maxClockEntries: 10,
       });
       this.store(node).set(k, versions);
-      return { version: versionToProto(minted), siblingCount: versions.length, versions: versions.map(versionToProto) };
+      // Like a real node: the whole set travels as the record bytes it stored.
+      const versionsRecord = Buffer.from(storage.VersionSet.encode({ versions: versions.map(versionToProto) }).finish());
+      return { version: versionToProto(minted), siblingCount: versions.length, versions: [], versionsRecord };
     });
   }
 
-  merge(node: string, key: Buffer, versions: storage.Version[], timeoutMs: number): Promise<void> {
+  merge(node: string, key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number): Promise<void> {
     return this.answer(node, 'merge', timeoutMs, () => {
       const k = key.toString();
-      this.store(node).set(k, mergeVersions(this.versions(node, k), versions.map(versionFromProto)));
+      const incoming = Array.isArray(versions) ? versions : storage.VersionSet.decode(versions).versions;
+      this.store(node).set(k, mergeVersions(this.versions(node, k), incoming.map(versionFromProto)));
     });
   }
 

@@ -149,7 +149,8 @@ export class KvOperations {
       // (n,1) unseen, and the next write with it would drop a sibling no client ever saw.
       const now = this.checkTime(callDeadlineMs, 'writing');
       const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
-      const versions = minted.versions.length > 0 ? minted.versions : [version];
+      // The set as the minter's stored record bytes, passed on undecoded; older nodes send messages.
+      const versions = minted.versionsRecord.length > 0 ? minted.versionsRecord : minted.versions.length > 0 ? minted.versions : [version];
       const attempts = replicas
         .filter((node) => node !== minter)
         .map((node) => ({ node, result: replicaSpan('replica.merge', node, () => deps.transport.merge(node, write.key, versions, timeout)) }));

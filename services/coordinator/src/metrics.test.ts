@@ -15,7 +15,7 @@ const logger = createLogger({ service: 'test', level: 'silent' });
 /** A coordinate answer whose key now holds `siblings` versions. */
 function minted(siblings: number): storage.CoordinateResult {
   const { versions, minted: v } = mintVersion([], { context: [], node: 'node-1', value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
-  return { version: versionToProto(v), siblingCount: siblings, versions: versions.map(versionToProto) };
+  return { version: versionToProto(v), siblingCount: siblings, versions: versions.map(versionToProto), versionsRecord: Buffer.alloc(0) };
 }
 
 /** Replicas that answer every request the same way. */

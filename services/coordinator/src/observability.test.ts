@@ -27,7 +27,7 @@ describe('replica spans', () => {
     const { versions, minted } = mintVersion([], { context: [], node: 'node-1', value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
     const transport: ReplicaTransport = {
       read: (node) => (seen('read', node), Promise.resolve([])),
-      coordinate: (node) => (seen('coordinate', node), Promise.resolve({ version: versionToProto(minted), siblingCount: 1, versions: versions.map(versionToProto) })),
+      coordinate: (node) => (seen('coordinate', node), Promise.resolve({ version: versionToProto(minted), siblingCount: 1, versions: versions.map(versionToProto), versionsRecord: Buffer.alloc(0) })),
       merge: (node) => (seen('merge', node), Promise.resolve()),
       isUp: () => true,
     };

@@ -68,6 +68,8 @@ export interface ReplicaClientOptions {
   readonly keepalive?: KeepaliveOptions;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** Bytes a request adds to its batch, roughly: what its byte fields carry plus framing. */
 function requestBytes(op: ReplicaOp): number {
   switch (op.$case) {
@@ -76,7 +78,7 @@ function requestBytes(op: ReplicaOp): number {
     case 'coordinate':
       return op.coordinate.key.length + op.coordinate.value.length + 32 * op.coordinate.context.length + 32;
     case 'merge': {
-      let n = op.merge.key.length + 16;
+      let n = op.merge.key.length + op.merge.versionsRecord.length + 16;
       for (const v of op.merge.versions) n += v.value.length + 32 * v.context.length + 48;
       return n;
     }
@@ -211,9 +213,10 @@ export class ReplicaClient {
     return result.coordinate;
   }
 
-  /** Merges versions minted elsewhere into this node's set. */
-  async merge(key: Buffer, versions: storage.Version[], timeoutMs: number): Promise<void> {
-    const result = await this.request({ $case: 'merge', merge: { key, versions } }, timeoutMs);
+  /** Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this node's set. */
+  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number): Promise<void> {
+    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES } : { key, versions: [], versionsRecord: versions };
+    const result = await this.request({ $case: 'merge', merge }, timeoutMs);
     if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
   }
 

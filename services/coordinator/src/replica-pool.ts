@@ -6,6 +6,12 @@ import { ReplicaClient, type ReplicaClientOptions } from './replica-client.js';
 import type { Timers } from './timers.js';
 
 /**
+ * What a merge carries: versions as messages (read repair), or a whole set as the record bytes a
+ * minting node stored (`CoordinateResult.versions_record`), passed on without decoding.
+ */
+export type MergeSet = storage.Version[] | Buffer;
+
+/**
  * What the request handlers need from the storage nodes. {@link ReplicaPool} implements it over
  * gRPC streams; handler tests can implement it in memory.
  */
@@ -14,8 +20,8 @@ export interface ReplicaTransport {
   read(node: string, key: Buffer, timeoutMs: number): Promise<storage.Version[]>;
   /** Mints a version at `node`. */
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult>;
-  /** Merges versions into `node`'s set. */
-  merge(node: string, key: Buffer, versions: storage.Version[], timeoutMs: number): Promise<void>;
+  /** Merges versions (or a whole set's record bytes) into `node`'s set. */
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number): Promise<void>;
   /** Whether requests to `node` will be sent now (its stream is open). */
   isUp(node: string): boolean;
 }
@@ -123,7 +129,7 @@ export class ReplicaPool implements ReplicaTransport {
     return c ? c.coordinate(op, timeoutMs) : Promise.reject(new ReplicaUnavailableError(node, 'not a member'));
   }
 
-  merge(node: string, key: Buffer, versions: storage.Version[], timeoutMs: number): Promise<void> {
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number): Promise<void> {
     const c = this.clients.get(node);
     return c ? c.merge(key, versions, timeoutMs) : Promise.reject(new ReplicaUnavailableError(node, 'not a member'));
   }

@@ -10,11 +10,12 @@ const engine: ReplicaEngine = {
   read: () => Promise.resolve([]),
   coordinate: () => Promise.reject(new Error('not used')),
   merge: () => Promise.resolve([]),
+  mergeRecord: () => Promise.resolve(),
   stats: () => Promise.resolve({ keyCount: 0, approximateBytes: 0 }),
 };
 
 function request(traceMap: Record<string, string>): storage.ReplicaRequest {
-  return { id: 1, trace: traceMap, timeoutMs: 100, op: { $case: 'merge', merge: { key: Buffer.from('k'), versions: [] } } };
+  return { id: 1, trace: traceMap, timeoutMs: 100, op: { $case: 'merge', merge: { key: Buffer.from('k'), versions: [], versionsRecord: Buffer.alloc(0) } } };
 }
 
 describe('storage node spans', () => {

@@ -32,6 +32,7 @@ export function tracedEngine(engine: ReplicaEngine): ReplicaEngine {
     read: (...args) => engineSpan('storage.engine.read', () => engine.read(...args)),
     coordinate: (...args) => engineSpan('storage.engine.coordinate', () => engine.coordinate(...args)),
     merge: (...args) => engineSpan('storage.engine.merge', () => engine.merge(...args)),
+    mergeRecord: (...args) => engineSpan('storage.engine.merge', () => engine.mergeRecord(...args)),
     stats: () => engine.stats(),
   };
 }

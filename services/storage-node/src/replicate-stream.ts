@@ -33,7 +33,7 @@ type ReplicateCall = ServerDuplexStream<storage.ReplicaRequestBatch, storage.Rep
 function responseBytes(response: storage.ReplicaResponse): number {
   const r = response.result;
   const versions = r?.$case === 'read' ? r.read.versions : r?.$case === 'coordinate' ? r.coordinate.versions : undefined;
-  let n = 16;
+  let n = 16 + (r?.$case === 'coordinate' ? r.coordinate.versionsRecord.length : 0);
   if (versions) for (const v of versions) n += 2 * v.value.length + 32 * v.context.length + 48;
   return n;
 }

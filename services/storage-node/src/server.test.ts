@@ -59,12 +59,14 @@ describe('StorageService over a real gRPC stream', () => {
     expect(versions.map((v) => v.value.toString())).toEqual(['v1']);
   });
 
-  it('sends a set of one only as the minted version (versions left empty, not the same version twice)', async () => {
+  it('sends the whole set as the record bytes it stored, never also as version messages', async () => {
     const first = await client.send(coordinate('single', 'only'));
     const result = first.result?.$case === 'coordinate' ? first.result.coordinate : undefined;
     expect(result?.siblingCount).toBe(1);
     expect(result?.version?.value.toString()).toBe('only');
     expect(result?.versions).toEqual([]);
+    const record = storage.VersionSet.decode(result?.versionsRecord ?? Buffer.alloc(0));
+    expect(record.versions).toEqual([result?.version]);
   });
 
   it('returns with a minted version the key\'s whole set, so the coordinator replicates every sibling', async () => {
@@ -72,7 +74,8 @@ describe('StorageService over a real gRPC stream', () => {
     const second = await client.send(coordinate('whole-set', 'second'));
     const result = second.result?.$case === 'coordinate' ? second.result.coordinate : undefined;
     expect(result?.siblingCount).toBe(2);
-    expect(result?.versions.map((v) => v.value.toString()).sort()).toEqual(['first', 'second']);
+    const record = storage.VersionSet.decode(result?.versionsRecord ?? Buffer.alloc(0));
+    expect(record.versions.map((v) => v.value.toString()).sort()).toEqual(['first', 'second']);
   });
 
   it('answers out of order: a quick request overtakes one that is still waiting', async () => {
@@ -94,7 +97,7 @@ describe('StorageService over a real gRPC stream', () => {
     expect(resultOf(noOp)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     const noDot = await client.send({
       $case: 'merge',
-      merge: { key: k('a'), versions: [{ dot: undefined, context: [], value: k('x'), tombstone: false, writtenAtMs: 0n }] },
+      merge: { key: k('a'), versions: [{ dot: undefined, context: [], value: k('x'), tombstone: false, writtenAtMs: 0n }], versionsRecord: Buffer.alloc(0) },
     });
     expect(resultOf(noDot)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     expect((await client.send(coordinate('a', 'v'))).result?.$case).toBe('coordinate');
@@ -128,7 +131,7 @@ describe('StorageService over a real gRPC stream', () => {
       tombstone: false,
       writtenAtMs: 5n,
     };
-    expect((await client.send({ $case: 'merge', merge: { key: k('a'), versions: [remote] } })).result).toEqual({ $case: 'merge', merge: {} });
+    expect((await client.send({ $case: 'merge', merge: { key: k('a'), versions: [remote], versionsRecord: Buffer.alloc(0) } })).result).toEqual({ $case: 'merge', merge: {} });
     const r = await client.send(read('a'));
     const values = r.result?.$case === 'read' ? r.result.read.versions.map((v) => v.value.toString()).sort() : [];
     expect(values).toEqual(['local', 'remote']);

@@ -7,7 +7,7 @@ import { inReplicaSpan } from './observability.js';
 import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
 
 /** The engine operations the server needs (a {@link StorageEngine}, or a wrapper in tests). */
-export type ReplicaEngine = Pick<StorageEngine, 'read' | 'coordinate' | 'merge' | 'stats'>;
+export type ReplicaEngine = Pick<StorageEngine, 'read' | 'coordinate' | 'merge' | 'mergeRecord' | 'stats'>;
 
 /** What {@link createStorageServer} needs. */
 export interface StorageServerDeps {
@@ -76,15 +76,21 @@ async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, dea
     }
     case 'coordinate': {
       const c = op.coordinate;
-      const { stored, storedMinted } = await engine.coordinate(c.key, clockOf(c.context), c.value, c.tombstone, deadline);
+      const { stored, storedMinted, record } = await engine.coordinate(c.key, clockOf(c.context), c.value, c.tombstone, deadline);
       return {
         $case: 'coordinate',
-        // A set of one is the minted version itself: the proto says to leave `versions` empty then.
-        coordinate: { version: storedMinted, siblingCount: stored.length, versions: stored.length === 1 ? [] : stored },
+        // The whole set travels as the stored bytes (replicated untouched), not as messages.
+        coordinate: { version: storedMinted, siblingCount: stored.length, versions: [], versionsRecord: record },
       };
     }
     case 'merge': {
-      await engine.merge(op.merge.key, versionsOf(op.merge.versions), deadline);
+      const m = op.merge;
+      if (m.versionsRecord.length > 0) {
+        if (m.versions.length > 0) throw new InvalidArgumentError('merge', 'carries both versions and versions_record');
+        await engine.mergeRecord(m.key, m.versionsRecord, deadline);
+        return { $case: 'merge', merge: {} };
+      }
+      await engine.merge(m.key, versionsOf(m.versions), deadline);
       return { $case: 'merge', merge: {} };
     }
     case undefined:

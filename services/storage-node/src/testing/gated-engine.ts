@@ -45,5 +45,10 @@ export class GatedEngine implements ReplicaEngine {
     return this.inner.merge(key, versions, deadline);
   };
 
+  mergeRecord: ReplicaEngine['mergeRecord'] = async (key, record, deadline) => {
+    await this.pass(key);
+    return this.inner.mergeRecord(key, record, deadline);
+  };
+
   stats: ReplicaEngine['stats'] = () => this.inner.stats();
 }

@@ -105,10 +105,20 @@ export interface CoordinateOp {
   tombstone: boolean;
 }
 
-/** Merge versions minted elsewhere into this node's set (replication, read repair, hints). */
+/**
+ * Merge versions minted elsewhere into this node's set (replication, read repair, hints).
+ * A MergeOp carries one of `versions` or `versions_record`.
+ */
 export interface MergeOp {
   key: Buffer;
+  /** Versions as messages (read repair, hints). */
   versions: Version[];
+  /**
+   * A whole `VersionSet` as the minting node stored it (`CoordinateResult.versions_record`),
+   * passed through by the coordinator untouched: the coordinator never decodes it, and a node
+   * whose set for the key is empty (or equal) stores it without merging and re-encoding.
+   */
+  versionsRecord: Buffer;
 }
 
 /** Answers to requests of any earlier batches, each carrying its request's id. */
@@ -144,8 +154,15 @@ export interface CoordinateResult {
    * context would drop a sibling no client saw. Shipping the minting node's full set keeps every
    * replica's versions gap-free per node. Empty when the set is `version` alone (a fresh key, or a
    * write whose context covered every earlier version): the set is then [version], not sent twice.
+   * Empty when `versions_record` is set.
    */
   versions: Version[];
+  /**
+   * The key's whole version set after the write as the exact `VersionSet` record bytes the node
+   * stored, set by current nodes instead of `versions` (always, even for a set of one). The
+   * coordinator replicates these bytes as they are (MergeOp.versions_record).
+   */
+  versionsRecord: Buffer;
 }
 
 export interface MergeResult {
@@ -1248,7 +1265,7 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
 };
 
 function createBaseMergeOp(): MergeOp {
-  return { key: Buffer.alloc(0), versions: [] };
+  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0) };
 }
 
 export const MergeOp: MessageFns<MergeOp> = {
@@ -1258,6 +1275,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     }
     for (const v of message.versions) {
       Version.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.versionsRecord.length !== 0) {
+      writer.uint32(26).bytes(message.versionsRecord);
     }
     return writer;
   },
@@ -1291,6 +1311,14 @@ export const MergeOp: MessageFns<MergeOp> = {
             message.versions.push(Version.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.versionsRecord = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1307,6 +1335,11 @@ export const MergeOp: MessageFns<MergeOp> = {
     return {
       key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
       versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
+      versionsRecord: isSet(object.versionsRecord)
+        ? Buffer.from(bytesFromBase64(object.versionsRecord))
+        : isSet(object.versions_record)
+        ? Buffer.from(bytesFromBase64(object.versions_record))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1318,6 +1351,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => Version.toJSON(e));
     }
+    if (message.versionsRecord.length !== 0) {
+      obj.versionsRecord = base64FromBytes(message.versionsRecord);
+    }
     return obj;
   },
 
@@ -1328,6 +1364,7 @@ export const MergeOp: MessageFns<MergeOp> = {
     const message = createBaseMergeOp();
     message.key = object.key ?? Buffer.alloc(0);
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    message.versionsRecord = object.versionsRecord ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1632,7 +1669,7 @@ export const ReadResult: MessageFns<ReadResult> = {
 };
 
 function createBaseCoordinateResult(): CoordinateResult {
-  return { version: undefined, siblingCount: 0, versions: [] };
+  return { version: undefined, siblingCount: 0, versions: [], versionsRecord: Buffer.alloc(0) };
 }
 
 export const CoordinateResult: MessageFns<CoordinateResult> = {
@@ -1645,6 +1682,9 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
     }
     for (const v of message.versions) {
       Version.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.versionsRecord.length !== 0) {
+      writer.uint32(34).bytes(message.versionsRecord);
     }
     return writer;
   },
@@ -1686,6 +1726,14 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
             message.versions.push(Version.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.versionsRecord = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1707,6 +1755,11 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
         ? globalThis.Number(object.sibling_count)
         : 0,
       versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
+      versionsRecord: isSet(object.versionsRecord)
+        ? Buffer.from(bytesFromBase64(object.versionsRecord))
+        : isSet(object.versions_record)
+        ? Buffer.from(bytesFromBase64(object.versions_record))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1721,6 +1774,9 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => Version.toJSON(e));
     }
+    if (message.versionsRecord.length !== 0) {
+      obj.versionsRecord = base64FromBytes(message.versionsRecord);
+    }
     return obj;
   },
 
@@ -1734,6 +1790,7 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
       : undefined;
     message.siblingCount = object.siblingCount ?? 0;
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    message.versionsRecord = object.versionsRecord ?? Buffer.alloc(0);
     return message;
   },
 };
