@@ -2,10 +2,11 @@
 # Installs the system programs quorumkv's tests and benchmarks use, from Debian's packages:
 #   nats-server  (JetStream, hinted handoff)        etcd-server  (benchmark baseline)
 #   redis-server (rate-limit benchmark baseline)   prometheus   (promtool; `npm run start:observe`)
+#   nghttp2-client (h2load: the C HTTP/2 client `npm run bench:ratelimit` drives the servers with)
 #   python3-grpcio, python3-grpc-tools (the independent Python client in test/interop)
 # Safe to run again: it installs only what is missing. Needs root (or sudo).
 set -euo pipefail
-declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus )
+declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus [h2load]=nghttp2-client )
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

@@ -3,6 +3,7 @@
  * in its own process like the real services. Prints `{"msg":"listening","address":...}`.
  * Usage: node test/dist/bench/echo-server.js [HOST:PORT]
  */
+import { basename } from 'node:path';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 
 /** Full method path of the echo call. */
@@ -33,7 +34,8 @@ export function startEchoServer(address: string): Promise<{ server: Server; addr
   );
 }
 
-if (process.argv[1]?.endsWith('echo-server.js')) {
+// The exact file name: http2-echo-server.js imports this module and also ends in echo-server.js.
+if (basename(process.argv[1] ?? '') === 'echo-server.js') {
   const { address } = await startEchoServer(process.argv[2] ?? '127.0.0.1:0');
   process.stdout.write(JSON.stringify({ msg: 'listening', address }) + '\n');
   process.on('SIGTERM', () => process.exit(0));
