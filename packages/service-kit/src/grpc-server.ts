@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import { Server as NetServer, type Socket } from 'node:net';
 import { descriptorSetPath } from '@quorumkv/proto';
 import type { Logger } from 'pino';
+import { serveUnaryDirect, type DirectUnaryMethod } from './direct-unary.js';
 import { listenError } from './errors.js';
+import type { DirectCallObserver } from './observability.js';
 
 /** A service to register: its generated definition, its implementation and its full name. */
 export interface ServiceRegistration {
@@ -31,6 +33,12 @@ export interface GrpcHostOptions {
   readonly interceptors?: ServerOptions['interceptors'];
   /** Set TCP_NODELAY on accepted connections (see {@link disableNagleOnAccept}). @default true */
   readonly tcpNoDelay?: boolean;
+  /**
+   * Hot unary methods served straight from HTTP/2 on the same port (see `serveUnaryDirect`);
+   * they stay registered in `services` too, and grpc-js serves the requests this path leaves
+   * (compressed ones). `observe` stands in for the interceptors on these calls.
+   */
+  readonly direct?: { readonly methods: readonly DirectUnaryMethod[]; readonly observe?: DirectCallObserver };
 }
 
 /** A bound gRPC server with health and reflection, and its drain-then-stop shutdown. */
@@ -80,12 +88,13 @@ function reflectionPackages(): ReturnType<typeof loadFileDescriptorSetFromBuffer
  * until the caller says it is ready) and server reflection, and binds it.
  */
 export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost> {
-  const server = new Server({
+  const serverOptions: ServerOptions = {
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     ...options.serverOptions,
     ...(options.interceptors ? { interceptors: options.interceptors } : {}),
-  });
+  };
+  const server = new Server(serverOptions);
   const names = options.services.map((s) => s.name);
   const initial: Record<string, 'NOT_SERVING'> = { '': 'NOT_SERVING' };
   for (const n of names) initial[n] = 'NOT_SERVING';
@@ -98,6 +107,15 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
   });
   if ((options.tcpNoDelay ?? true) && !disableNagleOnAccept(server)) {
     options.logger.warn('cannot set TCP_NODELAY on accepted connections (grpc-js internals changed); small replies may be delayed');
+  }
+  const direct = options.direct;
+  if (direct !== undefined && direct.methods.length > 0) {
+    const served = serveUnaryDirect(server, direct.methods, {
+      logger: options.logger,
+      maxReceiveMessageLength: Number(serverOptions['grpc.max_receive_message_length']),
+      ...(direct.observe ? { observe: direct.observe } : {}),
+    });
+    if (!served) options.logger.warn('cannot serve unary methods directly (grpc-js internals changed); grpc-js serves them');
   }
   const host = options.address.replace(/:\d+$/, '');
   const setServing = (serving: boolean): void => {

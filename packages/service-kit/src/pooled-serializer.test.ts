@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { storage } from '@quorumkv/proto';
-import { pooledSerializer } from './pooled-serializer.js';
+import { framedSerializer, pooledSerializer } from './pooled-serializer.js';
 
 const request = (id: number, value: Buffer): storage.ReplicaRequest => ({
   id,
@@ -34,5 +34,33 @@ describe('pooledSerializer', () => {
     expect(() => serialize(bad)).toThrow();
     const good = { requests: [request(3, Buffer.from('after'))] };
     expect(storage.ReplicaRequestBatch.decode(serialize(good))).toEqual(good);
+  });
+});
+
+describe('framedSerializer', () => {
+  it('writes the gRPC length prefix (flag 0, big-endian length) and the message in one buffer, for any sequence', () => {
+    const serialize = framedSerializer(storage.ReplicaRequestBatch, { requests: [] });
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 6 }), { minLength: 1, maxLength: 6 }), (batches) => {
+        for (const values of batches) {
+          const message = { requests: values.map((v, i) => request(i + 1, Buffer.from(v))) };
+          const framed = serialize(message);
+          const plain = Buffer.from(storage.ReplicaRequestBatch.encode(message).finish());
+          expect(framed[0]).toBe(0);
+          expect(framed.readUInt32BE(1)).toBe(plain.length);
+          expect(framed.subarray(5).equals(plain)).toBe(true);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('frames correctly after a message whose encoding threw half-way', () => {
+    const serialize = framedSerializer(storage.ReplicaRequestBatch, { requests: [] });
+    expect(() => serialize({ requests: [{ ...request(2, Buffer.from('x')), id: -1 }] })).toThrow();
+    const good = { requests: [request(3, Buffer.from('after'))] };
+    const framed = serialize(good);
+    expect(framed.readUInt32BE(1)).toBe(framed.length - 5);
+    expect(storage.ReplicaRequestBatch.decode(framed.subarray(5))).toEqual(good);
   });
 });

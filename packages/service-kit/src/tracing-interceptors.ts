@@ -3,6 +3,7 @@ import {
   ServerInterceptingCall,
   status,
   type Interceptor,
+  type Metadata,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import {
@@ -45,7 +46,27 @@ export interface TracingInterceptorOptions {
   readonly ignore?: (path: string) => boolean;
 }
 
-function finishSpan(span: Span, code: number, details: string | undefined, isServer: boolean): void {
+/**
+ * Starts the SERVER span of a unary call to `path`, child of the W3C trace context the caller
+ * sent in `metadata` — never of whatever context the transport callback happens to run in.
+ * Returns the span and the context to run the handler in.
+ */
+export function startServerSpan(path: string, metadata: Metadata): { span: Span; context: Context } {
+  const name = grpcMethodName(path);
+  const parent = extractFromMetadata(metadata, ROOT_CONTEXT);
+  const span = quorumkvTracer().startSpan(
+    name.fullName,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { [ATTR_RPC_SYSTEM]: 'grpc', [ATTR_RPC_SERVICE]: name.service, [ATTR_RPC_METHOD]: name.method },
+    },
+    parent,
+  );
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** Ends a call's span with its status code (an error status only for server faults on a server span). */
+export function finishSpan(span: Span, code: number, details: string | undefined, isServer: boolean): void {
   span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
   const failed = isServer ? SERVER_ERROR_CODES.has(code) : code !== (status.OK as number);
   if (failed) {
@@ -69,7 +90,6 @@ export function createTracingServerInterceptor(options: TracingInterceptorOption
     if (descriptor.requestStream || descriptor.responseStream || ignore(descriptor.path)) {
       return new ServerInterceptingCall(call);
     }
-    const name = grpcMethodName(descriptor.path);
     let span: Span | undefined;
     let ctx: Context = ROOT_CONTEXT;
     const finish = (code: number, details: string | undefined): void => {
@@ -81,18 +101,9 @@ export function createTracingServerInterceptor(options: TracingInterceptorOption
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
-            // The parent is only what the caller sent: never whatever context the transport
-            // callback happens to run in.
-            const parent = extractFromMetadata(metadata, ROOT_CONTEXT);
-            span = quorumkvTracer().startSpan(
-              name.fullName,
-              {
-                kind: SpanKind.SERVER,
-                attributes: { [ATTR_RPC_SYSTEM]: 'grpc', [ATTR_RPC_SERVICE]: name.service, [ATTR_RPC_METHOD]: name.method },
-              },
-              parent,
-            );
-            ctx = trace.setSpan(parent, span);
+            const started = startServerSpan(descriptor.path, metadata);
+            span = started.span;
+            ctx = started.context;
             otelContext.with(ctx, nextMetadata, undefined, metadata);
           },
           onReceiveMessage: (message: unknown, nextMessage) => otelContext.with(ctx, nextMessage, undefined, message),

@@ -9,6 +9,7 @@ import '@quorumkv/service-kit/telemetry-register';
 import {
   announceListening,
   createLogger,
+  directCallObserver,
   formatHelp,
   onShutdownSignal,
   readConfig,
@@ -60,6 +61,7 @@ const host = await startGrpcHost({
   services: server.services,
   logger,
   interceptors: serverObservability({ metrics: metrics.service, telemetry }),
+  direct: { methods: server.direct, observe: directCallObserver({ metrics: metrics.service, telemetry }) },
 });
 host.setServing(true);
 announceListening(logger, {
@@ -70,6 +72,7 @@ announceListening(logger, {
   failureMode: config.failureMode,
   headers: config.headers,
   rules: config.rules,
+  directServe: config.directServe,
   tracing: telemetry.enabled,
 });
 onShutdownSignal(

@@ -1,6 +1,6 @@
 import type { CompiledRule, DescriptorEntry, LimitOverride, MatchResult, RuleSet } from '@quorumkv/ratelimit';
 import { rls } from '@quorumkv/proto';
-import { InvalidArgumentError, unary, type Logger } from '@quorumkv/service-kit';
+import { directUnaryMethod, InvalidArgumentError, unary, type DirectUnaryMethod, type Logger } from '@quorumkv/service-kit';
 import type { HeaderMode } from './config.js';
 import type { CounterRouter, RoutedDecision } from './counter-router.js';
 import { rateLimitHeaders, type HeaderSource } from './headers.js';
@@ -25,6 +25,18 @@ export interface RlsServiceDeps {
 /** `envoy.service.ratelimit.v3.RateLimitService`, served by {@link shouldRateLimit}. */
 export function createRlsService(deps: RlsServiceDeps): rls.RateLimitServiceServer {
   return { shouldRateLimit: unary(deps.logger, (req: rls.RateLimitRequest) => shouldRateLimit(deps, req)) };
+}
+
+/**
+ * ShouldRateLimit served straight from HTTP/2 (`serveUnaryDirect`): the same decision, with
+ * none of grpc-js's per-call cost on the method Envoy calls once per request it admits.
+ */
+export function createDirectRlsMethod(deps: RlsServiceDeps): DirectUnaryMethod {
+  return directUnaryMethod(
+    rls.RateLimitServiceService.shouldRateLimit,
+    { encoder: rls.RateLimitResponse, empty: rls.RateLimitResponse.create() },
+    (req: rls.RateLimitRequest) => shouldRateLimit(deps, req),
+  );
 }
 
 /** A descriptor's hits, from the request: the descriptor's own hits_addend, else the request's. */

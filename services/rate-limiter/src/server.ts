@@ -1,6 +1,6 @@
 import type { RuleSet } from '@quorumkv/ratelimit';
 import { rls, ratelimitAdmin, ratelimitCheck, ratelimitReplica } from '@quorumkv/proto';
-import type { Logger, ServiceRegistration } from '@quorumkv/service-kit';
+import type { DirectUnaryMethod, Logger, ServiceRegistration } from '@quorumkv/service-kit';
 import { createAdminService } from './admin-service.js';
 import { createCheckService } from './check-service.js';
 import type { RateLimiterConfig } from './config.js';
@@ -9,7 +9,7 @@ import { LimiterStore } from './limiter-store.js';
 import { createOwnership } from './ownership.js';
 import { PeerForwarder } from './peer-forwarder.js';
 import { createReplicaService } from './replica-service.js';
-import { createRlsService } from './rls-service.js';
+import { createDirectRlsMethod, createRlsService } from './rls-service.js';
 import { RuleStats } from './rule-stats.js';
 import { RulesReloader } from './rules-reloader.js';
 
@@ -17,7 +17,8 @@ import { RulesReloader } from './rules-reloader.js';
 export type RateLimiterServerConfig = Pick<
   RateLimiterConfig,
   'rules' | 'id' | 'replicas' | 'failureMode' | 'headers' | 'forwardTimeoutMs' | 'reloadDebounceMs' | 'sweepIntervalMs'
->;
+> &
+  Partial<Pick<RateLimiterConfig, 'directServe'>>;
 
 export interface RateLimiterServerDeps {
   readonly config: RateLimiterServerConfig;
@@ -34,6 +35,11 @@ export interface RateLimiterServerDeps {
 export interface RateLimiterServer {
   /** RateLimitService, the batched check service, the admin service and the replica forwarding service. */
   readonly services: ServiceRegistration[];
+  /**
+   * ShouldRateLimit, to serve straight from HTTP/2 (`startGrpcHost({ direct })`); empty when
+   * `--direct-serve false`. It stays in `services` for the calls grpc-js takes (compressed ones).
+   */
+  readonly direct: DirectUnaryMethod[];
   readonly reloader: RulesReloader;
   readonly stats: RuleStats;
   readonly router: CounterRouter;
@@ -112,6 +118,7 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
   ];
   return {
     services,
+    direct: (config.directServe ?? true) ? [createDirectRlsMethod(rlsDeps)] : [],
     reloader,
     stats,
     router,
