@@ -3,7 +3,7 @@ import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:h
 import type { Logger } from 'pino';
 import { toStatusObject } from './errors.js';
 import { parseGrpcTimeout } from './grpc-timeout.js';
-import type { DirectCallObserver } from './observability.js';
+import type { DirectCallObservation, DirectCallObserver } from './observability.js';
 import { framedSerializer, type ProtoEncoder, type RawProtoWriter } from './pooled-serializer.js';
 
 /** What a directly served unary call offers its handler. */
@@ -98,7 +98,7 @@ export function serveUnaryDirect(server: Server, methods: readonly DirectUnaryMe
       const method = byPath.get(headers[':path'] ?? '');
       const timeout = parseGrpcTimeout(headers['grpc-timeout']);
       if (method !== undefined && timeout !== null && isPlainGrpc(headers)) {
-        serveStream(stream, headers, method, timeout, options);
+        new DirectCall(stream, headers, method, timeout, options);
         return;
       }
       for (const l of grpcJs) l.call(listener, stream, headers, ...rest);
@@ -118,41 +118,113 @@ function isPlainGrpc(headers: IncomingHttpHeaders): boolean {
   return typeof type === 'string' && type.startsWith('application/grpc') && (encoding === undefined || encoding === 'identity');
 }
 
-function serveStream(
-  stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  method: DirectUnaryMethod,
-  timeout: number | undefined,
-  options: DirectUnaryOptions,
-): void {
-  // As grpc-js: an 'error' is always followed by 'close', which is where the call ends.
-  stream.once('error', ignoreError);
-  const path = method.path;
-  const observation = options.observe?.(path, () => requestMetadata(headers));
-  const now = options.now ?? Date.now;
-  let deadlineTimer: NodeJS.Timeout | undefined;
-  let done = false;
-  let metadata: Metadata | undefined;
-  const chunks: Buffer[] = [];
-  const call: DirectUnaryCall = {
-    path,
-    deadline: timeout === undefined ? Number.POSITIVE_INFINITY : now() + timeout,
-    get cancelled() {
-      return done;
-    },
-    metadata: () => (metadata ??= requestMetadata(headers)),
-  };
+/**
+ * One directly served call. A class, not closures over an object literal: a literal with a
+ * getter gets a hidden class of its own on every call, and those (with everything the call's
+ * closures capture) were measured to double what each call leaves for the full GC.
+ */
+class DirectCall implements DirectUnaryCall {
+  private done = false;
+  private headers: IncomingHttpHeaders | undefined;
+  private metadataCache: Metadata | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private chunks: Buffer[] = [];
+  private received = 0;
+  private readonly observation: DirectCallObservation | undefined;
+  readonly path: string;
+  readonly deadline: number;
+
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    private readonly method: DirectUnaryMethod,
+    timeout: number | undefined,
+    private readonly options: DirectUnaryOptions,
+  ) {
+    this.headers = headers;
+    this.path = method.path;
+    const now = options.now ?? Date.now;
+    this.deadline = timeout === undefined ? Number.POSITIVE_INFINITY : now() + timeout;
+    this.observation = options.observe?.(this.path, () => this.metadata());
+    // As grpc-js: an 'error' is always followed by 'close', which is where the call ends.
+    stream.once('error', ignoreError);
+    if (timeout !== undefined) this.deadlineTimer = setTimeout(() => this.finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), timeout);
+    stream.once('close', () => this.onClose());
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.once('end', () => this.onEnd());
+  }
+
+  get cancelled(): boolean {
+    return this.done;
+  }
+
+  metadata(): Metadata {
+    this.metadataCache ??= requestMetadata(this.headers ?? {});
+    return this.metadataCache;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done) return;
+    this.received += chunk.length;
+    const limit = this.options.maxReceiveMessageLength;
+    // A request larger than the limit is refused as it arrives, never buffered whole.
+    if (this.received > limit + 5) {
+      this.finish(status.RESOURCE_EXHAUSTED, `Received message larger than max (${this.received - 5} vs ${limit})`);
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  private onEnd(): void {
+    if (this.done) return;
+    const chunks = this.chunks;
+    const request = oneMessage(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), this.options.maxReceiveMessageLength);
+    this.chunks = [];
+    if (typeof request === 'string') {
+      this.finish(request.startsWith('Received message larger') ? status.RESOURCE_EXHAUSTED : status.UNIMPLEMENTED, request);
+      return;
+    }
+    if (request === null) {
+      this.finish(status.INTERNAL, 'Received a compressed message but the request names no grpc-encoding');
+      return;
+    }
+    if (this.observation === undefined) this.serve(request);
+    else this.observation.run(() => this.serve(request));
+  }
+
+  private serve(request: Buffer): void {
+    this.method.serve(request, this).then(
+      (framed) => this.finish(status.OK, 'OK', null, framed),
+      (err: unknown) => {
+        const st = toStatusObject(err, this.options.logger);
+        this.finish(st.code ?? status.INTERNAL, st.details ?? '', st.metadata);
+      },
+    );
+  }
+
+  private onClose(): void {
+    // V8 frees an HTTP/2 stream's objects only in a full mark-compact, with whatever its
+    // listeners still reach: let go of this call's state here so that little survives.
+    this.stream.removeAllListeners();
+    this.headers = undefined;
+    this.chunks = [];
+    if (this.done) return;
+    // The caller reset the stream (or the connection went) before the answer.
+    const expired = this.deadline <= (this.options.now ?? Date.now)();
+    this.finish(expired ? status.DEADLINE_EXCEEDED : status.CANCELLED, expired ? 'Deadline exceeded' : 'Cancelled by the caller');
+  }
 
   /** Sends the status once (trailers-only when no message was sent) and records it. */
-  const finish = (code: number, details: string, trailing?: Metadata | null, message?: Buffer): void => {
-    if (done) return;
-    done = true;
-    if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
-    observation?.end(code, details);
+  private finish(code: number, details: string, trailing?: Metadata | null, message?: Buffer): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.observation?.end(code, details);
+    const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     if (message !== undefined) {
       stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+      stream.once('wantTrailers', sendOkTrailers);
       stream.end(message);
       return;
     }
@@ -166,59 +238,12 @@ function serveStream(
       },
       { endStream: true },
     );
-  };
-
-  if (timeout !== undefined) {
-    deadlineTimer = setTimeout(() => finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), timeout);
   }
-  stream.once('close', () => {
-    // V8 frees an HTTP/2 stream's objects only in a full mark-compact, together with whatever
-    // its listeners still hold (this call's closures, the request bytes): let go of them here
-    // so that much less survives into the old generation. Measured: it halves the full GCs.
-    stream.removeAllListeners();
-    chunks.length = 0;
-    if (done) return;
-    // The caller reset the stream (or the connection went) before the answer.
-    const expired = call.deadline <= now();
-    finish(expired ? status.DEADLINE_EXCEEDED : status.CANCELLED, expired ? 'Deadline exceeded' : 'Cancelled by the caller');
-  });
+}
 
-  const limit = options.maxReceiveMessageLength;
-  let received = 0;
-  stream.on('data', (chunk: Buffer) => {
-    if (done) return;
-    received += chunk.length;
-    // A request larger than the limit is refused as it arrives, never buffered whole.
-    if (received > limit + 5) {
-      finish(status.RESOURCE_EXHAUSTED, `Received message larger than max (${received - 5} vs ${limit})`);
-      return;
-    }
-    chunks.push(chunk);
-  });
-  stream.once('end', () => {
-    if (done) return;
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    const request = oneMessage(body, limit);
-    if (typeof request === 'string') {
-      finish(request.startsWith('Received message larger') ? status.RESOURCE_EXHAUSTED : status.UNIMPLEMENTED, request);
-      return;
-    }
-    if (request === null) {
-      finish(status.INTERNAL, 'Received a compressed message but the request names no grpc-encoding');
-      return;
-    }
-    const serve = (): void => {
-      method.serve(request, call).then(
-        (framedResponse) => finish(status.OK, 'OK', null, framedResponse),
-        (err: unknown) => {
-          const st = toStatusObject(err, options.logger);
-          finish(st.code ?? status.INTERNAL, st.details ?? '', st.metadata);
-        },
-      );
-    };
-    if (observation === undefined) serve();
-    else observation.run(serve);
-  });
+/** The 'wantTrailers' listener of a successful call (`this` is the stream). */
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
 }
 
 /**
