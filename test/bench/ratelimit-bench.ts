@@ -17,7 +17,7 @@
  * is reported.
  *
  *   npm run bench:ratelimit -- [--client grpc-js|h2load|both] [--concurrency 64] [--duration 5]
- *     [--rounds 3] [--users 1000] [--no-redis]
+ *     [--rounds 3] [--users 1000] [--settle 2] [--no-redis]
  */
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
@@ -25,7 +25,7 @@ import { rls } from '@quorumkv/proto';
 import { runCheckStreamLoad } from './check-stream-load.js';
 import { h2loadInstalled } from './h2load.js';
 import { formatResults, runUnaryLoad, type LoadResult } from './load.js';
-import { forwardingReport, measuredByH2Load, measureWithH2Load } from './ratelimit-h2load.js';
+import { measuredByH2Load, measureWithH2Load, pickForwardedKeys } from './ratelimit-h2load.js';
 import {
   benchRequest,
   ECHO,
@@ -48,6 +48,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     users: { type: 'string', default: '1000' },
+    settle: { type: 'string', default: '2' },
     'no-redis': { type: 'boolean', default: false },
   },
 });
@@ -59,9 +60,16 @@ const concurrency = Number(values.concurrency);
 const durationMs = Number(values.duration) * 1000;
 const users = Number(values.users);
 const rounds = Number(values.rounds);
+const settleMs = Number(values.settle) * 1000;
 if (![concurrency, durationMs, users, rounds].every((n) => Number.isInteger(n) && n > 0)) {
   fail('--concurrency, --duration (seconds), --users and --rounds take positive whole numbers');
 }
+if (!Number.isInteger(settleMs) || settleMs < 0) fail('--settle takes whole seconds, 0 or more');
+/**
+ * A quiet pause before each measurement: a Node process that has just stopped taking load runs
+ * its idle-time full GCs in the next seconds, on the same 2 cores as the next target.
+ */
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, settleMs));
 const h2loadFound = h2loadInstalled();
 const client = values.client ?? (h2loadFound ? 'both' : 'grpc-js');
 if (client !== 'grpc-js' && client !== 'h2load' && client !== 'both') fail(`--client takes grpc-js, h2load or both, not ${client}`);
@@ -95,23 +103,34 @@ const logRound = (client: string, r: number, res: LoadResult): void => {
 // interleave them, so a burst of load from elsewhere on the machine hits every target alike.
 const bench = await startTargets({ h2load: useH2Load, redis: !values['no-redis'], log });
 try {
-  const three = bench.targets.find((t) => t.label === THREE);
-  if (three && measuredByH2Load(three)) log(await forwardingReport(three));
+  // h2load sends one key per process: pick them so that 2 of 3 decisions are forwarded, as
+  // with uniform traffic over three replicas.
+  const targets = [...bench.targets];
+  const threeAt = targets.findIndex((t) => t.label === THREE);
+  const three = targets[threeAt];
+  if (three && measuredByH2Load(three)) {
+    const picked = await pickForwardedKeys(three, 2);
+    targets[threeAt] = picked.target;
+    log(picked.report);
+  }
   for (let r = 0; r < rounds; r++) {
     if (useGrpcJs) {
-      for (const t of bench.targets) {
+      for (const t of targets) {
         if (!t.grpcJs) continue;
+        await settle();
         const res = await runUnaryLoad(t.label, { addresses: t.grpcJs.addresses, path: t.path, request: requestFor }, run);
         grpcJsRounds.add(res);
         logRound('grpc-js', r, res);
       }
       // The same decisions over the batched Check stream quorumkv's coordinator uses.
+      await settle();
       const res = await runCheckStreamLoad(STREAM, bench.oneReplica, (i) => decoded[i % users]!, run);
       grpcJsRounds.add(res);
       logRound('grpc-js', r, res);
     }
     if (useH2Load) {
-      for (const t of bench.targets.filter(measuredByH2Load)) {
+      for (const t of targets.filter(measuredByH2Load)) {
+        await settle();
         const res = await measureWithH2Load(t, run);
         h2loadRounds.add(res);
         logRound('h2load', r, res);

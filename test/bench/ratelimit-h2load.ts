@@ -9,7 +9,7 @@ import { ratelimitAdmin } from '@quorumkv/proto';
 import { callOnce, PreflightError } from './grpc-once.js';
 import { grpcFrame, runH2Load } from './h2load.js';
 import type { LoadResult } from './load.js';
-import type { H2LoadPlan, Target } from './ratelimit-targets.js';
+import { benchRequest, H2LOAD_KEY, type H2LoadPlan, type Target } from './ratelimit-targets.js';
 
 /** A target h2load measures. */
 export type H2LoadTarget = Target & { readonly h2load: H2LoadPlan };
@@ -64,30 +64,58 @@ async function replicaView(address: string): Promise<ReplicaView> {
   }
 }
 
+/** Whether the replica at `address` forwards `message`'s key: its forwarded counter moves on one call. */
+async function forwards(target: H2LoadTarget, address: string, message: Buffer): Promise<boolean> {
+  const before = await replicaView(address);
+  const response = await callOnce(address, target.path, message);
+  const problem = target.h2load.check(response, 0);
+  if (problem !== undefined) throw new PreflightError(target.label, address, problem);
+  const after = await replicaView(address);
+  return after.forwarded > before.forwarded;
+}
+
+/** How many candidate keys to try per process before settling for what the ring gives. */
+const KEY_CANDIDATES = 64;
+
 /**
- * For each h2load process of `target`, whether the replica it calls decides its key itself or
- * forwards it to the owner: one verified call between two reads of that replica's
- * forwarded-decisions counter, with nothing else in flight. Falls back to "spread by the ring"
- * when the replica's admin API cannot say.
+ * Picks each h2load process's key so that the first `forwarded` processes call a replica that
+ * forwards their key to its owner and the others call the owner itself — with 2 of 3, the
+ * share of forwarded decisions uniform traffic over 3 replicas has (the grpc-js client's
+ * 1000 keys). Whether a replica forwards a key is read from its own counters (one call between
+ * two reads of `forwarded_decisions`, nothing else in flight). Returns the target with those
+ * keys and a line saying what was picked; when the admin API cannot say, the keys stay as they
+ * were and the line says so.
  * @throws PreflightError when a call answers wrongly (the measurement would be meaningless).
  */
-export async function forwardingReport(target: H2LoadTarget): Promise<string> {
+export async function pickForwardedKeys(target: H2LoadTarget, forwarded: number): Promise<{ target: H2LoadTarget; report: string }> {
   const plan = target.h2load;
-  const head = `${target.label}, h2load keys ${plan.keys.join(', ')} (one per process)`;
+  const keys = [...plan.keys];
+  const messages = [...plan.messages];
+  const parts: string[] = [];
+  let elsewhere = 0;
   try {
-    const parts: string[] = [];
-    let forwarded = 0;
     for (let i = 0; i < plan.addresses.length; i++) {
-      const before = await replicaView(plan.addresses[i]!);
-      await verifiedCall(target, i);
-      const after = await replicaView(plan.addresses[i]!);
-      const elsewhere = after.forwarded > before.forwarded;
-      if (elsewhere) forwarded++;
-      parts.push(`${plan.keys[i]} via ${after.id} ${elsewhere ? 'forwarded' : 'decided there'}`);
+      const address = plan.addresses[i]!;
+      const want = i < forwarded;
+      let got = false;
+      for (let n = 0; n < KEY_CANDIDATES; n++) {
+        const key = `u${i}-${n}`;
+        const message = benchRequest(H2LOAD_KEY, key);
+        got = await forwards(target, address, message);
+        if (got !== want) continue;
+        keys[i] = key;
+        messages[i] = message;
+        break;
+      }
+      if (got) elsewhere++;
+      parts.push(`${keys[i]} via ${(await replicaView(address)).id} ${got ? 'forwarded' : 'decided there'}`);
     }
-    return `${head}: ${parts.join('; ')} → ${forwarded} of ${plan.addresses.length} keys owned by a replica other than the one called`;
   } catch (err) {
     if (err instanceof PreflightError) throw err;
-    return `${head}: spread by the ring (forwarding not observed: ${message(err)})`;
+    return { target, report: `${target.label}, h2load keys ${plan.keys.join(', ')}: spread by the ring (forwarding not observed: ${message(err)})` };
   }
+  return {
+    target: { ...target, h2load: { ...plan, keys, messages } },
+    report: `${target.label}, one key per h2load process: ${parts.join('; ')} → ${elsewhere} of ${plan.addresses.length} processes' decisions forwarded to the owner (uniform traffic over 3 replicas: 2 of 3)`,
+  };
 }

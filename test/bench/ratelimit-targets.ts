@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rls } from '@quorumkv/proto';
-import { ServiceProcess, serviceEntry } from '@quorumkv/local-cluster';
+import { ServiceProcess, serviceEntry, serviceNodeArgs } from '@quorumkv/local-cluster';
 import { echoPath } from './echo-server.js';
 import { freePort } from './free-port.js';
 import { redisInstalled, startRedis } from './ratelimit-redis.js';
@@ -111,6 +111,7 @@ async function replicas(n: number, rulesDir: string): Promise<ServiceProcess[]> 
       ServiceProcess.start({
         name: `rl-${i + 1}`,
         entry: serviceEntry('rate-limiter'),
+        nodeArgs: serviceNodeArgs('rate-limiter'),
         args: ['--rules', rulesDir, '--listen', `127.0.0.1:${p}`, '--id', `rl-${i + 1}`, ...(n > 1 ? ['--replicas', list] : [])],
       }),
     ),

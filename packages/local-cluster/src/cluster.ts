@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceProcess } from './service-process.js';
-import { defaultRulesDir, serviceEntry } from './paths.js';
+import { defaultRulesDir, serviceEntry, serviceNodeArgs } from './paths.js';
 
 /** What to start. Ports of 0 pick free ones (tests); the CLI uses fixed defaults. */
 export interface LocalClusterOptions {
@@ -113,7 +113,7 @@ export class LocalCluster {
             ...LocalCluster.metricsListen(options, options.metricsPorts?.rateLimiter),
             ...(options.rateLimiterArgs ?? []),
           ],
-          ...LocalCluster.common(options, 'rate-limiter'),
+          ...LocalCluster.common(options, 'rate-limiter', 'rate-limiter'),
         });
         started.push(rateLimiter);
       }
@@ -125,9 +125,13 @@ export class LocalCluster {
     }
   }
 
-  private static common(options: LocalClusterOptions, name: string): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs?: readonly string[] } {
+  private static common(
+    options: LocalClusterOptions,
+    name: string,
+    service: Parameters<typeof serviceNodeArgs>[0],
+  ): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs: readonly string[] } {
     return {
-      ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+      nodeArgs: [...serviceNodeArgs(service), ...(options.nodeArgs ?? [])],
       env: serviceEnv(options.env, name),
       ...(options.logToFiles === false ? {} : { logFile: join(options.dataDir, 'logs', `${name}.log`) }),
     };
@@ -156,7 +160,7 @@ export class LocalCluster {
         ...LocalCluster.metricsListen(options, ports.metricsPort),
         ...(options.storageArgs ?? []),
       ],
-      ...LocalCluster.common(options, id),
+      ...LocalCluster.common(options, id, 'storage-node'),
     });
   }
 
@@ -180,7 +184,7 @@ export class LocalCluster {
         ...LocalCluster.metricsListen(options, options.metricsPorts?.coordinator),
         ...(options.coordinatorArgs ?? []),
       ],
-      ...LocalCluster.common(options, 'coordinator'),
+      ...LocalCluster.common(options, 'coordinator', 'coordinator'),
     });
   }
 
