@@ -32,12 +32,17 @@ descriptors:
 // The start of a minute (and an hour) plus one second: windows are aligned to the epoch.
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 1);
 
-describe('ShouldRateLimit over gRPC', () => {
+// Every case runs against both ways of serving the call: straight from HTTP/2 (the default)
+// and through grpc-js (`--direct-serve false`); the answers must be the same.
+describe.each([
+  ['served straight from HTTP/2', true],
+  ['served by grpc-js', false],
+])('ShouldRateLimit over gRPC, %s', (_how, directServe) => {
   let limiter: TestLimiter;
   let now = T0;
 
   beforeAll(async () => {
-    limiter = await startTestLimiter({ rules: { 'shop.yaml': RULES }, now: () => now });
+    limiter = await startTestLimiter({ rules: { 'shop.yaml': RULES }, now: () => now, directServe });
   });
   afterAll(async () => {
     await limiter.close();

@@ -37,6 +37,8 @@ export interface TestLimiterOptions {
   readonly forwardTimeoutMs?: number;
   /** Listen address. @default 127.0.0.1:0 */
   readonly listen?: string;
+  /** Serve ShouldRateLimit straight from HTTP/2 (false: through grpc-js). @default true */
+  readonly directServe?: boolean;
 }
 
 /** A running in-process rate limiter and clients for it. */
@@ -75,6 +77,7 @@ export async function startTestLimiter(options: TestLimiterOptions = {}): Promis
       forwardTimeoutMs: options.forwardTimeoutMs ?? 2_000,
       reloadDebounceMs: options.reloadDebounceMs ?? 50,
       sweepIntervalMs: 60_000,
+      directServe: options.directServe ?? true,
     },
     logger,
     ...(options.now ? { now: options.now } : {}),
