@@ -1,4 +1,4 @@
-import { credentials, Metadata, Server, status, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, Server, status, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { rls } from '@quorumkv/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directUnaryMethod, serveUnaryDirect, type DirectUnaryCall } from './direct-unary.js';
@@ -128,6 +128,22 @@ describe('serveUnaryDirect', () => {
     expect(throttled.code).toBe(status.INVALID_ARGUMENT);
     expect(throttled.metadata.get('retry-after')).toEqual(['3']);
     expect(observed.at(-1)?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('answers a body that is not the request message with INTERNAL "Error deserializing request", as grpc-js does', async () => {
+    const raw = new Client(host.address, credentials.createInsecure());
+    const identity = (b: Buffer): Buffer => b;
+    try {
+      const err = await new Promise<GrpcError>((resolve, reject) =>
+        raw.makeUnaryRequest(rls.RateLimitServiceService.shouldRateLimit.path, identity, identity, Buffer.from([0x0a, 0xff, 0xff]), (e) =>
+          e ? resolve(e) : reject(new Error('garbage was accepted')),
+        ),
+      );
+      expect(err.code).toBe(status.INTERNAL);
+      expect(err.details).toMatch(/^Error deserializing request: /);
+    } finally {
+      raw.close();
+    }
   });
 
   it('turns an unexpected throw into INTERNAL naming it, never UNKNOWN', async () => {

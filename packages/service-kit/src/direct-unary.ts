@@ -1,7 +1,7 @@
 import { Metadata, status, type MethodDefinition, type Server } from '@grpc/grpc-js';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { toStatusObject } from './errors.js';
+import { ServiceError, toStatusObject } from './errors.js';
 import { parseGrpcTimeout } from './grpc-timeout.js';
 import type { DirectCallObservation, DirectCallObserver } from './observability.js';
 import { framedSerializer, type ProtoEncoder, type RawProtoWriter } from './pooled-serializer.js';
@@ -37,9 +37,17 @@ export function directUnaryMethod<Req, Res, W extends RawProtoWriter>(
   handle: (request: Req, call: DirectUnaryCall) => Promise<Res>,
 ): DirectUnaryMethod {
   const framed = framedSerializer(response.encoder, response.empty);
+  const decode = (bytes: Buffer): Req => {
+    try {
+      return definition.requestDeserialize(bytes);
+    } catch (err) {
+      // Bad bytes from the caller, not a fault here: grpc-js's status and wording, no stack logged.
+      throw new ServiceError(status.INTERNAL, `Error deserializing request: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
   return {
     path: definition.path,
-    serve: async (bytes, call) => framed(await handle(definition.requestDeserialize(bytes), call)),
+    serve: async (bytes, call) => framed(await handle(decode(bytes), call)),
   };
 }
 
