@@ -1,9 +1,10 @@
-import { Metadata, status, type MethodDefinition, type Server } from '@grpc/grpc-js';
+import { status, type Metadata, type MethodDefinition, type Server } from '@grpc/grpc-js';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { ServiceError, toStatusObject } from './errors.js';
+import { DirectCall } from './direct-call.js';
+import { ServiceError } from './errors.js';
 import { parseGrpcTimeout } from './grpc-timeout.js';
-import type { DirectCallObservation, DirectCallObserver } from './observability.js';
+import type { DirectCallObserver } from './observability.js';
 import { framedSerializer, type ProtoEncoder, type RawProtoWriter } from './pooled-serializer.js';
 
 /** What a directly served unary call offers its handler. */
@@ -62,24 +63,6 @@ export interface DirectUnaryOptions {
   readonly now?: () => number;
 }
 
-const RESPONSE_HEADERS = {
-  ':status': 200,
-  'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': 'identity,deflate,gzip',
-  'grpc-encoding': 'identity',
-};
-const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
-const ignoreError = (): void => {};
-
-/** Request headers that are transport, not metadata (grpc-js drops the same ones). */
-const NOT_METADATA = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
-
-function requestMetadata(headers: IncomingHttpHeaders): Metadata {
-  const metadata = Metadata.fromHttp2Headers(headers);
-  for (const k of NOT_METADATA) metadata.remove(k);
-  return metadata;
-}
-
 /**
  * Serves the given unary methods straight from the HTTP/2 streams of a bound grpc-js server,
  * and leaves every other call — other methods, and these ones when the request is compressed —
@@ -97,10 +80,12 @@ export function serveUnaryDirect(server: Server, methods: readonly DirectUnaryMe
   const listeners = (server as unknown as { http2Servers?: unknown }).http2Servers;
   // Not grpc-js's map, or not bound yet (the map fills in bindAsync): nothing to hook.
   if (!(listeners instanceof Map) || listeners.size === 0) return false;
+  const servers = [...(listeners.keys() as Iterable<Http2Server>)];
+  // Every listener must have grpc-js's handler before any is rewired: all or nothing.
+  if (servers.some((l) => l.listenerCount('stream') === 0)) return false;
   const byPath = new Map(methods.map((m) => [m.path, m]));
-  for (const listener of listeners.keys() as Iterable<Http2Server>) {
+  for (const listener of servers) {
     const grpcJs = listener.listeners('stream') as ((...args: unknown[]) => void)[];
-    if (grpcJs.length === 0) return false;
     listener.removeAllListeners('stream');
     listener.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
       const method = byPath.get(headers[':path'] ?? '');
@@ -124,146 +109,4 @@ function isPlainGrpc(headers: IncomingHttpHeaders): boolean {
   const type = headers['content-type'];
   const encoding = headers['grpc-encoding'];
   return typeof type === 'string' && type.startsWith('application/grpc') && (encoding === undefined || encoding === 'identity');
-}
-
-/**
- * One directly served call. A class, not closures over an object literal: a literal with a
- * getter gets a hidden class of its own on every call, and those (with everything the call's
- * closures capture) were measured to double what each call leaves for the full GC.
- */
-class DirectCall implements DirectUnaryCall {
-  private done = false;
-  private headers: IncomingHttpHeaders | undefined;
-  private metadataCache: Metadata | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private chunks: Buffer[] = [];
-  private received = 0;
-  private readonly observation: DirectCallObservation | undefined;
-  readonly path: string;
-  readonly deadline: number;
-
-  constructor(
-    private readonly stream: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
-    private readonly method: DirectUnaryMethod,
-    timeout: number | undefined,
-    private readonly options: DirectUnaryOptions,
-  ) {
-    this.headers = headers;
-    this.path = method.path;
-    const now = options.now ?? Date.now;
-    this.deadline = timeout === undefined ? Number.POSITIVE_INFINITY : now() + timeout;
-    this.observation = options.observe?.(this.path, () => this.metadata());
-    // As grpc-js: an 'error' is always followed by 'close', which is where the call ends.
-    stream.once('error', ignoreError);
-    if (timeout !== undefined) this.deadlineTimer = setTimeout(() => this.finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), timeout);
-    stream.once('close', () => this.onClose());
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.once('end', () => this.onEnd());
-  }
-
-  get cancelled(): boolean {
-    return this.done;
-  }
-
-  metadata(): Metadata {
-    this.metadataCache ??= requestMetadata(this.headers ?? {});
-    return this.metadataCache;
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.done) return;
-    this.received += chunk.length;
-    const limit = this.options.maxReceiveMessageLength;
-    // A request larger than the limit is refused as it arrives, never buffered whole.
-    if (this.received > limit + 5) {
-      this.finish(status.RESOURCE_EXHAUSTED, `Received message larger than max (${this.received - 5} vs ${limit})`);
-      return;
-    }
-    this.chunks.push(chunk);
-  }
-
-  private onEnd(): void {
-    if (this.done) return;
-    const chunks = this.chunks;
-    const request = oneMessage(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), this.options.maxReceiveMessageLength);
-    this.chunks = [];
-    if (typeof request === 'string') {
-      this.finish(request.startsWith('Received message larger') ? status.RESOURCE_EXHAUSTED : status.UNIMPLEMENTED, request);
-      return;
-    }
-    if (request === null) {
-      this.finish(status.INTERNAL, 'Received a compressed message but the request names no grpc-encoding');
-      return;
-    }
-    if (this.observation === undefined) this.serve(request);
-    else this.observation.run(() => this.serve(request));
-  }
-
-  private serve(request: Buffer): void {
-    this.method.serve(request, this).then(
-      (framed) => this.finish(status.OK, 'OK', null, framed),
-      (err: unknown) => {
-        const st = toStatusObject(err, this.options.logger);
-        this.finish(st.code ?? status.INTERNAL, st.details ?? '', st.metadata);
-      },
-    );
-  }
-
-  private onClose(): void {
-    // V8 frees an HTTP/2 stream's objects only in a full mark-compact, with whatever its
-    // listeners still reach: let go of this call's state here so that little survives.
-    this.stream.removeAllListeners();
-    this.headers = undefined;
-    this.chunks = [];
-    if (this.done) return;
-    // The caller reset the stream (or the connection went) before the answer.
-    const expired = this.deadline <= (this.options.now ?? Date.now)();
-    this.finish(expired ? status.DEADLINE_EXCEEDED : status.CANCELLED, expired ? 'Deadline exceeded' : 'Cancelled by the caller');
-  }
-
-  /** Sends the status once (trailers-only when no message was sent) and records it. */
-  private finish(code: number, details: string, trailing?: Metadata | null, message?: Buffer): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-    this.observation?.end(code, details);
-    const stream = this.stream;
-    if (stream.destroyed || stream.closed) return;
-    if (message !== undefined) {
-      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      stream.once('wantTrailers', sendOkTrailers);
-      stream.end(message);
-      return;
-    }
-    stream.respond(
-      {
-        ':status': 200,
-        'content-type': 'application/grpc+proto',
-        'grpc-status': String(code),
-        'grpc-message': encodeURI(details),
-        ...trailing?.toHttp2Headers(),
-      },
-      { endStream: true },
-    );
-  }
-}
-
-/** The 'wantTrailers' listener of a successful call (`this` is the stream). */
-function sendOkTrailers(this: ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
-}
-
-/**
- * The single message of a unary request body (gRPC length-prefixed framing): its bytes, null
- * when it is flagged compressed, or why it is not exactly one message (grpc-js's wording).
- */
-function oneMessage(body: Buffer, limit: number): Buffer | null | string {
-  if (body.length < 5) return 'Received no request message for a unary method';
-  const length = body.readUInt32BE(1);
-  if (length > limit) return `Received message larger than max (${length} vs ${limit})`;
-  if (body.length < 5 + length) return 'Received a truncated request message';
-  if (body.length > 5 + length) return 'Received a second request message for a unary method';
-  if (body[0] !== 0) return null;
-  return body.subarray(5);
 }
