@@ -74,7 +74,10 @@ export interface DirectUnaryOptions {
  * each HTTP/2 stream, which V8 can only free in a full mark-compact; on a saturated core those
  * pauses make the tail. A hot unary method (the rate limiter's ShouldRateLimit, called once per
  * request Envoy admits) served here costs a fraction of that, with the same wire format,
- * status codes, deadlines (`grpc-timeout`), metadata, metrics and spans.
+ * status codes, deadlines (`grpc-timeout`), metadata, metrics and spans. grpc-js does not see
+ * these calls: its interceptors do not run (pass `observe` instead), and its idle-connection
+ * timer (`grpc.max_connection_idle_ms`, off by default and in every quorumkv service) would
+ * count a connection carrying only these calls as idle.
  */
 export function serveUnaryDirect(server: Server, methods: readonly DirectUnaryMethod[], options: DirectUnaryOptions): boolean {
   const listeners = (server as unknown as { http2Servers?: unknown }).http2Servers;
