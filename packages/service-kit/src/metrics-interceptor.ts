@@ -25,7 +25,7 @@ export interface MetricsInterceptorOptions {
 export function createMetricsServerInterceptor(metrics: ServiceMetrics, options: MetricsInterceptorOptions = {}): ServerInterceptor {
   const now = options.now ?? (() => performance.now());
   const ignore = options.ignore ?? isInfrastructureMethod;
-  const { grpcRequests, grpcRequestDuration } = metrics;
+  const recordCall = requestRecorder(metrics);
   return (descriptor, call) => {
     if (ignore(descriptor.path)) return new ServerInterceptingCall(call);
     const method = grpcMethodName(descriptor.path).fullName;
@@ -35,8 +35,7 @@ export function createMetricsServerInterceptor(metrics: ServiceMetrics, options:
     const record = (code: number): void => {
       if (done) return;
       done = true;
-      grpcRequests.inc({ method, code: grpcStatusName(code) });
-      if (unary) grpcRequestDuration.observe({ method }, (now() - started) / 1000);
+      recordCall(method, code, unary ? (now() - started) / 1000 : undefined);
     };
     return new ServerInterceptingCall(call, {
       start: (next) => {
@@ -49,5 +48,25 @@ export function createMetricsServerInterceptor(metrics: ServiceMetrics, options:
         nextStatus(st);
       },
     });
+  };
+}
+
+/**
+ * Records one call in `quorumkv_grpc_server_requests_total` and (given a duration) in the
+ * duration histogram, with the label children looked up once per method (and code): a per-call
+ * label lookup hashes the label set every time, a measurable share of a ~25 µs call.
+ */
+export function requestRecorder(metrics: ServiceMetrics): (method: string, code: number, seconds: number | undefined) => void {
+  const counted = new Map<string, { inc(): void }>();
+  const timed = new Map<string, { observe(seconds: number): void }>();
+  return (method, code, seconds) => {
+    const key = `${method} ${code}`;
+    let count = counted.get(key);
+    if (count === undefined) counted.set(key, (count = metrics.grpcRequests.labels({ method, code: grpcStatusName(code) })));
+    count.inc();
+    if (seconds === undefined) return;
+    let timer = timed.get(method);
+    if (timer === undefined) timed.set(method, (timer = metrics.grpcRequestDuration.labels({ method })));
+    timer.observe(seconds);
   };
 }

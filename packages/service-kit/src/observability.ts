@@ -1,8 +1,8 @@
 import type { Interceptor, Metadata, ServerInterceptor } from '@grpc/grpc-js';
 import { context as otelContext, type Context, type Span } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
-import { grpcMethodName, grpcStatusName } from './grpc-method.js';
-import { createMetricsServerInterceptor } from './metrics-interceptor.js';
+import { grpcMethodName } from './grpc-method.js';
+import { createMetricsServerInterceptor, requestRecorder } from './metrics-interceptor.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { Telemetry } from './telemetry.js';
 import { createTracingClientInterceptor, createTracingServerInterceptor, finishSpan, startServerSpan } from './tracing-interceptors.js';
@@ -58,22 +58,7 @@ export type DirectCallObserver = (path: string, metadata: () => Metadata) => Dir
  */
 export function directCallObserver(options: ObservabilityOptions): DirectCallObserver {
   const tracing = options.telemetry?.enabled === true;
-  const metrics = options.metrics;
-  // Label children looked up once per method (and code): a per-call label lookup hashes the
-  // label set every time, a measurable share of a ~20 µs call.
-  const counted = new Map<string, { inc(): void }>();
-  const timed = new Map<string, { observe(seconds: number): void }>();
-  const countOf = (method: string, code: number): { inc(): void } => {
-    const key = `${method} ${code}`;
-    let child = counted.get(key);
-    if (child === undefined && metrics) counted.set(key, (child = metrics.grpcRequests.labels({ method, code: grpcStatusName(code) })));
-    return child!;
-  };
-  const timerOf = (method: string): { observe(seconds: number): void } => {
-    let child = timed.get(method);
-    if (child === undefined && metrics) timed.set(method, (child = metrics.grpcRequestDuration.labels({ method })));
-    return child!;
-  };
+  const record = options.metrics === undefined ? undefined : requestRecorder(options.metrics);
   return (path, metadata) => {
     const method = grpcMethodName(path).fullName;
     const started = performance.now();
@@ -86,10 +71,7 @@ export function directCallObserver(options: ObservabilityOptions): DirectCallObs
       end: (code, details) => {
         if (done) return;
         done = true;
-        if (metrics) {
-          countOf(method, code).inc();
-          timerOf(method).observe((performance.now() - started) / 1000);
-        }
+        record?.(method, code, (performance.now() - started) / 1000);
         if (span !== undefined) finishSpan(span, code, details, true);
       },
     };
