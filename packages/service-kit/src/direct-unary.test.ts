@@ -1,5 +1,7 @@
 import { Client, credentials, Metadata, Server, status, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { rls } from '@quorumkv/proto';
+import fc from 'fast-check';
+import { connect, type IncomingHttpHeaders } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directUnaryMethod, serveUnaryDirect, type DirectUnaryCall } from './direct-unary.js';
 import { InvalidArgumentError } from './errors.js';
@@ -189,6 +191,44 @@ describe('serveUnaryDirect', () => {
     expect(observed.at(-1)?.code).toBe(status.CANCELLED);
     expect(waiting.get('hang')?.cancelled).toBe(true);
     expect(waiting.get('hang')?.deadline).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('answers any request body, however framed, with a gRPC status and keeps serving (property)', async () => {
+    const session = connect(`http://${host.address}`);
+    const post = (body: Buffer, split: number): Promise<{ status: string | undefined; message: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': rls.RateLimitServiceService.shouldRateLimit.path,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        let headers: IncomingHttpHeaders = {};
+        req.on('response', (h: IncomingHttpHeaders) => (headers = h));
+        req.on('trailers', (t: IncomingHttpHeaders) => (headers = { ...headers, ...t }));
+        req.on('data', () => {});
+        req.on('end', () => resolve({ status: headers['grpc-status'] as string | undefined, message: headers['grpc-message'] as string | undefined }));
+        req.on('error', reject);
+        // Sent in two DATA frames at an arbitrary split, as a client or proxy may.
+        req.write(body.subarray(0, split));
+        req.end(body.subarray(split));
+      });
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: 1500 }), fc.nat(), fc.boolean(), async (bytes, at, frameIt) => {
+          // Either raw bytes, or a well-framed message whose contents are random.
+          const body = frameIt ? Buffer.concat([Buffer.from([0, 0, 0, (bytes.length >> 8) & 0xff, bytes.length & 0xff]), bytes]) : Buffer.from(bytes);
+          const res = await post(body, body.length === 0 ? 0 : at % body.length);
+          expect(res.status).toMatch(/^\d+$/);
+          if (res.status !== '0') expect(res.message).toBeTruthy();
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      session.close();
+    }
+    // Nothing broke: a well-formed call is still answered by the direct path.
+    expect((await call(client, 'ok')).overallCode).toBe(Code.OK);
   });
 
   it('reports false and changes nothing when there is no bound listener to hook', () => {
