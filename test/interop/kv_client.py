@@ -1,35 +1,23 @@
 #!/usr/bin/env python3
 """An independent quorumkv client in Python, built only from proto/ and the API's names.
 
-It compiles proto/quorumkv/kv/v1/kv.proto with grpc_tools (Debian: python3-grpc-tools) into a
+It compiles proto/quorumkv/kv/v1/kv.proto with grpc_tools (Debian: python3-grpc-tools; see protos.py) into a
 temporary folder, then puts, reads siblings, resolves them with the context, and deletes.
 Usage: /usr/bin/python3 test/interop/kv_client.py HOST:PORT PROTO_ROOT
 Prints one line per step and exits 0 when every check passed.
 """
 import importlib
-import os
 import sys
-import tempfile
 import uuid
 
 import grpc
-from grpc_tools import protoc
 
-
-def compile_protos(proto_root: str, out: str) -> None:
-    status = protoc.main([
-        "protoc", f"-I{proto_root}", f"--python_out={out}", f"--grpc_python_out={out}",
-        os.path.join(proto_root, "quorumkv/kv/v1/kv.proto"),
-    ])
-    if status != 0:
-        raise SystemExit(f"protoc failed with status {status}")
+from protos import compile_protos
 
 
 def main() -> None:
     address, proto_root = sys.argv[1], sys.argv[2]
-    out = tempfile.mkdtemp(prefix="qkv-py-")
-    compile_protos(proto_root, out)
-    sys.path.insert(0, out)
+    compile_protos(proto_root, ["quorumkv/kv/v1/kv.proto"])
     pb = importlib.import_module("quorumkv.kv.v1.kv_pb2")
     rpc = importlib.import_module("quorumkv.kv.v1.kv_pb2_grpc")
 

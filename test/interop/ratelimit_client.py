@@ -15,14 +15,12 @@ Usage: /usr/bin/python3 test/interop/ratelimit_client.py HOST:PORT PROTO_ROOT
 Prints one line per step and exits 0 when every check passed.
 """
 import importlib
-import os
 import sys
-import tempfile
 import uuid
 
 import grpc
-import grpc_tools
-from grpc_tools import protoc
+
+from protos import compile_protos
 
 PROTOS = [
     "envoy/service/ratelimit/v3/rls.proto",
@@ -32,21 +30,9 @@ PROTOS = [
 ]
 
 
-def compile_protos(proto_root: str, out: str) -> None:
-    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    status = protoc.main(
-        ["protoc", f"-I{proto_root}", f"-I{well_known}", f"--python_out={out}", f"--grpc_python_out={out}"]
-        + [os.path.join(proto_root, p) for p in PROTOS]
-    )
-    if status != 0:
-        raise SystemExit(f"protoc failed with status {status}")
-
-
 def main() -> None:
     address, proto_root = sys.argv[1], sys.argv[2]
-    out = tempfile.mkdtemp(prefix="qkv-py-rls-")
-    compile_protos(proto_root, out)
-    sys.path.insert(0, out)
+    compile_protos(proto_root, PROTOS)
     pb = importlib.import_module("envoy.service.ratelimit.v3.rls_pb2")
     rpc = importlib.import_module("envoy.service.ratelimit.v3.rls_pb2_grpc")
     common = importlib.import_module("envoy.extensions.common.ratelimit.v3.ratelimit_pb2")
