@@ -144,6 +144,13 @@ try {
 const say = (line: string | undefined): void => {
   if (line !== undefined) log(line);
 };
+/** The ratios both clients report, `client` naming which one in each line. */
+const sayRatios = (rs: Rounds, client: string): void => {
+  say(formatRatio(`1 replica ÷ grpc-js echo${client}`, rs.ratio(ONE, ECHO), ' (target ≥ 0.60)'));
+  say(formatRatio(`3 replicas ÷ 1 replica${client}`, rs.ratio(THREE, ONE)));
+  say(formatRatio(`1 replica ÷ rate-limiter-flexible + Redis${client}`, rs.ratio(ONE, REDIS)));
+  say(formatRatio(`3 replicas ÷ rate-limiter-flexible + Redis${client}`, rs.ratio(THREE, REDIS)));
+};
 const closedLoop = `(closed loop: mean latency ≈ in-flight ÷ throughput, so at ${concurrency} in flight a p99 under 5 ms needs more than ${Math.round(concurrency / 0.005)} calls/s from the client)`;
 
 if (useGrpcJs) {
@@ -152,10 +159,7 @@ if (useGrpcJs) {
   log(`grpc-js client (Node, closed loop in the bench process), median of ${rounds} rounds:`);
   log(formatResults(medians, ECHO));
   log('');
-  say(formatRatio('1 replica ÷ echo floor', grpcJsRounds.ratio(ONE, ECHO), ' (target ≥ 0.60)'));
-  say(formatRatio('3 replicas ÷ 1 replica', grpcJsRounds.ratio(THREE, ONE)));
-  say(formatRatio('1 replica ÷ rate-limiter-flexible + Redis', grpcJsRounds.ratio(ONE, REDIS)));
-  say(formatRatio('3 replicas ÷ rate-limiter-flexible + Redis', grpcJsRounds.ratio(THREE, REDIS)));
+  sayRatios(grpcJsRounds, '');
   const r1 = grpcJsRounds.median(ONE);
   const echo = grpcJsRounds.median(ECHO);
   if (r1) {
@@ -175,12 +179,9 @@ if (useH2Load) {
   log(`h2load client (C, nghttp2; one connection per address, ${concurrency} streams in flight in all), median of ${rounds} rounds:`);
   log(formatResults(medians, ECHO));
   log('');
-  say(formatRatio('1 replica ÷ grpc-js echo (h2load)', h2loadRounds.ratio(ONE, ECHO), ' (target ≥ 0.60)'));
+  sayRatios(h2loadRounds, ' (h2load)');
   say(formatRatio('1 replica ÷ node:http2 echo (h2load)', h2loadRounds.ratio(ONE, HTTP2_ECHO)));
   say(formatRatio('grpc-js echo ÷ node:http2 echo (h2load)', h2loadRounds.ratio(ECHO, HTTP2_ECHO)));
-  say(formatRatio('3 replicas ÷ 1 replica (h2load)', h2loadRounds.ratio(THREE, ONE)));
-  say(formatRatio('1 replica ÷ rate-limiter-flexible + Redis (h2load)', h2loadRounds.ratio(ONE, REDIS)));
-  say(formatRatio('3 replicas ÷ rate-limiter-flexible + Redis (h2load)', h2loadRounds.ratio(THREE, REDIS)));
   const p99 = (label: string): string => h2loadRounds.median(label)?.p99Ms.toFixed(2) ?? '-';
   log(`1 replica p99 at ${concurrency} in flight, h2load client = ${p99(ONE)} ms (target < 5 ms)`);
   log(`floors' p99 at ${concurrency} in flight, h2load client: grpc-js echo ${p99(ECHO)} ms, node:http2 echo ${p99(HTTP2_ECHO)} ms`);
