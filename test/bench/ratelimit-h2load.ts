@@ -19,17 +19,15 @@ export const measuredByH2Load = (t: Target): t is H2LoadTarget => t.h2load !== u
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** One verified call with process `i`'s bytes; returns nothing, throws when it is not right. */
-async function verifiedCall(target: H2LoadTarget, i: number): Promise<void> {
-  const plan = target.h2load;
-  const address = plan.addresses[i]!;
+/** One call with `request` to `address`, checked as the answer to process `i`'s; throws when it is not right. */
+async function checkedCall(target: H2LoadTarget, address: string, request: Buffer, i: number): Promise<void> {
   let response: Buffer;
   try {
-    response = await callOnce(address, target.path, plan.messages[i]!);
+    response = await callOnce(address, target.path, request);
   } catch (err) {
     throw new PreflightError(target.label, address, `the grpc-js check call failed: ${message(err)}`);
   }
-  const problem = plan.check(response, i);
+  const problem = target.h2load.check(response, i);
   if (problem !== undefined) throw new PreflightError(target.label, address, problem);
 }
 
@@ -40,7 +38,7 @@ async function verifiedCall(target: H2LoadTarget, i: number): Promise<void> {
  */
 export async function measureWithH2Load(target: H2LoadTarget, run: { concurrency: number; durationMs: number; warmupMs: number }): Promise<LoadResult> {
   const plan = target.h2load;
-  for (let i = 0; i < plan.addresses.length; i++) await verifiedCall(target, i);
+  for (let i = 0; i < plan.addresses.length; i++) await checkedCall(target, plan.addresses[i]!, plan.messages[i]!, i);
   return runH2Load(target.label, { addresses: plan.addresses, path: target.path, body: (i) => grpcFrame(plan.messages[i]!), ...run });
 }
 
@@ -67,9 +65,7 @@ async function replicaView(address: string): Promise<ReplicaView> {
 /** Whether the replica at `address` forwards `message`'s key: its forwarded counter moves on one call. */
 async function forwards(target: H2LoadTarget, address: string, message: Buffer): Promise<boolean> {
   const before = await replicaView(address);
-  const response = await callOnce(address, target.path, message);
-  const problem = target.h2load.check(response, 0);
-  if (problem !== undefined) throw new PreflightError(target.label, address, problem);
+  await checkedCall(target, address, message, 0);
   const after = await replicaView(address);
   return after.forwarded > before.forwarded;
 }
