@@ -54,6 +54,8 @@ describe('the rate limiter from a gRPC C-core client (Python), built only from E
     // ShouldRateLimit is served straight from HTTP/2; the gzip request goes to grpc-js.
     const out = await runPython('ratelimit_client.py', limiter!.address);
     expect(out).toContain("four calls against a limit of 3: ['OK', 'OK', 'OK', 'OVER_LIMIT']");
+    expect(out).toContain('hits_addend 0 on a used-up key: OK x3, limit_remaining [0, 0, 0]');
+    expect(out).toContain("is_negative_hits 2 gives two hits back: limit_remaining 2, then ['OK', 'OK', 'OVER_LIMIT']");
     expect(out).toContain('python rate-limit interop: all checks passed');
   });
 });

@@ -10,7 +10,8 @@ It expects the service started with a rules folder holding:
         rate_limit: {unit: minute, requests_per_unit: 3}
 and checks, over the wire: decisions up to the limit and past it, the response fields and headers,
 a bad request's INVALID_ARGUMENT naming the field, a gzip-compressed request, a deadline sent
-as grpc-timeout, and caller metadata.
+as grpc-timeout, caller metadata, a descriptor hits_addend of 0 (a check that counts nothing) and
+is_negative_hits (hits given back).
 Usage: /usr/bin/python3 test/interop/ratelimit_client.py HOST:PORT PROTO_ROOT
 Prints one line per step and exits 0 when every check passed.
 """
@@ -79,6 +80,29 @@ def main() -> None:
     assert res.overall_code == pb.RateLimitResponse.Code.Value("OK"), res
     assert call.code() == grpc.StatusCode.OK, call.code()
     print("with a 500 ms deadline and caller metadata: OK")
+
+    wrappers = importlib.import_module("google.protobuf.wrappers_pb2")
+    spent = "py-refund-" + uuid.uuid4().hex
+    for _ in range(3):
+        stub.ShouldRateLimit(request(value=spent), timeout=5)
+    check = request(value=spent)
+    check.descriptors[0].hits_addend.CopyFrom(wrappers.UInt64Value(value=0))
+    remaining = []
+    for _ in range(3):
+        res = stub.ShouldRateLimit(check, timeout=5)
+        assert res.overall_code == pb.RateLimitResponse.Code.Value("OK"), res
+        remaining.append(res.statuses[0].limit_remaining)
+    assert remaining == [0, 0, 0], remaining
+    print(f"hits_addend 0 on a used-up key: OK x3, limit_remaining {remaining} (a check counts nothing)")
+
+    refund = request(value=spent)
+    refund.descriptors[0].hits_addend.CopyFrom(wrappers.UInt64Value(value=2))
+    refund.descriptors[0].is_negative_hits = True
+    res = stub.ShouldRateLimit(refund, timeout=5)
+    assert res.statuses[0].limit_remaining == 2, res.statuses[0]
+    after = [pb.RateLimitResponse.Code.Name(stub.ShouldRateLimit(request(value=spent), timeout=5).overall_code) for _ in range(3)]
+    assert after == ["OK", "OK", "OVER_LIMIT"], after
+    print(f"is_negative_hits 2 gives two hits back: limit_remaining 2, then {after}")
 
     print("python rate-limit interop: all checks passed")
 

@@ -89,10 +89,49 @@ describe.each(ALGORITHMS)('%s', (algorithm) => {
     expect(used.retryAfterMs).toBe(Math.max(used.resetAfterMs, 1000));
   });
 
+  it('undoes an admitted request when its hits are refunded at the same instant: a twin that never saw either decides alike', () => {
+    fc.assert(
+      fc.property(limits, steps, fc.integer({ min: 1, max: 4 }), (n, s, extra) => {
+        const seen = createLimiter(policy(algorithm, n));
+        const twin = createLimiter(policy(algorithm, n));
+        let t = 0;
+        for (const [dt, hits] of s) {
+          t += dt;
+          const d = seen.decide(hits, t);
+          twin.decide(hits, t);
+          if (d.allowed && hits > 0 && hits <= extra) {
+            // Taken and given back at the same instant: the state is as if it never came.
+            if (seen.decide(hits, t).allowed) seen.refund(hits, t);
+          }
+          expect(seen.decide(0, t)).toEqual(twin.decide(0, t));
+        }
+      }),
+    );
+  });
+
+  it('never banks credit: after any refunds remaining stays within the limit and one more than the limit is refused', () => {
+    fc.assert(
+      fc.property(limits, steps, (n, s) => {
+        const l = createLimiter(policy(algorithm, n));
+        let t = 0;
+        for (const [dt, hits] of s) {
+          t += dt;
+          if (hits % 2 === 0) l.refund(hits + 3, t);
+          else l.decide(hits, t);
+          const d = l.refund(1, t);
+          expect(d.allowed).toBe(true);
+          expect(d.remaining).toBeLessThanOrEqual(d.limit);
+        }
+        expect(l.decide(n + 1, t).allowed).toBe(false);
+      }),
+    );
+  });
+
   it('rejects a negative or fractional hit count with InvalidHitsError', () => {
     const l = createLimiter(policy(algorithm, 3));
     expect(() => l.decide(-1, 0)).toThrow(InvalidHitsError);
     expect(() => l.decide(1.5, 0)).toThrow(InvalidHitsError);
+    expect(() => l.refund(-1, 0)).toThrow(InvalidHitsError);
   });
 
   it('reports a positive size in bytes', () => {

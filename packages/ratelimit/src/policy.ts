@@ -107,6 +107,14 @@ export interface Limiter {
    * loosen because of it).
    */
   decide(hits: number, nowMs: number): Decision;
+  /**
+   * Gives `hits` back at `nowMs` (Envoy's `is_negative_hits`: a caller returning what it took,
+   * e.g. a request that turned out not to count). Never banks credit: the state goes back at
+   * most to fresh, so `remaining` never exceeds `limit`. Refunding right after an admitted
+   * `decide(hits, t)` at the same `t` restores the state the limiter had before it. Returns the
+   * state after the refund (always allowed).
+   */
+  refund(hits: number, nowMs: number): Decision;
   /** Approximate bytes of state this limiter holds (for accounting; see the README figures). */
   sizeBytes(): number;
 }

@@ -55,7 +55,7 @@ export class CounterRouter {
   constructor(private readonly options: CounterRouterOptions) {}
 
   /**
-   * Decides `hits` for `counterKey`. A local decision is taken before this returns (so local
+   * Decides `hits` for `counterKey` (negative: a refund, see {@link LimiterStore.decide}). A local decision is taken before this returns (so local
    * requests are applied in arrival order); a forwarded one resolves when the owner answers.
    */
   decide(counterKey: string, policy: LimitPolicy, hits: number): Promise<RoutedDecision> {

@@ -24,8 +24,10 @@ export class LimiterStore {
   constructor(private readonly create: (policy: LimitPolicy) => Limiter = createLimiter) {}
 
   /**
-   * Applies `hits` to `counterKey` under `policy` at `nowMs`. A key whose policy changed (a
-   * reloaded rule, a different override) starts over with fresh state under the new policy.
+   * Applies `hits` to `counterKey` under `policy` at `nowMs`: a positive count is taken, 0 only
+   * reports the state, a negative count is given back (a refund, which never banks credit). A
+   * key whose policy changed (a reloaded rule, a different override) starts over with fresh
+   * state under the new policy.
    * @throws InvalidPolicyError or InvalidHitsError from the algorithms.
    */
   decide(counterKey: string, policy: LimitPolicy, hits: number, nowMs: number): Decision {
@@ -35,7 +37,7 @@ export class LimiterStore {
       entry = { signature, limiter: this.create(policy), freshAtMs: nowMs };
       this.entries.set(counterKey, entry);
     }
-    const decision = entry.limiter.decide(hits, nowMs);
+    const decision = hits < 0 ? entry.limiter.refund(-hits, nowMs) : entry.limiter.decide(hits, nowMs);
     entry.freshAtMs = Math.max(entry.freshAtMs, nowMs + decision.resetAfterMs);
     return decision;
   }

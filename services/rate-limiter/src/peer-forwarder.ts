@@ -79,7 +79,7 @@ export class PeerForwarder {
   }
 
   /**
-   * Asks the owner to apply `hits` to `counterKey` under `policy`.
+   * Asks the owner to apply `hits` to `counterKey` under `policy` (negative: give them back).
    * @throws OwnerUnreachableError (as a rejection) when no answer comes in time.
    */
   decide(counterKey: string, policy: LimitPolicy, hits: number): Promise<Decision> {
@@ -88,7 +88,7 @@ export class PeerForwarder {
     // Ids are uint32 on the wire; wrapping is safe because an id is reused only after ~4e9 items.
     this.nextId = this.nextId >= 0xffff_ffff ? 1 : this.nextId + 1;
     return new Promise<Decision>((resolve, reject) => {
-      this.queue.push({ id, counterKey, policy: encodePolicy(policy), hits });
+      this.queue.push({ id, counterKey, policy: encodePolicy(policy), hits: Math.abs(hits), refund: hits < 0 });
       this.queued.push({ id, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;

@@ -60,7 +60,7 @@ export function createReplicaService(deps: ReplicaServiceDeps): ReplicaService {
 
 function decideItem(store: LimiterStore, item: ratelimitReplica.ForwardItem, now: number): ratelimitReplica.Decision {
   try {
-    const d = store.decide(item.counterKey, decodePolicy(item.policy), item.hits, now);
+    const d = store.decide(item.counterKey, decodePolicy(item.policy), item.refund ? -item.hits : item.hits, now);
     return {
       id: item.id,
       allowed: d.allowed,

@@ -55,6 +55,23 @@ describe('two in-process replicas', () => {
     expect(b.replica).toMatchObject({ forwardedDecisions: 0n, ownedDecisions: 8n, liveCounters: 1n });
   });
 
+  it('forwards checks (hits_addend 0) and refunds (is_negative_hits) to the owner like hits', async () => {
+    const { one, two, replicas } = await pair('open');
+    const value = keyOwnedBy('rl-2', replicas);
+    for (let i = 0; i < 5; i++) await one.shouldRateLimit(request('d', [['k', value]]));
+    const check = request('d', [['k', value]]);
+    check.descriptors[0]!.hitsAddend = 0n;
+    expect((await one.shouldRateLimit(check)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 0 });
+    const refund = request('d', [['k', value]]);
+    refund.descriptors[0]!.hitsAddend = 2n;
+    refund.descriptors[0]!.isNegativeHits = true;
+    expect((await one.shouldRateLimit(refund)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 2 });
+    // The owner holds the refunded state: two more pass through either replica, then the limit.
+    const codes: rls.RateLimitResponse_Code[] = [];
+    for (const via of [two, one, two]) codes.push((await via.shouldRateLimit(request('d', [['k', value]]))).overallCode);
+    expect(codes).toEqual([Code.OK, Code.OK, Code.OVER_LIMIT]);
+  });
+
   it('fails open when the owner is down: admits, adds no headers, counts owner_unreachable', async () => {
     const { one, two, replicas } = await pair('open');
     const value = keyOwnedBy('rl-2', replicas);

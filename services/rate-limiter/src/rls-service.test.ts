@@ -163,6 +163,36 @@ describe.each([
     expect((await limiter.shouldRateLimit(tooMany)).statuses[0]).toMatchObject({ code: Code.OVER_LIMIT, limitRemaining: 3 });
   });
 
+  it("treats a descriptor's own hits_addend of 0 as a check that counts nothing (envoyproxy/ratelimit: zero means check only)", async () => {
+    const check = request('shop', [['user', 'hana']]);
+    check.descriptors[0]!.hitsAddend = 0n;
+    for (let i = 0; i < 5; i++) expect((await limiter.shouldRateLimit(check)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 3 });
+    const counted = request('shop', [['user', 'hana']]);
+    for (let i = 0; i < 3; i++) await limiter.shouldRateLimit(counted);
+    // Used up but not over: a check still passes and reports nothing left; a real hit is refused.
+    expect((await limiter.shouldRateLimit(check)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 0 });
+    expect((await limiter.shouldRateLimit(counted)).overallCode).toBe(Code.OVER_LIMIT);
+  });
+
+  it('gives hits back for is_negative_hits (a refund), never past a fresh limit', async () => {
+    const take = request('shop', [['user', 'ivan']]);
+    for (let i = 0; i < 3; i++) await limiter.shouldRateLimit(take);
+    expect((await limiter.shouldRateLimit(take)).overallCode).toBe(Code.OVER_LIMIT);
+    const refund = request('shop', [['user', 'ivan']]);
+    refund.descriptors[0]!.hitsAddend = 2n;
+    refund.descriptors[0]!.isNegativeHits = true;
+    expect((await limiter.shouldRateLimit(refund)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 2 });
+    expect((await limiter.shouldRateLimit(take)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 1 });
+    // Refunding more than was taken only gets back to the full limit: no credit is banked.
+    refund.descriptors[0]!.hitsAddend = 10n;
+    expect((await limiter.shouldRateLimit(refund)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 3 });
+    // Without its own hits_addend a refund gives back the request's hits_addend (0 means 1).
+    const one = request('shop', [['user', 'ivan']]);
+    one.descriptors[0]!.isNegativeHits = true;
+    await limiter.shouldRateLimit(take);
+    expect((await limiter.shouldRateLimit(one)).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 3 });
+  });
+
   it('answers one status per descriptor in request order, OVER_LIMIT overall when any limited one is over', async () => {
     await limiter.shouldRateLimit(request('shop', [['client', 'x']]));
     await limiter.shouldRateLimit(request('shop', [['client', 'x']]));

@@ -39,24 +39,33 @@ export function createDirectRlsMethod(deps: RlsServiceDeps): DirectUnaryMethod {
   );
 }
 
-/** A descriptor's hits, from the request: the descriptor's own hits_addend, else the request's. */
+/**
+ * A descriptor's hits as a signed count: the descriptor's own hits_addend when set, else the
+ * request's; negated for `is_negative_hits` (a refund).
+ *
+ * Why a descriptor's explicit 0 counts nothing while the request's 0 means 1: the request's
+ * field is a plain uint32, where 0 is indistinguishable from "not set" (Envoy sends 0 and means
+ * one hit); the descriptor's is a UInt64Value, so 0 there was written on purpose — "zero means
+ * check only", as in envoyproxy/ratelimit. Such a check reports the state (OK until the limit is
+ * already used up, OVER_LIMIT never, since refusals consume nothing) and changes nothing.
+ */
 function descriptorHits(req: rls.RateLimitRequest, i: number, requestHits: number): number {
   const d = req.descriptors[i];
   if (d === undefined) return requestHits;
-  // A refund (is_negative_hits) is not supported by the limiters: the descriptor is evaluated
-  // without consuming anything (a peek), so it never tightens the limit.
-  if (d.isNegativeHits) return 0;
-  if (d.hitsAddend === undefined) return requestHits;
-  if (d.hitsAddend > 0xffff_ffffn) throw new InvalidArgumentError(`descriptors[${i}].hits_addend`, `must be at most 4294967295, got ${d.hitsAddend}`);
-  // As for the request's own hits_addend, 0 means 1.
-  return d.hitsAddend === 0n ? 1 : Number(d.hitsAddend);
+  let hits = requestHits;
+  if (d.hitsAddend !== undefined) {
+    if (d.hitsAddend > 0xffff_ffffn) throw new InvalidArgumentError(`descriptors[${i}].hits_addend`, `must be at most 4294967295, got ${d.hitsAddend}`);
+    hits = Number(d.hitsAddend);
+  }
+  return d.isNegativeHits ? -hits : hits;
 }
 
 /**
  * Decides one RateLimitRequest with Envoy's semantics: one status per descriptor in request
  * order; OVER_LIMIT overall when any descriptor not in shadow mode is over; descriptors that
  * match no rule, or an unlimited one, are OK with no current_limit; a descriptor's `limit`
- * override replaces the rule (keyed apart, never in shadow mode); hits_addend 0 means 1.
+ * override replaces the rule (keyed apart, never in shadow mode); the request's hits_addend 0
+ * means 1, a descriptor's explicit 0 is a check, and `is_negative_hits` gives hits back.
  * @throws InvalidArgumentError for an empty domain or descriptor list, or a bad override.
  */
 export async function shouldRateLimit(deps: RlsServiceDeps, req: rls.RateLimitRequest): Promise<rls.RateLimitResponse> {
@@ -94,7 +103,8 @@ export async function shouldRateLimit(deps: RlsServiceDeps, req: rls.RateLimitRe
     const status = limitStatus(m.rule, r);
     statuses[i] = status;
     if (status.code === Code.OVER_LIMIT) overLimit = true;
-    if (!r.degraded) recordStats(deps.stats, m.rule, m.statsKey, hits[i]!, r);
+    // A check (0 hits) or a refund takes nothing: Envoy's counters count hits taken.
+    if (!r.degraded && hits[i]! > 0) recordStats(deps.stats, m.rule, m.statsKey, hits[i]!, r);
     // Soft limits and fail-open answers never show in headers: the client was not limited.
     if (!m.rule.shadowMode && !(r.degraded && r.decision.allowed)) {
       sources.push({ name: m.rule.name ?? m.rule.id, policy: m.rule.policy!, decision: r.decision });

@@ -25,12 +25,7 @@ export class FixedWindowCounter implements Limiter {
   /** {@inheritDoc Limiter.decide} */
   decide(hits: number, nowMs: number): Decision {
     checkHits(hits);
-    const start = Math.floor(nowMs / this.windowMs) * this.windowMs;
-    // Why only forward: a clock that steps back must not reopen a window already counted.
-    if (start > this.windowStart) {
-      this.windowStart = start;
-      this.count = 0;
-    }
+    this.roll(nowMs);
     const now = Math.max(nowMs, this.windowStart);
     const allowed = this.count + hits <= this.limit;
     if (allowed) this.count += hits;
@@ -42,6 +37,23 @@ export class FixedWindowCounter implements Limiter {
       resetAfterMs,
       retryAfterMs: allowed ? 0 : hits > this.limit ? neverAdmittedMs(resetAfterMs, this.windowMs) : resetAfterMs,
     };
+  }
+
+  /** {@inheritDoc Limiter.refund} */
+  refund(hits: number, nowMs: number): Decision {
+    checkHits(hits);
+    this.roll(nowMs);
+    this.count = Math.max(0, this.count - hits);
+    return this.decide(0, nowMs);
+  }
+
+  private roll(nowMs: number): void {
+    const start = Math.floor(nowMs / this.windowMs) * this.windowMs;
+    // Why only forward: a clock that steps back must not reopen a window already counted.
+    if (start > this.windowStart) {
+      this.windowStart = start;
+      this.count = 0;
+    }
   }
 
   /** Hits counted in the current window. */

@@ -68,6 +68,14 @@ export class LeakingBucket implements Limiter {
     };
   }
 
+  /** {@inheritDoc Limiter.refund} */
+  refund(hits: number, nowMs: number): LeakingBucketDecision {
+    checkHits(hits);
+    this.drain(nowMs);
+    this.level = Math.max(0, this.level - hits * this.unitMs);
+    return this.decide(0, nowMs);
+  }
+
   /** Requests in the queue after the outflow due at `nowMs`. */
   queuedAt(nowMs: number): number {
     this.drain(nowMs);

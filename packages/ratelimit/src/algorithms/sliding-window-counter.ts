@@ -52,6 +52,21 @@ export class SlidingWindowCounter implements Limiter {
     };
   }
 
+  /**
+   * {@inheritDoc Limiter.refund}
+   * The hits come back from the current window first (where the latest admissions were counted),
+   * then from the previous one.
+   */
+  refund(hits: number, nowMs: number): Decision {
+    checkHits(hits);
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.roll(this.latestMs);
+    const fromCurrent = Math.min(this.current, hits);
+    this.current -= fromCurrent;
+    this.previous = Math.max(0, this.previous - (hits - fromCurrent));
+    return this.decide(0, nowMs);
+  }
+
   /** The rounded-down rolling estimate at `nowMs` (does not consume). */
   estimateAt(nowMs: number): number {
     const now = Math.max(nowMs, this.latestMs);

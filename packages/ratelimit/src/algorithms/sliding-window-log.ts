@@ -54,6 +54,31 @@ export class SlidingWindowLog implements Limiter {
     };
   }
 
+  /**
+   * {@inheritDoc Limiter.refund}
+   * The newest logged hits are taken back first: a refund returns what was taken last.
+   */
+  refund(hits: number, nowMs: number): Decision {
+    checkHits(hits);
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.expire(this.latestMs);
+    let left = Math.min(hits, this.total);
+    const log = this.log;
+    while (left > 0 && log.length > this.head) {
+      const last = log.length - 1;
+      const take = Math.min(left, log[last] ?? 0);
+      log[last] = (log[last] ?? 0) - take;
+      this.total -= take;
+      left -= take;
+      if (log[last] === 0) log.length -= 2;
+    }
+    if (log.length === this.head) {
+      this.log = [];
+      this.head = 0;
+    }
+    return this.decide(0, nowMs);
+  }
+
   /** Hits in the log (after the last expiry). */
   get logged(): number {
     return this.total;

@@ -53,6 +53,14 @@ export class TokenBucket implements Limiter {
     };
   }
 
+  /** {@inheritDoc Limiter.refund} */
+  refund(hits: number, nowMs: number): Decision {
+    checkHits(hits);
+    this.refill(nowMs);
+    this.scaled = Math.min(this.capacityScaled, this.scaled + hits * this.unitMs);
+    return this.decide(0, nowMs);
+  }
+
   /** Tokens in the bucket after the refill due at `nowMs` (does not consume). */
   tokensAt(nowMs: number): number {
     this.refill(nowMs);

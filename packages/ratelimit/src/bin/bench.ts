@@ -28,6 +28,9 @@ class NoopLimiter implements Limiter {
   decide(): Decision {
     return ALLOW;
   }
+  refund(): Decision {
+    return ALLOW;
+  }
   sizeBytes(): number {
     return 0;
   }

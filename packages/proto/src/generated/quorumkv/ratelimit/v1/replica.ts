@@ -49,8 +49,10 @@ export interface ForwardItem {
   policy?:
     | LimitPolicy
     | undefined;
-  /** Hits to add (at least 1). */
+  /** Hits to add; 0 asks for the state without counting anything (a check). */
   hits: number;
+  /** When true, `hits` are given back instead of taken (Envoy's `is_negative_hits`). */
+  refund: boolean;
 }
 
 export interface ForwardRequest {
@@ -216,7 +218,7 @@ export const LimitPolicy: MessageFns<LimitPolicy> = {
 };
 
 function createBaseForwardItem(): ForwardItem {
-  return { id: 0, counterKey: "", policy: undefined, hits: 0 };
+  return { id: 0, counterKey: "", policy: undefined, hits: 0, refund: false };
 }
 
 export const ForwardItem: MessageFns<ForwardItem> = {
@@ -232,6 +234,9 @@ export const ForwardItem: MessageFns<ForwardItem> = {
     }
     if (message.hits !== 0) {
       writer.uint32(32).uint32(message.hits);
+    }
+    if (message.refund !== false) {
+      writer.uint32(40).bool(message.refund);
     }
     return writer;
   },
@@ -281,6 +286,14 @@ export const ForwardItem: MessageFns<ForwardItem> = {
             message.hits = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.refund = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -303,6 +316,7 @@ export const ForwardItem: MessageFns<ForwardItem> = {
         : "",
       policy: isSet(object.policy) ? LimitPolicy.fromJSON(object.policy) : undefined,
       hits: isSet(object.hits) ? globalThis.Number(object.hits) : 0,
+      refund: isSet(object.refund) ? globalThis.Boolean(object.refund) : false,
     };
   },
 
@@ -320,6 +334,9 @@ export const ForwardItem: MessageFns<ForwardItem> = {
     if (message.hits !== 0) {
       obj.hits = Math.round(message.hits);
     }
+    if (message.refund !== false) {
+      obj.refund = message.refund;
+    }
     return obj;
   },
 
@@ -334,6 +351,7 @@ export const ForwardItem: MessageFns<ForwardItem> = {
       ? LimitPolicy.fromPartial(object.policy)
       : undefined;
     message.hits = object.hits ?? 0;
+    message.refund = object.refund ?? false;
     return message;
   },
 };
