@@ -8,3 +8,5 @@ export type { MovedRange } from './moved-ranges.js';
 export { movedRanges } from './moved-ranges.js';
 export { DuplicateNodeError } from './errors.js';
 export { RING_SIZE, arcLength, inArc, sha1Position } from './position.js';
+export { RingView, inRange, keyPosition } from './ring-view.js';
+export type { MemberState, RangeRelease, RangeTransfer, RingMember, RingSnapshot, WriteTargets } from './ring-view.js';
