@@ -2,4 +2,4 @@ export { LocalCluster, serviceEnv } from './cluster.js';
 export type { LocalClusterOptions, ServiceJob, StorageNodeInfo } from './cluster.js';
 export { ServiceProcess, ServiceStartError } from './service-process.js';
 export type { ServiceProcessSpec } from './service-process.js';
-export { defaultRulesDir, repoRoot, serviceEntry, serviceNodeArgs } from './paths.js';
+export { defaultRulesDir, repoRoot, serviceBin, serviceEntry, serviceNodeArgs } from './paths.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -12,16 +13,24 @@ export function serviceEntry(service: 'storage-node' | 'coordinator' | 'rate-lim
   return join(repoRoot, 'services', service, 'dist', 'main.js');
 }
 
+/** The committed launcher of a service, `services/<name>/bin/quorumkv-<name>.js` (the container's entrypoint runs it). */
+export function serviceBin(service: 'storage-node' | 'coordinator' | 'rate-limiter'): string {
+  return join(repoRoot, 'services', service, 'bin', `quorumkv-${service}.js`);
+}
+
 /**
- * The Node/V8 flags a service is started with (also in its bin's shebang, and to be kept in any
- * container command). The rate limiter runs without V8's memory reducer: after an idle spell the
- * reducer shrinks the heap, and V8 then sizes the old generation so small that a full GC comes
- * every ~140 ms under load — measured with h2load at 64 in flight, p99 9 ms instead of 3.5 ms
- * until the heap grows back, which can take the whole of a busy spell. The cost is that memory
- * grown under load (~100 MB) is not handed back when idle.
+ * The Node/V8 flags a service is started with, read from its bin's shebang
+ * (`#!/usr/bin/env -S node --no-memory-reducer`): one source for the bin, the container image
+ * (whose entrypoint runs the bin) and every launcher that starts `dist/main.js` with `node`. The
+ * shebang's comment says why a flag is there.
+ * @throws Error when the first line is not `#!/usr/bin/env [-S] node [flags…]`.
  */
 export function serviceNodeArgs(service: 'storage-node' | 'coordinator' | 'rate-limiter'): readonly string[] {
-  return service === 'rate-limiter' ? ['--no-memory-reducer'] : [];
+  const bin = serviceBin(service);
+  const firstLine = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env (?:-S )?node((?: +-[^\s]+)*) *$/.exec(firstLine);
+  if (!m) throw new Error(`${bin}: expected a first line "#!/usr/bin/env [-S] node [flags…]", got "${firstLine}"`);
+  return (m[1] ?? '').split(' ').filter((f) => f.length > 0);
 }
 
 /** The default rules folder for the rate limiter started by `npm start`. */

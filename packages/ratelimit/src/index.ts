@@ -22,4 +22,5 @@ export { RuleConfigError, RuleSetError } from './rules/errors.js';
 export type { CompiledRule, DescriptorEntry, LimitMatch, LimitOverride, MatchResult, NoMatch, UnlimitedMatch } from './rules/types.js';
 export { parseRuleFile, validateRuleFile, type ParsedDescriptor, type ParsedRuleFile } from './rules/parse-rule-file.js';
 export { RuleSet } from './rules/rule-set.js';
-export { checkRulePaths, compileRules, loadRules, readRuleSources, type RuleCheck, type RuleSource } from './rules/load-rules.js';
+export { checkRulePaths, compileRules, loadRules, type RuleCheck } from './rules/load-rules.js';
+export { CONFIG_MAP_DATA_LINK, readRuleSources, type RuleSource } from './rules/rule-sources.js';

@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rls } from '@quorumkv/proto';
+import { writeConfigMapVolume } from '@quorumkv/ratelimit/testing';
 import { createLogger } from '@quorumkv/service-kit';
 import { InitialRulesError, RulesReloader } from './rules-reloader.js';
 import { request, startTestLimiter, tempDir, waitFor, writeRules, type TestLimiter } from './test-harness.js';
@@ -112,3 +113,42 @@ describe('hot reload of the rules folder', () => {
     }
   });
 });
+
+describe('rules from a Kubernetes ConfigMap mounted as a folder', () => {
+  const dirs: string[] = [];
+  const open: TestLimiter[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((l) => l.close()));
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('loads the mounted rules once, then a kubelet update (..data renamed over) goes live without a restart', async () => {
+    const dir = tempDir('qkv-rl-configmap-');
+    dirs.push(dir);
+    writeConfigMapVolume(dir, { 'app.yaml': rules(1) });
+    const l = await startTestLimiter({ dir, watchRules: true, reloadDebounceMs: 30 });
+    open.push(l);
+    // Loaded once: one rule, and its limit of 1 is counted once per request.
+    const first = await l.listRules('app');
+    expect(first).toMatchObject({ configLoadSuccess: 1n, configLoadError: 0n });
+    expect(first.rules.map((r) => r.requestsPerUnit)).toEqual([1]);
+    expect((await l.shouldRateLimit(request('app', [['user', 'u']]))).overallCode).toBe(Code.OK);
+    expect((await l.shouldRateLimit(request('app', [['user', 'u']]))).overallCode).toBe(Code.OVER_LIMIT);
+
+    // The kubelet's update: new snapshot folder, ..data_tmp renamed over ..data, old folder removed.
+    writeConfigMapVolume(dir, { 'app.yaml': rules(3) });
+    await waitFor('the updated ConfigMap rules', async () => (await l.listRules('app')).rules[0]?.requestsPerUnit === 3);
+    const res = await l.shouldRateLimit(request('app', [['user', 'u']]));
+    expect(res.statuses[0]).toMatchObject({ code: Code.OK, currentLimit: { requestsPerUnit: 3 }, limitRemaining: 2 });
+
+    // A second update that renames the key: the old file's domain goes, the new one comes, and
+    // no load along the way was refused (no duplicate from the hidden folder, no half-swapped read).
+    writeConfigMapVolume(dir, { 'edge.yaml': rules(7).replace('domain: app', 'domain: edge') });
+    await waitFor('the renamed key', async () => (await l.listRules('edge')).rules.length === 1);
+    const after = await l.listRules();
+    expect(after.configLoadError).toBe(0n);
+    expect(after.lastLoadError).toBe('');
+    expect(l.server.reloader.current.domains).toEqual(['edge']);
+  });
+});
+

@@ -1,14 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { RuleConfigError, RuleSetError } from './errors.js';
+import { RuleSetError, type RuleConfigError } from './errors.js';
 import { validateRuleFile, type ParsedRuleFile } from './parse-rule-file.js';
 import { RuleSet } from './rule-set.js';
-
-/** A rule file's name and text, for loading rules that do not come from disk. */
-export interface RuleSource {
-  readonly file: string;
-  readonly text: string;
-}
+import { readRuleSources, type RuleSource } from './rule-sources.js';
 
 /** The outcome of checking rule files: a rule set when every file is valid. */
 export interface RuleCheck {
@@ -18,8 +11,6 @@ export interface RuleCheck {
   readonly errors: RuleConfigError[];
   readonly ruleSet?: RuleSet;
 }
-
-const RULE_FILE = /\.ya?ml$/i;
 
 /**
  * Checks rule sources and builds their rule set; every problem of every file is reported.
@@ -43,41 +34,6 @@ export function compileRules(sources: readonly RuleSource[]): RuleCheck {
   return ok ? { ok, files: sources.length, errors, ruleSet } : { ok, files: sources.length, errors };
 }
 
-/**
- * Reads the rule files named by `paths`: files as given, folders searched recursively for
- * `*.yaml` and `*.yml` (in sorted order, so the first of two duplicate domains is stable).
- * A path that cannot be read is one more error.
- */
-export async function readRuleSources(paths: readonly string[]): Promise<{ sources: RuleSource[]; errors: RuleConfigError[] }> {
-  const sources: RuleSource[] = [];
-  const errors: RuleConfigError[] = [];
-  const addFile = async (file: string): Promise<void> => {
-    try {
-      sources.push({ file, text: await readFile(file, 'utf8') });
-    } catch (e) {
-      errors.push(new RuleConfigError(file, '', `cannot read: ${errorCode(e)}`));
-    }
-  };
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const ent of entries) {
-      const p = join(dir, ent.name);
-      if (ent.isDirectory()) await walk(p);
-      else if (RULE_FILE.test(ent.name)) await addFile(p);
-    }
-  };
-  for (const p of paths) {
-    try {
-      if ((await stat(p)).isDirectory()) await walk(p);
-      else await addFile(p);
-    } catch (e) {
-      errors.push(new RuleConfigError(p, '', `cannot read: ${errorCode(e)}`));
-    }
-  }
-  return { sources, errors };
-}
-
 /** Validates the rule files under `paths` (files or folders) and reports every problem. */
 export async function checkRulePaths(paths: readonly string[]): Promise<RuleCheck> {
   const { sources, errors } = await readRuleSources(paths);
@@ -94,11 +50,4 @@ export async function loadRules(paths: readonly string[]): Promise<RuleSet> {
   const check = await checkRulePaths(paths);
   if (!check.ok || check.ruleSet === undefined) throw new RuleSetError(check.errors);
   return check.ruleSet;
-}
-
-function errorCode(e: unknown): string {
-  if (e instanceof Error && 'code' in e && typeof e.code === 'string') {
-    return e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code;
-  }
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,0 +1,225 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '@quorumkv/local-cluster';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import { allProblems, checkManifests } from './manifest-checks.js';
+import { copyObjects, k8sDir, overlays, renderKustomization, type K8sObject } from './manifests.js';
+
+function get(objects: K8sObject[], kind: string, name: string): K8sObject & { spec: Record<string, unknown> } {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (o === undefined) throw new Error(`no ${kind}/${name} in the render`);
+  return o as K8sObject & { spec: Record<string, unknown> };
+}
+
+function podOf(objects: K8sObject[], kind: string, name: string): IPodSpec {
+  return (get(objects, kind, name).spec['template'] as { spec: IPodSpec }).spec;
+}
+
+function containerOf(objects: K8sObject[], kind: string, name: string): IContainer {
+  const c = podOf(objects, kind, name).containers[0];
+  if (c === undefined) throw new Error(`${kind}/${name} has no container`);
+  return c;
+}
+
+function setEnv(c: IContainer, name: string, value: string): void {
+  const e = (c.env ?? []).find((x) => x.name === name);
+  if (e === undefined) throw new Error(`no env ${name}`);
+  e.value = value;
+}
+
+const rendered = new Map<string, K8sObject[]>();
+beforeAll(() => {
+  for (const overlay of overlays) rendered.set(overlay, renderKustomization(join(k8sDir, 'overlays', overlay)));
+});
+const objectsOf = (overlay: string): K8sObject[] => rendered.get(overlay) ?? [];
+
+describe.each(overlays)('deploy/k8s/overlays/%s', (overlay) => {
+  it('renders offline, and every object passes the Kubernetes (and Prometheus Operator) schemas with no key they do not define', () => {
+    const report = checkManifests(objectsOf(overlay));
+    expect(report.objects).toBeGreaterThan(20);
+    expect(report.schema).toEqual([]);
+  });
+
+  it('gives every workload its probes, requests and limits, a locked-down securityContext and a pinned image; several replicas get a PDB and a zone and host spread', () => {
+    expect(checkManifests(objectsOf(overlay)).policy).toEqual([]);
+  });
+
+  it("wires every quorumkv container as its service reads it, and every replica list names exactly its StatefulSet's pods", () => {
+    expect(checkManifests(objectsOf(overlay)).wiring).toEqual([]);
+  });
+});
+
+describe('the production overlay', () => {
+  const prod = (): K8sObject[] => objectsOf('production');
+
+  it('runs storage as a StatefulSet in parallel, with a volume per pod, a headless Service publishing not-ready pods, and a PDB of one', () => {
+    const sts = get(prod(), 'StatefulSet', 'quorumkv-storage');
+    expect(sts.spec).toMatchObject({ podManagementPolicy: 'Parallel', serviceName: 'quorumkv-storage', replicas: 3 });
+    expect(sts.spec['volumeClaimTemplates']).toMatchObject([{ metadata: { name: 'data' }, spec: { storageClassName: 'ssd', resources: { requests: { storage: '50Gi' } } } }]);
+    expect(get(prod(), 'Service', 'quorumkv-storage').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(get(prod(), 'PodDisruptionBudget', 'quorumkv-storage').spec).toMatchObject({ maxUnavailable: 1 });
+    expect(podOf(prod(), 'StatefulSet', 'quorumkv-storage').topologySpreadConstraints?.map((t) => [t.topologyKey, t.whenUnsatisfiable])).toEqual([
+      ['topology.kubernetes.io/zone', 'DoNotSchedule'],
+      ['kubernetes.io/hostname', 'DoNotSchedule'],
+    ]);
+  });
+
+  it('mounts the rate-limit rules ConfigMap as a folder (not subPath), generated from deploy/ratelimit under a fixed name so updates reload live', () => {
+    const rules = get(prod(), 'ConfigMap', 'quorumkv-ratelimit-rules');
+    expect(rules['data']).toEqual({ 'quorumkv.yaml': readFileSync(join(repoRoot, 'deploy/ratelimit/quorumkv.yaml'), 'utf8') });
+    const mount = containerOf(prod(), 'StatefulSet', 'quorumkv-rate-limiter').volumeMounts?.find((m) => m.name === 'rules');
+    expect(mount).toEqual({ name: 'rules', mountPath: '/etc/quorumkv/ratelimit', readOnly: true });
+    expect(containerOf(prod(), 'StatefulSet', 'quorumkv-rate-limiter').env).toContainEqual({ name: 'QKV_RL_RULES', value: '/etc/quorumkv/ratelimit' });
+  });
+
+  it('ships the Grafana dashboard as a ConfigMap generated from deploy/grafana/quorumkv.json, and a PodMonitor whose job names match the alerts', () => {
+    const dashboard = get(prod(), 'ConfigMap', 'quorumkv-grafana-dashboard');
+    expect(dashboard['data']).toEqual({ 'quorumkv.json': readFileSync(join(repoRoot, 'deploy/grafana/quorumkv.json'), 'utf8') });
+    expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(get(prod(), 'PodMonitor', 'quorumkv').spec).toMatchObject({ jobLabel: 'app.kubernetes.io/name', podMetricsEndpoints: [{ port: 'metrics' }] });
+    const jobs = ['StatefulSet/quorumkv-storage', 'Deployment/quorumkv-coordinator', 'StatefulSet/quorumkv-rate-limiter'].map((id) => {
+      const [kind = '', name = ''] = id.split('/');
+      return (get(prod(), kind, name).spec['template'] as { metadata: { labels: Record<string, string> } }).metadata.labels['app.kubernetes.io/name'];
+    });
+    expect(jobs).toEqual(['storage-node', 'coordinator', 'rate-limiter']);
+  });
+
+  it('scales coordinators on CPU from 3 to 12, and the Deployment leaves the count to the autoscaler', () => {
+    expect(get(prod(), 'HorizontalPodAutoscaler', 'quorumkv-coordinator').spec).toMatchObject({ minReplicas: 3, maxReplicas: 12, metrics: [{ resource: { name: 'cpu' } }] });
+    expect(get(prod(), 'Deployment', 'quorumkv-coordinator').spec['replicas']).toBeUndefined();
+  });
+});
+
+describe('the checks catch what they are for', () => {
+  const broken = (mutate: (objects: K8sObject[]) => void): string[] => {
+    const objects = copyObjects(objectsOf('production'));
+    mutate(objects);
+    return allProblems(checkManifests(objects));
+  };
+
+  let fixture: string;
+  beforeAll(() => {
+    fixture = mkdtempSync(join(tmpdir(), 'qkv-k8s-broken-'));
+  });
+  afterAll(() => rmSync(fixture, { recursive: true, force: true }));
+
+  it('fails a deliberately broken manifest (`replica:` for `replicas:`), rendered by kubectl, naming the object, the path and the key', () => {
+    writeFileSync(
+      join(fixture, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        `resources: [${relative(fixture, join(k8sDir, 'overlays', 'production'))}]`,
+        'patches:',
+        '  - patch: |-',
+        '      apiVersion: apps/v1',
+        '      kind: StatefulSet',
+        '      metadata: {name: quorumkv-storage}',
+        '      spec:',
+        '        replica: 5',
+        '',
+      ].join('\n'),
+    );
+    const report = checkManifests(renderKustomization(fixture));
+    expect(report.schema).toEqual([expect.stringMatching(/^quorumkv\/StatefulSet\/quorumkv-storage: spec\.replica: unknown key "replica" \(the schema defines here: .*\breplicas\b/)]);
+  });
+
+  it('names unknown keys at any depth, in maps of known shape, and in the PodMonitor custom resource', () => {
+    const problems = broken((o) => {
+      const probe = containerOf(o, 'Deployment', 'quorumkv-coordinator').readinessProbe as Record<string, unknown>;
+      probe['perodSeconds'] = 5;
+      (get(o, 'PodDisruptionBudget', 'quorumkv-nats').spec['selector'] as Record<string, unknown>)['matchLabel'] = { a: 'b' };
+      ((get(o, 'PodMonitor', 'quorumkv').spec['podMetricsEndpoints'] as Record<string, unknown>[])[0] ?? {})['intervall'] = '5s';
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^quorumkv\/Deployment\/quorumkv-coordinator: spec\.template\.spec\.containers\[0\]\.readinessProbe\.perodSeconds: unknown key "perodSeconds"/),
+      expect.stringMatching(/^quorumkv\/PodDisruptionBudget\/quorumkv-nats: spec\.selector\.matchLabel: unknown key "matchLabel"/),
+      expect.stringMatching(/^quorumkv\/PodMonitor\/quorumkv: spec\.podMetricsEndpoints\[0\]\.intervall: unknown key "intervall"/),
+    ]);
+  });
+
+  it('names a value of the wrong type, and a kind it has no schema for', () => {
+    const problems = broken((o) => {
+      get(o, 'StatefulSet', 'quorumkv-nats').spec['replicas'] = 'three';
+      o.push({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
+    });
+    expect(problems).toEqual([
+      'quorumkv/StatefulSet/quorumkv-nats: spec.replicas: must be integer',
+      'Widget/w: no schema known for apiVersion example.com/v1, kind Widget (add its model package to test/deploy/schema-check.ts)',
+    ]);
+  });
+
+  it('refuses a workload without probes, with liveness equal to readiness, without limits, or without a locked-down securityContext', () => {
+    const problems = broken((o) => {
+      delete containerOf(o, 'StatefulSet', 'quorumkv-storage').startupProbe;
+      const coordinator = containerOf(o, 'Deployment', 'quorumkv-coordinator');
+      coordinator.livenessProbe = structuredClone(coordinator.readinessProbe);
+      delete containerOf(o, 'StatefulSet', 'quorumkv-rate-limiter').resources?.limits?.['memory'];
+      const nats = containerOf(o, 'StatefulSet', 'quorumkv-nats');
+      nats.securityContext = { ...nats.securityContext, allowPrivilegeEscalation: true, capabilities: {} };
+    });
+    expect(problems).toEqual([
+      'quorumkv/Deployment/quorumkv-coordinator container coordinator: livenessProbe is the same as readinessProbe (a container that is only not ready would be restarted)',
+      'quorumkv/StatefulSet/quorumkv-nats container nats: securityContext.allowPrivilegeEscalation is not false',
+      'quorumkv/StatefulSet/quorumkv-nats container nats: securityContext.capabilities.drop does not include ALL',
+      'quorumkv/StatefulSet/quorumkv-rate-limiter container rate-limiter: no resources.limits.memory',
+      'quorumkv/StatefulSet/quorumkv-storage container storage-node: no startupProbe',
+    ]);
+  });
+
+  it('refuses a workload of several replicas without a PDB or a host spread, a pod no NetworkPolicy admits to, and an unpinned image', () => {
+    const problems = broken((o) => {
+      o.splice(o.indexOf(get(o, 'PodDisruptionBudget', 'quorumkv-coordinator')), 1);
+      const spread = podOf(o, 'StatefulSet', 'quorumkv-rate-limiter').topologySpreadConstraints ?? [];
+      spread.splice(1, 1);
+      o.splice(o.indexOf(get(o, 'NetworkPolicy', 'quorumkv-nats')), 1);
+      containerOf(o, 'StatefulSet', 'quorumkv-nats').image = 'nats:latest';
+    });
+    expect(problems).toEqual([
+      'quorumkv/StatefulSet/quorumkv-nats container nats: image "nats:latest" is not pinned to a tag or digest',
+      'quorumkv/Deployment/quorumkv-coordinator: runs up to 12 replicas but no PodDisruptionBudget selects its pods',
+      'quorumkv/StatefulSet/quorumkv-nats: no NetworkPolicy with ingress rules selects its pods',
+      'quorumkv/StatefulSet/quorumkv-rate-limiter: runs up to 3 replicas but has no topologySpreadConstraint over kubernetes.io/hostname selecting its pods',
+    ]);
+  });
+
+  it('needs no PDB for a single replica (the dev overlay), but does once it runs more', () => {
+    expect(checkManifests(objectsOf('dev')).policy).toEqual([]);
+    const objects = copyObjects(objectsOf('dev'));
+    get(objects, 'StatefulSet', 'quorumkv-nats').spec['replicas'] = 2;
+    objects.splice(objects.indexOf(get(objects, 'PodDisruptionBudget', 'quorumkv-nats')), 1);
+    expect(checkManifests(objects).policy).toEqual(['quorumkv-dev/StatefulSet/quorumkv-nats: runs up to 2 replicas but no PodDisruptionBudget selects its pods']);
+  });
+
+  it('refuses a setting the service does not have, a loopback listen address, and a drain longer than the grace period', () => {
+    const problems = broken((o) => {
+      const storage = containerOf(o, 'StatefulSet', 'quorumkv-storage');
+      storage.env?.push({ name: 'QKV_STORAGE_LISTN', value: '0.0.0.0:7101' });
+      setEnv(containerOf(o, 'StatefulSet', 'quorumkv-rate-limiter'), 'QKV_RL_METRICS_LISTEN', '127.0.0.1:9081');
+      setEnv(containerOf(o, 'Deployment', 'quorumkv-coordinator'), 'QKV_COORDINATOR_GRACE_MS', '30000');
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^quorumkv\/StatefulSet\/quorumkv-storage container storage-node: QKV_STORAGE_LISTN is not a setting of storage-node \(its variables: QKV_STORAGE_ID, QKV_STORAGE_LISTEN,/),
+      'quorumkv/StatefulSet/quorumkv-rate-limiter container rate-limiter: --metrics-listen 127.0.0.1:9081 listens on loopback only; other pods cannot reach it',
+      'quorumkv/Deployment/quorumkv-coordinator container coordinator: terminationGracePeriodSeconds 25 is shorter than preStop 5 s + --grace-ms 30 s + 2 s exit bound (37 s)',
+    ]);
+  });
+
+  it('refuses storage scaled without the coordinator list, NATS scaled without its routes, and a ConfigMap that does not exist', () => {
+    const problems = broken((o) => {
+      get(o, 'StatefulSet', 'quorumkv-storage').spec['replicas'] = 4;
+      get(o, 'StatefulSet', 'quorumkv-nats').spec['replicas'] = 2;
+      const rl = podOf(o, 'StatefulSet', 'quorumkv-rate-limiter');
+      const rules = (rl.volumes ?? []).find((v) => v.name === 'rules');
+      if (rules?.configMap) rules.configMap.name = 'quorumkv-ratelimit-rulez';
+    });
+    expect(problems).toEqual([
+      'quorumkv/Deployment/quorumkv-coordinator container coordinator: --nodes must name exactly the pods of the StatefulSet; missing quorumkv-storage-3=quorumkv-storage-3.quorumkv-storage:7101',
+      'quorumkv/StatefulSet/quorumkv-nats nats.conf: cluster.routes must name exactly the pods of the StatefulSet; not a pod: quorumkv-nats-2.quorumkv-nats-headless:6222',
+      'quorumkv/StatefulSet/quorumkv-rate-limiter: ConfigMap quorumkv-ratelimit-rulez does not exist here',
+    ]);
+  });
+});
