@@ -122,8 +122,10 @@ export function readBenchArgs(cmd: BenchCommand, argv: readonly string[] = proce
 
 /** How long a benchmark of measured runs takes: what the estimate line is computed from. */
 export interface BenchPlan {
-  /** Targets measured in each round (with every client that drives them). */
+  /** Runs in each round: every target, once per client that drives it. */
   readonly targets: number;
+  /** What {@link targets} counts, for the estimate line. @default targets */
+  readonly what?: string;
   readonly rounds: number;
   /** The measured seconds of one run. */
   readonly seconds: number;
@@ -151,7 +153,7 @@ function roughly(seconds: number): string {
 /** `about 3 min: 7 targets × 3 rounds × 5 s (+ 2 s warm-up and settle each) + ~30 s start-up`. */
 export function formatEstimate(plan: BenchPlan): string {
   return (
-    `about ${roughly(estimateSeconds(plan))}: ${plan.targets} targets × ${plan.rounds} rounds × ${plan.seconds} s` +
+    `about ${roughly(estimateSeconds(plan))}: ${plan.targets} ${plan.what ?? 'targets'} × ${plan.rounds} rounds × ${plan.seconds} s` +
     ` (+ ${plan.overheadSeconds} s warm-up and settle each) + ~${plan.startupSeconds} s start-up and shut-down`
   );
 }

@@ -42,6 +42,7 @@ export function kvPlan(args: { duration: number; rounds: number; settle: number;
   const targets = 2 + 1 + (args.sync ? 1 : 0) + 1 + (args.etcd ? 2 : 0);
   return {
     targets: targets * args.clients,
+    what: args.clients > 1 ? 'runs (targets × clients)' : 'targets',
     rounds: args.rounds,
     seconds: args.duration,
     overheadSeconds: WARMUP_MS / 1000 + args.settle + 0.5,
