@@ -186,8 +186,17 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
   if (namelen == 7 && memcmp(name, ":status", 7) == 0) s->http_status = atoi((const char *)value);
   else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) s->grpc_status = atoi((const char *)value);
   else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
-    size_t n = valuelen < sizeof s->grpc_message - 1 ? valuelen : sizeof s->grpc_message - 1;
-    memcpy(s->grpc_message, value, n);
+    // gRPC percent-encodes the message on the wire.
+    size_t n = 0;
+    for (size_t i = 0; i < valuelen && n < sizeof s->grpc_message - 1; i++) {
+      unsigned v;
+      if (value[i] == '%' && i + 2 < valuelen && sscanf((const char *)value + i + 1, "%2x", &v) == 1) {
+        s->grpc_message[n++] = (char)v;
+        i += 2;
+      } else {
+        s->grpc_message[n++] = (char)value[i];
+      }
+    }
     s->grpc_message[n] = 0;
   }
   return 0;

@@ -7,8 +7,9 @@
  * the processes' results into one {@link LoadResult}.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@quorumkv/local-cluster';
 import type { KeyedRequest } from './keyed-request.js';
 import type { LoadResult } from './load.js';
 import { startCpuMeter, type CpuGroup } from './process-cpu.js';
@@ -23,9 +24,10 @@ export interface LoadGenerator {
   readonly args: readonly string[];
 }
 
-const source = fileURLToPath(new URL('../../bench/grpc-load.c', import.meta.url));
-const binary = fileURLToPath(new URL('./grpc-load', import.meta.url));
-const pythonWorker = fileURLToPath(new URL('../../bench/kv_load.py', import.meta.url));
+// From the repository root, so the compiled benchmark and tests run from source find the same files.
+const source = join(repoRoot, 'test', 'bench', 'grpc-load.c');
+const binary = join(repoRoot, 'test', 'dist', 'bench', 'grpc-load');
+const pythonWorker = join(repoRoot, 'test', 'bench', 'kv_load.py');
 
 /** A generator could not be built or started; the message says what to install. */
 export class LoadGeneratorError extends Error {
@@ -38,13 +40,18 @@ export class LoadGeneratorError extends Error {
  */
 export function buildGrpcLoad(): LoadGenerator {
   if (!existsSync(binary) || statSync(binary).mtimeMs < statSync(source).mtimeMs) {
-    const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-o', binary, source, '-lnghttp2'], { encoding: 'utf8' });
+    mkdirSync(join(binary, '..'), { recursive: true });
+    // Built under a name of its own and renamed: two benchmarks or tests starting at once never
+    // run a half-written binary.
+    const building = `${binary}.${process.pid}`;
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-o', building, source, '-lnghttp2'], { encoding: 'utf8' });
     if (cc.error || cc.status !== 0) {
       throw new LoadGeneratorError(
         `cannot build the load generator (${source}): ${cc.error?.message ?? cc.stderr.trim().split('\n').slice(0, 3).join(' ')}; ` +
           'it needs a C compiler and nghttp2 headers: bash scripts/install-deps.sh installs them (Debian gcc, libnghttp2-dev)',
       );
     }
+    renameSync(building, binary);
   }
   return {
     name: 'grpc-load',

@@ -79,7 +79,7 @@ function bytesPerKey(make: () => Limiter, warm: (l: Limiter) => void): number {
   return perKey;
 }
 
-const USAGE = `Usage: npm run -w @quorumkv/ratelimit bench [-- --help]
+const USAGE = `Usage: npm run -w @quorumkv/ratelimit bench -- [options]
 
 Cost of one decision and memory per key for each of the five algorithms, next to a no-op
 baseline, as a markdown table.

@@ -8,7 +8,7 @@ import { progress, progressDone, readScriptArgs } from './bin-cli.js';
 
 const OPERATIONS = 5;
 readScriptArgs(
-  'Usage: npm run -w @quorumkv/ring bench [-- --help]\n\nLookups per second on a 10-node ring (128 vnodes each): owner and preference lists of 3, as a markdown table.',
+  'Usage: npm run -w @quorumkv/ring bench -- [options]\n\nLookups per second on a 10-node ring (128 vnodes each): owner and preference lists of 3, as a markdown table.',
   `about 3 s: ${OPERATIONS} operations × 250k lookups`,
 );
 

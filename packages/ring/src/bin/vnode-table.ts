@@ -10,7 +10,7 @@ const NODES = 10;
 const KEYS = 100_000;
 const VNODES = [1, 8, 32, 128, 512];
 readScriptArgs(
-  'Usage: npm run -w @quorumkv/ring table [-- --help]\n\nA markdown table: virtual nodes per node vs the spread of load over 10 nodes and 100k keys.',
+  'Usage: npm run -w @quorumkv/ring table -- [options]\n\nA markdown table: virtual nodes per node vs the spread of load over 10 nodes and 100k keys.',
   `about 1 s: ${VNODES.length} rings × ${KEYS / 1000}k keys`,
 );
 
