@@ -88,16 +88,18 @@ describe.each(generators)('%s', (_name, make) => {
 });
 
 describe('histogramPercentile', () => {
-  it('returns the bound of the bucket holding the rank', () => {
+  it('returns the middle of the bucket holding the rank: 1 µs wide below 128 µs, 1/64 of the bound above', () => {
     const buckets: [number, number][] = [
       [10, 50],
       [20, 40],
       [4096, 10],
     ];
-    expect(histogramPercentile(buckets, 0.5)).toBe(10);
-    expect(histogramPercentile(buckets, 0.51)).toBe(20);
-    expect(histogramPercentile(buckets, 0.9)).toBe(20);
-    expect(histogramPercentile(buckets, 0.99)).toBe(4096);
+    expect(histogramPercentile(buckets, 0.5)).toBe(10.5);
+    expect(histogramPercentile(buckets, 0.51)).toBe(20.5);
+    expect(histogramPercentile(buckets, 0.9)).toBe(20.5);
+    // 4096 = 2^12 keeps 7 significant bits: buckets 2^(13-7) = 64 µs wide.
+    expect(histogramPercentile(buckets, 0.99)).toBe(4096 + 32);
+    expect(histogramPercentile([[128, 1]], 0.5)).toBe(129);
     expect(histogramPercentile([], 0.5)).toBeNaN();
   });
 });

@@ -219,9 +219,14 @@ function merge(label: string, rs: readonly WorkerResult[], cpuMs: Map<string, nu
   };
 }
 
+/** The width of the histogram bucket whose lower bound is `lower` (see grpc-load.c). */
+function bucketWidth(lower: number): number {
+  return lower < 128 ? 1 : 2 ** (Math.floor(Math.log2(lower)) + 1 - 7);
+}
+
 /**
  * The `p` quantile (0..1) of a histogram of [lower bound µs, count] buckets sorted by bound: the
- * bound of the bucket holding it (1 µs wide below 128 µs, at most 1/64 of their bound above).
+ * middle of the bucket holding it (buckets are 1 µs wide below 128 µs, 1/64 of their bound above).
  */
 export function histogramPercentile(buckets: readonly (readonly [number, number])[], p: number): number {
   const total = buckets.reduce((a, [, n]) => a + n, 0);
@@ -230,7 +235,8 @@ export function histogramPercentile(buckets: readonly (readonly [number, number]
   let seen = 0;
   for (const [lower, n] of buckets) {
     seen += n;
-    if (seen >= rank) return lower;
+    if (seen >= rank) return lower + bucketWidth(lower) / 2;
   }
-  return buckets[buckets.length - 1]![0];
+  const [lower] = buckets[buckets.length - 1]!;
+  return lower + bucketWidth(lower) / 2;
 }
