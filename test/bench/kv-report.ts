@@ -65,7 +65,7 @@ export function kvHeadroom(rounds: Rounds<KvMeasured>, targets: readonly KvTarge
     const x = floor.m.opsPerSecond / best.m.opsPerSecond;
     lines.push(
       `headroom: it drove ${floor.t.label} at ${int(floor.m.opsPerSecond)} calls/s = ${x.toFixed(2)}× the fastest target (${best.t.label}, ${int(best.m.opsPerSecond)}/s): ` +
-        (x >= HEADROOM_TARGET ? `≥ ${HEADROOM_TARGET}×, met` : `below ${HEADROOM_TARGET}× — the echo server, one Node process, may be what stops here: read the CPU below`),
+        (x >= HEADROOM_TARGET ? `≥ ${HEADROOM_TARGET}×, met` : `below ${HEADROOM_TARGET}×: the generator or the one-process echo server stops here (the generator's share of the CPU, below, says which)`),
     );
   }
   const gen = medians.map((x) => x.m.generatorCpuUs).filter((n): n is number => n !== undefined && Number.isFinite(n));
