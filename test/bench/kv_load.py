@@ -8,7 +8,7 @@ connect, print "ready", wait for a line on stdin, warm up, measure, print one JS
 Why requests are spliced bytes, not protobuf messages: the Node side encodes one request with the
 real encoder around a key of fixed width and passes the bytes before and after the key; call i
 sends `prefix + key digits + suffix` unserialised. No proto compiler is needed here, and the
-worker spends as little CPU per call as grpc.aio allows (still ~60-100 µs on this machine).
+worker spends as little CPU per call as grpc.aio allows (still 60-200 µs on this machine).
 """
 import argparse
 import asyncio
