@@ -4,14 +4,16 @@
 #   redis-server (rate-limit benchmark baseline)   prometheus   (promtool; `npm run start:observe`)
 #   nghttp2-client (h2load: the C HTTP/2 client `npm run bench:ratelimit` drives the servers with)
 #   python3-grpcio, python3-grpc-tools (the independent Python client in test/interop)
+#   gcc, libnghttp2-dev (npm run bench builds its load generator, test/bench/grpc-load.c)
 # Safe to run again: it installs only what is missing. Needs root (or sudo).
 set -euo pipefail
-declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus [h2load]=nghttp2-client )
+declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus [h2load]=nghttp2-client [cc]=gcc )
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
 done
 /usr/bin/python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1 || missing+=(python3-grpcio python3-grpc-tools)
+[ -f /usr/include/nghttp2/nghttp2.h ] || missing+=(libnghttp2-dev)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: nothing to install"
   exit 0

@@ -5,6 +5,7 @@
  */
 import { basename } from 'node:path';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { disableNagleOnAccept } from '@quorumkv/service-kit';
 
 /** Full method path of the echo call. */
 export const echoPath = '/quorumkv.bench.Echo/Echo';
@@ -28,9 +29,13 @@ export function startEchoServer(address: string): Promise<{ server: Server; addr
     { Echo: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, call.request) },
   );
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve({ server, address: address.replace(/:\d+$/, `:${port}`) }),
-    ),
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => {
+      if (err) return reject(err);
+      // Served like every quorumkv service (service-kit's startGrpcHost does the same): without
+      // TCP_NODELAY a C-core client's calls wait on delayed ACKs and the floor measures Nagle.
+      disableNagleOnAccept(server);
+      resolve({ server, address: address.replace(/:\d+$/, `:${port}`) });
+    }),
   );
 }
 

@@ -6,6 +6,7 @@
  * Usage: node test/dist/bench/http2-echo-server.js [HOST:PORT]
  */
 import { createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import { basename } from 'node:path';
 import { echoPath } from './echo-server.js';
 
@@ -37,6 +38,8 @@ export function startHttp2EchoServer(address: string): Promise<{ server: Http2Se
   const port = Number(address.slice(colon + 1));
   const server = createServer();
   server.on('stream', echo);
+  // Like every quorumkv service: small replies go out at once, not after the peer's delayed ACK.
+  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   // A connection dropped mid-frame (a load generator stopping) is expected here.
   server.on('sessionError', () => undefined);
   return new Promise((resolve, reject) => {

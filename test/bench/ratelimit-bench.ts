@@ -16,16 +16,17 @@
  * Every target is started once, measured in `--rounds` interleaved rounds, and its median round
  * is reported.
  *
- *   npm run bench:ratelimit -- [--client grpc-js|h2load|both] [--concurrency 64] [--duration 5]
- *     [--rounds 3] [--users 1000] [--settle 2] [--no-redis]
+ *   npm run bench:ratelimit -- --help
  */
-import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { rls } from '@quorumkv/proto';
+import { BenchProgress, formatEstimate, readBenchArgs } from './bench-cli.js';
 import { runCheckStreamLoad } from './check-stream-load.js';
 import { h2loadInstalled } from './h2load.js';
 import { formatResults, runUnaryLoad, type LoadResult } from './load.js';
+import { RATELIMIT_WARMUP_MS, ratelimitBenchCommand, ratelimitPlan } from './ratelimit-bench-plan.js';
 import { measuredByH2Load, measureWithH2Load, pickForwardedKeys } from './ratelimit-h2load.js';
+import { redisInstalled } from './ratelimit-redis.js';
 import {
   benchRequest,
   ECHO,
@@ -41,44 +42,31 @@ import {
 } from './ratelimit-targets.js';
 import { formatRatio, Rounds } from './rounds.js';
 
-const { values } = parseArgs({
-  options: {
-    client: { type: 'string' },
-    concurrency: { type: 'string', default: '64' },
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    users: { type: 'string', default: '1000' },
-    settle: { type: 'string', default: '2' },
-    'no-redis': { type: 'boolean', default: false },
-  },
-});
+const args = readBenchArgs(ratelimitBenchCommand);
 function fail(why: string): never {
   process.stderr.write(`bench:ratelimit: ${why}\n`);
   process.exit(2);
 }
-const concurrency = Number(values.concurrency);
-const durationMs = Number(values.duration) * 1000;
-const users = Number(values.users);
-const rounds = Number(values.rounds);
-const settleMs = Number(values.settle) * 1000;
-if (![concurrency, durationMs, users, rounds].every((n) => Number.isInteger(n) && n > 0)) {
-  fail('--concurrency, --duration (seconds), --users and --rounds take positive whole numbers');
-}
-if (!Number.isInteger(settleMs) || settleMs < 0) fail('--settle takes whole seconds, 0 or more');
+const concurrency = args.int('concurrency');
+const durationMs = args.int('duration') * 1000;
+const users = args.int('users');
+const rounds = args.int('rounds');
+const settleMs = args.int('settle') * 1000;
 /**
  * A quiet pause before each measurement: a Node process that has just stopped taking load runs
  * its idle-time full GCs in the next seconds, on the same 2 cores as the next target.
  */
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, settleMs));
 const h2loadFound = h2loadInstalled();
-const client = values.client ?? (h2loadFound ? 'both' : 'grpc-js');
-if (client !== 'grpc-js' && client !== 'h2load' && client !== 'both') fail(`--client takes grpc-js, h2load or both, not ${client}`);
+const client = args.string('client') ?? (h2loadFound ? 'both' : 'grpc-js');
 const useGrpcJs = client !== 'h2load';
 const useH2Load = client !== 'grpc-js';
 if (useH2Load && !h2loadFound) fail(`--client ${client} needs h2load, which was not found: bash scripts/install-deps.sh installs it (Debian nghttp2-client)`);
 
 const log = (s: string): boolean => process.stdout.write(s + '\n');
-const run = { concurrency, durationMs, warmupMs: 1_000 };
+const run = { concurrency, durationMs, warmupMs: RATELIMIT_WARMUP_MS };
+const withRedis = !args.flag('no-redis') && redisInstalled();
+const plan = ratelimitPlan({ duration: durationMs / 1000, rounds, settle: settleMs / 1000, grpcJs: useGrpcJs, h2load: useH2Load, redis: withRedis });
 
 // One descriptor per request, `user` taking `users` values: each call is one decision.
 const encoded: Buffer[] = Array.from({ length: users }, (_, u) => benchRequest(USER_KEY, `u${u}`));
@@ -89,19 +77,22 @@ log(
   `rate limiter benchmark: ${concurrency} in flight, ${durationMs / 1000} s per target per round, ${rounds} rounds, ${cpus().length} cores; ` +
     `clients: ${[useGrpcJs ? 'grpc-js' : '', useH2Load ? 'h2load' : ''].filter((c) => c !== '').join(' and ')}`,
 );
+log(`takes ${formatEstimate(plan)}`);
+if (args.flag('dry-run')) process.exit(0);
 if (!h2loadFound) log('h2load not found: measuring with the grpc-js client only (bash scripts/install-deps.sh installs it: Debian nghttp2-client)');
 if (useGrpcJs) log(`grpc-js client: ${users} keys at ${USER_LIMIT_PER_SECOND}/s each`);
 if (useH2Load) log(`h2load client: one key per h2load process at ${H2LOAD_LIMIT_PER_SECOND}/s (never reached: every call is a counted decision that answers OK)`);
 
 const grpcJsRounds = new Rounds();
 const h2loadRounds = new Rounds();
+const progress = new BenchProgress(plan);
 const logRound = (client: string, r: number, res: LoadResult): void => {
-  log(`round ${r + 1} ${client.padEnd(7)} ${res.label.padEnd(45)} ${res.opsPerSecond.toFixed(0).padStart(6)} ops/s  p50 ${res.p50Ms.toFixed(2)} ms  p99 ${res.p99Ms.toFixed(2)} ms`);
+  progress.log(`round ${r + 1} ${client.padEnd(7)} ${res.label.padEnd(45)} ${res.opsPerSecond.toFixed(0).padStart(6)} ops/s  p50 ${res.p50Ms.toFixed(2)} ms  p99 ${res.p99Ms.toFixed(2)} ms`);
 };
 
 // Every target is started up front and idles while the others are measured; the rounds then
 // interleave them, so a burst of load from elsewhere on the machine hits every target alike.
-const bench = await startTargets({ h2load: useH2Load, redis: !values['no-redis'], log });
+const bench = await startTargets({ h2load: useH2Load, redis: !args.flag('no-redis'), log });
 try {
   // h2load sends one key per process: pick them so that 2 of 3 decisions are forwarded, as
   // with uniform traffic over three replicas.
@@ -117,12 +108,14 @@ try {
     if (useGrpcJs) {
       for (const t of targets) {
         if (!t.grpcJs) continue;
+        progress.step(r, `${t.label} (grpc-js)`);
         await settle();
         const res = await runUnaryLoad(t.label, { addresses: t.grpcJs.addresses, path: t.path, request: requestFor }, run);
         grpcJsRounds.add(res);
         logRound('grpc-js', r, res);
       }
       // The same decisions over the batched Check stream quorumkv's coordinator uses.
+      progress.step(r, `${STREAM} (grpc-js)`);
       await settle();
       const res = await runCheckStreamLoad(STREAM, bench.oneReplica, (i) => decoded[i % users]!, run);
       grpcJsRounds.add(res);
@@ -130,6 +123,7 @@ try {
     }
     if (useH2Load) {
       for (const t of targets.filter(measuredByH2Load)) {
+        progress.step(r, `${t.label} (h2load)`);
         await settle();
         const res = await measureWithH2Load(t, run);
         h2loadRounds.add(res);
@@ -138,6 +132,7 @@ try {
     }
   }
 } finally {
+  progress.finish();
   await bench.stop();
 }
 

@@ -14,28 +14,28 @@ export interface RoundRatio {
 const middle = <T>(sorted: readonly T[]): T => sorted[Math.floor((sorted.length - 1) / 2)]!;
 
 /** Every round's result by target label, targets in the order first seen. */
-export class Rounds {
-  private readonly byLabel = new Map<string, LoadResult[]>();
+export class Rounds<R extends LoadResult = LoadResult> {
+  private readonly byLabel = new Map<string, R[]>();
 
-  add(result: LoadResult): void {
+  add(result: R): void {
     const list = this.byLabel.get(result.label);
     if (list) list.push(result);
     else this.byLabel.set(result.label, [result]);
   }
 
   /** Every round of every target. */
-  all(): LoadResult[] {
+  all(): R[] {
     return [...this.byLabel.values()].flat();
   }
 
   /** The round with the median throughput (its latencies come with it), or undefined if unmeasured. */
-  median(label: string): LoadResult | undefined {
+  median(label: string): R | undefined {
     const rs = this.byLabel.get(label);
     return rs && rs.length > 0 ? middle([...rs].sort((a, b) => a.opsPerSecond - b.opsPerSecond)) : undefined;
   }
 
   /** {@link median} of every target, in order. */
-  medians(): LoadResult[] {
+  medians(): R[] {
     return [...this.byLabel.keys()].map((label) => this.median(label)!);
   }
 

@@ -12,6 +12,7 @@
  * sliding log also with 10 and 100 hits logged at distinct times), divided by the number of keys. The array
  * that holds them is allocated before the first measurement.
  */
+import { parseArgs } from 'node:util';
 import { createLimiter } from '../create-limiter.js';
 import { ALGORITHMS, type AlgorithmName, type Decision, type Limiter, type LimitPolicy } from '../policy.js';
 
@@ -81,7 +82,42 @@ function bytesPerKey(make: () => Limiter, warm: (l: Limiter) => void): number {
   return perKey;
 }
 
+const USAGE = `Usage: npm run -w @quorumkv/ratelimit bench -- [options]
+
+Cost of one decision and memory per key for each of the five algorithms, next to a no-op
+baseline, as a markdown table.
+
+Options:
+  --dry-run  print how long it takes and exit
+  --help     print this text and exit`;
+
+/**
+ * --help, --dry-run, or a one-line error and exit 2. (Not the benchmarks' shared helper in
+ * test/bench: a library does not import test code, and this script takes no options.)
+ */
+function readArgs(): void {
+  let values: { help?: boolean; 'dry-run'?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { help: { type: 'boolean' }, 'dry-run': { type: 'boolean' } }, strict: true }));
+  } catch (err) {
+    process.stderr.write(`${(err instanceof Error ? err.message : String(err)).split('\n')[0]} (${USAGE.split('\n')[0]}; --help for more)\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  process.stderr.write(`takes about 10 s: ${ROUNDS} rounds × ${ALGORITHMS.length + 1} limiters × ${DECISIONS / 1e6}M decisions, then memory over ${MEMORY_KEYS / 1000}k keys each\n`);
+  if (values['dry-run']) process.exit(0);
+}
+
+/** Round `r` of the timing, or the memory pass: one line rewritten on a terminal, plain lines otherwise. */
+function progress(what: string): void {
+  process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${what}` : `${what}\n`);
+}
+
 function main(): void {
+  readArgs();
   if (gc === undefined) {
     process.stderr.write('run with node --expose-gc for memory figures\n');
   }
@@ -93,12 +129,14 @@ function main(): void {
   // Interleave rounds so drift hits every algorithm alike; keep the best round of each.
   const best = new Map<string, { ns: number; allowedShare: number }>();
   for (let r = 0; r < ROUNDS; r++) {
+    progress(`round ${r + 1}/${ROUNDS}: ns per decision`);
     for (const [name, make] of candidates) {
       const t = timeDecisions(make);
       const prev = best.get(name);
       if (prev === undefined || t.ns < prev.ns) best.set(name, t);
     }
   }
+  progress('memory per key');
   for (const [name, make] of candidates) {
     const t = best.get(name);
     if (t === undefined) continue;
@@ -108,6 +146,7 @@ function main(): void {
     rows.push({ name, ns: t.ns, allowed: t.allowedShare, bytes, sizeBytes: sample.sizeBytes() });
   }
   const logged = [10, 100].map((n) => ({ n, bytes: bytesPerKey(() => logWithHits(0), (l) => fill(l, n)), sizeBytes: logWithHits(n).sizeBytes() }));
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const baseline = rows[0]?.ns ?? 1;
   const out: string[] = [];
   out.push(`node ${process.version}, ${DECISIONS} decisions over ${KEYS} keys (5/minute, 1 ms apart), best of ${ROUNDS}; memory over ${MEMORY_KEYS} keys`);

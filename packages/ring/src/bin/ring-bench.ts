@@ -4,10 +4,19 @@
  */
 import { HashRing } from '../hash-ring.js';
 import { sha1Position } from '../position.js';
+import { progress, progressDone, readScriptArgs } from './bin-cli.js';
+
+const OPERATIONS = 5;
+readScriptArgs(
+  'Usage: npm run -w @quorumkv/ring bench -- [options]\n\nLookups per second on a 10-node ring (128 vnodes each): owner and preference lists of 3, as a markdown table.',
+  `about 3 s: ${OPERATIONS} operations × 250k lookups`,
+);
 
 const KEYS = Array.from({ length: 200_000 }, (_, i) => `user:${i}`);
+let step = 0;
 
 function measure(label: string, ring: HashRing, op: (r: HashRing, key: string) => unknown): string {
+  progress(++step, OPERATIONS, label);
   for (let i = 0; i < 50_000; i++) op(ring, KEYS[i] as string); // let the JIT settle
   const t0 = process.hrtime.bigint();
   for (const k of KEYS) op(ring, k);
@@ -30,4 +39,5 @@ const rows = [
   measure('preferenceList(key, 3), 3 zones', zoned, (r, k) => r.preferenceList(k, 3)),
   measure('preferenceList(key, 3), node-0 skipped', plain, (r, k) => r.preferenceList(k, 3, { skip: (id) => id === 'node-0' })),
 ];
+progressDone();
 process.stdout.write(`${rows.join('\n')}\n`);
