@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const value = Buffer.alloc(100, 0x61);
   const write = (prefix: string) => (i: number): Op => ({
     $case: 'coordinate',
-    coordinate: { key: Buffer.from(`${prefix}-${i}`), context: [], value, tombstone: false },
+    coordinate: { key: Buffer.from(`${prefix}-${i}`), context: [], value, tombstone: false, requestId: Buffer.alloc(0) },
   });
   const read = (i: number): Op => ({ $case: 'read', read: { key: Buffer.from(`bench-${i}`) } });
   try {

@@ -43,18 +43,30 @@ afterEach(async () => {
 describe('a context cannot push a node past the counters it can represent (hole 1)', () => {
   it("refuses a context claiming more of this node's incarnation than it minted, stores nothing, and keeps minting readable dots", async () => {
     const engine = await open('db');
-    await engine.coordinate(k('a'), NONE, k('v1'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
     for (const counter of [MAX, MAX - 1, 2]) {
-      const forged: VectorClock = [{ node: 'node-1', epoch: engine.epoch, counter, timestampMs: 1 } as VectorClock[number]];
-      const err = await engine.coordinate(k('a'), forged, k('evil'), false).catch((e: unknown) => e);
+      const forged: VectorClock = [{ node: 'node-1', epoch: engine.epoch, counter, timestampMs: 1 }];
+      const err = await engine.coordinate(k('a'), { context: forged, value: k('evil'), tombstone: false }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect(err).toMatchObject({ field: 'context' });
     }
     expect((await engine.read(k('a'))).map((v) => text(v.value))).toEqual(['v1']);
-    for (let i = 0; i < 5; i++) await engine.coordinate(k(`fresh-${i}`), NONE, k('v'), false);
+    for (let i = 0; i < 5; i++) await engine.coordinate(k(`fresh-${i}`), { context: NONE, value: k('v'), tombstone: false });
     const dots = [];
     for (let i = 0; i < 5; i++) dots.push(...(await engine.read(k(`fresh-${i}`))).map(dotOf));
     expect(new Set(dots).size).toBe(5);
+  });
+
+  it("refuses a merge whose versions claim writes of this node's incarnation it never minted", async () => {
+    const engine = await open('db');
+    const { minted } = await engine.coordinate(k('a'), { context: NONE, value: k('v'), tombstone: false });
+    const forgedDot: Version = { ...minted, dot: { ...minted.dot, counter: MAX } };
+    const forgedContext: Version = { ...minted, dot: { node: 'node-2', epoch: 3n, counter: 1 }, context: [{ node: 'node-1', epoch: engine.epoch, counter: MAX, timestampMs: 1 }] };
+    for (const v of [forgedDot, forgedContext]) await expect(engine.merge(k('b'), [v])).rejects.toMatchObject({ field: 'versions' });
+    expect(await engine.read(k('b'))).toEqual([]);
+    // Its own real versions, sent back by read repair, are welcome.
+    await engine.merge(k('b'), [minted]);
+    expect(await engine.read(k('b'))).toHaveLength(1);
   });
 
   it('recovers a directory whose node-wide counter was pushed to 2^53: the broken versions become readable with fresh dots', async () => {
@@ -69,8 +81,8 @@ describe('a context cannot push a node past the counters it can represent (hole 
     const counter = Buffer.alloc(8);
     counter.writeBigUInt64BE(2n ** 53n);
     await db.put(Buffer.from('mdot-counter'), counter);
-    await db.put(Buffer.from('dx'), Buffer.from(storage.VersionSet.encode({ versions: [bad('x1'), bad('x2'), good] }).finish()));
-    await db.put(Buffer.from('dy'), Buffer.from(storage.VersionSet.encode({ versions: [bad('y')] }).finish()));
+    await db.put(Buffer.from('dx'), Buffer.from(storage.VersionSet.encode({ versions: [bad('x1'), bad('x2'), good], applied: [] }).finish()));
+    await db.put(Buffer.from('dy'), Buffer.from(storage.VersionSet.encode({ versions: [bad('y')], applied: [] }).finish()));
     await db.close();
 
     const { logger, lines } = captureLogger();
@@ -81,7 +93,7 @@ describe('a context cannot push a node past the counters it can represent (hole 
     expect(new Set(x.map(dotOf)).size).toBe(3);
     expect(lines().some((l) => l['level'] === 40 && /counter/.test(String(l['msg'])))).toBe(true);
     // New writes mint distinct, readable dots, and survive a restart.
-    await engine.coordinate(k('y'), NONE, k('y2'), false);
+    await engine.coordinate(k('y'), { context: NONE, value: k('y2'), tombstone: false });
     await close(engine);
     const again = await open('db');
     expect((await again.read(k('y'))).map((v) => text(v.value)).sort()).toEqual(['y', 'y2']);
@@ -91,10 +103,10 @@ describe('a context cannot push a node past the counters it can represent (hole 
 describe('every incarnation mints dots of its own epoch (hole 2)', () => {
   it('a node whose folder was wiped mints dots that never collide with those of its earlier incarnation', async () => {
     const first = await open('disk-1');
-    const before = await first.coordinate(k('a'), NONE, k('old'), false);
+    const before = await first.coordinate(k('a'), { context: NONE, value: k('old'), tombstone: false });
     await close(first);
     const replaced = await open('disk-2');
-    const after = await replaced.coordinate(k('a'), NONE, k('new'), false);
+    const after = await replaced.coordinate(k('a'), { context: NONE, value: k('new'), tombstone: false });
     expect(dotOf(after.minted)).not.toBe(dotOf(before.minted));
     // Another replica holding both keeps both: neither write vanishes.
     expect(mergeVersions(before.versions, after.versions).map((v) => text(v.value)).sort()).toEqual(['new', 'old']);
@@ -102,17 +114,17 @@ describe('every incarnation mints dots of its own epoch (hole 2)', () => {
 
   it('a node that lost its unsynced writes (reopened from a copy taken before them) reuses none of their dots', async () => {
     const engine = await open('live');
-    await engine.coordinate(k('a'), NONE, k('v1'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
     await close(engine);
     await cp(join(dir, 'live'), join(dir, 'before-power-loss'), { recursive: true });
     const reopened = await open('live');
     const lost: Version[] = [];
-    for (let i = 0; i < 3; i++) lost.push((await reopened.coordinate(k('a'), NONE, k(`lost-${i}`), false)).minted);
+    for (let i = 0; i < 3; i++) lost.push((await reopened.coordinate(k('a'), { context: NONE, value: k(`lost-${i}`), tombstone: false })).minted);
     await close(reopened);
     // Power loss: the last writes never reached the disk, but other replicas hold them.
     const recovered = await open('before-power-loss');
     const fresh: Version[] = [];
-    for (let i = 0; i < 3; i++) fresh.push((await recovered.coordinate(k('a'), NONE, k(`new-${i}`), false)).minted);
+    for (let i = 0; i < 3; i++) fresh.push((await recovered.coordinate(k('a'), { context: NONE, value: k(`new-${i}`), tombstone: false })).minted);
     const lostDots = new Set(lost.map(dotOf));
     for (const v of fresh) expect(lostDots.has(dotOf(v))).toBe(false);
   });
@@ -121,7 +133,7 @@ describe('every incarnation mints dots of its own epoch (hole 2)', () => {
 describe('replicated merges obey the value size and sibling bounds (hole 5)', () => {
   it('refuses a merge carrying a value over the size limit and stores nothing', async () => {
     const big = await open('big', { nodeId: 'node-2', maxValueBytes: 100 });
-    const { versions } = await big.coordinate(k('a'), NONE, Buffer.alloc(100, 1), false);
+    const { versions } = await big.coordinate(k('a'), { context: NONE, value: Buffer.alloc(100, 1), tombstone: false });
     const small = await open('small', { maxValueBytes: 10 });
     const err = await small.merge(k('a'), versions).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
@@ -129,23 +141,30 @@ describe('replicated merges obey the value size and sibling bounds (hole 5)', ()
     expect(await small.read(k('a'))).toEqual([]);
   });
 
+  it('says how many distinct values a key at the sibling limit holds: a Get shows byte-identical siblings once', async () => {
+    const engine = await open('db', { maxSiblings: 3, siblingWarn: 3 });
+    for (let i = 0; i < 3; i++) await engine.coordinate(k('a'), { context: NONE, value: k('same'), tombstone: false });
+    const err = await engine.coordinate(k('a'), { context: NONE, value: k('same'), tombstone: false }).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/4 live siblings \(1 distinct value\), more than the limit of 3/);
+  });
+
   it('accepts a merge past the sibling bound (refusing would leave replicas diverged) up to the hard ceiling, and refuses past it', async () => {
     const other = await open('other', { nodeId: 'node-2' });
     let theirs: Version[] = [];
-    for (let i = 0; i < 6; i++) theirs = (await other.coordinate(k('a'), NONE, k(`t${i}`), false)).versions.slice();
+    for (let i = 0; i < 6; i++) theirs = (await other.coordinate(k('a'), { context: NONE, value: k(`t${i}`), tombstone: false })).versions.slice();
     const { logger, lines } = captureLogger();
     const engine = await open('db', { maxSiblings: 4, siblingWarn: 2, maxMergedSiblings: 8, logger });
-    for (let i = 0; i < 2; i++) await engine.coordinate(k('a'), NONE, k(`m${i}`), false);
+    for (let i = 0; i < 2; i++) await engine.coordinate(k('a'), { context: NONE, value: k(`m${i}`), tombstone: false });
     // 2 + 6 = 8 live versions: over the bound of 4, not over the ceiling of 8.
     expect(await engine.merge(k('a'), theirs)).toHaveLength(8);
     expect(lines().some((l) => l['msg'] === 'key holds many siblings')).toBe(true);
     // A ninth from elsewhere would pass the ceiling: refused, nothing stored.
-    const extra = (await other.coordinate(k('b'), NONE, k('x'), false)).versions;
-    const ninth = await other.coordinate(k('a'), NONE, k('t6'), false);
+    const extra = (await other.coordinate(k('b'), { context: NONE, value: k('x'), tombstone: false })).versions;
+    const ninth = await other.coordinate(k('a'), { context: NONE, value: k('t6'), tombstone: false });
     expect(extra).toHaveLength(1);
     await expect(engine.merge(k('a'), ninth.versions)).rejects.toMatchObject({ siblings: 9, limit: 8 });
     expect(await engine.read(k('a'))).toHaveLength(8);
     // Blind writes on a key over the bound stay refused; a write with the read's context resolves it.
-    await expect(engine.coordinate(k('a'), NONE, k('more'), false)).rejects.toMatchObject({ limit: 4 });
+    await expect(engine.coordinate(k('a'), { context: NONE, value: k('more'), tombstone: false })).rejects.toMatchObject({ limit: 4 });
   });
 });
