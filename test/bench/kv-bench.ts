@@ -11,6 +11,7 @@
  *
  *   npm run bench -- [--concurrency 64] [--duration 8] [--rounds 3] [--value-size 100] [--no-etcd]
  */
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -141,8 +142,11 @@ try {
   stops.push(() => cluster.stop());
   const qpids = pidsOf([cluster.coordinator, ...cluster.storageNodes.map((n) => n.process)]);
   const qput = (k: Buffer): Buffer =>
-    // Fresh keys: repeated blind puts of one key would (correctly) pile up siblings.
-    Buffer.from(kv.PutRequest.encode({ key: k, value, context: Buffer.alloc(0), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, w: 2 }).finish());
+    // Fresh keys: repeated blind puts of one key would (correctly) pile up siblings. Each put
+    // carries a request id, as every put of the SDK does (the node records it with the write).
+    Buffer.from(
+      kv.PutRequest.encode({ key: k, value, context: Buffer.alloc(0), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, w: 2, requestId: randomBytes(16) }).finish(),
+    );
   const qget = (k: Buffer): Buffer => Buffer.from(kv.GetRequest.encode({ key: k, consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, r: 2 }).finish());
   const qputTarget: Target = { label: QPUT, pids: qpids, target: putTarget(QPUT, [cluster.address], '/quorumkv.kv.v1.KeyValueService/Put', qput) };
   const qgetTarget: Target = { label: QGET, pids: qpids, target: getTarget(QPUT, [cluster.address], '/quorumkv.kv.v1.KeyValueService/Get', qget) };

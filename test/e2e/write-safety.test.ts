@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { QuorumKvClient, UnavailableError } from '@quorumkv/client';
 import { storage, type kv } from '@quorumkv/proto';
+import { readFileSync } from 'node:fs';
+import { ContextCodec, parseContextKeys, type ClockEntry } from '@quorumkv/vclock';
 import { readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -49,11 +51,45 @@ describe('a crafted causal context (issue 9, hole 1)', () => {
   it('is refused with INVALID_ARGUMENT naming the context, and every node keeps minting versions readable at R=ALL', async () => {
     const nodes = t.cluster.storageNodes.map((n) => n.id);
     for (let i = 0; i < 6; i++) await t.kv.put({ key: b(`before-${i}`), value: b('old'), w: 3 });
+    // The same claim signed with a key the attacker made up (under the cluster's key id or another).
+    const guessed = (id: string): ContextCodec => new ContextCodec({ currentId: id, keys: [{ id, secret: Buffer.alloc(32, 7) }] });
+    const clock = (counter: bigint) => nodes.map((node) => ({ node, epoch: 0n, counter: Number(counter), timestampMs: 1 }));
     for (const counter of [2n ** 53n - 1n, 2n ** 53n - 2n]) {
       for (let i = 0; i < 6; i++) {
-        const err = await grpcError(t.kv.put({ key: b(`attacked-${i}`), value: b('evil'), context: unsignedContext(nodes, counter), w: 3 }));
-        expect(err.code).toBe(status.INVALID_ARGUMENT);
-        expect(err.details).toMatch(/context/);
+        const key = b(`attacked-${i}`);
+        for (const context of [unsignedContext(nodes, counter), guessed('local-1').encode(clock(counter), key), guessed('k9').encode(clock(counter), key)]) {
+          const err = await grpcError(t.kv.put({ key, value: b('evil'), context, w: 3 }));
+          expect(err.code).toBe(status.INVALID_ARGUMENT);
+          expect(err.details).toMatch(/^context: refused/);
+        }
+      }
+    }
+    // A real context is bound to its key: passed to another key's write it is refused too.
+    const real = await t.kv.get({ key: b('before-0'), r: 3 });
+    const misplaced = await grpcError(t.kv.put({ key: b('before-1'), value: b('x'), context: real.context }));
+    expect(misplaced.code).toBe(status.INVALID_ARGUMENT);
+    expect(misplaced.details).toMatch(/issued for another key/);
+    // Defence in depth: even with the cluster's own key (leaked, or a buggy coordinator), a node
+    // refuses a context claiming more writes of its incarnation than it minted — as the minter
+    // (INVALID_ARGUMENT) or when the version is replicated to it (its merge fails) — and its
+    // counter never jumps. (What a leaked key still allows is what any context allows: a write
+    // that supersedes what the context names. Rotate a leaked key.)
+    const cluster = new ContextCodec(parseContextKeys(readFileSync(t.cluster.contextKeysFile, 'utf8')));
+    const actors = new Map<string, ClockEntry>();
+    for (let i = 0; i < 6; i++) {
+      const key = b(`before-${i}`);
+      for (const e of cluster.decode((await t.kv.get({ key, r: 3 })).context, key)) actors.set(e.node, e);
+    }
+    expect(actors.size).toBeGreaterThan(0);
+    for (const entry of actors.values()) {
+      const key = b(`signed-but-impossible-${entry.node}`);
+      const context = cluster.encode([{ ...entry, counter: Number.MAX_SAFE_INTEGER }], key);
+      const err = await grpcError(t.kv.put({ key, value: b('evil'), context, w: 3 }));
+      if (err.code === status.INVALID_ARGUMENT) {
+        expect(err.details).toMatch(new RegExp(`context: claims ${Number.MAX_SAFE_INTEGER} writes by ${entry.node} `));
+      } else {
+        expect(err.code).toBe(status.UNAVAILABLE);
+        expect(err.details).toMatch(new RegExp(`not stored on ${entry.node} \\(CODE_INVALID_ARGUMENT: versions_record: claims`));
       }
     }
     // The nodes are healthy: fresh keys (a third of them minted by each node) and the keys
@@ -68,6 +104,12 @@ describe('a crafted causal context (issue 9, hole 1)', () => {
       const read = await t.kv.get({ key, r: 3 });
       await t.kv.put({ key, value: b('new'), context: read.context, w: 3 });
       expect(texts(await t.kv.get({ key, r: 3 }))).toEqual(['new']);
+    }
+    // No counter jumped: every dot any replica holds is a small number.
+    for (const node of t.cluster.storageNodes) {
+      for (let i = 0; i < 30; i++) {
+        for (const v of await readReplica(node.process.address, b(`after-${i}`))) expect(v.dot?.counter ?? 0n).toBeLessThan(1_000n);
+      }
     }
   });
 });
@@ -93,10 +135,12 @@ describe('a write that misses W with a node down (issue 9, hole 3)', () => {
   }
 
   it('is UNAVAILABLE saying it is stored on 2 of 3 replicas and may be visible, and a Get returns it', async () => {
-    const err = await grpcError(t.kv.put({ key: b('w3-down'), value: b('v'), w: 3 }));
+    const err = await grpcError(t.kv.put({ key: b('w3-down'), value: b('v'), w: 3, requestId: b('rid-w3-down') }));
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.details).toMatch(/stored on 2 of 3 replicas/);
     expect(err.details).toMatch(/may be visible/);
+    expect(err.details).toMatch(/retrying with the same request_id is safe/);
+    expect(err.metadata.get('x-quorumkv-replicas-stored')).toEqual(['2']);
     expect(texts(await t.kv.get({ key: b('w3-down'), r: 2 }))).toEqual(['v']);
   });
 
@@ -104,7 +148,18 @@ describe('a write that misses W with a node down (issue 9, hole 3)', () => {
     const err = await sdk.put('sdk-retry', 'v', { w: 3 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as UnavailableError).attempts).toBe(4);
+    expect((err as UnavailableError).replicasStored).toBe(2);
     for (const node of live) expect(await versionsOn(node, b('sdk-retry')), node).toHaveLength(1);
+  });
+
+  it('leaves one version when a caller retries one logical write across calls with its own request id', async () => {
+    const requestId = Buffer.from('job-42-attempt-series');
+    for (let i = 0; i < 3; i++) await expect(sdk.put('caller-retry', 'v', { w: 3, requestId })).rejects.toBeInstanceOf(UnavailableError);
+    for (const node of live) expect(await versionsOn(node, b('caller-retry')), node).toHaveLength(1);
+    // At W=2 the same request id now succeeds, answered with the version stored the first time.
+    const ok = await sdk.put('caller-retry', 'v', { w: 2, requestId });
+    expect(ok.context.length).toBeGreaterThan(0);
+    for (const node of live) expect(await versionsOn(node, b('caller-retry')), node).toHaveLength(1);
   });
 
   it('stores one version per logical blind put, however many attempts each took, so a series stays far below the sibling limit', async () => {
