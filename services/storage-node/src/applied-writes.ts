@@ -16,6 +16,7 @@
  * value, never a lost write.
  */
 import type { storage } from '@quorumkv/proto';
+import { toSafeNumber, versionToProto, type Version } from '@quorumkv/vclock';
 
 /** How long, and how many, request ids a key remembers. */
 export interface DedupWindow {
@@ -85,4 +86,38 @@ export function unionApplied(
 /** Whether two entry lists hold the same entries (in any order). */
 export function sameApplied(a: readonly storage.AppliedWrite[], b: readonly storage.AppliedWrite[]): boolean {
   return a.length === b.length && a.every((x) => b.some((y) => sameEntry(x, y)));
+}
+
+/** What a replayed request answers with: the version it minted then, and the key's set as stored. */
+export interface Replay {
+  readonly minted: Version;
+  readonly stored: storage.Version[];
+  readonly storedMinted: storage.Version;
+}
+
+/**
+ * The answer to a retried request id from a key's record, without minting or writing: the
+ * version it minted then — or, when a later write superseded that one, its dot alone (no value),
+ * which is all the client's next context needs. Undefined when the key does not remember the id
+ * (or no longer does).
+ */
+export function replayApplied(
+  record: { readonly versions: readonly Version[]; readonly applied: readonly storage.AppliedWrite[] },
+  requestId: Uint8Array,
+  nowMs: number,
+  window: DedupWindow,
+): Replay | undefined {
+  const hit = findApplied(record.applied, requestId, nowMs, window);
+  const counter = hit?.dot === undefined ? undefined : toSafeNumber(hit.dot.counter);
+  if (hit?.dot === undefined || counter === undefined) return undefined;
+  const stored = record.versions.map(versionToProto);
+  const index = stored.findIndex((v) => sameDot(v.dot, hit.dot));
+  const minted: Version = record.versions[index] ?? {
+    dot: { node: hit.dot.node, epoch: hit.dot.epoch, counter },
+    context: [],
+    value: new Uint8Array(0),
+    tombstone: false,
+    writtenAtMs: toSafeNumber(hit.appliedAtMs) ?? 0,
+  };
+  return { minted, stored, storedMinted: stored[index] ?? versionToProto(minted) };
 }

@@ -41,11 +41,11 @@ export const storageNodeSettings = {
     '--dedup-window-ms',
     'QKV_STORAGE_DEDUP_WINDOW_MS',
     600_000,
-    'How long a key remembers the request id of a write, so a retry of it is not applied twice',
+    'How long a key remembers the request id of a write, so a retry of it is not applied twice (0: not at all)',
     0,
     7 * 24 * 3_600_000,
   ),
-  dedupPerKey: setting.int('--dedup-per-key', 'QKV_STORAGE_DEDUP_PER_KEY', 16, 'Most request ids one key remembers (the newest)', 0, 1_000),
+  dedupPerKey: setting.int('--dedup-per-key', 'QKV_STORAGE_DEDUP_PER_KEY', 16, 'Most request ids one key remembers, the newest (0: none, no de-duplication)', 0, 1_000),
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
 };
 

@@ -3,20 +3,19 @@ import { DeadlineExceededError, InvalidArgumentError, type Logger } from '@quoru
 import type { storage } from '@quorumkv/proto';
 import {
   contextOf,
-  counterOf,
   liveVersions,
   mergeVersions,
   mintVersion,
   sameVersions,
-  toSafeNumber,
   versionToProto,
   type Actor,
   type VectorClock,
   type Version,
 } from '@quorumkv/vclock';
-import { findApplied, pruneApplied, sameApplied, sameDot, unionApplied, type DedupWindow } from './applied-writes.js';
+import { pruneApplied, replayApplied, sameApplied, unionApplied, type DedupWindow } from './applied-writes.js';
 import { directorySize } from './dir-size.js';
 import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './errors.js';
+import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
 import { loadNodeMeta } from './node-meta.js';
 import { dataKey, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
@@ -114,13 +113,8 @@ export class StorageEngine {
   private running = 0;
   private runningWaiters: (() => void)[] = [];
   private closing = false;
-  /** This incarnation: the node id and the epoch drawn at open. */
-  readonly actor: Actor;
-  /**
-   * Highest counter this incarnation minted. In memory only: a new incarnation has a new epoch,
-   * so nothing is lost when it is, and the hot path writes no counter record.
-   */
-  private counter: number;
+  /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
+  private readonly incarnation: Incarnation;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -130,8 +124,7 @@ export class StorageEngine {
     counter: number,
   ) {
     this.now = options.now ?? Date.now;
-    this.actor = { node: options.nodeId, epoch };
-    this.counter = counter;
+    this.incarnation = new Incarnation({ node: options.nodeId, epoch }, counter);
     this.window = { windowMs: options.dedupWindowMs ?? 600_000, perKey: options.dedupPerKey ?? 16 };
     this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
   }
@@ -164,9 +157,14 @@ export class StorageEngine {
     }
   }
 
+  /** The actor of this incarnation: the node and epoch of every dot it mints. */
+  get actor(): Actor {
+    return this.incarnation.actor;
+  }
+
   /** The epoch of this incarnation. */
   get epoch(): bigint {
-    return this.actor.epoch;
+    return this.incarnation.actor.epoch;
   }
 
   /** Every version (siblings and tombstones) of `key`; empty when the key was never written. */
@@ -196,7 +194,7 @@ export class StorageEngine {
       if (!write.tombstone && write.value.length > this.maxValueBytes) {
         throw new InvalidArgumentError('value', `${write.value.length} bytes is over the limit of ${this.maxValueBytes}`);
       }
-      this.checkClaim(counterOf(write.context, this.actor), 'context');
+      this.incarnation.checkContext(write.context, 'context');
       const requestId = write.requestId ?? NO_REQUEST_ID;
       const record = dataKey(key);
       // The body runs synchronously up to the write; the key stays locked until the write is on
@@ -207,8 +205,8 @@ export class StorageEngine {
         const local = bytes === undefined ? emptyRecord() : decodeRecord(bytes);
         const nowMs = this.now();
         if (requestId.length > 0 && bytes !== undefined) {
-          const replay = this.replay(local, bytes, requestId, nowMs);
-          if (replay !== undefined) return Promise.resolve(replay);
+          const replay = replayApplied(local, requestId, nowMs, this.window);
+          if (replay !== undefined) return Promise.resolve({ ...replay, versions: local.versions, record: bytes, deduplicated: true });
         }
         // Why: a delete followed by a blind put must give a clean key, not a value beside the
         // tombstones. When every local version is a tombstone the writer cannot have meant to
@@ -217,20 +215,20 @@ export class StorageEngine {
         const context = write.context.length === 0 && allTombstones ? contextOf(local.versions) : write.context;
         const { versions, minted } = mintVersion(local.versions, {
           context,
-          actor: this.actor,
+          actor: this.incarnation.actor,
           value: write.tombstone ? new Uint8Array(0) : write.value,
           tombstone: write.tombstone,
           nowMs,
           maxClockEntries: this.options.maxClockEntries ?? 10,
           // Why an incarnation-wide floor: pruned contexts (or a purged key) can forget this
           // actor's earlier dots of a key; reusing one would give two different values one identity.
-          minCounter: this.counter + 1,
+          minCounter: this.incarnation.minted + 1,
         });
         const live = liveVersions(versions);
         const limit = this.options.maxSiblings ?? 64;
         if (live.length > limit) throw new SiblingLimitError(live.length, limit, distinctValues(live));
         this.warnSiblings(key, live.length);
-        this.counter = minted.dot.counter;
+        this.incarnation.advanceTo(minted.dot.counter);
         const stored = versions.map(versionToProto);
         const storedMinted = stored[versions.indexOf(minted)] ?? versionToProto(minted);
         const applied =
@@ -360,54 +358,13 @@ export class StorageEngine {
       if (!v.tombstone && v.value.length > this.maxValueBytes) {
         throw new InvalidArgumentError(field, `holds a value of ${v.value.length} bytes, over the limit of ${this.maxValueBytes} bytes (--max-value-bytes); nothing stored`);
       }
-      if (v.dot.node === this.actor.node && v.dot.epoch === this.actor.epoch) this.checkClaim(v.dot.counter, field);
-      this.checkClaim(counterOf(v.context, this.actor), field);
     }
-  }
-
-  /**
-   * Refuses a claim that this incarnation minted more than it did.
-   *
-   * Why refuse rather than clamp: every dot of this actor was minted here, and contexts are built
-   * only from dots, so a higher counter is a forgery (or a bug). Minting above it would jump the
-   * counter on the client's say-so — toward 2^53 and past what a number can tell apart; clamping
-   * only the new dot would store a context covering dots this node has yet to mint, and merges
-   * would then silently drop those future writes. Refusing changes nothing and says why.
-   */
-  private checkClaim(claimed: number, field: string): void {
-    if (claimed <= this.counter) return;
-    throw new InvalidArgumentError(
-      field,
-      `claims ${claimed} writes by ${this.actor.node} (epoch ${this.actor.epoch.toString(16)}), which has minted ${this.counter}; ` +
-        'pass a context from a Get or Put unchanged',
-    );
-  }
-
-  /**
-   * The answer to a retried request id: what it minted before, without minting or writing.
-   * Undefined when the key does not remember the id (or remembers it no longer).
-   */
-  private replay(local: StoredRecord, bytes: Buffer, requestId: Uint8Array, nowMs: number): CoordinateOutcome | undefined {
-    const hit = findApplied(local.applied, requestId, nowMs, this.window);
-    const counter = hit?.dot === undefined ? undefined : toSafeNumber(hit.dot.counter);
-    if (hit?.dot === undefined || counter === undefined) return undefined;
-    const stored = local.versions.map(versionToProto);
-    const index = stored.findIndex((v) => sameDot(v.dot, hit.dot));
-    const still = local.versions[index];
-    // Superseded since: the client gets the dot it wrote, which is all its context needs.
-    const minted: Version = still ?? {
-      dot: { node: hit.dot.node, epoch: hit.dot.epoch, counter },
-      context: [],
-      value: new Uint8Array(0),
-      tombstone: false,
-      writtenAtMs: toSafeNumber(hit.appliedAtMs) ?? 0,
-    };
-    return { minted, versions: local.versions, stored, storedMinted: stored[index] ?? versionToProto(minted), record: bytes, deduplicated: true };
+    this.incarnation.checkVersions(versions, field);
   }
 
   /** Keys held (counted at open, kept since) and the size of the data directory. */
   async stats(): Promise<EngineStats> {
-    return { keyCount: this.keys, approximateBytes: await directorySize(this.options.dataDir), epoch: this.actor.epoch };
+    return { keyCount: this.keys, approximateBytes: await directorySize(this.options.dataDir), epoch: this.epoch };
   }
 
   /** Batches written and records in them, for the average group-commit size. */
