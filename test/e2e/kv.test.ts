@@ -98,10 +98,10 @@ describe('quorumkv over real processes (3 storage nodes, N=3)', () => {
       expect(texts(await t.kv.get({ key, r: 2 }))).toEqual([key.toString()]);
     }
     for (const key of keys) expect(texts(await t.kv.get({ key, r: 2 }))).toEqual([key.toString()]);
-    // W=3 cannot be met with a node down: UNAVAILABLE saying how many answered of how many needed.
+    // W=3 cannot be met with a node down: UNAVAILABLE saying where the write is stored.
     const err = await grpcError(t.kv.put({ key: b('needs-all'), value: b('v'), w: 3 }));
     expect(err.code).toBe(status.UNAVAILABLE);
-    expect(err.details).toMatch(/\d of 3 replicas answered, 3 needed.*node-2/);
+    expect(err.details).toMatch(/stored on 2 of 3 replicas .*3 needed; not stored on node-2/);
 
     await t.cluster.restartNode('node-2');
     for (const key of keys) {

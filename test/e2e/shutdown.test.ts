@@ -102,6 +102,8 @@ describe('SIGTERM under load (3 storage nodes, N=3, W=2, two coordinators)', () 
         t.cluster.storageNodes.map((s) => `${s.id}=${s.process.address}`).join(','),
         '--replication-factor',
         '3',
+        '--context-keys-file',
+        t.cluster.contextKeysFile,
         '--grace-ms',
         String(GRACE_MS),
       ],

@@ -45,14 +45,27 @@ export class InvalidArgumentError extends QuorumKvError {
   }
 }
 
+/** The trailer in which the coordinator says on how many replicas a failed write is stored. */
+export const REPLICAS_STORED_TRAILER = 'x-quorumkv-replicas-stored';
+
 /**
  * The service could not do the work now (for example a quorum of replicas was not reached).
  * Retried with backoff before it reaches the caller.
+ *
+ * On a put or delete this means "not confirmed", not "not written": the write may be stored on
+ * fewer replicas than asked and be visible to reads. `replicasStored` says on how many (when the
+ * coordinator said); retrying with the same request id — what the SDK's own retries do — never
+ * stores it twice.
  */
 export class UnavailableError extends QuorumKvError {
   override readonly name: string = 'UnavailableError';
+  /** For a write: on how many replicas it is stored despite the failure (from the coordinator). */
+  readonly replicasStored: number | undefined;
   constructor(details: string, metadata: Metadata, attempts: number, options?: { cause?: unknown }) {
     super(status.UNAVAILABLE, details, metadata, attempts, options);
+    const stored = metadata.get(REPLICAS_STORED_TRAILER)[0];
+    const text = typeof stored === 'string' ? stored : stored?.toString('utf8');
+    this.replicasStored = text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
   }
 }
 

@@ -11,6 +11,7 @@ export {
   DeadlineExceededError,
   InvalidArgumentError,
   QuorumKvError,
+  REPLICAS_STORED_TRAILER,
   RateLimitedError,
   UnavailableError,
   statusName,
@@ -23,6 +24,7 @@ export {
   type PutResult,
   QuorumKvClient,
   type QuorumKvClientOptions,
+  newRequestId,
 } from './kv-client.js';
 export {
   CONSISTENCY_NAMES,

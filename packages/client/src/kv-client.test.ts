@@ -9,7 +9,7 @@ import {
   RateLimitedError,
   UnavailableError,
 } from './errors.js';
-import { QuorumKvClient, type QuorumKvClientOptions } from './kv-client.js';
+import { QuorumKvClient, newRequestId, type QuorumKvClientOptions } from './kv-client.js';
 import { type FakeCoordinator, FakeFailure, type FakeHandlers, failFirst, startFakeCoordinator } from './testing/fake-coordinator.js';
 
 const ok: kv.PutResponse = { context: Buffer.from('ctx-1') };
@@ -48,8 +48,8 @@ describe('QuorumKvClient', () => {
     return client;
   }
 
-  it('sends key, value, context, consistency and w as the wire expects, and returns the new context', async () => {
-    const c = await connect({ put: () => Promise.resolve(ok) });
+  it('sends key, value, context, consistency, w and a request id as the wire expects, and returns the new context', async () => {
+    const c = await connect({ put: () => Promise.resolve(ok) }, { requestIds: () => Buffer.from('rid-1') });
     const res = await c.put('k', new Uint8Array([1, 2]), { context: Buffer.from('seen'), consistency: 'all', w: 2 });
     expect(res.context.toString()).toBe('ctx-1');
     expect(fake?.calls[0]?.request).toEqual({
@@ -58,6 +58,7 @@ describe('QuorumKvClient', () => {
       context: Buffer.from('seen'),
       consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_ALL,
       w: 2,
+      requestId: Buffer.from('rid-1'),
     });
   });
 
@@ -82,7 +83,7 @@ describe('QuorumKvClient', () => {
         }),
     });
     await c.delete('k', { context: Buffer.from('x') });
-    expect(fake?.calls[0]?.request).toEqual({ key: Buffer.from('k'), context: Buffer.from('x'), consistency: 0, w: 0 });
+    expect(fake?.calls[0]?.request).toMatchObject({ key: Buffer.from('k'), context: Buffer.from('x'), consistency: 0, w: 0 });
     const st = await c.status();
     expect(st.nodes[0]).toEqual({ id: 'n1', address: '127.0.0.1:7101', up: true, ringShare: 0.5, keyCount: 7n, approximateBytes: 900n });
     expect(st.replicationFactor).toBe(3);
@@ -153,6 +154,38 @@ describe('QuorumKvClient', () => {
     expect((err as UnavailableError).attempts).toBe(3);
     expect((err as UnavailableError).details).toBe('quorum not reached');
     expect(time.delays).toEqual([24, 49]);
+  });
+
+  it('sends one request id per logical write, the same on every retry of it, and a new one for the next write', async () => {
+    const time = fakeTime();
+    const down = (): FakeFailure => new FakeFailure(status.UNAVAILABLE, 'stored on 2 of 3 replicas', { 'x-quorumkv-replicas-stored': '2' });
+    const c = await connect({ put: failFirst(2, down, ok), delete: failFirst(1, down, {}) }, time.options);
+    await c.put('k', 'v');
+    await c.put('k', 'v');
+    await c.delete('k');
+    const ids = (fake?.calls ?? []).map((call) => Buffer.from((call.request as { requestId: Uint8Array }).requestId).toString('hex'));
+    expect(ids).toHaveLength(6);
+    expect(ids[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(ids.slice(0, 3)).size).toBe(1);
+    expect(new Set([ids[0], ids[3], ids[4]]).size).toBe(3);
+    expect(ids[5]).toBe(ids[4]);
+  });
+
+  it('sends the request id a caller chose, so its own retries of one write are recognised too, and refuses one over 64 bytes', async () => {
+    const c = await connect({ put: () => Promise.resolve(ok) });
+    const requestId = newRequestId();
+    await c.put('k', 'v', { requestId });
+    await c.put('k', 'v', { requestId });
+    expect(fake?.calls.map((call) => (call.request as { requestId: Buffer }).requestId)).toEqual([Buffer.from(requestId), Buffer.from(requestId)]);
+    await expect(c.put('k', 'v', { requestId: new Uint8Array(65) })).rejects.toThrow(/requestId: must be 1 to 64 bytes/);
+  });
+
+  it('tells on how many replicas a failed write is stored, from the coordinator\'s trailer', async () => {
+    const down = (): FakeFailure => new FakeFailure(status.UNAVAILABLE, 'stored on 2 of 3 replicas', { 'x-quorumkv-replicas-stored': '2' });
+    const c = await connect({ put: failFirst(10, down, ok) }, { ...fakeTime().options, retry: { maxAttempts: 1 } });
+    const err = await c.put('k', 'v').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).replicasStored).toBe(2);
   });
 
   it('does not retry INVALID_ARGUMENT and keeps the server details and trailers', async () => {

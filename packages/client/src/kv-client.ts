@@ -8,6 +8,7 @@ import {
   connectivityState,
   credentials as grpcCredentials,
 } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { admin, kv } from '@quorumkv/proto';
 import { type BytesLike, toBuffer } from './bytes.js';
@@ -21,6 +22,7 @@ import {
   callDeadlineMs,
   consistencyLevel,
   replicaCount,
+  requestIdOf,
 } from './request-options.js';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retryAfterMs } from './retry-policy.js';
 
@@ -30,6 +32,14 @@ export const DEFAULT_ADDRESS = '127.0.0.1:7070';
 export const CALLER_METADATA_KEY = 'x-quorumkv-caller';
 /** The overall deadline of a call when none is given, in ms. */
 export const DEFAULT_DEADLINE_MS = 5000;
+
+/**
+ * A fresh request id: 16 random bytes. Create one per logical write and pass it
+ * (`WriteOptions.requestId`) to every attempt of that write you make yourself.
+ */
+export function newRequestId(): Uint8Array {
+  return randomBytes(16);
+}
 
 /** Options of {@link QuorumKvClient}. Time and randomness are injectable for tests. */
 export interface QuorumKvClientOptions {
@@ -74,6 +84,11 @@ export interface QuorumKvClientOptions {
    * @default performance.now
    */
   now?: () => number;
+  /**
+   * Draws the request id of each put and delete that is not given one.
+   * @default newRequestId (16 random bytes)
+   */
+  requestIds?: () => Uint8Array;
 }
 
 /** What {@link QuorumKvClient.get} returns. */
@@ -104,9 +119,11 @@ type UnaryMethod<Req, Res> = (
  * cluster `Status`, each with an overall deadline and retries with full-jitter backoff on
  * UNAVAILABLE and RESOURCE_EXHAUSTED (honouring `retry-after`).
  *
- * Retrying a put is safe under quorumkv's version model: an attempt that failed after some
- * replicas stored it and its retry both descend from the same context, so at worst the key
- * shows one extra sibling with the same value, which the next context-carrying put resolves.
+ * Retrying a put or delete is safe: each call draws one request id and sends it with every
+ * attempt, and a replica that already stored an attempt answers the retry with that version
+ * instead of storing it again. An UNAVAILABLE on a write therefore means "not confirmed", not
+ * "not written": the write may be stored on fewer than W replicas and visible to reads
+ * (`UnavailableError.replicasStored` says on how many).
  */
 export class QuorumKvClient {
   /** The coordinator address this client dials. */
@@ -116,6 +133,7 @@ export class QuorumKvClient {
   private readonly clock: CallWithRetryOptions['clock'];
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
   private readonly caller: string | undefined;
+  private readonly requestIds: () => Uint8Array;
   private readonly kv: kv.KeyValueServiceClient;
   private readonly cluster: admin.ClusterServiceClient;
 
@@ -132,6 +150,7 @@ export class QuorumKvClient {
       random: options.random ?? Math.random,
     };
     this.onRetry = options.onRetry;
+    this.requestIds = options.requestIds ?? newRequestId;
     if (options.caller !== undefined && !/^[\x20-\x7e]+$/.test(options.caller)) {
       throw new ClientOptionsError('caller', options.caller, 'a non-empty printable ASCII string');
     }
@@ -156,6 +175,9 @@ export class QuorumKvClient {
   /**
    * Stores `value` under `key`. Pass the context of the Get you based the value on, or the write
    * becomes a sibling of what is already there.
+   *
+   * Why the request id is drawn here, once, and not per attempt: it names the logical write, so
+   * every retry below (and only those) carries the same one and is recognised by the replicas.
    */
   async put(key: BytesLike, value: BytesLike, opts: WriteOptions = {}): Promise<PutResult> {
     const request: kv.PutRequest = {
@@ -164,6 +186,7 @@ export class QuorumKvClient {
       context: toBuffer(opts.context ?? new Uint8Array()),
       consistency: consistencyLevel(opts.consistency),
       w: replicaCount('w', opts.w),
+      requestId: requestIdOf(opts.requestId, this.requestIds),
     };
     const res = await this.call(this.kv.put.bind(this.kv), request, opts);
     return { context: res.context };
@@ -176,6 +199,7 @@ export class QuorumKvClient {
       context: toBuffer(opts.context ?? new Uint8Array()),
       consistency: consistencyLevel(opts.consistency),
       w: replicaCount('w', opts.w),
+      requestId: requestIdOf(opts.requestId, this.requestIds),
     };
     await this.call(this.kv.delete.bind(this.kv), request, opts);
   }

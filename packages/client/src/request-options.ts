@@ -39,6 +39,14 @@ export interface WriteOptions extends CallOptions {
   consistency?: ConsistencyName;
   /** Replicas that must acknowledge; overrides `consistency`. At most N (the server checks). */
   w?: number;
+  /**
+   * The idempotency key of this logical write, 1 to 64 bytes. By default the client draws 16
+   * random bytes per call and sends them with every retry of that call, so a retry never stores
+   * the write twice. Pass your own (e.g. from {@link newRequestId}, kept with the job) when you
+   * retry a write yourself across calls, so those retries are recognised too. The storage nodes
+   * remember a key's request ids for 10 minutes (their setting) and its 16 newest.
+   */
+  requestId?: Uint8Array;
 }
 
 const LEVELS: Readonly<Record<ConsistencyName, kv.ConsistencyLevel>> = {
@@ -68,6 +76,18 @@ export function replicaCount(field: 'r' | 'w', value: number | undefined): numbe
     throw new InvalidArgumentError(`${field}: must be a positive integer, got ${value}`);
   }
   return value;
+}
+
+/** Longest request id the coordinator accepts. */
+export const MAX_REQUEST_ID_BYTES = 64;
+
+/** A caller's request id, checked; a fresh one from `draw` when unset. */
+export function requestIdOf(value: Uint8Array | undefined, draw: () => Uint8Array): Buffer {
+  if (value === undefined) return Buffer.from(draw());
+  if (!(value instanceof Uint8Array) || value.length < 1 || value.length > MAX_REQUEST_ID_BYTES) {
+    throw new InvalidArgumentError(`requestId: must be 1 to ${MAX_REQUEST_ID_BYTES} bytes, got ${value instanceof Uint8Array ? `${value.length} bytes` : String(value)}`);
+  }
+  return Buffer.from(value);
 }
 
 /** A per-call deadline, checked; the client default when unset. */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureContextKeys } from './context-keys.js';
 import { ServiceProcess } from './service-process.js';
 import { defaultRulesDir, serviceEntry, serviceNodeArgs } from './paths.js';
 
@@ -26,6 +27,11 @@ export interface LocalClusterOptions {
   readonly rulesDir?: string;
   /** Data folder; node i keeps its LevelDB in `<dataDir>/node-i`, logs in `<dataDir>/logs`. */
   readonly dataDir: string;
+  /**
+   * The coordinators' `--context-keys-file`. @default `<dataDir>/context-keys.json`, created with
+   * a random key on first start and reused afterwards
+   */
+  readonly contextKeysFile?: string;
   /**
    * Extra environment for every service (OTEL_*, LOG_LEVEL…), passed through unchanged; each
    * service also gets `service.instance.id=<its name>` added to OTEL_RESOURCE_ATTRIBUTES.
@@ -66,6 +72,8 @@ export interface StorageNodeInfo {
 export class LocalCluster {
   private constructor(
     readonly options: LocalClusterOptions,
+    /** The key file the coordinator signs contexts with (start other coordinators with it too). */
+    readonly contextKeysFile: string,
     readonly storageNodes: StorageNodeInfo[],
     public coordinator: ServiceProcess,
     public rateLimiter: ServiceProcess | undefined,
@@ -117,8 +125,9 @@ export class LocalCluster {
         });
         started.push(rateLimiter);
       }
-      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter);
-      return new LocalCluster(options, storageNodes, coordinator, rateLimiter);
+      const contextKeysFile = options.contextKeysFile ?? ensureContextKeys(options.dataDir);
+      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter, contextKeysFile);
+      return new LocalCluster(options, contextKeysFile, storageNodes, coordinator, rateLimiter);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
       throw err;
@@ -168,6 +177,7 @@ export class LocalCluster {
     options: LocalClusterOptions,
     nodes: readonly StorageNodeInfo[],
     rateLimiter: ServiceProcess | undefined,
+    contextKeysFile: string,
   ): Promise<ServiceProcess> {
     const n = options.replicationFactor ?? Math.min(3, nodes.length);
     return ServiceProcess.start({
@@ -180,6 +190,8 @@ export class LocalCluster {
         nodes.map((s) => `${s.id}=${s.process.address}`).join(','),
         '--replication-factor',
         String(n),
+        '--context-keys-file',
+        contextKeysFile,
         ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
         ...LocalCluster.metricsListen(options, options.metricsPorts?.coordinator),
         ...(options.coordinatorArgs ?? []),

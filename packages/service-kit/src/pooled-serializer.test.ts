@@ -7,7 +7,7 @@ const request = (id: number, value: Buffer): storage.ReplicaRequest => ({
   id,
   trace: {},
   timeoutMs: 100,
-  op: { $case: 'coordinate', coordinate: { key: Buffer.from(`k${id}`), context: [], value, tombstone: false } },
+  op: { $case: 'coordinate', coordinate: { key: Buffer.from(`k${id}`), context: [], value, tombstone: false, requestId: Buffer.alloc(0) } },
 });
 
 describe('pooledSerializer', () => {

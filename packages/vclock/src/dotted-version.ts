@@ -1,7 +1,7 @@
 /**
  * Dotted version vectors (DVV): the sibling sets a storage node keeps per key.
  *
- * Each version carries the *dot* that minted it — (node, counter), unique cluster-wide — and the
+ * Each version carries the *dot* that minted it — (node, epoch, counter), unique cluster-wide — and the
  * *context*: the version vector its writer had read. A version is obsolete exactly when some
  * other version's context covers its dot.
  *
@@ -15,18 +15,30 @@
  * sibling stays alive.
  */
 import {
+  type Actor,
   type ClockEntry,
   type VectorClock,
+  compareActors,
   counterOf,
   merge,
   normalize,
   prune,
 } from './vector-clock.js';
 
-/** The event that minted a version: the `counter`-th write coordinated by `node`. */
-export interface Dot {
-  readonly node: string;
+/** The event that minted a version: the `counter`-th write coordinated by one incarnation of `node`. */
+export interface Dot extends Actor {
   readonly counter: number;
+}
+
+/**
+ * A mint would need a counter past 2^53 - 1, which a number cannot tell apart from its
+ * successor: every later mint would reuse the same dot. Nothing is minted.
+ */
+export class CounterOverflowError extends RangeError {
+  override readonly name = 'CounterOverflowError';
+  constructor(readonly actor: Actor) {
+    super(`dot counter of ${actor.node} (epoch ${actor.epoch.toString(16)}) would pass 2^53 - 1; nothing minted`);
+  }
 }
 
 /** One version (a sibling, or a tombstone) of a key. */
@@ -43,33 +55,37 @@ export interface Version {
 export interface MintInput {
   /** The causal context the client passed (empty for a blind write). */
   readonly context: VectorClock;
-  /** The storage node minting the dot: its own id. */
-  readonly node: string;
+  /** The storage node minting the dot: its own id and the epoch of its current incarnation. */
+  readonly actor: Actor;
   readonly value: Uint8Array;
   readonly tombstone: boolean;
   readonly nowMs: number;
   /** Bound on the stored context's entries (the book says 10). */
   readonly maxClockEntries: number;
   /**
-   * Lower bound for the new dot's counter, e.g. a node-wide counter the storage node persists.
-   * Pruning can forget a node's entry from every context of a key; a floor guarantees the node
-   * still never reuses a dot it minted before. @default 1
+   * Lower bound for the new dot's counter: one above the highest counter the incarnation minted
+   * for any key. Pruning (or a purged key) can forget an actor's entry from every context of a
+   * key; the floor guarantees the actor still never reuses a dot it minted before. @default 1
    */
   readonly minCounter?: number;
 }
 
 /** Whether clock `c` has seen the event `dot`. */
 export function covers(c: VectorClock, dot: Dot): boolean {
-  return counterOf(c, dot.node) >= dot.counter;
+  return counterOf(c, dot) >= dot.counter;
 }
 
 /**
  * The local read-modify-write at a storage node — the ONLY place dots are minted.
  *
  * Drops the local versions whose dot `context` covers (the versions the writer saw), mints a dot
- * one above every counter of `node` seen locally (dots and contexts) or in `context`, and stores
+ * one above every counter of `actor` seen locally (dots and contexts) or in `context`, and stores
  * the new version with `context` pruned to `maxClockEntries`. Versions the context does not cover
  * stay as siblings.
+ *
+ * Not decided here either: whether `context` may claim more of `actor` than it minted. A storage
+ * node refuses such a context before calling this (it is a forgery or a lost-state symptom); a
+ * claim past 2^53 - 1 is refused here in any case ({@link CounterOverflowError}).
  *
  * Not decided here: "a put with no context on a key holding only tombstones supersedes them" is
  * the storage node's rule; it passes the tombstones' {@link contextOf} as `context` when it applies.
@@ -82,14 +98,18 @@ export function mintVersion(
   local: readonly Version[],
   input: MintInput,
 ): { versions: Version[]; minted: Version } {
+  const { actor } = input;
   const context = normalize(input.context);
-  let highest = Math.max(counterOf(context, input.node), (input.minCounter ?? 1) - 1);
+  let highest = Math.max(counterOf(context, actor), (input.minCounter ?? 1) - 1);
   for (const v of local) {
-    if (v.dot.node === input.node) highest = Math.max(highest, v.dot.counter);
-    highest = Math.max(highest, counterOf(v.context, input.node));
+    if (compareActors(v.dot, actor) === 0) highest = Math.max(highest, v.dot.counter);
+    highest = Math.max(highest, counterOf(v.context, actor));
   }
+  // Why check here: past 2^53 - 1, highest + 1 rounds back to highest, and every later mint
+  // would reuse one dot for different values.
+  if (!Number.isSafeInteger(highest + 1)) throw new CounterOverflowError(actor);
   const minted: Version = {
-    dot: { node: input.node, counter: highest + 1 },
+    dot: { node: actor.node, epoch: actor.epoch, counter: highest + 1 },
     // Why prune only after dropping: the full context decides what is superseded; the stored
     // copy may forget old entries, which can only ever keep extra siblings alive.
     context: prune(context, input.maxClockEntries),
@@ -102,8 +122,9 @@ export function mintVersion(
   return { versions, minted };
 }
 
+/** A dot as a map key. Counter and epoch are digits, so the node id after them needs no escaping. */
 function dotKey(d: Dot): string {
-  return `${d.counter}@${d.node}`;
+  return `${d.counter}@${d.epoch}@${d.node}`;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -120,8 +141,7 @@ function compareClocks(a: VectorClock, b: VectorClock): number {
   for (let i = 0; i < n; i++) {
     const x = a[i] as ClockEntry;
     const y = b[i] as ClockEntry;
-    if (x.node !== y.node) return x.node < y.node ? -1 : 1;
-    const d = x.counter - y.counter || x.timestampMs - y.timestampMs;
+    const d = compareActors(x, y) || x.counter - y.counter || x.timestampMs - y.timestampMs;
     if (d !== 0) return d;
   }
   return a.length - b.length;
@@ -129,7 +149,7 @@ function compareClocks(a: VectorClock, b: VectorClock): number {
 
 /**
  * Picks one of two versions with the same dot. They are normally identical copies; should a dot
- * ever be reused (see `minCounter`), a total order on the content picks the same survivor
+ * ever be reused (a node that lost its state before epochs existed), a total order on the content picks the same survivor
  * whatever the merge order, so replicas still converge.
  */
 function pickSameDot(a: Version, b: Version): Version {
@@ -142,8 +162,7 @@ function pickSameDot(a: Version, b: Version): Version {
 }
 
 function byDot(a: Version, b: Version): number {
-  if (a.dot.node !== b.dot.node) return a.dot.node < b.dot.node ? -1 : 1;
-  return a.dot.counter - b.dot.counter;
+  return compareActors(a.dot, b.dot) || a.dot.counter - b.dot.counter;
 }
 
 /**
@@ -175,6 +194,7 @@ export function contextOf(versions: readonly Version[]): VectorClock {
   for (const v of versions) {
     const dotEntry: ClockEntry = {
       node: v.dot.node,
+      epoch: v.dot.epoch,
       counter: v.dot.counter,
       timestampMs: v.writtenAtMs,
     };

@@ -1,19 +1,23 @@
 /**
- * Vector clocks and dotted version vectors for quorumkv's sibling sets, plus their protobuf codec.
+ * Vector clocks and dotted version vectors for quorumkv's sibling sets, their protobuf codec, and
+ * the signed causal context handed to clients.
  */
-export type { ClockEntry, VectorClock, Order } from './vector-clock.js';
+export type { Actor, ClockEntry, VectorClock, Order } from './vector-clock.js';
 export {
   EMPTY_CLOCK,
   compare,
+  compareActors,
   counterOf,
   descends,
   increment,
   merge,
   normalize,
   prune,
+  sameActor,
 } from './vector-clock.js';
 export type { Dot, Version, MintInput } from './dotted-version.js';
 export {
+  CounterOverflowError,
   contextOf,
   covers,
   liveVersions,
@@ -21,14 +25,21 @@ export {
   mintVersion,
   sameVersions,
 } from './dotted-version.js';
-export type { MalformedContextReason } from './codec.js';
 export {
-  MalformedContextError,
   MalformedVersionError,
   clockFromProto,
   clockToProto,
-  decodeContext,
-  encodeContext,
+  toSafeNumber,
   versionFromProto,
   versionToProto,
 } from './codec.js';
+export type { MalformedContextReason } from './context-codec.js';
+export { CONTEXT_TAG_BYTES, ContextCodec, MalformedContextError } from './context-codec.js';
+export type { ContextKey, ContextKeySet } from './context-keys.js';
+export {
+  ContextKeysError,
+  MIN_CONTEXT_SECRET_BYTES,
+  checkContextKeys,
+  formatContextKeys,
+  parseContextKeys,
+} from './context-keys.js';

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  type Actor,
   type ClockEntry,
   type VectorClock,
   compare,
+  compareActors,
   counterOf,
   descends,
   increment,
@@ -13,23 +15,29 @@ import {
 } from './vector-clock.js';
 
 const NODES = ['a', 'b', 'c', 'd', 'e'];
+/** A few epochs, 0 (before epochs existed) among them, so one node often appears as two actors. */
+const EPOCHS = [0n, 1n, 0xffff_ffff_ffff_ffffn];
 
 const entryArb: fc.Arbitrary<ClockEntry> = fc.record({
   node: fc.constantFrom(...NODES),
+  epoch: fc.constantFrom(...EPOCHS),
   counter: fc.integer({ min: 0, max: 4 }),
   timestampMs: fc.integer({ min: 0, max: 1_000 }),
 });
-/** Canonical clocks over a few nodes and small counters, so related pairs are common. */
+const actorArb: fc.Arbitrary<Actor> = fc.record({ node: fc.constantFrom(...NODES, 'z'), epoch: fc.constantFrom(...EPOCHS, 42n) });
+/** Canonical clocks over a few actors and small counters, so related pairs are common. */
 const clockArb: fc.Arbitrary<VectorClock> = fc.array(entryArb, { maxLength: 7 }).map(normalize);
 
 const INVERSE = { before: 'after', after: 'before', equal: 'equal', concurrent: 'concurrent' } as const;
 
-function e(node: string, counter: number, timestampMs = 0): ClockEntry {
-  return { node, counter, timestampMs };
+function e(node: string, counter: number, timestampMs = 0, epoch = 1n): ClockEntry {
+  return { node, epoch, counter, timestampMs };
 }
 
+const actorKey = (a: Actor): string => `${a.node}/${a.epoch}`;
+
 function counters(c: VectorClock): Record<string, number> {
-  return Object.fromEntries(c.map((x) => [x.node, x.counter]));
+  return Object.fromEntries(c.map((x) => [actorKey(x), x.counter]));
 }
 
 describe('vector clock order laws', () => {
@@ -72,7 +80,7 @@ describe('vector clock order laws', () => {
         expect(descends(m, a)).toBe(true);
         expect(descends(m, b)).toBe(true);
         const expected: Record<string, number> = {};
-        for (const x of [...a, ...b]) expected[x.node] = Math.max(expected[x.node] ?? 0, x.counter);
+        for (const x of [...a, ...b]) expected[actorKey(x)] = Math.max(expected[actorKey(x)] ?? 0, x.counter);
         expect(counters(m)).toEqual(expected);
       }),
     );
@@ -80,14 +88,31 @@ describe('vector clock order laws', () => {
 
   it('increment yields a clock strictly after the original, stamped with the given time', () => {
     fc.assert(
-      fc.property(clockArb, fc.constantFrom(...NODES, 'z'), fc.nat(), (c, node, now) => {
-        const next = increment(c, node, now);
+      fc.property(clockArb, actorArb, fc.nat(), (c, actor, now) => {
+        const next = increment(c, actor, now);
         expect(compare(next, c)).toBe('after');
         expect(compare(c, next)).toBe('before');
-        expect(counterOf(next, node)).toBe(counterOf(c, node) + 1);
-        expect(next.find((x) => x.node === node)?.timestampMs).toBe(now);
+        expect(counterOf(next, actor)).toBe(counterOf(c, actor) + 1);
+        expect(next.find((x) => compareActors(x, actor) === 0)?.timestampMs).toBe(now);
       }),
     );
+  });
+
+  it('two epochs of one node are two actors: advancing one never advances, nor covers, the other', () => {
+    fc.assert(
+      fc.property(clockArb, fc.constantFrom(...NODES), fc.constantFrom(...EPOCHS), fc.constantFrom(...EPOCHS), (c, node, e1, e2) => {
+        fc.pre(e1 !== e2);
+        const next = increment(c, { node, epoch: e1 }, 7);
+        expect(counterOf(next, { node, epoch: e2 })).toBe(counterOf(c, { node, epoch: e2 }));
+        // An event of the other incarnation that this clock had not seen stays unseen.
+        const unseen = [e(node, counterOf(c, { node, epoch: e2 }) + 1, 0, e2)];
+        expect(descends(next, unseen)).toBe(false);
+      }),
+    );
+  });
+
+  it('refuses to increment a counter past 2^53 - 1', () => {
+    expect(() => increment([e('a', Number.MAX_SAFE_INTEGER)], { node: 'a', epoch: 1n }, 0)).toThrow(RangeError);
   });
 
   it('non-canonical input (unsorted, duplicated, zero counters) is ordered by its meaning', () => {
@@ -99,8 +124,9 @@ describe('vector clock order laws', () => {
 });
 
 describe('normalize', () => {
-  it('sorts by node and keeps, per node, the highest counter with its timestamp', () => {
-    expect(normalize([e('b', 1, 5), e('a', 3, 1), e('b', 4, 2), e('a', 3, 9)])).toEqual([
+  it('sorts by node, then epoch, and keeps per actor the highest counter with its timestamp', () => {
+    expect(normalize([e('b', 1, 5), e('a', 3, 1), e('b', 4, 2), e('a', 3, 9), e('a', 1, 1, 0n)])).toEqual([
+      e('a', 1, 1, 0n),
       e('a', 3, 9),
       e('b', 4, 2),
     ]);
@@ -130,7 +156,7 @@ describe('prune', () => {
         const p = prune(c, max);
         expect(p.length).toBe(Math.min(c.length, max));
         expect(normalize(p)).toEqual(p);
-        const dropped = c.filter((x) => !p.some((y) => y.node === x.node));
+        const dropped = c.filter((x) => !p.some((y) => compareActors(x, y) === 0));
         for (const d of dropped) for (const k of p) expect(d.timestampMs).toBeLessThanOrEqual(k.timestampMs);
         expect(descends(c, p)).toBe(true);
       }),
@@ -145,19 +171,20 @@ describe('prune', () => {
 
 describe("the book's D1…D5 example", () => {
   it('Sy and Sz write concurrently after D2; Sx reconciles them into D5 that descends both', () => {
-    const d1 = increment([], 'Sx', 1);
-    expect(counters(d1)).toEqual({ Sx: 1 });
-    const d2 = increment(d1, 'Sx', 2);
-    expect(counters(d2)).toEqual({ Sx: 2 });
-    const d3 = increment(d2, 'Sy', 3);
-    const d4 = increment(d2, 'Sz', 4);
-    expect(counters(d3)).toEqual({ Sx: 2, Sy: 1 });
-    expect(counters(d4)).toEqual({ Sx: 2, Sz: 1 });
+    const [Sx, Sy, Sz] = ['Sx', 'Sy', 'Sz'].map((node) => ({ node, epoch: 0n })) as [Actor, Actor, Actor];
+    const d1 = increment([], Sx, 1);
+    expect(counters(d1)).toEqual({ 'Sx/0': 1 });
+    const d2 = increment(d1, Sx, 2);
+    expect(counters(d2)).toEqual({ 'Sx/0': 2 });
+    const d3 = increment(d2, Sy, 3);
+    const d4 = increment(d2, Sz, 4);
+    expect(counters(d3)).toEqual({ 'Sx/0': 2, 'Sy/0': 1 });
+    expect(counters(d4)).toEqual({ 'Sx/0': 2, 'Sz/0': 1 });
     expect(compare(d1, d2)).toBe('before');
     expect(compare(d2, d3)).toBe('before');
     expect(compare(d3, d4)).toBe('concurrent');
-    const d5 = increment(merge(d3, d4), 'Sx', 5);
-    expect(counters(d5)).toEqual({ Sx: 3, Sy: 1, Sz: 1 });
+    const d5 = increment(merge(d3, d4), Sx, 5);
+    expect(counters(d5)).toEqual({ 'Sx/0': 3, 'Sy/0': 1, 'Sz/0': 1 });
     expect(compare(d5, d3)).toBe('after');
     expect(compare(d5, d4)).toBe('after');
   });

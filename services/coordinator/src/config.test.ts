@@ -1,8 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@quorumkv/service-kit';
 import { coordinatorHelp, loadCoordinatorConfig, parseNodeList } from './config.js';
+import { TEST_CONTEXT_KEYS, writeTestContextKeys } from './testing/context-keys.js';
 
-const load = (argv: string[]) => loadCoordinatorConfig({ argv, env: {} });
+const dir = mkdtempSync(join(tmpdir(), 'qkv-coord-config-'));
+const keysFile = writeTestContextKeys(dir);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Reads the config with the test key file given through the environment, as a Secret mount would. */
+const load = (argv: string[], env: NodeJS.ProcessEnv = { QKV_COORDINATOR_CONTEXT_KEYS_FILE: keysFile }) => loadCoordinatorConfig({ argv, env });
 
 describe('coordinator config', () => {
   it('reads the node list and applies the defaults', () => {
@@ -11,6 +20,22 @@ describe('coordinator config', () => {
     expect(r.config.nodes.map((n) => n.id)).toEqual(['node-1', 'node-2', 'node-3']);
     expect([r.config.replicationFactor, r.config.vnodes, r.config.replicaTimeoutMs, r.config.listen]).toEqual([3, 128, 1000, '127.0.0.1:7070']);
     expect([r.config.maxKeyBytes, r.config.maxValueBytes]).toEqual([1024, 10240]);
+  });
+
+  it('reads the context keys from --context-keys-file (or its variable)', () => {
+    const r = load(['--nodes', 'a=h:1', '--replication-factor', '1', '--context-keys-file', keysFile], {});
+    if (r.help) throw new Error('unexpected help');
+    expect(r.config.contextKeys.currentId).toBe(TEST_CONTEXT_KEYS.currentId);
+    expect(r.config.contextKeys.keys.map((k) => Buffer.from(k.secret).toString('hex'))).toEqual(TEST_CONTEXT_KEYS.keys.map((k) => Buffer.from(k.secret).toString('hex')));
+  });
+
+  it('refuses to start without a context key file, or with one it cannot use, naming --context-keys-file', () => {
+    const base = ['--nodes', 'a=h:1', '--replication-factor', '1'];
+    expect(() => load(base, {})).toThrow(/--context-keys-file: is required: a JSON file holding the secret keys/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"current":"k1","keys":{"k1":"c2hvcnQ="}}');
+    expect(() => load([...base, '--context-keys-file', bad], {})).toThrow(/--context-keys-file: .*bad.json: key "k1" is 5 bytes/);
+    expect(() => load([...base, '--context-keys-file', join(dir, 'absent.json')], {})).toThrow(/--context-keys-file: cannot read/);
   });
 
   it('refuses to start without --nodes', () => {
@@ -50,7 +75,7 @@ describe('coordinator config', () => {
 
   it('prints every flag in --help', () => {
     expect(load(['--help']).help).toBe(true);
-    for (const flag of ['--nodes', '--replication-factor', '--vnodes', '--replica-timeout-ms', '--listen', '--rate-limiter', '--rate-limit-timeout-ms', '--rate-limit-domain', '--caller-metadata-key', '--rate-limit-failure-mode']) {
+    for (const flag of ['--nodes', '--context-keys-file', '--replication-factor', '--vnodes', '--replica-timeout-ms', '--listen', '--rate-limiter', '--rate-limit-timeout-ms', '--rate-limit-domain', '--caller-metadata-key', '--rate-limit-failure-mode']) {
       expect(coordinatorHelp()).toContain(flag);
     }
   });

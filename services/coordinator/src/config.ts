@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { ContextKeysError, parseContextKeys, type ContextKeySet } from '@quorumkv/vclock';
 import {
   ConfigError,
   formatHelp,
@@ -52,12 +54,51 @@ const rateLimiterSetting: SettingSpec<string> = {
   parse: (raw) => (raw.trim() === '' ? '' : parseHostPort(raw)),
 };
 
+const CONTEXT_KEYS_FLAG = '--context-keys-file';
+
+const contextKeysFileSetting: SettingSpec<string> = {
+  flag: CONTEXT_KEYS_FLAG,
+  env: 'QKV_COORDINATOR_CONTEXT_KEYS_FILE',
+  description:
+    'JSON file of the cluster secrets that sign causal contexts, the same on every coordinator: {"current":"ID","keys":{"ID":"<base64, >= 32 random bytes>",...}} (required)',
+  default: '',
+  defaultText: '(required)',
+  parse: (raw) => raw.trim(),
+};
+
+/** What to tell an operator who gave no key file. */
+const CONTEXT_KEYS_HOWTO =
+  'is required: a JSON file holding the secret keys that sign the causal contexts handed to clients, the same file on every ' +
+  'coordinator of the cluster, e.g. {"current":"k1","keys":{"k1":"<output of: openssl rand -base64 32>"}} (or set ' +
+  'QKV_COORDINATOR_CONTEXT_KEYS_FILE; `npm start` creates one under its data folder)';
+
+/**
+ * Reads the context key file.
+ * @throws ConfigError naming `--context-keys-file` when it is missing, unreadable or malformed.
+ */
+export function readContextKeysFile(path: string): ContextKeySet {
+  if (path === '') throw new ConfigError(CONTEXT_KEYS_FLAG, CONTEXT_KEYS_HOWTO);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(CONTEXT_KEYS_FLAG, `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return parseContextKeys(text);
+  } catch (err) {
+    if (err instanceof ContextKeysError) throw new ConfigError(CONTEXT_KEYS_FLAG, `${path}: ${err.message}`);
+    throw err;
+  }
+}
+
 /** A metadata key grpc-js carries as text: lowercase, no `grpc-` prefix, no `-bin` suffix. */
 const METADATA_KEY = /^[0-9a-z_.-]+$/;
 
 /** Every setting of the coordinator, declared once; `--help` prints this table. */
 export const coordinatorSettings = {
   nodes: nodesSetting,
+  contextKeysFile: contextKeysFileSetting,
   listen: hostPort('--listen', 'QKV_COORDINATOR_LISTEN', '127.0.0.1:7070', 'Address to serve KeyValueService and ClusterService on'),
   metricsListen: hostPort('--metrics-listen', 'QKV_COORDINATOR_METRICS_LISTEN', '127.0.0.1:0', 'Prometheus /metrics listen address (port 0 picks a free port; the listening line logs the URL)'),
   replicationFactor: setting.int('--replication-factor', 'QKV_COORDINATOR_REPLICATION_FACTOR', 3, 'N: replicas per key (at most the number of nodes)', 1, 64),
@@ -99,8 +140,11 @@ export const coordinatorSettings = {
   ),
 };
 
-/** The coordinator's settings, read and checked. */
-export type CoordinatorConfig = ConfigOf<typeof coordinatorSettings>;
+/** The coordinator's settings, read and checked, with the context keys read from their file. */
+export type CoordinatorConfig = ConfigOf<typeof coordinatorSettings> & {
+  /** The secrets of `--context-keys-file`. */
+  readonly contextKeys: ContextKeySet;
+};
 
 /** Help text for `quorumkv-coordinator --help`. */
 export function coordinatorHelp(): string {
@@ -114,7 +158,12 @@ export function coordinatorHelp(): string {
 /**
  * Reads flags and environment through the table, then checks what one setting alone cannot:
  * `--nodes` is required, N may not exceed the number of nodes, the caller metadata key must be
- * a text key, and a rate limiter needs a domain.
+ * a text key, a rate limiter needs a domain, and the context key file must exist and hold keys.
+ *
+ * Why no default key: contexts must verify on every coordinator of the cluster and across
+ * restarts, so a key made up at start would break clients on the next restart or the next
+ * coordinator, and a key built into the code would be known to everyone — no better than the
+ * checksum it replaces. A missing key is a deployment mistake, refused loudly.
  * @throws ConfigError naming the setting.
  */
 export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: true } | { help: false; config: CoordinatorConfig } {
@@ -139,5 +188,5 @@ export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: 
   if (config.rateLimiter !== '' && config.rateLimitDomain.trim() === '') {
     throw new ConfigError('--rate-limit-domain', 'must not be empty when --rate-limiter is set');
   }
-  return { help: false, config };
+  return { help: false, config: { ...config, contextKeys: readContextKeysFile(config.contextKeysFile) } };
 }

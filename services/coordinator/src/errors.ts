@@ -30,6 +30,72 @@ export class QuorumNotReachedError extends ServiceError {
   }
 }
 
+/** Trailer of a write that missed W: on how many replicas it is stored (a decimal count). */
+export const REPLICAS_STORED_TRAILER = 'x-quorumkv-replicas-stored';
+
+/**
+ * A Put or Delete that did not reach W acknowledgements (UNAVAILABLE at the edge). Unlike a read
+ * that misses R, a write that fails may be stored: a replica minted it and others merged it
+ * before the quorum was known to be out of reach, and nothing undoes that (there is no rollback
+ * in a Dynamo-style store, and none is needed: the write is a version like any other). So the
+ * message says precisely where it is stored, where it is not, and where it may be (a replica
+ * that timed out or whose stream broke), that it may therefore be visible to reads, and whether
+ * a retry is safe — which it is when the request carried a request id, since every replica
+ * holding the write then answers the retry with it instead of storing it again.
+ */
+export class WriteNotAcknowledgedError extends ServiceError {
+  override readonly name = 'WriteNotAcknowledgedError';
+  constructor(
+    /** W. */
+    readonly needed: number,
+    /** N: replicas the write was meant for. */
+    readonly asked: number,
+    /** Replicas that acknowledged storing it (the minting one first). */
+    readonly storedOn: readonly string[],
+    /** Replicas that answered without storing it, or were never sent it. */
+    readonly notStored: readonly ReplicaFailure[],
+    /** Replicas that may have stored it: no answer (timeout) or a stream that broke. */
+    readonly unknown: readonly ReplicaFailure[],
+    /** Whether the write carried a request id (retries of it are then de-duplicated). */
+    readonly hasRequestId: boolean,
+  ) {
+    super(status.UNAVAILABLE, writeMessage(needed, asked, storedOn, notStored, unknown, hasRequestId), {
+      [REPLICAS_STORED_TRAILER]: String(storedOn.length),
+    });
+  }
+}
+
+function writeMessage(
+  needed: number,
+  asked: number,
+  storedOn: readonly string[],
+  notStored: readonly ReplicaFailure[],
+  unknown: readonly ReplicaFailure[],
+  hasRequestId: boolean,
+): string {
+  const list = (fs: readonly ReplicaFailure[]): string => fs.map((f) => `${f.node} (${f.reason})`).join(', ');
+  let m = `write not acknowledged by enough replicas: stored on ${storedOn.length} of ${asked} replicas`;
+  if (storedOn.length > 0) m += ` (${storedOn.join(', ')})`;
+  m += `, ${needed} needed`;
+  if (notStored.length > 0) m += `; not stored on ${list(notStored)}`;
+  if (unknown.length > 0) m += `; unknown on ${list(unknown)}, which may have stored it`;
+  const maybeStored = storedOn.length > 0 || unknown.length > 0;
+  if (!maybeStored) return `${m}. Nothing was stored; retrying is safe.`;
+  m += '. The write may be visible to reads';
+  return hasRequestId
+    ? `${m}; retrying with the same request_id is safe: it is stored at most once.`
+    : `${m}; it carried no request_id, so a retry may store it again (a sibling with the same value).`;
+}
+
+/**
+ * Whether a replica that failed a write request may have applied it: not when it was never sent
+ * (no stream) or when the node answered with an error (it refuses before storing); possibly when
+ * no answer came (a timeout) or the stream broke on the way.
+ */
+export function mayHaveStored(err: unknown): boolean {
+  return !(err instanceof ReplicaUnavailableError || err instanceof ReplicaOpError);
+}
+
 /**
  * The minting replica refused a write because the key already holds too many siblings
  * (FAILED_PRECONDITION): writers keep racing without a context. Nothing was stored.

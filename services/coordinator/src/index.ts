@@ -2,10 +2,13 @@
  * The quorumkv coordinator: a stateless KeyValueService that routes by the ring, runs the
  * quorum (N, W, R) over one stream per storage node, merges versions and repairs on read.
  */
-export { coordinatorHelp, coordinatorSettings, loadCoordinatorConfig, parseNodeList } from './config.js';
+export { coordinatorHelp, coordinatorSettings, loadCoordinatorConfig, parseNodeList, readContextKeysFile } from './config.js';
 export type { CoordinatorConfig, NodeAddress } from './config.js';
 export {
   QuorumNotReachedError,
+  REPLICAS_STORED_TRAILER,
+  WriteNotAcknowledgedError,
+  mayHaveStored,
   ReplicaOpError,
   ReplicaProtocolError,
   ReplicaRequestError,
@@ -18,7 +21,17 @@ export {
 export type { ReplicaFailure } from './errors.js';
 export { awaitQuorum, quorumSize, withDeadlines } from './quorum.js';
 export type { QuorumOutcome, QuorumWaitOptions, ReplicaAnswer, ReplicaAttempt } from './quorum.js';
-export { checkKey, checkValue, parseContext, replicasNeeded, validateDelete, validateGet, validatePut } from './validate.js';
+export {
+  MAX_REQUEST_ID_BYTES,
+  checkKey,
+  checkRequestId,
+  checkValue,
+  parseContext,
+  replicasNeeded,
+  validateDelete,
+  validateGet,
+  validatePut,
+} from './validate.js';
 export type { RequestLimits, ValidGet, ValidWrite } from './validate.js';
 export { PendingRequests } from './pending-requests.js';
 export type { ReplicaResult } from './pending-requests.js';

@@ -2,12 +2,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import { DeadlineExceededError, InvalidArgumentError, createLogger } from '@quorumkv/service-kit';
-import { clockFromProto, decodeContext, mergeVersions, mintVersion, versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
-import { QuorumNotReachedError, ReplicaOpError, ReplicaUnavailableError, SiblingLimitError } from './errors.js';
+import { clockFromProto, mergeVersions, mintVersion, versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
+import { REPLICAS_STORED_TRAILER, ReplicaOpError, ReplicaUnavailableError, SiblingLimitError, WriteNotAcknowledgedError } from './errors.js';
 import { KvOperations } from './kv-handlers.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
+import { testContexts } from './testing/context-keys.js';
 import { systemTimers } from './timers.js';
+
+const contexts = testContexts();
 
 /** What the handlers sent to which replica. */
 interface Sent {
@@ -18,15 +21,18 @@ interface Sent {
 
 /**
  * Storage nodes in memory: each keeps its versions per key and applies the same version algebra
- * as a real node (mintVersion / mergeVersions from @quorumkv/vclock). A node can be made down
- * (fails at once), hung (never answers) or refusing (answers a ReplicaError).
+ * as a real node (mintVersion / mergeVersions from @quorumkv/vclock), and remembers request ids
+ * in the record it replicates, as a real node does. A node can be made down (fails at once),
+ * hung (never answers) or refusing (answers a ReplicaError).
  */
 class MemoryReplicas implements ReplicaTransport {
   readonly sent: Sent[] = [];
+  readonly coordinateOps: storage.CoordinateOp[] = [];
   readonly down = new Set<string>();
   readonly hung = new Set<string>();
   readonly refuse = new Map<string, storage.ReplicaError_Code>();
   private readonly data = new Map<string, Map<string, Version[]>>();
+  private readonly applied = new Map<string, storage.AppliedWrite[]>();
 
   versions(node: string, key: string): Version[] {
     return this.data.get(node)?.get(key) ?? [];
@@ -51,29 +57,45 @@ class MemoryReplicas implements ReplicaTransport {
     return this.answer(node, 'read', timeoutMs, () => this.versions(node, key.toString()).map(versionToProto));
   }
 
+  private record(node: string, k: string): Buffer {
+    const applied = this.applied.get(`${node}/${k}`) ?? [];
+    return Buffer.from(storage.VersionSet.encode({ versions: this.versions(node, k).map(versionToProto), applied }).finish());
+  }
+
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult> {
+    this.coordinateOps.push(op);
     return this.answer(node, 'coordinate', timeoutMs, () => {
       const k = op.key.toString();
+      const applied = this.applied.get(`${node}/${k}`) ?? [];
+      const seen = op.requestId.length > 0 ? applied.find((a) => a.requestId.equals(op.requestId)) : undefined;
+      if (seen !== undefined) {
+        const version = this.versions(node, k).find((v) => v.dot.node === seen.dot?.node && BigInt(v.dot.counter) === seen.dot.counter);
+        const stored = version === undefined ? { dot: seen.dot, context: [], value: Buffer.alloc(0), tombstone: false, writtenAtMs: 1n } : versionToProto(version);
+        return { version: stored, siblingCount: this.versions(node, k).length, versions: [], versionsRecord: this.record(node, k), deduplicated: true };
+      }
       const { versions, minted } = mintVersion(this.versions(node, k), {
         context: clockFromProto(op.context),
-        node,
+        actor: { node, epoch: 1n },
         value: op.value,
         tombstone: op.tombstone,
         nowMs: 1,
         maxClockEntries: 10,
       });
       this.store(node).set(k, versions);
+      const version = versionToProto(minted);
+      if (op.requestId.length > 0) this.applied.set(`${node}/${k}`, [...applied, { requestId: op.requestId, dot: version.dot, appliedAtMs: 1n }]);
       // Like a real node: the whole set travels as the record bytes it stored.
-      const versionsRecord = Buffer.from(storage.VersionSet.encode({ versions: versions.map(versionToProto) }).finish());
-      return { version: versionToProto(minted), siblingCount: versions.length, versions: [], versionsRecord };
+      return { version, siblingCount: versions.length, versions: [], versionsRecord: this.record(node, k), deduplicated: false };
     });
   }
 
   merge(node: string, key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number): Promise<void> {
     return this.answer(node, 'merge', timeoutMs, () => {
       const k = key.toString();
-      const incoming = Array.isArray(versions) ? versions : storage.VersionSet.decode(versions).versions;
-      this.store(node).set(k, mergeVersions(this.versions(node, k), incoming.map(versionFromProto)));
+      const set = Array.isArray(versions) ? { versions, applied: [] } : storage.VersionSet.decode(versions);
+      this.store(node).set(k, mergeVersions(this.versions(node, k), set.versions.map(versionFromProto)));
+      const mine = this.applied.get(`${node}/${k}`) ?? [];
+      this.applied.set(`${node}/${k}`, [...mine, ...set.applied.filter((a) => !mine.some((m) => m.requestId.equals(a.requestId)))]);
     });
   }
 
@@ -96,16 +118,20 @@ function setup(): { replicas: MemoryReplicas; ops: KvOperations; repair: ReadRep
     replicaTimeoutMs: 1000,
     timers: systemTimers,
     readRepair: repair,
+    contexts,
   });
   return { replicas, ops, repair };
 }
 
-const put = (key: string, value: string, extra: { w?: number; context?: Buffer } = {}) => ({
+const RID = Buffer.from('request-0001');
+
+const put = (key: string, value: string, extra: { w?: number; context?: Buffer; requestId?: Buffer } = {}) => ({
   key: Buffer.from(key),
   value: Buffer.from(value),
   context: extra.context ?? Buffer.alloc(0),
   consistency: 0,
   w: extra.w ?? 0,
+  requestId: extra.requestId ?? Buffer.alloc(0),
 });
 const get = (key: string, r = 0) => ({ key: Buffer.from(key), consistency: 0, r });
 
@@ -132,7 +158,7 @@ describe('KvOperations', () => {
     expect(replicas.sent.map((s) => `${s.kind}@${s.node}`)).toEqual(['coordinate@node-1', 'merge@node-2', 'merge@node-3']);
     const dots = NODES.map((n) => replicas.versions(n, 'k').map((v) => `${v.dot.node}:${v.dot.counter}`).join());
     expect(dots).toEqual(['node-1:1', 'node-1:1', 'node-1:1']);
-    expect(decodeContext(res.context).map((e) => [e.node, e.counter])).toEqual([['node-1', 1]]);
+    expect(contexts.decode(res.context, Buffer.from('k')).map((e) => [e.node, e.counter])).toEqual([['node-1', 1]]);
   });
 
   it("replicates the minting node's whole set, so no replica holds a node's later dot without its earlier sibling", async () => {
@@ -172,15 +198,55 @@ describe('KvOperations', () => {
     expect(replicas.versions('node-3', 'k')[0]?.dot.node).toBe('node-2');
   });
 
-  it('fails a write with the counts and causes when no replica can mint', async () => {
+  it('fails a write no replica could mint saying nothing was stored and a retry is safe', async () => {
     const { replicas, ops } = setup();
     for (const n of NODES) replicas.down.add(n);
     const err = await failure(ops.put(put('k', 'v'), Number.POSITIVE_INFINITY));
-    expect(err).toBeInstanceOf(QuorumNotReachedError);
+    expect(err).toBeInstanceOf(WriteNotAcknowledgedError);
+    expect((err as WriteNotAcknowledgedError).code).toBe(status.UNAVAILABLE);
     expect((err as Error).message).toBe(
-      'quorum not reached: 0 of 3 replicas answered, 2 needed (node-1: connection refused, node-2: connection refused, node-3: connection refused)',
+      'write not acknowledged by enough replicas: stored on 0 of 3 replicas, 2 needed; not stored on node-1 (connection refused), ' +
+        'node-2 (connection refused), node-3 (connection refused). Nothing was stored; retrying is safe.',
     );
     expect(ops.counts.quorumFailures.put).toBe(1);
+  });
+
+  it('fails a write that missed W saying on how many replicas it is stored, that it may be visible, and that a retry with its request id is safe', async () => {
+    const { replicas, ops } = setup();
+    replicas.down.add('node-3');
+    const err = await failure(ops.put(put('k', 'v', { w: 3, requestId: RID }), Number.POSITIVE_INFINITY));
+    expect(err).toBeInstanceOf(WriteNotAcknowledgedError);
+    expect((err as Error).message).toBe(
+      'write not acknowledged by enough replicas: stored on 2 of 3 replicas (node-1, node-2), 3 needed; not stored on node-3 (connection refused). ' +
+        'The write may be visible to reads; retrying with the same request_id is safe: it is stored at most once.',
+    );
+    expect((err as WriteNotAcknowledgedError).trailers).toEqual({ [REPLICAS_STORED_TRAILER]: '2' });
+    expect(replicas.coordinateOps[0]?.requestId).toEqual(RID);
+    // It is visible: a read at R=2 returns it.
+    expect((await ops.get(get('k', 2), Number.POSITIVE_INFINITY)).siblings.map((s) => s.value.toString())).toEqual(['v']);
+  });
+
+  it('warns that a retry may store it again when the failed write carried no request id', async () => {
+    const { replicas, ops } = setup();
+    replicas.down.add('node-3');
+    const err = await failure(ops.put(put('k', 'v', { w: 3 }), Number.POSITIVE_INFINITY));
+    expect((err as Error).message).toMatch(/stored on 2 of 3 replicas .*carried no request_id, so a retry may store it again/);
+  });
+
+  it('answers a retry with the same request id from what the replicas remember: one version, on every replica that took the first attempt', async () => {
+    const { replicas, ops } = setup();
+    replicas.down.add('node-3');
+    await failure(ops.put(put('k', 'v', { w: 3, requestId: RID }), Number.POSITIVE_INFINITY));
+    // The retry finds the minter down too: node-2 answers it from the record it merged.
+    replicas.down.add('node-1');
+    const retry = await failure(ops.put(put('k', 'v', { w: 3, requestId: RID }), Number.POSITIVE_INFINITY));
+    expect((retry as Error).message).toMatch(/stored on 1 of 3 replicas \(node-2\)/);
+    expect(ops.counts.deduplicated).toBe(1);
+    replicas.down.clear();
+    const ok = await ops.put(put('k', 'v', { w: 3, requestId: RID }), Number.POSITIVE_INFINITY);
+    expect(NODES.map((n) => replicas.versions(n, 'k').length)).toEqual([1, 1, 1]);
+    expect(contexts.decode(ok.context, Buffer.from('k')).map((e) => `${e.node}:${e.counter}`)).toEqual(['node-1:1']);
+    expect(ops.counts.siblingsCreated).toBe(0);
   });
 
   it('turns a sibling-limit refusal into FAILED_PRECONDITION without trying another replica', async () => {
@@ -200,12 +266,28 @@ describe('KvOperations', () => {
     expect(await pending).toBeInstanceOf(DeadlineExceededError);
   });
 
-  it('counts a replica silent past the replica timeout as a miss', async () => {
+  it('counts a replica silent past the replica timeout as one that may have stored the write', async () => {
     const { replicas, ops } = setup();
     replicas.hung.add('node-3');
-    const pending = failure(ops.put(put('k', 'v', { w: 3 }), Number.POSITIVE_INFINITY));
+    const pending = failure(ops.put(put('k', 'v', { w: 3, requestId: RID }), Number.POSITIVE_INFINITY));
     await vi.advanceTimersByTimeAsync(1000);
-    expect((await pending as Error).message).toBe('quorum not reached: 2 of 3 replicas answered, 3 needed (node-3: deadline)');
+    expect((await pending as Error).message).toBe(
+      'write not acknowledged by enough replicas: stored on 2 of 3 replicas (node-1, node-2), 3 needed; unknown on node-3 (deadline), ' +
+        'which may have stored it. The write may be visible to reads; retrying with the same request_id is safe: it is stored at most once.',
+    );
+  });
+
+  it('waits for merges still on their way before saying where a failed write is stored', async () => {
+    const { replicas, ops } = setup();
+    replicas.down.add('node-3');
+    // node-2 answers only after node-3 failed: the quorum is already out of reach by then.
+    const slow = replicas.merge.bind(replicas);
+    const later = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    replicas.merge = (node, key, versions, timeoutMs) =>
+      node === 'node-2' ? later(50).then(() => slow(node, key, versions, timeoutMs)) : slow(node, key, versions, timeoutMs);
+    const pending = failure(ops.put(put('k', 'v', { w: 3, requestId: RID }), Number.POSITIVE_INFINITY));
+    await vi.advanceTimersByTimeAsync(50);
+    expect((await pending as Error).message).toMatch(/^write not acknowledged by enough replicas: stored on 2 of 3 replicas \(node-1, node-2\)/);
   });
 
   it('merges the answers of R replicas: concurrent writes come back as siblings with one context', async () => {
@@ -217,7 +299,7 @@ describe('KvOperations', () => {
     await vi.advanceTimersByTimeAsync(0);
     const res = await ops.get(get('k', 3), Number.POSITIVE_INFINITY);
     expect(res.siblings.map((s) => s.value.toString()).sort()).toEqual(['a', 'b']);
-    expect(decodeContext(res.context).map((e) => `${e.node}:${e.counter}`)).toEqual(['node-1:1', 'node-2:1']);
+    expect(contexts.decode(res.context, Buffer.from('k')).map((e) => `${e.node}:${e.counter}`)).toEqual(['node-1:1', 'node-2:1']);
   });
 
   it('repairs the replicas whose answer lacked a version, after replying', async () => {

@@ -5,10 +5,14 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '@quorumkv/service-kit/testing';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Metadata, Server, ServerCredentials, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { ServiceProcess } from '@quorumkv/local-cluster';
 import { storage } from '@quorumkv/proto';
+import { writeTestContextKeys } from './testing/context-keys.js';
 
 const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const running: ServiceProcess[] = [];
@@ -16,8 +20,11 @@ const servers: Server[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.stop(2000)));
 });
+const keysDir = mkdtempSync(join(tmpdir(), 'qkv-coord-main-'));
+const keysFile = writeTestContextKeys(keysDir);
 afterAll(() => {
   for (const s of servers) s.forceShutdown();
+  rmSync(keysDir, { recursive: true, force: true });
 });
 
 /** Replicate streams opened on the stand-in nodes. */
@@ -31,7 +38,7 @@ async function fakeNode(): Promise<string> {
       streamsOpened++;
       call.on('error', () => undefined);
     },
-    stats: (_call, cb) => cb(null, { nodeId: 'x', keyCount: 0n, approximateBytes: 0n }),
+    stats: (_call, cb) => cb(null, { nodeId: 'x', keyCount: 0n, approximateBytes: 0n, epoch: 1n }),
   } satisfies storage.StorageServiceServer);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -76,13 +83,28 @@ describe('quorumkv-coordinator binary', () => {
     expect(tooMany.stderr).toContain('--replication-factor');
   });
 
+  it('refuses to start without a context key file, or with a bad one, naming --context-keys-file and what to put in it (exit 2)', () => {
+    const env = { PATH: process.env['PATH'] };
+    const missing = spawnSync(process.execPath, [entry, '--nodes', 'a=127.0.0.1:1', '--replication-factor', '1'], { encoding: 'utf8', env });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/invalid setting --context-keys-file: is required: .*openssl rand -base64 32/);
+    const weak = join(keysDir, 'weak.json');
+    writeFileSync(weak, JSON.stringify({ current: 'k1', keys: { k1: Buffer.alloc(8).toString('base64') } }));
+    const short = spawnSync(process.execPath, [entry, '--nodes', 'a=127.0.0.1:1', '--replication-factor', '1', '--context-keys-file', weak], { encoding: 'utf8', env });
+    expect(short.status).toBe(2);
+    expect(short.stderr).toMatch(/--context-keys-file.*key "k1" is 8 bytes; use at least 32/);
+    const absent = spawnSync(process.execPath, [entry, '--nodes', 'a=127.0.0.1:1', '--replication-factor', '1', '--context-keys-file', join(keysDir, 'nope.json')], { encoding: 'utf8', env });
+    expect(absent.status).toBe(2);
+    expect(absent.stderr).toMatch(/--context-keys-file.*cannot read/);
+  });
+
   it('logs "listening" with its address, reports SERVING once a quorum of streams is up, and exits 0 on SIGTERM', async () => {
     const nodes = await Promise.all([fakeNode(), fakeNode()]);
     // The third node does not exist: 2 of 3 streams up is floor(3/2)+1, enough to be ready.
     const p = await ServiceProcess.start({
       name: 'coordinator',
       entry,
-      args: ['--listen', '127.0.0.1:0', '--nodes', `node-1=${nodes[0]},node-2=${nodes[1]},node-3=127.0.0.1:1`],
+      args: ['--listen', '127.0.0.1:0', '--nodes', `node-1=${nodes[0]},node-2=${nodes[1]},node-3=127.0.0.1:1`, '--context-keys-file', keysFile],
       startTimeoutMs: 15_000,
     });
     running.push(p);
@@ -98,7 +120,7 @@ describe('quorumkv-coordinator binary', () => {
     const p = await ServiceProcess.start({
       name: 'coordinator',
       entry,
-      args: ['--listen', '127.0.0.1:0', '--nodes', `node-1=${node},node-2=127.0.0.1:1,node-3=127.0.0.1:2`],
+      args: ['--listen', '127.0.0.1:0', '--nodes', `node-1=${node},node-2=127.0.0.1:1,node-3=127.0.0.1:2`, '--context-keys-file', keysFile],
       startTimeoutMs: 15_000,
     });
     running.push(p);

@@ -18,6 +18,7 @@ import {
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
+import { ContextCodec } from '@quorumkv/vclock';
 import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { startRateLimiting } from './rate-limit/rate-limiting.js';
@@ -38,7 +39,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'coordinator', node: `${hostname()}/${process.pid}` });
   const metrics = createCoordinatorMetrics();
   const pool = new ReplicaPool({ nodes: config.nodes, logger });
-  const server = createCoordinatorServer({ config, pool, logger, metrics: metrics.kv });
+  const contexts = new ContextCodec(config.contextKeys);
+  const server = createCoordinatorServer({ config, pool, logger, contexts, metrics: metrics.kv });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
   const rateLimiting = startRateLimiting(config, logger, metrics.service);
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
     nodes: config.nodes.length,
     replicationFactor: config.replicationFactor,
     readyAt: server.readyAt,
+    contextKey: contexts.currentKeyId,
+    contextKeysAccepted: config.contextKeys.keys.length,
     tracing: telemetry.enabled,
   });
 

@@ -7,6 +7,7 @@ import { KvOperations } from './kv-handlers.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
+import { testContexts } from './testing/context-keys.js';
 import { systemTimers } from './timers.js';
 
 const NODES = ['node-1', 'node-2', 'node-3'];
@@ -14,8 +15,8 @@ const logger = createLogger({ service: 'test', level: 'silent' });
 
 /** A coordinate answer whose key now holds `siblings` versions. */
 function minted(siblings: number): storage.CoordinateResult {
-  const { versions, minted: v } = mintVersion([], { context: [], node: 'node-1', value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
-  return { version: versionToProto(v), siblingCount: siblings, versions: versions.map(versionToProto), versionsRecord: Buffer.alloc(0) };
+  const { versions, minted: v } = mintVersion([], { context: [], actor: { node: 'node-1', epoch: 1n }, value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
+  return { version: versionToProto(v), siblingCount: siblings, versions: versions.map(versionToProto), versionsRecord: Buffer.alloc(0), deduplicated: false };
 }
 
 /** Replicas that answer every request the same way. */
@@ -44,6 +45,7 @@ function setup(transport: ReplicaTransport): { ops: KvOperations; scrape: () => 
     timers: systemTimers,
     readRepair: new ReadRepair({ transport, logger, timeoutMs: 1000 }),
     metrics: metrics.kv,
+    contexts: testContexts(),
   });
   return { ops, scrape: () => metrics.service.registry.metrics() };
 }
@@ -54,13 +56,13 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 0 };
+const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0) };
 
 describe('coordinator metrics', () => {
   it('counts a write that reached no quorum as a quorum failure of its operation, like KvOperations.counts', async () => {
     const { ops, scrape } = setup(replicas('down'));
-    await expect(ops.put(put, Number.POSITIVE_INFINITY)).rejects.toThrow(/quorum not reached/);
-    await expect(ops.delete({ key: Buffer.from('k'), context: Buffer.alloc(0), consistency: 0, w: 0 }, Number.POSITIVE_INFINITY)).rejects.toThrow();
+    await expect(ops.put(put, Number.POSITIVE_INFINITY)).rejects.toThrow(/write not acknowledged/);
+    await expect(ops.delete({ key: Buffer.from('k'), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0) }, Number.POSITIVE_INFINITY)).rejects.toThrow();
     await expect(ops.get({ key: Buffer.from('k'), consistency: 0, r: 0 }, Number.POSITIVE_INFINITY)).rejects.toThrow();
     const text = await scrape();
     expect(sample(text, `${metricNames.quorumFailures}{op="put"}`)).toBe(ops.counts.quorumFailures.put);

@@ -8,6 +8,7 @@ import { activeTraceRecord, replicaSpan, tracedChecker } from './observability.j
 import { rateLimitRequest } from './rate-limit/interceptor.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
+import { testContexts } from './testing/context-keys.js';
 import { systemTimers } from './timers.js';
 
 const NODES = ['node-1', 'node-2', 'node-3'];
@@ -24,10 +25,10 @@ describe('replica spans', () => {
     const seen = (op: string, node: string): void => {
       activeAtSend.push({ op, node, spanId: trace.getActiveSpan()?.spanContext().spanId });
     };
-    const { versions, minted } = mintVersion([], { context: [], node: 'node-1', value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
+    const { versions, minted } = mintVersion([], { context: [], actor: { node: 'node-1', epoch: 1n }, value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
     const transport: ReplicaTransport = {
       read: (node) => (seen('read', node), Promise.resolve([])),
-      coordinate: (node) => (seen('coordinate', node), Promise.resolve({ version: versionToProto(minted), siblingCount: 1, versions: versions.map(versionToProto), versionsRecord: Buffer.alloc(0) })),
+      coordinate: (node) => (seen('coordinate', node), Promise.resolve({ version: versionToProto(minted), siblingCount: 1, versions: versions.map(versionToProto), versionsRecord: Buffer.alloc(0), deduplicated: false })),
       merge: (node) => (seen('merge', node), Promise.resolve()),
       isUp: () => true,
     };
@@ -39,8 +40,9 @@ describe('replica spans', () => {
       replicaTimeoutMs: 1000,
       timers: systemTimers,
       readRepair: new ReadRepair({ transport, logger, timeoutMs: 1000 }),
+      contexts: testContexts(),
     });
-    const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 3 };
+    const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 3, requestId: Buffer.alloc(0) };
     await withSpan('quorumkv.kv.v1.KeyValueService/Put', () => ops.put(put, Number.POSITIVE_INFINITY), { kind: SpanKind.SERVER });
 
     const spans = await memory.finishedSpans();

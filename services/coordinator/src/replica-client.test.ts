@@ -28,7 +28,7 @@ class FakeNode {
         });
         call.on('error', () => undefined);
       },
-      stats: (_call: unknown, cb: (err: null, res: storage.StatsResponse) => void) => cb(null, { nodeId: 'fake', keyCount: 7n, approximateBytes: 99n }),
+      stats: (_call: unknown, cb: (err: null, res: storage.StatsResponse) => void) => cb(null, { nodeId: 'fake', keyCount: 7n, approximateBytes: 99n, epoch: 1n }),
     } satisfies storage.StorageServiceServer);
     node.port = await new Promise<number>((resolve, reject) =>
       node.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -107,7 +107,7 @@ describe('ReplicaClient', () => {
     await vi.waitFor(() => expect(node.requests).toHaveLength(2));
     const [ra, rb] = node.requests;
     node.answer(rb!.id, { $case: 'read', read: { versions: [] } });
-    node.answer(ra!.id, { $case: 'read', read: { versions: [{ dot: { node: 'node-1', counter: 1n }, context: [], value: Buffer.from('A'), tombstone: false, writtenAtMs: 0n }] } });
+    node.answer(ra!.id, { $case: 'read', read: { versions: [{ dot: { node: 'node-1', epoch: 1n, counter: 1n }, context: [], value: Buffer.from('A'), tombstone: false, writtenAtMs: 0n }] } });
     expect((await a)[0]?.value.toString()).toBe('A');
     expect(await b).toEqual([]);
     expect(node.streams).toHaveLength(1);
@@ -142,7 +142,7 @@ describe('ReplicaClient', () => {
 
   it("turns the node's ReplicaError into a ReplicaOpError carrying its code", async () => {
     const { node, client } = await setup();
-    const p = client.coordinate({ key: Buffer.from('k'), context: [], value: Buffer.from('v'), tombstone: false }, 1000);
+    const p = client.coordinate({ key: Buffer.from('k'), context: [], value: Buffer.from('v'), tombstone: false, requestId: Buffer.alloc(0) }, 1000);
     await vi.waitFor(() => expect(node.requests).toHaveLength(1));
     node.answer(node.requests[0]!.id, { $case: 'error', error: { code: storage.ReplicaError_Code.CODE_SIBLING_LIMIT, message: '65 siblings' } });
     const err = await p.catch((e: unknown) => e);

@@ -1,6 +1,7 @@
 import { admin, kv } from '@quorumkv/proto';
 import { HashRing } from '@quorumkv/ring';
 import type { KvMetrics, Logger, ServiceRegistration } from '@quorumkv/service-kit';
+import type { ContextCodec } from '@quorumkv/vclock';
 import type { CoordinatorConfig } from './config.js';
 import { clusterService } from './cluster-status.js';
 import { KvOperations, keyValueService } from './kv-handlers.js';
@@ -21,6 +22,8 @@ export interface CoordinatorServerDeps {
   /** Streams to the storage nodes; the caller starts and closes it. */
   readonly pool: ReplicaPool;
   readonly logger: Logger;
+  /** Signs and checks client contexts (built from `--context-keys-file`). */
+  readonly contexts: ContextCodec;
   readonly timers?: Timers;
   /** Prometheus counters for quorum failures, read repairs and siblings. */
   readonly metrics?: KvMetrics;
@@ -65,6 +68,7 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
     replicaTimeoutMs: config.replicaTimeoutMs,
     timers,
     readRepair,
+    contexts: deps.contexts,
     ...(metrics ? { metrics } : {}),
   });
   const statusDeps = {

@@ -1,6 +1,6 @@
 import { kv } from '@quorumkv/proto';
 import { InvalidArgumentError } from '@quorumkv/service-kit';
-import { MalformedContextError, decodeContext, type VectorClock } from '@quorumkv/vclock';
+import { MalformedContextError, type ContextCodec, type VectorClock } from '@quorumkv/vclock';
 import { quorumSize } from './quorum.js';
 
 /** Size limits a request is checked against before anything is sent to a replica. */
@@ -53,16 +53,42 @@ export function replicasNeeded(level: kv.ConsistencyLevel, explicit: number, fie
   }
 }
 
+/** Longest request id accepted (the SDK sends 16 random bytes). */
+export const MAX_REQUEST_ID_BYTES = 64;
+
+/** @throws InvalidArgumentError naming `request_id` when it is longer than the limit. */
+export function checkRequestId(requestId: Uint8Array): void {
+  if (requestId.length > MAX_REQUEST_ID_BYTES) {
+    throw new InvalidArgumentError('request_id', `is ${requestId.length} bytes; the limit is ${MAX_REQUEST_ID_BYTES} bytes (send 16 random bytes, the same on every retry of one write)`);
+  }
+}
+
+/** What the client should do about each refused context, in the words of the error message. */
+const CONTEXT_ADVICE: Readonly<Record<MalformedContextError['reason'], string>> = {
+  truncated: 'it is not a context this cluster issued (truncated); pass the context bytes from a Get or Put unchanged',
+  'bad-header': 'it is not a context this cluster issued; pass the context bytes from a Get or Put unchanged',
+  unsigned:
+    'it is in the unsigned format of an older quorumkv, which is no longer accepted because anyone could forge it; read the key again (Get) and pass the new context',
+  'unknown-key':
+    'it is signed with a key this coordinator no longer accepts (rotated out) or another cluster\'s key; read the key again (Get) and pass the new context',
+  'bad-signature':
+    'its signature does not match: it was altered, or it was issued for another key; pass the context from a Get or Put of this same key, unchanged',
+  'bad-payload': 'it could not be decoded; read the key again (Get) and pass the new context',
+  'counter-out-of-range': 'it names a counter out of range; read the key again (Get) and pass the new context',
+};
+
 /**
- * Decodes the opaque causal context a client passed back (empty means "none").
- * @throws InvalidArgumentError naming `context` when the bytes are not a context we issued.
+ * Checks and decodes the opaque causal context a client passed back for `key` (empty means
+ * "none"). Only contexts a coordinator of this cluster signed for this very key pass.
+ * @throws InvalidArgumentError naming `context` and what to do, when they do not.
  */
-export function parseContext(bytes: Uint8Array): VectorClock {
+export function parseContext(bytes: Uint8Array, key: Uint8Array, contexts: ContextCodec): VectorClock {
   try {
-    return decodeContext(bytes);
+    return contexts.decode(bytes, key);
   } catch (err) {
     if (err instanceof MalformedContextError) {
-      throw new InvalidArgumentError('context', `malformed causal context (${err.reason}); pass the context bytes from a Get or Put unchanged`);
+      const keyId = err.keyId === undefined ? '' : ` (key id "${err.keyId}")`;
+      throw new InvalidArgumentError('context', `refused${keyId}: ${CONTEXT_ADVICE[err.reason]}`);
     }
     throw err;
   }
@@ -74,13 +100,15 @@ export interface ValidGet {
   readonly r: number;
 }
 
-/** A checked Put or Delete: key, value (empty for a delete), decoded context and W. */
+/** A checked Put or Delete: key, value (empty for a delete), decoded context, W and request id. */
 export interface ValidWrite {
   readonly key: Buffer;
   readonly value: Buffer;
   readonly context: VectorClock;
   readonly w: number;
   readonly tombstone: boolean;
+  /** The client's id of this logical write; empty when it sent none. */
+  readonly requestId: Buffer;
 }
 
 /** Checks a Get. Throws before any replica is contacted. */
@@ -90,18 +118,20 @@ export function validateGet(req: kv.GetRequest, limits: RequestLimits): ValidGet
 }
 
 /** Checks a Put. Throws before any replica is contacted. */
-export function validatePut(req: kv.PutRequest, limits: RequestLimits): ValidWrite {
+export function validatePut(req: kv.PutRequest, limits: RequestLimits, contexts: ContextCodec): ValidWrite {
   checkKey(req.key, limits);
   checkValue(req.value, limits);
+  checkRequestId(req.requestId);
   const w = replicasNeeded(req.consistency, req.w, 'w', limits);
-  return { key: req.key, value: req.value, context: parseContext(req.context), w, tombstone: false };
+  return { key: req.key, value: req.value, context: parseContext(req.context, req.key, contexts), w, tombstone: false, requestId: req.requestId };
 }
 
 const EMPTY = Buffer.alloc(0);
 
 /** Checks a Delete (a tombstone write). Throws before any replica is contacted. */
-export function validateDelete(req: kv.DeleteRequest, limits: RequestLimits): ValidWrite {
+export function validateDelete(req: kv.DeleteRequest, limits: RequestLimits, contexts: ContextCodec): ValidWrite {
   checkKey(req.key, limits);
+  checkRequestId(req.requestId);
   const w = replicasNeeded(req.consistency, req.w, 'w', limits);
-  return { key: req.key, value: EMPTY, context: parseContext(req.context), w, tombstone: true };
+  return { key: req.key, value: EMPTY, context: parseContext(req.context, req.key, contexts), w, tombstone: true, requestId: req.requestId };
 }

@@ -23,9 +23,29 @@ export const storageNodeSettings = {
   ),
   maxSiblings: setting.int('--max-siblings', 'QKV_STORAGE_MAX_SIBLINGS', 64, 'Refuse a write that would leave a key with more live siblings', 1, 100_000),
   siblingWarn: setting.int('--sibling-warn', 'QKV_STORAGE_SIBLING_WARN', 16, 'Log a warning when a key holds more live siblings', 1, 100_000),
+  maxMergedSiblings: {
+    ...setting.int(
+      '--max-merged-siblings',
+      'QKV_STORAGE_MAX_MERGED_SIBLINGS',
+      0,
+      'Refuse replicated data (a merge) that would leave a key with more live siblings; keep at least N x --max-siblings',
+      0,
+      1_000_000,
+    ),
+    defaultText: '4 x --max-siblings',
+  },
   maxClockEntries: setting.int('--max-clock-entries', 'QKV_STORAGE_MAX_CLOCK_ENTRIES', 10, 'Prune causal contexts to this many entries, oldest first', 1, 10_000),
   maxKeyBytes: setting.int('--max-key-bytes', 'QKV_STORAGE_MAX_KEY_BYTES', 1024, 'Largest key accepted', 1, 64 * 1024),
   maxValueBytes: setting.int('--max-value-bytes', 'QKV_STORAGE_MAX_VALUE_BYTES', 10 * 1024, 'Largest value accepted', 0, 8 * 1024 * 1024),
+  dedupWindowMs: setting.int(
+    '--dedup-window-ms',
+    'QKV_STORAGE_DEDUP_WINDOW_MS',
+    600_000,
+    'How long a key remembers the request id of a write, so a retry of it is not applied twice (0: not at all)',
+    0,
+    7 * 24 * 3_600_000,
+  ),
+  dedupPerKey: setting.int('--dedup-per-key', 'QKV_STORAGE_DEDUP_PER_KEY', 16, 'Most request ids one key remembers, the newest (0: none, no de-duplication)', 0, 1_000),
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
 };
 

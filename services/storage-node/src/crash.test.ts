@@ -47,11 +47,12 @@ describe('storage-node process', () => {
     const n = 300;
     const acks = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        c1.send({ $case: 'coordinate', coordinate: { key: Buffer.from(`key-${i}`), context: [], value: Buffer.from(`value-${i}`), tombstone: i % 10 === 0 } }),
+        c1.send({ $case: 'coordinate', coordinate: { key: Buffer.from(`key-${i}`), context: [], value: Buffer.from(`value-${i}`), tombstone: i % 10 === 0, requestId: Buffer.alloc(0) } }),
       ),
     );
     expect(acks.every((a) => a.result?.$case === 'coordinate')).toBe(true);
-    const highestDot = Math.max(...acks.map((a) => (a.result?.$case === 'coordinate' ? Number(a.result.coordinate.version?.dot?.counter) : 0)));
+    const epochs = new Set(acks.map((a) => (a.result?.$case === 'coordinate' ? a.result.coordinate.version?.dot?.epoch : undefined)));
+    expect(epochs.size).toBe(1);
 
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
@@ -66,15 +67,19 @@ describe('storage-node process', () => {
       expect(versions[0]?.value.toString()).toBe(i % 10 === 0 ? '' : `value-${i}`);
     });
     expect((await c2.stats()).keyCount).toBe(BigInt(n));
-    // The node-wide dot counter survived too: the next dot is above every acknowledged one.
-    const fresh = await c2.send({ $case: 'coordinate', coordinate: { key: Buffer.from('fresh'), context: [], value: Buffer.from('v'), tombstone: false } });
-    expect(fresh.result?.$case === 'coordinate' ? Number(fresh.result.coordinate.version?.dot?.counter) : 0).toBeGreaterThan(highestDot);
+    // The restarted node is a new incarnation: its dots carry another epoch than every dot
+    // acknowledged before the crash, so none can be reused whatever its counter.
+    const fresh = await c2.send({ $case: 'coordinate', coordinate: { key: Buffer.from('fresh'), context: [], value: Buffer.from('v'), tombstone: false, requestId: Buffer.alloc(0) } });
+    const freshEpoch = fresh.result?.$case === 'coordinate' ? fresh.result.coordinate.version?.dot?.epoch : undefined;
+    expect(freshEpoch).toBeDefined();
+    expect(epochs.has(freshEpoch)).toBe(false);
+    expect((await c2.stats()).epoch).toBe(freshEpoch);
   });
 
   it('on SIGTERM ends open streams and exits 0', async () => {
     const node = await start();
     const c = connect(node);
-    await c.send({ $case: 'coordinate', coordinate: { key: Buffer.from('a'), context: [], value: Buffer.from('v'), tombstone: false } });
+    await c.send({ $case: 'coordinate', coordinate: { key: Buffer.from('a'), context: [], value: Buffer.from('v'), tombstone: false, requestId: Buffer.alloc(0) } });
     node.child.kill('SIGTERM');
     await c.whenEnded();
     expect(await node.exited).toBe(0);

@@ -46,7 +46,7 @@ afterEach(async () => {
 describe('StorageEngine.mergeRecord', () => {
   it("stores a minting node's record into an absent key as the exact same bytes", async () => {
     const minter = await open('minter', 'node-1');
-    const { record } = await minter.coordinate(k('a'), NONE, k('v1'), false);
+    const { record } = await minter.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
     const replica = await open('replica', 'node-2');
     await replica.mergeRecord(k('a'), record);
     expect((await replica.read(k('a'))).map((v) => `${v.dot.node}:${v.dot.counter}:${text(v.value)}`)).toEqual(['node-1:1:v1']);
@@ -57,7 +57,7 @@ describe('StorageEngine.mergeRecord', () => {
 
   it('writes nothing when the key already holds the identical record bytes', async () => {
     const minter = await open('minter', 'node-1');
-    const { record } = await minter.coordinate(k('a'), NONE, k('v1'), false);
+    const { record } = await minter.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
     const replica = await open('replica', 'node-2');
     await replica.mergeRecord(k('a'), record);
     const before = replica.batchCounters.records;
@@ -67,19 +67,19 @@ describe('StorageEngine.mergeRecord', () => {
 
   it('merges a record into a key holding other versions: concurrent ones stay as siblings', async () => {
     const minter = await open('minter', 'node-1');
-    const { record } = await minter.coordinate(k('a'), NONE, k('from-1'), false);
+    const { record } = await minter.coordinate(k('a'), { context: NONE, value: k('from-1'), tombstone: false });
     const replica = await open('replica', 'node-2');
-    await replica.coordinate(k('a'), NONE, k('from-2'), false);
+    await replica.coordinate(k('a'), { context: NONE, value: k('from-2'), tombstone: false });
     await replica.mergeRecord(k('a'), record);
     expect((await replica.read(k('a'))).map((v) => text(v.value)).sort()).toEqual(['from-1', 'from-2']);
   });
 
   it('replaces versions the incoming set supersedes, storing the incoming record bytes', async () => {
     const minter = await open('minter', 'node-1');
-    const first = await minter.coordinate(k('a'), NONE, k('old'), false);
+    const first = await minter.coordinate(k('a'), { context: NONE, value: k('old'), tombstone: false });
     const replica = await open('replica', 'node-2');
     await replica.mergeRecord(k('a'), first.record);
-    const second = await minter.coordinate(k('a'), contextOf(first.versions), k('new'), false);
+    const second = await minter.coordinate(k('a'), { context: contextOf(first.versions), value: k('new'), tombstone: false });
     await replica.mergeRecord(k('a'), second.record);
     expect((await replica.read(k('a'))).map((v) => text(v.value))).toEqual(['new']);
     await replica.close();
@@ -94,13 +94,15 @@ describe('StorageEngine.mergeRecord', () => {
     expect(replica.batchCounters.records).toBe(0);
   });
 
-  it("raises this node's dot floor when a record carries one of its own dots", async () => {
+  it("takes back its earlier incarnation's versions after a replaced disk, and mints beside them under its new epoch", async () => {
     const minter = await open('minter', 'node-1');
-    const { record } = await minter.coordinate(k('a'), NONE, k('v1'), false);
-    // A fresh directory of the same node id (a replaced disk) learns its earlier dot back.
+    const { record, minted: first } = await minter.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
+    // A fresh directory of the same node id (a replaced disk) gets its earlier write back from a replica.
     const again = await open('again', 'node-1');
     await again.mergeRecord(k('a'), record);
-    const { minted } = await again.coordinate(k('b'), NONE, k('v2'), false);
-    expect(minted.dot.counter).toBeGreaterThan(1);
+    const { minted, versions } = await again.coordinate(k('a'), { context: NONE, value: k('v2'), tombstone: false });
+    expect(minted.dot.counter).toBe(1);
+    expect(minted.dot.epoch).not.toBe(first.dot.epoch);
+    expect(versions.map((v) => text(v.value)).sort()).toEqual(['v1', 'v2']);
   });
 });

@@ -45,8 +45,9 @@ describe('StorageEngine', () => {
 
   it('mints a version with this node as the dot, readable afterwards', async () => {
     const engine = await open();
-    const { minted, versions } = await engine.coordinate(k('a'), NONE, k('v1'), false);
-    expect(minted.dot).toEqual({ node: 'node-1', counter: 1 });
+    const { minted, versions } = await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
+    expect(minted.dot).toEqual({ node: 'node-1', epoch: engine.epoch, counter: 1 });
+    expect(engine.epoch).not.toBe(0n);
     expect(minted.writtenAtMs).toBe(clock);
     expect(versions).toHaveLength(1);
     const read = await engine.read(k('a'));
@@ -56,16 +57,16 @@ describe('StorageEngine', () => {
 
   it('supersedes exactly the versions a context saw', async () => {
     const engine = await open();
-    await engine.coordinate(k('a'), NONE, k('v1'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
     const seen = contextOf(await engine.read(k('a')));
-    const { versions } = await engine.coordinate(k('a'), seen, k('v2'), false);
+    const { versions } = await engine.coordinate(k('a'), { context: seen, value: k('v2'), tombstone: false });
     expect(versions.map((v) => text(v.value))).toEqual(['v2']);
   });
 
   it('keeps a blind write beside the live value as a sibling instead of overwriting it', async () => {
     const engine = await open();
-    await engine.coordinate(k('a'), NONE, k('v1'), false);
-    await engine.coordinate(k('a'), NONE, k('v2'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
+    await engine.coordinate(k('a'), { context: NONE, value: k('v2'), tombstone: false });
     const read = await engine.read(k('a'));
     expect(read.map((v) => text(v.value)).sort()).toEqual(['v1', 'v2']);
     // Both dots are distinct: two different values never share an identity.
@@ -74,27 +75,27 @@ describe('StorageEngine', () => {
 
   it('stores a delete as a tombstone and lets a blind put after it give a clean key', async () => {
     const engine = await open();
-    await engine.coordinate(k('a'), NONE, k('v1'), false);
-    const del = await engine.coordinate(k('a'), contextOf(await engine.read(k('a'))), k('ignored'), true);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
+    const del = await engine.coordinate(k('a'), { context: contextOf(await engine.read(k('a'))), value: k('ignored'), tombstone: true });
     expect(del.versions).toHaveLength(1);
     expect(del.minted.tombstone).toBe(true);
     expect(del.minted.value).toHaveLength(0);
-    const put = await engine.coordinate(k('a'), NONE, k('v2'), false);
+    const put = await engine.coordinate(k('a'), { context: NONE, value: k('v2'), tombstone: false });
     expect(put.versions.map((v) => [text(v.value), v.tombstone])).toEqual([['v2', false]]);
   });
 
   it('keeps a tombstone when a blind put meets a key that also holds a live version', async () => {
     const engine = await open();
-    await engine.coordinate(k('a'), NONE, k('v1'), false);
-    await engine.coordinate(k('a'), NONE, k(''), true); // concurrent delete: a tombstone sibling
-    const put = await engine.coordinate(k('a'), NONE, k('v2'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
+    await engine.coordinate(k('a'), { context: NONE, value: k(''), tombstone: true }); // concurrent delete: a tombstone sibling
+    const put = await engine.coordinate(k('a'), { context: NONE, value: k('v2'), tombstone: false });
     expect(put.versions.map((v) => v.tombstone).sort()).toEqual([false, false, true]);
   });
 
   it('refuses a write past the sibling limit and stores nothing', async () => {
     const engine = await open({ maxSiblings: 3 });
-    for (const v of ['v1', 'v2', 'v3']) await engine.coordinate(k('a'), NONE, k(v), false);
-    const err = await engine.coordinate(k('a'), NONE, k('v4'), false).catch((e: unknown) => e);
+    for (const v of ['v1', 'v2', 'v3']) await engine.coordinate(k('a'), { context: NONE, value: k(v), tombstone: false });
+    const err = await engine.coordinate(k('a'), { context: NONE, value: k('v4'), tombstone: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiblingLimitError);
     expect(err).toMatchObject({ siblings: 4, limit: 3 });
     expect((await engine.read(k('a'))).map((v) => text(v.value)).sort()).toEqual(['v1', 'v2', 'v3']);
@@ -103,26 +104,26 @@ describe('StorageEngine', () => {
   it('logs a warning once a key holds more live siblings than the warn level', async () => {
     const { logger, lines } = captureLogger();
     const engine = await open({ siblingWarn: 2, logger });
-    await engine.coordinate(k('a'), NONE, k('v1'), false);
-    await engine.coordinate(k('a'), NONE, k('v2'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v1'), tombstone: false });
+    await engine.coordinate(k('a'), { context: NONE, value: k('v2'), tombstone: false });
     expect(lines().filter((l) => l['msg'] === 'key holds many siblings')).toHaveLength(0);
-    await engine.coordinate(k('a'), NONE, k('v3'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v3'), tombstone: false });
     expect(lines().filter((l) => l['msg'] === 'key holds many siblings')).toMatchObject([{ siblings: 3, level: 40 }]);
   });
 
   it('prunes the stored context to the configured number of entries', async () => {
     const engine = await open({ maxClockEntries: 4 });
-    const context: VectorClock = Array.from({ length: 9 }, (_, i) => ({ node: `n${i}`, counter: 1, timestampMs: 1000 + i }));
-    const { minted } = await engine.coordinate(k('a'), context, k('v'), false);
+    const context: VectorClock = Array.from({ length: 9 }, (_, i) => ({ node: `n${i}`, epoch: 1n, counter: 1, timestampMs: 1000 + i }));
+    const { minted } = await engine.coordinate(k('a'), { context: context, value: k('v'), tombstone: false });
     expect(minted.context.map((e) => e.node)).toEqual(['n5', 'n6', 'n7', 'n8']);
   });
 
   it('merges versions minted elsewhere, and merging them again writes nothing', async () => {
     const other = await StorageEngine.open({ dataDir: join(dir, 'other'), nodeId: 'node-2', logger: captureLogger().logger, now: () => clock });
     opened.push(other);
-    const remote = await other.coordinate(k('a'), NONE, k('from-2'), false);
+    const remote = await other.coordinate(k('a'), { context: NONE, value: k('from-2'), tombstone: false });
     const engine = await open();
-    await engine.coordinate(k('a'), NONE, k('from-1'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('from-1'), tombstone: false });
     const merged = await engine.merge(k('a'), remote.versions);
     expect(merged.map((v) => text(v.value)).sort()).toEqual(['from-1', 'from-2']);
     const before = engine.batchCounters.records;
@@ -141,7 +142,7 @@ describe('StorageEngine', () => {
   it('never interleaves concurrent writes of one key: every blind write survives with its own dot', async () => {
     const engine = await open();
     const n = 40;
-    await Promise.all(Array.from({ length: n }, (_, i) => engine.coordinate(k('hot'), NONE, k(`v${i}`), false)));
+    await Promise.all(Array.from({ length: n }, (_, i) => engine.coordinate(k('hot'), { context: NONE, value: k(`v${i}`), tombstone: false })));
     const read = await engine.read(k('hot'));
     expect(read).toHaveLength(n);
     expect(new Set(read.map((v) => v.dot.counter)).size).toBe(n);
@@ -149,7 +150,7 @@ describe('StorageEngine', () => {
 
   it('groups writes of different keys arriving together into fewer batches than writes', async () => {
     const engine = await open();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => engine.coordinate(k(`key-${i}`), NONE, k('v'), false)));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => engine.coordinate(k(`key-${i}`), { context: NONE, value: k('v'), tombstone: false })));
     const { batches, records } = engine.batchCounters;
     expect(records).toBe(50);
     expect(batches).toBeLessThan(50);
@@ -157,36 +158,38 @@ describe('StorageEngine', () => {
 
   it('refuses an empty key, an oversized key and an oversized value', async () => {
     const engine = await open({ maxKeyBytes: 8, maxValueBytes: 4 });
-    await expect(engine.coordinate(k(''), NONE, k('v'), false)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(engine.coordinate(k(''), { context: NONE, value: k('v'), tombstone: false })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(engine.read(k('123456789'))).rejects.toMatchObject({ field: 'key' });
-    await expect(engine.coordinate(k('a'), NONE, k('12345'), false)).rejects.toMatchObject({ field: 'value' });
+    await expect(engine.coordinate(k('a'), { context: NONE, value: k('12345'), tombstone: false })).rejects.toMatchObject({ field: 'value' });
     expect((await engine.stats()).keyCount).toBe(0);
   });
 
   it('drops a write whose deadline has passed before it starts', async () => {
     const engine = await open();
-    await expect(engine.coordinate(k('a'), NONE, k('v'), false, clock - 1)).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(engine.coordinate(k('a'), { context: NONE, value: k('v'), tombstone: false }, clock - 1)).rejects.toBeInstanceOf(DeadlineExceededError);
     expect(await engine.read(k('a'))).toEqual([]);
   });
 
-  it('keeps every acknowledged write, the key count and the dot counter across close and reopen', async () => {
+  it('keeps every acknowledged write and the key count across close and reopen, and mints under a new epoch', async () => {
     let engine = await open();
-    for (let i = 0; i < 20; i++) await engine.coordinate(k(`key-${i}`), NONE, k(`value-${i}`), false);
+    for (let i = 0; i < 20; i++) await engine.coordinate(k(`key-${i}`), { context: NONE, value: k(`value-${i}`), tombstone: false });
     await engine.close();
     opened.length = 0;
     engine = await open();
     expect((await engine.stats()).keyCount).toBe(20);
     for (let i = 0; i < 20; i++) expect((await engine.read(k(`key-${i}`))).map((v) => text(v.value))).toEqual([`value-${i}`]);
-    // A fresh key gets a dot above every dot minted before the restart, never a reused one.
-    const { minted } = await engine.coordinate(k('fresh'), NONE, k('v'), false);
-    expect(minted.dot.counter).toBe(21);
+    // The reopened node is a new incarnation: its dots cannot be any minted before the restart.
+    const before = (await engine.read(k('key-0')))[0]?.dot;
+    const { minted } = await engine.coordinate(k('fresh'), { context: NONE, value: k('v'), tombstone: false });
+    expect(minted.dot.epoch).not.toBe(before?.epoch);
+    expect(minted.dot.counter).toBe(1);
   });
 
   it('reports keys and bytes on disk', async () => {
     const engine = await open();
-    await engine.coordinate(k('a'), NONE, k('v'), false);
-    await engine.coordinate(k('a'), NONE, k('w'), false);
-    await engine.coordinate(k('b'), NONE, k('v'), false);
+    await engine.coordinate(k('a'), { context: NONE, value: k('v'), tombstone: false });
+    await engine.coordinate(k('a'), { context: NONE, value: k('w'), tombstone: false });
+    await engine.coordinate(k('b'), { context: NONE, value: k('v'), tombstone: false });
     const stats = await engine.stats();
     expect(stats.keyCount).toBe(2);
     expect(stats.approximateBytes).toBeGreaterThan(0);

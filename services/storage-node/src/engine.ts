@@ -1,12 +1,24 @@
 import { ClassicLevel } from 'classic-level';
 import { DeadlineExceededError, InvalidArgumentError, type Logger } from '@quorumkv/service-kit';
 import type { storage } from '@quorumkv/proto';
-import { contextOf, liveVersions, mergeVersions, mintVersion, sameVersions, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
+import {
+  contextOf,
+  liveVersions,
+  mergeVersions,
+  mintVersion,
+  sameVersions,
+  versionToProto,
+  type Actor,
+  type VectorClock,
+  type Version,
+} from '@quorumkv/vclock';
+import { pruneApplied, replayApplied, sameApplied, unionApplied, type DedupWindow } from './applied-writes.js';
 import { directorySize } from './dir-size.js';
 import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './errors.js';
+import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
 import { loadNodeMeta } from './node-meta.js';
-import { dataKey, decodeVersionSet, encodeCounter, encodeStoredSet, encodeVersionSet, metaKey } from './record-codec.js';
+import { dataKey, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
 /** How a storage engine is opened. */
@@ -21,33 +33,64 @@ export interface StorageEngineOptions {
   readonly maxSiblings?: number;
   /** Warn when a key holds more live siblings than this. @default 16 */
   readonly siblingWarn?: number;
+  /**
+   * Refuse a merge that leaves more live siblings than this (replicated data past
+   * `maxSiblings` is accepted up to here). @default 4 × maxSiblings
+   */
+  readonly maxMergedSiblings?: number;
   /** Stored contexts keep at most this many entries. @default 10 */
   readonly maxClockEntries?: number;
   /** @default 1024 */
   readonly maxKeyBytes?: number;
   /** @default 10240 */
   readonly maxValueBytes?: number;
-  /** Wall clock (ms) for version timestamps and deadlines. @default Date.now */
+  /** How long a key remembers the request id of a write (for retries). @default 600000 */
+  readonly dedupWindowMs?: number;
+  /** Most request ids one key remembers. @default 16 */
+  readonly dedupPerKey?: number;
+  /** Wall clock (ms) for version timestamps, deadlines and the de-duplication window. @default Date.now */
   readonly now?: () => number;
+  /** The epoch source (a random non-zero 64-bit value per open). @default crypto random */
+  readonly newEpoch?: () => bigint;
+}
+
+/** What a coordinate writes: the client's context, the value (or a tombstone), its request id. */
+export interface WriteInput {
+  /** The causal context the client passed (empty for a blind write). */
+  readonly context: VectorClock;
+  readonly value: Uint8Array;
+  readonly tombstone: boolean;
+  /** The client's id of this logical write; empty or absent: no de-duplication. */
+  readonly requestId?: Uint8Array;
 }
 
 /** What a coordinate did: the version it minted and the key's whole set afterwards. */
 export interface CoordinateOutcome {
+  /** The version minted now — or, when `deduplicated`, the one the request minted before. */
   readonly minted: Version;
   readonly versions: readonly Version[];
   /** `versions` as the protobuf messages the record was encoded from (answers reuse them). */
   readonly stored: storage.Version[];
-  /** `minted` as a protobuf message (one of `stored`). */
+  /** `minted` as a protobuf message. */
   readonly storedMinted: storage.Version;
   /** The exact `VersionSet` bytes stored for the key (other replicas may store them as they are). */
   readonly record: Buffer;
+  /**
+   * The request id was applied before: nothing was minted or written. `minted` is the version it
+   * minted then, or — when a later write superseded that one — its dot alone (no value).
+   */
+  readonly deduplicated: boolean;
 }
 
 /** Approximate engine statistics. */
 export interface EngineStats {
   readonly keyCount: number;
   readonly approximateBytes: number;
+  /** The current incarnation's epoch. */
+  readonly epoch: bigint;
 }
+
+const NO_REQUEST_ID = new Uint8Array(0);
 
 /**
  * A storage node's versioned key-value store on LevelDB. Each user key holds its sibling set as
@@ -57,33 +100,38 @@ export interface EngineStats {
  * Durability: LevelDB appends each batch to its log with write(2) before the promise resolves,
  * so everything acknowledged survives the process being killed (the OS has the bytes). Only with
  * `sync` does it also fsync, which survives power loss at the cost of one disk flush per batch.
+ * Without it a power loss can lose the last batches — and with them nothing else: dots are
+ * counted per incarnation (see `loadNodeMeta`), so the node that comes back never mints a dot
+ * the lost writes had, even if other replicas hold them.
  */
 export class StorageEngine {
   private readonly locks = new KeyedMutex();
   private readonly batcher: WriteBatcher;
   private readonly now: () => number;
+  private readonly window: DedupWindow;
   /** Operations started and not yet settled, and who waits for there to be none. */
   private running = 0;
   private runningWaiters: (() => void)[] = [];
   private closing = false;
-  /** Highest dot counter this node has minted (persisted with every batch that raises it). */
-  private dotCounter: number;
-  private persistedCounter: number;
+  /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
+  private readonly incarnation: Incarnation;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
     private readonly options: StorageEngineOptions,
     private keys: number,
-    dotCounter: number,
+    epoch: bigint,
+    counter: number,
   ) {
     this.now = options.now ?? Date.now;
-    this.dotCounter = dotCounter;
-    this.persistedCounter = dotCounter;
+    this.incarnation = new Incarnation({ node: options.nodeId, epoch }, counter);
+    this.window = { windowMs: options.dedupWindowMs ?? 600_000, perKey: options.dedupPerKey ?? 16 };
     this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
   }
 
   /**
-   * Opens (or creates) the database and counts its keys.
+   * Opens (or creates) the database, starts a new incarnation (a new epoch, written with fsync)
+   * and counts its keys.
    * @throws DataDirLockedError when another process holds the directory.
    * @throws NodeIdMismatchError when the directory belongs to another node id.
    */
@@ -97,12 +145,26 @@ export class StorageEngine {
       throw err;
     }
     try {
-      const meta = await loadNodeMeta(db, options.dataDir, options.nodeId);
-      return new StorageEngine(db, options, meta.keyCount, meta.dotCounter);
+      const meta = await loadNodeMeta(db, options);
+      options.logger.info(
+        { epoch: meta.epoch.toString(16), previousEpoch: meta.previousEpoch?.toString(16), keys: meta.keyCount },
+        'incarnation started: every dot minted from now on carries this epoch',
+      );
+      return new StorageEngine(db, options, meta.keyCount, meta.epoch, meta.counter);
     } catch (err) {
       await db.close();
       throw err;
     }
+  }
+
+  /** The actor of this incarnation: the node and epoch of every dot it mints. */
+  get actor(): Actor {
+    return this.incarnation.actor;
+  }
+
+  /** The epoch of this incarnation. */
+  get epoch(): bigint {
+    return this.incarnation.actor.epoch;
   }
 
   /** Every version (siblings and tombstones) of `key`; empty when the key was never written. */
@@ -111,7 +173,7 @@ export class StorageEngine {
       if (this.closing) throw new EngineClosedError();
       this.checkKey(key);
       this.checkDeadline(deadline, 'reading');
-      return Promise.resolve(this.load(dataKey(key)));
+      return Promise.resolve(this.load(dataKey(key)).versions);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -119,53 +181,64 @@ export class StorageEngine {
 
   /**
    * Mints a version of `key` here — the only place this node's dots are made — in one
-   * read-modify-write: drops the versions `context` covers, adds the new one, stores the set.
+   * read-modify-write: drops the versions the context covers, adds the new one, stores the set.
+   * With a request id the key already remembers, mints nothing and answers with what that
+   * request minted before (`deduplicated`).
+   * @throws InvalidArgumentError (nothing stored) for a value over the limit, or a context that
+   *   claims more of this incarnation's writes than it minted.
    * @throws SiblingLimitError (nothing stored) when the key would exceed `maxSiblings` live versions.
    */
-  coordinate(
-    key: Uint8Array,
-    context: VectorClock,
-    value: Uint8Array,
-    tombstone: boolean,
-    deadline = Number.POSITIVE_INFINITY,
-  ): Promise<CoordinateOutcome> {
+  coordinate(key: Uint8Array, write: WriteInput, deadline = Number.POSITIVE_INFINITY): Promise<CoordinateOutcome> {
     return this.track(() => {
       this.checkKey(key);
-      if (!tombstone && value.length > this.maxValueBytes) {
-        throw new InvalidArgumentError('value', `${value.length} bytes is over the limit of ${this.maxValueBytes}`);
+      if (!write.tombstone && write.value.length > this.maxValueBytes) {
+        throw new InvalidArgumentError('value', `${write.value.length} bytes is over the limit of ${this.maxValueBytes}`);
       }
+      this.incarnation.checkContext(write.context, 'context');
+      const requestId = write.requestId ?? NO_REQUEST_ID;
       const record = dataKey(key);
       // The body runs synchronously up to the write; the key stays locked until the write is on
       // disk (see KeyedMutex), so the next read-modify-write of the key sees this one's result.
       return this.locks.run(record.toString('latin1'), () => {
         this.checkDeadline(deadline, 'waiting for the key');
-        const local = this.load(record);
+        const bytes = this.db.getSync(record);
+        const local = bytes === undefined ? emptyRecord() : decodeRecord(bytes);
+        const nowMs = this.now();
+        if (requestId.length > 0 && bytes !== undefined) {
+          const replay = replayApplied(local, requestId, nowMs, this.window);
+          if (replay !== undefined) return Promise.resolve({ ...replay, versions: local.versions, record: bytes, deduplicated: true });
+        }
         // Why: a delete followed by a blind put must give a clean key, not a value beside the
         // tombstones. When every local version is a tombstone the writer cannot have meant to
         // keep any of them, so an empty context is read as "I saw those deletes".
-        const allTombstones = local.length > 0 && local.every((v) => v.tombstone);
-        const effective = context.length === 0 && allTombstones ? contextOf(local) : context;
-        const { versions, minted } = mintVersion(local, {
-          context: effective,
-          node: this.options.nodeId,
-          value: tombstone ? new Uint8Array(0) : value,
-          tombstone,
-          nowMs: this.now(),
+        const allTombstones = local.versions.length > 0 && local.versions.every((v) => v.tombstone);
+        const context = write.context.length === 0 && allTombstones ? contextOf(local.versions) : write.context;
+        const { versions, minted } = mintVersion(local.versions, {
+          context,
+          actor: this.incarnation.actor,
+          value: write.tombstone ? new Uint8Array(0) : write.value,
+          tombstone: write.tombstone,
+          nowMs,
           maxClockEntries: this.options.maxClockEntries ?? 10,
-          // Why a node-wide floor: pruned contexts (or a purged key) can forget this node's
-          // earlier dots of a key; reusing one would give two different values one identity.
-          minCounter: this.dotCounter + 1,
+          // Why an incarnation-wide floor: pruned contexts (or a purged key) can forget this
+          // actor's earlier dots of a key; reusing one would give two different values one identity.
+          minCounter: this.incarnation.minted + 1,
         });
-        const live = liveVersions(versions).length;
+        const live = liveVersions(versions);
         const limit = this.options.maxSiblings ?? 64;
-        if (live > limit) throw new SiblingLimitError(live, limit);
-        this.warnSiblings(key, live);
-        this.dotCounter = Math.max(this.dotCounter, minted.dot.counter);
+        if (live.length > limit) throw new SiblingLimitError(live.length, limit, distinctValues(live));
+        this.warnSiblings(key, live.length);
+        this.incarnation.advanceTo(minted.dot.counter);
         const stored = versions.map(versionToProto);
-        const bytes = encodeStoredSet(stored);
-        const outcome: CoordinateOutcome = { minted, versions, stored, storedMinted: stored[versions.indexOf(minted)] ?? versionToProto(minted), record: bytes };
-        return this.batcher.put({ key: record, value: bytes }).then(() => {
-          if (local.length === 0) this.keys += 1;
+        const storedMinted = stored[versions.indexOf(minted)] ?? versionToProto(minted);
+        const applied =
+          requestId.length > 0
+            ? pruneApplied([...local.applied, { requestId: Buffer.from(requestId), dot: storedMinted.dot, appliedAtMs: BigInt(nowMs) }], nowMs, this.window)
+            : pruneApplied(local.applied, nowMs, this.window);
+        const recordBytes = encodeStoredSet(stored, applied);
+        const outcome: CoordinateOutcome = { minted, versions, stored, storedMinted, record: recordBytes, deduplicated: false };
+        return this.batcher.put({ key: record, value: recordBytes }).then(() => {
+          if (bytes === undefined) this.keys += 1;
           return outcome;
         });
       });
@@ -175,14 +248,19 @@ export class StorageEngine {
   /**
    * Merges versions minted elsewhere (replication, read repair, hints) into the key's set and
    * returns the stored set. Idempotent: merging what is already here writes nothing.
+   * @throws InvalidArgumentError (nothing stored) for a value over the limit or a version that
+   *   claims writes of this incarnation it never minted.
+   * @throws SiblingLimitError (nothing stored) past `maxMergedSiblings` live versions.
    */
   merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
     return this.track(() => {
       this.checkKey(key);
+      this.checkIncoming(incoming, 'versions');
       const record = dataKey(key);
       return this.locks.run(record.toString('latin1'), () => {
         this.checkDeadline(deadline, 'waiting for the key');
-        return this.mergeLocked(key, record, this.load(record), incoming, undefined);
+        const bytes = this.db.getSync(record);
+        return this.mergeLocked(key, record, bytes === undefined ? undefined : decodeRecord(bytes), { versions: [...incoming], applied: [] }, undefined);
       });
     });
   }
@@ -192,8 +270,9 @@ export class StorageEngine {
    * `CoordinateOutcome.record`). Same result as {@link merge} of the decoded set, cheaper on the
    * replication path: when the key is absent here the bytes are stored as they are (decoded once,
    * so nothing malformed is stored, but not merged or re-encoded); when the stored bytes are the
-   * same bytes nothing is decoded or written.
-   * @throws InvalidArgumentError (nothing stored) when the bytes are not a valid version set.
+   * same bytes nothing is decoded or written. The record's applied request ids join the key's.
+   * @throws InvalidArgumentError (nothing stored) when the bytes are not a valid version set, or
+   *   break a limit as in {@link merge}.
    */
   mergeRecord(key: Uint8Array, incomingRecord: Uint8Array, deadline = Number.POSITIVE_INFINITY): Promise<void> {
     return this.track(() => {
@@ -203,48 +282,89 @@ export class StorageEngine {
         this.checkDeadline(deadline, 'waiting for the key');
         const localBytes = this.db.getSync(record);
         if (localBytes !== undefined && Buffer.compare(localBytes, incomingRecord) === 0) return Promise.resolve();
-        const incoming = decodeRecord(incomingRecord);
-        const local = localBytes === undefined ? [] : decodeVersionSet(localBytes);
+        const incoming = decodeIncoming(incomingRecord);
+        this.checkIncoming(incoming.versions, 'versions_record');
+        const local = localBytes === undefined ? undefined : decodeRecord(localBytes);
         return this.mergeLocked(key, record, local, incoming, incomingRecord).then(() => undefined);
       });
     });
   }
 
   /**
-   * The read-modify-write of a merge, under the key's lock. `incomingRecord` (the encoding of
-   * `incoming`, when the caller has it) is stored as it is whenever the merge result is exactly
-   * the incoming set — always so for an absent key — instead of encoding the result again.
+   * The read-modify-write of a merge, under the key's lock. `local` is undefined when the key is
+   * absent here. `incomingRecord` (the encoding of `incoming`, when the caller has it) is stored
+   * as it is whenever the merge result is exactly the incoming record — always so for an absent
+   * key — instead of encoding the result again.
    */
-  private mergeLocked(key: Uint8Array, record: Buffer, local: Version[], incoming: readonly Version[], incomingRecord: Uint8Array | undefined): Promise<Version[]> {
+  private mergeLocked(
+    key: Uint8Array,
+    record: Buffer,
+    local: StoredRecord | undefined,
+    incoming: StoredRecord,
+    incomingRecord: Uint8Array | undefined,
+  ): Promise<Version[]> {
     let merged: Version[];
     let value: Buffer | undefined;
-    if (incomingRecord !== undefined && local.length === 0) {
-      if (incoming.length === 0) return Promise.resolve(local);
+    if (incomingRecord !== undefined && local === undefined) {
+      if (incoming.versions.length === 0) return Promise.resolve([]);
       // Why no merge: the record is a set another node stored, itself the output of a mint or a
       // merge there, so it is already free of duplicate and covered versions.
-      merged = [...incoming];
+      merged = [...incoming.versions];
+      this.checkMergedSiblings(merged);
       value = asBuffer(incomingRecord);
     } else {
-      merged = mergeVersions(local, incoming);
-      if (sameVersions(local, merged)) return Promise.resolve(local);
+      const base = local ?? emptyRecord();
+      merged = mergeVersions(base.versions, incoming.versions);
+      const nowMs = this.now();
+      const { applied, gained } = unionApplied(base.applied, incoming.applied, nowMs, this.window);
+      const changed = !sameVersions(base.versions, merged);
+      if (!changed && !gained) return Promise.resolve(base.versions);
+      if (changed) this.checkMergedSiblings(merged);
       // Why byte reuse is safe: a record is a set (order carries no meaning), so when the merge
-      // kept exactly the incoming dots, the incoming bytes encode the merged set.
-      if (incomingRecord !== undefined && sameVersions(merged, incoming)) value = asBuffer(incomingRecord);
+      // kept exactly the incoming dots and request ids, the incoming bytes encode the result.
+      if (incomingRecord !== undefined && sameVersions(merged, incoming.versions) && sameApplied(applied, incoming.applied)) value = asBuffer(incomingRecord);
+      else value = encodeStoredSet(merged.map(versionToProto), applied);
     }
-    // Replicated data is never refused (that would leave replicas diverged), only reported.
     this.warnSiblings(key, liveVersions(merged).length);
-    for (const v of incoming) {
-      if (v.dot.node === this.options.nodeId) this.dotCounter = Math.max(this.dotCounter, v.dot.counter);
-    }
-    return this.batcher.put({ key: record, value: value ?? encodeVersionSet(merged) }).then(() => {
-      if (local.length === 0) this.keys += 1;
+    return this.batcher.put({ key: record, value }).then(() => {
+      if (local === undefined) this.keys += 1;
       return merged;
     });
   }
 
+  /**
+   * Replicated data past the sibling bound is accepted (refusing it would leave this replica
+   * behind the others for good: anti-entropy would retry it forever) up to a hard ceiling, so
+   * the bound cannot be bypassed without limit through merges.
+   *
+   * Why that ceiling is reachable only by a fault: a node mints only while its own set stays
+   * within `maxSiblings`, and a key has at most N minting replicas, so replicas that minted apart
+   * (a partition) merge into at most N × maxSiblings live versions; the default ceiling (4 ×)
+   * covers N up to 4. Over the bound, blind writes stay refused and the key is logged until a
+   * write with a read's context resolves it.
+   */
+  private checkMergedSiblings(merged: readonly Version[]): void {
+    const live = liveVersions(merged);
+    const ceiling = this.options.maxMergedSiblings ?? 4 * (this.options.maxSiblings ?? 64);
+    if (live.length > ceiling) throw new SiblingLimitError(live.length, ceiling, distinctValues(live));
+  }
+
+  /**
+   * Refuses what a merge must never store: values over the size limit (the limit protects every
+   * replica, not only minters) and versions claiming writes of this incarnation it never minted.
+   */
+  private checkIncoming(versions: readonly Version[], field: string): void {
+    for (const v of versions) {
+      if (!v.tombstone && v.value.length > this.maxValueBytes) {
+        throw new InvalidArgumentError(field, `holds a value of ${v.value.length} bytes, over the limit of ${this.maxValueBytes} bytes (--max-value-bytes); nothing stored`);
+      }
+    }
+    this.incarnation.checkVersions(versions, field);
+  }
+
   /** Keys held (counted at open, kept since) and the size of the data directory. */
   async stats(): Promise<EngineStats> {
-    return { keyCount: this.keys, approximateBytes: await directorySize(this.options.dataDir) };
+    return { keyCount: this.keys, approximateBytes: await directorySize(this.options.dataDir), epoch: this.epoch };
   }
 
   /** Batches written and records in them, for the average group-commit size. */
@@ -294,9 +414,9 @@ export class StorageEngine {
    * costing a few microseconds, while the asynchronous get costs tens of microseconds of
    * thread-pool hand-off and promise plumbing on every operation.
    */
-  private load(record: Buffer): Version[] {
+  private load(record: Buffer): StoredRecord {
     const bytes = this.db.getSync(record);
-    return bytes === undefined ? [] : decodeVersionSet(bytes);
+    return bytes === undefined ? emptyRecord() : decodeRecord(bytes);
   }
 
   private writeBatch(puts: readonly RecordPut[]): Promise<void> {
@@ -305,17 +425,7 @@ export class StorageEngine {
     // CPU per replica write).
     const batch = this.db.batch();
     for (const p of puts) batch.put(p.key, p.value);
-    // The counter travels in the same atomic batch as the versions it minted, so after a crash
-    // it is never below a dot that reached disk.
-    const before = this.persistedCounter;
-    if (this.dotCounter > before) {
-      batch.put(metaKey('dot-counter'), encodeCounter(this.dotCounter));
-      this.persistedCounter = this.dotCounter;
-    }
-    return batch.write({ sync: this.options.sync ?? false }).catch((err: unknown) => {
-      this.persistedCounter = Math.min(this.persistedCounter, before);
-      throw err;
-    });
+    return batch.write({ sync: this.options.sync ?? false });
   }
 
   private checkKey(key: Uint8Array): void {
@@ -342,10 +452,15 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 /** A received record decoded, or bad input when it is not a valid version set. */
-function decodeRecord(bytes: Uint8Array): Version[] {
+function decodeIncoming(bytes: Uint8Array): StoredRecord {
   try {
-    return decodeVersionSet(bytes);
+    return decodeRecord(bytes);
   } catch (err) {
     throw new InvalidArgumentError('versions_record', `not a valid version set: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** How many different values the versions hold (a sibling-limit message names it: a Get shows each once). */
+function distinctValues(versions: readonly Version[]): number {
+  return new Set(versions.map((v) => Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString('base64'))).size;
 }

@@ -3,16 +3,28 @@
  * to `ReplicaError` codes in one place (`replica-error.ts`); nothing branches on message text.
  */
 
-/** A coordinate would leave the key with more live siblings than allowed; nothing was stored. */
+/**
+ * A coordinate (or a merge, past its ceiling) would leave the key with more live siblings than
+ * allowed; nothing was stored.
+ */
 export class SiblingLimitError extends Error {
   override readonly name = 'SiblingLimitError';
   constructor(
     /** Live siblings the key would hold after the write. */
     readonly siblings: number,
-    /** The configured bound (`--max-siblings`). */
+    /** The bound it would pass (`--max-siblings`, or `--max-merged-siblings` for a merge). */
     readonly limit: number,
+    /**
+     * Different values among them. Byte-identical siblings show once in a Get, so without this
+     * a user reading one value could not tell why the key is full.
+     */
+    readonly distinctValues?: number,
   ) {
-    super(`key would hold ${siblings} live siblings, more than the limit of ${limit}; nothing stored`);
+    super(
+      `key would hold ${siblings} live siblings` +
+        (distinctValues === undefined ? '' : ` (${distinctValues} distinct ${distinctValues === 1 ? 'value' : 'values'})`) +
+        `, more than the limit of ${limit}; nothing stored`,
+    );
   }
 }
 

@@ -5,13 +5,15 @@
 export { storageNodeSettings } from './config.js';
 export type { StorageNodeConfig } from './config.js';
 export { StorageEngine } from './engine.js';
-export type { CoordinateOutcome, EngineStats, StorageEngineOptions } from './engine.js';
+export type { CoordinateOutcome, EngineStats, StorageEngineOptions, WriteInput } from './engine.js';
+export type { DedupWindow } from './applied-writes.js';
+export { randomEpoch } from './node-meta.js';
 export { DataDirLockedError, EngineClosedError, NodeIdMismatchError, SiblingLimitError } from './errors.js';
 export { KeyedMutex } from './key-lock.js';
 export { toReplicaError } from './replica-error.js';
 export { ReplicateSession } from './replicate-stream.js';
 export type { ReplicaOpHandler, ReplicaResult, ReplicateStreamOptions } from './replicate-stream.js';
-export { createStorageServer, storageServiceDefinition } from './server.js';
+export { MAX_REQUEST_ID_BYTES, createStorageServer, storageServiceDefinition } from './server.js';
 export type { ReplicaEngine, StorageServer, StorageServerDeps } from './server.js';
 export { WriteBatcher } from './write-batcher.js';
 export type { BatchWriter, RecordPut, Scheduler } from './write-batcher.js';

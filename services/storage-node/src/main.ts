@@ -42,6 +42,9 @@ function readSettings(): StorageNodeConfig {
   if (config.id === '') refuse('--id is required (e.g. --id node-1): it names this node on the ring and in every version it mints');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.id)) refuse(`invalid setting --id: use 1-64 letters, digits, '.', '_' or '-', got "${config.id}"`);
   if (config.siblingWarn > config.maxSiblings) refuse('invalid setting --sibling-warn: must not be above --max-siblings');
+  if (config.maxMergedSiblings !== 0 && config.maxMergedSiblings < config.maxSiblings) {
+    refuse('invalid setting --max-merged-siblings: must not be below --max-siblings (replicas could not take what a minter accepted)');
+  }
   return config;
 }
 
@@ -59,7 +62,10 @@ async function main(): Promise<void> {
       sync: config.sync,
       maxSiblings: config.maxSiblings,
       siblingWarn: config.siblingWarn,
+      ...(config.maxMergedSiblings > 0 ? { maxMergedSiblings: config.maxMergedSiblings } : {}),
       maxClockEntries: config.maxClockEntries,
+      dedupWindowMs: config.dedupWindowMs,
+      dedupPerKey: config.dedupPerKey,
       maxKeyBytes: config.maxKeyBytes,
       maxValueBytes: config.maxValueBytes,
     });
@@ -93,7 +99,14 @@ async function main(): Promise<void> {
   });
   // SERVING only now: the engine is open, so the first request a load balancer sends can be served.
   host.setServing(true);
-  announceListening(logger, { address: host.address, metricsUrl: metricsServer.url, dataDir, sync: config.sync, tracing: telemetry.enabled });
+  announceListening(logger, {
+    address: host.address,
+    metricsUrl: metricsServer.url,
+    dataDir,
+    epoch: engine.epoch.toString(16),
+    sync: config.sync,
+    tracing: telemetry.enabled,
+  });
 
   onShutdownSignal(
     logger,

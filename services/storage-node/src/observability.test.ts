@@ -11,7 +11,7 @@ const engine: ReplicaEngine = {
   coordinate: () => Promise.reject(new Error('not used')),
   merge: () => Promise.resolve([]),
   mergeRecord: () => Promise.resolve(),
-  stats: () => Promise.resolve({ keyCount: 0, approximateBytes: 0 }),
+  stats: () => Promise.resolve({ keyCount: 0, approximateBytes: 0, epoch: 1n }),
 };
 
 function request(traceMap: Record<string, string>): storage.ReplicaRequest {

@@ -2,8 +2,11 @@
  * The on-disk layout. Every LevelDB key starts with one byte naming the record kind, so other
  * kinds (hints, Merkle summaries, range markers) can live in the same database later:
  *
- * - `d` + user key → `storage.v1.VersionSet` bytes: every version (siblings and tombstones).
- * - `m` + name     → node metadata (`node-id`: UTF-8; `dot-counter`: 8-byte big-endian uint).
+ * - `d` + user key → `storage.v1.VersionSet` bytes: every version (siblings and tombstones) and
+ *   the request ids applied to the key recently (`applied`).
+ * - `m` + name     → node metadata: `node-id` (UTF-8), `epoch` (8-byte big-endian: the current
+ *   incarnation), and, only in folders written before epochs, `dot-counter` (8-byte big-endian,
+ *   the old node-wide counter; read once at open, then deleted).
  */
 import { storage } from '@quorumkv/proto';
 import { pooledSerializer } from '@quorumkv/service-kit';
@@ -25,38 +28,59 @@ export function dataKey(key: Uint8Array): Buffer {
   return out;
 }
 
+/** Names of the metadata records. */
+export type MetaName = 'node-id' | 'epoch' | 'dot-counter';
+
 /** The LevelDB key of a metadata record. */
-export function metaKey(name: 'node-id' | 'dot-counter'): Buffer {
+export function metaKey(name: MetaName): Buffer {
   return Buffer.concat([Buffer.from([META_PREFIX]), Buffer.from(name, 'utf8')]);
 }
 
-/** A version set as the stored record. */
-export function encodeVersionSet(versions: readonly Version[]): Buffer {
-  return encodeStoredSet(versions.map(versionToProto));
+/** One key's record, decoded. */
+export interface StoredRecord {
+  readonly versions: Version[];
+  /** Request ids applied recently, as stored (see `applied-writes.ts`). */
+  readonly applied: storage.AppliedWrite[];
+}
+
+/** The record of a key that was never written (a fresh object: callers may build on its arrays). */
+export function emptyRecord(): StoredRecord {
+  return { versions: [], applied: [] };
 }
 
 /** Encodes records with one reused writer: a record is encoded on every replica write. */
-const encodeSet = pooledSerializer(storage.VersionSet, { versions: [] });
+const encodeSet = pooledSerializer(storage.VersionSet, { versions: [], applied: [] });
 
-/** A version set already converted to protobuf messages as the stored record. */
-export function encodeStoredSet(versions: storage.Version[]): Buffer {
-  return encodeSet({ versions });
+/** A record whose versions are already protobuf messages, as stored bytes. */
+export function encodeStoredSet(versions: storage.Version[], applied: storage.AppliedWrite[] = []): Buffer {
+  return encodeSet({ versions, applied });
 }
 
-/** A stored record as versions. Throws (MalformedVersionError or a decode error) on corruption. */
-export function decodeVersionSet(record: Uint8Array): Version[] {
-  return storage.VersionSet.decode(record).versions.map(versionFromProto);
+/** A record as stored bytes. */
+export function encodeRecord(record: StoredRecord): Buffer {
+  return encodeStoredSet(record.versions.map(versionToProto), record.applied);
 }
 
-/** A counter as its 8-byte record. */
-export function encodeCounter(n: number): Buffer {
+/** Stored bytes as a record. Throws (MalformedVersionError or a decode error) on corruption. */
+export function decodeRecord(bytes: Uint8Array): StoredRecord {
+  const set = storage.VersionSet.decode(bytes);
+  return { versions: set.versions.map(versionFromProto), applied: set.applied };
+}
+
+/** A stored record's versions only. */
+export function decodeVersionSet(bytes: Uint8Array): Version[] {
+  return decodeRecord(bytes).versions;
+}
+
+/** A counter or epoch as its 8-byte record. */
+export function encodeUint64(n: bigint): Buffer {
   const out = Buffer.alloc(8);
-  out.writeBigUInt64BE(BigInt(n));
+  out.writeBigUInt64BE(n);
   return out;
 }
 
-/** An 8-byte counter record as a number (0 when absent or malformed). */
-export function decodeCounter(record: Uint8Array | undefined): number {
-  if (record === undefined || record.length !== 8) return 0;
-  return Number(Buffer.from(record.buffer, record.byteOffset, record.byteLength).readBigUInt64BE());
+/** An 8-byte record as a bigint, or undefined when absent or malformed. */
+export function decodeUint64(record: Uint8Array | undefined): bigint | undefined {
+  if (record === undefined || record.length !== 8) return undefined;
+  return Buffer.from(record.buffer, record.byteOffset, record.byteLength).readBigUInt64BE();
 }

@@ -13,7 +13,7 @@ import { ReplicaStreamClient } from './testing/replica-stream-client.js';
 const Code = storage.ReplicaError_Code;
 const k = (s: string): Buffer => Buffer.from(s);
 const coordinate = (key: string, value: string, context: storage.ClockEntry[] = []) =>
-  ({ $case: 'coordinate', coordinate: { key: k(key), context, value: k(value), tombstone: false } }) as const;
+  ({ $case: 'coordinate', coordinate: { key: k(key), context, value: k(value), tombstone: false, requestId: Buffer.alloc(0) } }) as const;
 const read = (key: string) => ({ $case: 'read', read: { key: k(key) } }) as const;
 
 let dir: string;
@@ -125,7 +125,7 @@ describe('StorageService over a real gRPC stream', () => {
     const minted = await client.send(coordinate('a', 'local'));
     expect(minted.result?.$case).toBe('coordinate');
     const remote: storage.Version = {
-      dot: { node: 'node-2', counter: 1n },
+      dot: { node: 'node-2', epoch: 7n, counter: 1n },
       context: [],
       value: k('remote'),
       tombstone: false,
@@ -137,13 +137,30 @@ describe('StorageService over a real gRPC stream', () => {
     expect(values).toEqual(['local', 'remote']);
   });
 
-  it('reports its node id and key count through Stats', async () => {
+  it('reports its node id, key count and epoch through Stats', async () => {
     await client.send(coordinate('a', 'v'));
     await client.send(coordinate('b', 'v'));
     const stats = await client.stats();
     expect(stats.nodeId).toBe('node-1');
     expect(stats.keyCount).toBe(2n);
     expect(stats.approximateBytes).toBeGreaterThan(0n);
+    expect(stats.epoch).toBe(engine.epoch);
+  });
+
+  it('answers a coordinate carrying a request id it applied before with that version, flagged deduplicated', async () => {
+    const withId = (value: string, requestId: Buffer): NonNullable<storage.ReplicaRequest['op']> => ({
+      $case: 'coordinate',
+      coordinate: { key: k('idem'), context: [], value: k(value), tombstone: false, requestId },
+    });
+    const first = resultOf(await client.send(withId('v', Buffer.from('rid-1'))));
+    const again = resultOf(await client.send(withId('v', Buffer.from('rid-1'))));
+    expect(first).toMatchObject({ $case: 'coordinate', coordinate: { deduplicated: false } });
+    expect(again).toMatchObject({ $case: 'coordinate', coordinate: { deduplicated: true } });
+    const dot = (r: typeof first) => (r?.$case === 'coordinate' ? r.coordinate.version?.dot : undefined);
+    expect(dot(again)).toEqual(dot(first));
+    const tooLong = resultOf(await client.send(withId('v', Buffer.alloc(65))));
+    expect(tooLong).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
+    expect(tooLong?.$case === 'error' ? tooLong.error.message : '').toMatch(/request_id.*65 bytes.*64/);
   });
 
   it('ends the stream after answering everything once the client half-closes', async () => {

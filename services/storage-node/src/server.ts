@@ -66,6 +66,9 @@ function versionsOf(versions: readonly storage.Version[]): Version[] {
   }
 }
 
+/** Longest request id a coordinate may carry (the public API's limit). */
+export const MAX_REQUEST_ID_BYTES = 64;
+
 /** Runs one replica request against the engine. */
 async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, deadline: number): Promise<ReplicaResult> {
   const op = request.op;
@@ -76,11 +79,15 @@ async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, dea
     }
     case 'coordinate': {
       const c = op.coordinate;
-      const { stored, storedMinted, record } = await engine.coordinate(c.key, clockOf(c.context), c.value, c.tombstone, deadline);
+      if (c.requestId.length > MAX_REQUEST_ID_BYTES) {
+        throw new InvalidArgumentError('request_id', `is ${c.requestId.length} bytes; the limit is ${MAX_REQUEST_ID_BYTES}`);
+      }
+      const write = { context: clockOf(c.context), value: c.value, tombstone: c.tombstone, requestId: c.requestId };
+      const { stored, storedMinted, record, deduplicated } = await engine.coordinate(c.key, write, deadline);
       return {
         $case: 'coordinate',
         // The whole set travels as the stored bytes (replicated untouched), not as messages.
-        coordinate: { version: storedMinted, siblingCount: stored.length, versions: [], versionsRecord: record },
+        coordinate: { version: storedMinted, siblingCount: stored.length, versions: [], versionsRecord: record, deduplicated },
       };
     }
     case 'merge': {
@@ -121,7 +128,7 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
 
   const stats = unary<storage.StatsRequest, storage.StatsResponse>(deps.logger, async () => {
     const s = await deps.engine.stats();
-    return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes) };
+    return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes), epoch: s.epoch };
   });
 
   const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats };

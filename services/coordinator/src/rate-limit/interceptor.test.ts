@@ -6,6 +6,7 @@ import { createLogger, createMetricsServerInterceptor, createServiceMetrics, sta
 import { healthCheck } from '@quorumkv/service-kit/testing';
 import { ReplicaPool } from '../replica-pool.js';
 import { createCoordinatorServer, type CoordinatorServer } from '../server.js';
+import { testContexts } from '../testing/context-keys.js';
 import { FakeRateLimiter, okResponse, overLimitResponse } from '../testing/fake-rate-limiter.js';
 import { RateLimitCheckClient, type CheckVerdict } from './check-client.js';
 import { createRateLimitInterceptor, rateLimitRequest, type RateLimitChecker } from './interceptor.js';
@@ -63,6 +64,7 @@ describe('the rate limit interceptor on a real coordinator server', () => {
       config: { nodes: [{ id: 'n1', address: '127.0.0.1:1' }], replicationFactor: 1, vnodes: 8, replicaTimeoutMs: 200, maxKeyBytes: 1024, maxValueBytes: 10240, statusTimeoutMs: 100 },
       pool,
       logger,
+      contexts: testContexts(),
     });
     metrics = createServiceMetrics({ registry: new Registry(), runtimeMetrics: false });
     host = await startGrpcHost({
@@ -166,6 +168,7 @@ describe('createRateLimitInterceptor options', () => {
       config: { nodes: [{ id: 'n1', address: '127.0.0.1:1' }], replicationFactor: 1, vnodes: 8, replicaTimeoutMs: 200, maxKeyBytes: 1024, maxValueBytes: 10240, statusTimeoutMs: 100 },
       pool,
       logger,
+      contexts: testContexts(),
     });
     const host = await startGrpcHost({
       address: '127.0.0.1:0',

@@ -13,6 +13,7 @@ import { createLogger, startGrpcHost, type GrpcHost } from '@quorumkv/service-ki
 import type { NodeAddress } from '../config.js';
 import { ReplicaPool } from '../replica-pool.js';
 import { createCoordinatorServer, type CoordinatorServer, type CoordinatorServerConfig } from '../server.js';
+import { testContexts } from './context-keys.js';
 
 /** A unary call's outcome: the response, or the gRPC error. */
 export type CallResult<T> = { ok: true; value: T } | { ok: false; error: GrpcError };
@@ -86,7 +87,7 @@ export class ClusterFixture {
       statusTimeoutMs: 500,
       ...overrides,
     };
-    const coordinator = createCoordinatorServer({ config, pool, logger });
+    const coordinator = createCoordinatorServer({ config, pool, logger, contexts: testContexts() });
     pool.start();
     direct.start();
     const host = await startGrpcHost({ address: '127.0.0.1:0', services: coordinator.services, logger });

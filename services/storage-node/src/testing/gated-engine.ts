@@ -35,9 +35,9 @@ export class GatedEngine implements ReplicaEngine {
 
   read: ReplicaEngine['read'] = (key, deadline) => this.inner.read(key, deadline);
 
-  coordinate: ReplicaEngine['coordinate'] = async (key, context, value, tombstone, deadline) => {
+  coordinate: ReplicaEngine['coordinate'] = async (key, write, deadline) => {
     await this.pass(key);
-    return this.inner.coordinate(key, context, value, tombstone, deadline);
+    return this.inner.coordinate(key, write, deadline);
   };
 
   merge: ReplicaEngine['merge'] = async (key, versions, deadline) => {

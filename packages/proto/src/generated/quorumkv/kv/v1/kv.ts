@@ -105,8 +105,26 @@ export interface PutRequest {
   consistency: ConsistencyLevel;
   /** When > 0, the number of replicas that must acknowledge; overrides consistency. At most N. */
   w: number;
+  /**
+   * Optional idempotency key, 1 to 64 bytes: chosen once per logical write by the client (the
+   * SDK sends 16 random bytes) and sent again, unchanged, with every retry of that write. A
+   * storage node that already applied this request id to this key answers with the version it
+   * minted then instead of minting another, so a retry after an UNAVAILABLE or a timeout stores
+   * the write at most once. Keys remember their request ids for the storage nodes' window (by
+   * default 10 minutes and the key's last 16 writes with one) on every replica the first
+   * attempt reached. Empty: no de-duplication, and a retried blind put may add a sibling holding
+   * the same value. The first write with an id wins: a later write with the same id and key is
+   * answered with the first write's result whatever value it carries.
+   */
+  requestId: Buffer;
 }
 
+/**
+ * A Put or Delete that fails UNAVAILABLE (or DEADLINE_EXCEEDED) after a replica minted it is
+ * not undone: the message says on how many replicas it is stored, that it may be visible to
+ * reads, and that a retry with the same request_id is safe. The trailer
+ * `x-quorumkv-replicas-stored` carries that count.
+ */
 export interface PutResponse {
   /** Causal context of the version just written: pass it to supersede this write. */
   context: Buffer;
@@ -117,6 +135,8 @@ export interface DeleteRequest {
   context: Buffer;
   consistency: ConsistencyLevel;
   w: number;
+  /** Optional idempotency key, as PutRequest.request_id. */
+  requestId: Buffer;
 }
 
 export interface DeleteResponse {
@@ -392,7 +412,14 @@ export const Sibling: MessageFns<Sibling> = {
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), context: Buffer.alloc(0), consistency: 0, w: 0 };
+  return {
+    key: Buffer.alloc(0),
+    value: Buffer.alloc(0),
+    context: Buffer.alloc(0),
+    consistency: 0,
+    w: 0,
+    requestId: Buffer.alloc(0),
+  };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -411,6 +438,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     }
     if (message.w !== 0) {
       writer.uint32(40).uint32(message.w);
+    }
+    if (message.requestId.length !== 0) {
+      writer.uint32(50).bytes(message.requestId);
     }
     return writer;
   },
@@ -468,6 +498,14 @@ export const PutRequest: MessageFns<PutRequest> = {
             message.w = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestId = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -487,6 +525,11 @@ export const PutRequest: MessageFns<PutRequest> = {
       context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
       consistency: isSet(object.consistency) ? consistencyLevelFromJSON(object.consistency) : 0,
       w: isSet(object.w) ? globalThis.Number(object.w) : 0,
+      requestId: isSet(object.requestId)
+        ? Buffer.from(bytesFromBase64(object.requestId))
+        : isSet(object.request_id)
+        ? Buffer.from(bytesFromBase64(object.request_id))
+        : Buffer.alloc(0),
     };
   },
 
@@ -507,6 +550,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.w !== 0) {
       obj.w = Math.round(message.w);
     }
+    if (message.requestId.length !== 0) {
+      obj.requestId = base64FromBytes(message.requestId);
+    }
     return obj;
   },
 
@@ -520,6 +566,7 @@ export const PutRequest: MessageFns<PutRequest> = {
     message.context = object.context ?? Buffer.alloc(0);
     message.consistency = object.consistency ?? 0;
     message.w = object.w ?? 0;
+    message.requestId = object.requestId ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -592,7 +639,7 @@ export const PutResponse: MessageFns<PutResponse> = {
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-  return { key: Buffer.alloc(0), context: Buffer.alloc(0), consistency: 0, w: 0 };
+  return { key: Buffer.alloc(0), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0) };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
@@ -608,6 +655,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     }
     if (message.w !== 0) {
       writer.uint32(32).uint32(message.w);
+    }
+    if (message.requestId.length !== 0) {
+      writer.uint32(42).bytes(message.requestId);
     }
     return writer;
   },
@@ -657,6 +707,14 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
             message.w = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -675,6 +733,11 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
       context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
       consistency: isSet(object.consistency) ? consistencyLevelFromJSON(object.consistency) : 0,
       w: isSet(object.w) ? globalThis.Number(object.w) : 0,
+      requestId: isSet(object.requestId)
+        ? Buffer.from(bytesFromBase64(object.requestId))
+        : isSet(object.request_id)
+        ? Buffer.from(bytesFromBase64(object.request_id))
+        : Buffer.alloc(0),
     };
   },
 
@@ -692,6 +755,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     if (message.w !== 0) {
       obj.w = Math.round(message.w);
     }
+    if (message.requestId.length !== 0) {
+      obj.requestId = base64FromBytes(message.requestId);
+    }
     return obj;
   },
 
@@ -704,6 +770,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     message.context = object.context ?? Buffer.alloc(0);
     message.consistency = object.consistency ?? 0;
     message.w = object.w ?? 0;
+    message.requestId = object.requestId ?? Buffer.alloc(0);
     return message;
   },
 };

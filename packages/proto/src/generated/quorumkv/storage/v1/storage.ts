@@ -28,9 +28,17 @@ export const protobufFileName = "quorumkv/storage/v1/storage.proto";
 /**
  * Internal API between coordinators and storage nodes. Not for clients.
  *
- * Versions are dotted version vectors: each stored version carries the dot (node, counter) that
- * minted it and the causal context (a version vector) its writer had seen. A version is obsolete
- * once some context covers its dot. Dots are minted only by storage nodes.
+ * Versions are dotted version vectors: each stored version carries the dot (node, epoch, counter)
+ * that minted it and the causal context (a version vector) its writer had seen. A version is
+ * obsolete once some context covers its dot. Dots are minted only by storage nodes.
+ *
+ * Actors are incarnations: every time a storage node opens its data folder it draws a new random
+ * 64-bit epoch (written with fsync before it serves) and counts its dots from 1 again under it.
+ * A clock entry and a dot name the actor as (node, epoch). Why: a node's counter lives in memory
+ * and in the same unsynced batches as the data, so after a power loss, or with its folder replaced
+ * under the same id, it would count again from a lower number and mint dots other replicas
+ * already hold for other values. Epoch 0 is the one actor of each node in records written before
+ * epochs existed; they read unchanged.
  */
 
 export interface ClockEntry {
@@ -38,11 +46,15 @@ export interface ClockEntry {
   counter: bigint;
   /** Wall-clock time (ms since epoch) when this entry last advanced; used to prune oldest first. */
   timestampMs: bigint;
+  /** The incarnation of `node` this entry counts (0: written before epochs existed). */
+  epoch: bigint;
 }
 
 export interface Dot {
   node: string;
   counter: bigint;
+  /** The incarnation of `node` that minted the dot (0: minted before epochs existed). */
+  epoch: bigint;
 }
 
 /** One version (sibling or tombstone) of a key. */
@@ -57,6 +69,24 @@ export interface Version {
 /** All versions of one key; this is also the record stored on disk. */
 export interface VersionSet {
   versions: Version[];
+  /**
+   * The writes with a request id applied to this key recently (newest last, bounded in time and
+   * number by the node's de-duplication window), whether their version is still in `versions` or
+   * was superseded since. Why in the record: it travels with the versions to every replica, so
+   * a retry that reaches another minting node (the first being down) is de-duplicated there too.
+   */
+  applied: AppliedWrite[];
+}
+
+/** One write applied to a key under a client's request id (PutRequest.request_id). */
+export interface AppliedWrite {
+  requestId: Buffer;
+  /** The dot its version was minted with. */
+  dot?:
+    | Dot
+    | undefined;
+  /** When it was minted (the minting node's clock), for the de-duplication window. */
+  appliedAtMs: bigint;
 }
 
 /** The opaque context handed to clients: the version vector covering what a Get saw. */
@@ -97,12 +127,21 @@ export interface ReadOp {
 /**
  * Mint a new version here: one local read-modify-write that drops the versions `context` covers,
  * assigns a fresh dot of this node, and stores the result.
+ *
+ * With a `request_id` the key already remembers (VersionSet.applied, within the node's window),
+ * nothing is minted: the node answers with the version that request minted then (or its dot
+ * alone, if a later write superseded it) and `deduplicated` set.
  */
 export interface CoordinateOp {
   key: Buffer;
   context: ClockEntry[];
   value: Buffer;
   tombstone: boolean;
+  /**
+   * The client's id of this logical write (KeyValueService PutRequest/DeleteRequest request_id);
+   * empty: no de-duplication.
+   */
+  requestId: Buffer;
 }
 
 /**
@@ -163,6 +202,11 @@ export interface CoordinateResult {
    * coordinator replicates these bytes as they are (MergeOp.versions_record).
    */
   versionsRecord: Buffer;
+  /**
+   * Nothing was minted: the request id was applied before, and `version` is what it minted then
+   * (only its dot, with no value, when a later write has superseded it).
+   */
+  deduplicated: boolean;
 }
 
 export interface MergeResult {
@@ -237,10 +281,12 @@ export interface StatsResponse {
   nodeId: string;
   keyCount: bigint;
   approximateBytes: bigint;
+  /** The epoch of the node's current incarnation (the actor of the dots it mints now). */
+  epoch: bigint;
 }
 
 function createBaseClockEntry(): ClockEntry {
-  return { node: "", counter: 0n, timestampMs: 0n };
+  return { node: "", counter: 0n, timestampMs: 0n, epoch: 0n };
 }
 
 export const ClockEntry: MessageFns<ClockEntry> = {
@@ -259,6 +305,12 @@ export const ClockEntry: MessageFns<ClockEntry> = {
         throw new globalThis.Error("value provided for field message.timestampMs of type uint64 too large");
       }
       writer.uint32(24).uint64(message.timestampMs);
+    }
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type fixed64 too large");
+      }
+      writer.uint32(33).fixed64(message.epoch);
     }
     return writer;
   },
@@ -300,6 +352,14 @@ export const ClockEntry: MessageFns<ClockEntry> = {
             message.timestampMs = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.epoch = reader.fixed64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -321,6 +381,7 @@ export const ClockEntry: MessageFns<ClockEntry> = {
         : isSet(object.timestamp_ms)
         ? BigInt(object.timestamp_ms)
         : 0n,
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
     };
   },
 
@@ -335,6 +396,9 @@ export const ClockEntry: MessageFns<ClockEntry> = {
     if (message.timestampMs !== 0n) {
       obj.timestampMs = message.timestampMs.toString();
     }
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
     return obj;
   },
 
@@ -348,12 +412,13 @@ export const ClockEntry: MessageFns<ClockEntry> = {
     message.timestampMs = (object.timestampMs !== undefined && object.timestampMs !== null)
       ? BigInt(object.timestampMs)
       : 0n;
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
     return message;
   },
 };
 
 function createBaseDot(): Dot {
-  return { node: "", counter: 0n };
+  return { node: "", counter: 0n, epoch: 0n };
 }
 
 export const Dot: MessageFns<Dot> = {
@@ -366,6 +431,12 @@ export const Dot: MessageFns<Dot> = {
         throw new globalThis.Error("value provided for field message.counter of type uint64 too large");
       }
       writer.uint32(16).uint64(message.counter);
+    }
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type fixed64 too large");
+      }
+      writer.uint32(25).fixed64(message.epoch);
     }
     return writer;
   },
@@ -399,6 +470,14 @@ export const Dot: MessageFns<Dot> = {
             message.counter = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.epoch = reader.fixed64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -415,6 +494,7 @@ export const Dot: MessageFns<Dot> = {
     return {
       node: isSet(object.node) ? globalThis.String(object.node) : "",
       counter: isSet(object.counter) ? BigInt(object.counter) : 0n,
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
     };
   },
 
@@ -426,6 +506,9 @@ export const Dot: MessageFns<Dot> = {
     if (message.counter !== 0n) {
       obj.counter = message.counter.toString();
     }
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
     return obj;
   },
 
@@ -436,6 +519,7 @@ export const Dot: MessageFns<Dot> = {
     const message = createBaseDot();
     message.node = object.node ?? "";
     message.counter = (object.counter !== undefined && object.counter !== null) ? BigInt(object.counter) : 0n;
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
     return message;
   },
 };
@@ -583,13 +667,16 @@ export const Version: MessageFns<Version> = {
 };
 
 function createBaseVersionSet(): VersionSet {
-  return { versions: [] };
+  return { versions: [], applied: [] };
 }
 
 export const VersionSet: MessageFns<VersionSet> = {
   encode(message: VersionSet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.versions) {
       Version.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.applied) {
+      AppliedWrite.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -615,6 +702,14 @@ export const VersionSet: MessageFns<VersionSet> = {
             message.versions.push(Version.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.applied.push(AppliedWrite.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -630,6 +725,9 @@ export const VersionSet: MessageFns<VersionSet> = {
   fromJSON(object: any): VersionSet {
     return {
       versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
+      applied: globalThis.Array.isArray(object?.applied)
+        ? object.applied.map((e: any) => AppliedWrite.fromJSON(e))
+        : [],
     };
   },
 
@@ -637,6 +735,9 @@ export const VersionSet: MessageFns<VersionSet> = {
     const obj: any = {};
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => Version.toJSON(e));
+    }
+    if (message.applied?.length) {
+      obj.applied = message.applied.map((e) => AppliedWrite.toJSON(e));
     }
     return obj;
   },
@@ -647,6 +748,121 @@ export const VersionSet: MessageFns<VersionSet> = {
   fromPartial(object: DeepPartial<VersionSet>): VersionSet {
     const message = createBaseVersionSet();
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    message.applied = object.applied?.map((e) => AppliedWrite.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAppliedWrite(): AppliedWrite {
+  return { requestId: Buffer.alloc(0), dot: undefined, appliedAtMs: 0n };
+}
+
+export const AppliedWrite: MessageFns<AppliedWrite> = {
+  encode(message: AppliedWrite, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId.length !== 0) {
+      writer.uint32(10).bytes(message.requestId);
+    }
+    if (message.dot !== undefined) {
+      Dot.encode(message.dot, writer.uint32(18).fork()).join();
+    }
+    if (message.appliedAtMs !== 0n) {
+      if (BigInt.asUintN(64, message.appliedAtMs) !== message.appliedAtMs) {
+        throw new globalThis.Error("value provided for field message.appliedAtMs of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.appliedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppliedWrite {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppliedWrite();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dot = Dot.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.appliedAtMs = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppliedWrite {
+    return {
+      requestId: isSet(object.requestId)
+        ? Buffer.from(bytesFromBase64(object.requestId))
+        : isSet(object.request_id)
+        ? Buffer.from(bytesFromBase64(object.request_id))
+        : Buffer.alloc(0),
+      dot: isSet(object.dot) ? Dot.fromJSON(object.dot) : undefined,
+      appliedAtMs: isSet(object.appliedAtMs)
+        ? BigInt(object.appliedAtMs)
+        : isSet(object.applied_at_ms)
+        ? BigInt(object.applied_at_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: AppliedWrite): unknown {
+    const obj: any = {};
+    if (message.requestId.length !== 0) {
+      obj.requestId = base64FromBytes(message.requestId);
+    }
+    if (message.dot !== undefined) {
+      obj.dot = Dot.toJSON(message.dot);
+    }
+    if (message.appliedAtMs !== 0n) {
+      obj.appliedAtMs = message.appliedAtMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppliedWrite>): AppliedWrite {
+    return AppliedWrite.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppliedWrite>): AppliedWrite {
+    const message = createBaseAppliedWrite();
+    message.requestId = object.requestId ?? Buffer.alloc(0);
+    message.dot = (object.dot !== undefined && object.dot !== null) ? Dot.fromPartial(object.dot) : undefined;
+    message.appliedAtMs = (object.appliedAtMs !== undefined && object.appliedAtMs !== null)
+      ? BigInt(object.appliedAtMs)
+      : 0n;
     return message;
   },
 };
@@ -1148,7 +1364,7 @@ export const ReadOp: MessageFns<ReadOp> = {
 };
 
 function createBaseCoordinateOp(): CoordinateOp {
-  return { key: Buffer.alloc(0), context: [], value: Buffer.alloc(0), tombstone: false };
+  return { key: Buffer.alloc(0), context: [], value: Buffer.alloc(0), tombstone: false, requestId: Buffer.alloc(0) };
 }
 
 export const CoordinateOp: MessageFns<CoordinateOp> = {
@@ -1164,6 +1380,9 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
     }
     if (message.tombstone !== false) {
       writer.uint32(32).bool(message.tombstone);
+    }
+    if (message.requestId.length !== 0) {
+      writer.uint32(42).bytes(message.requestId);
     }
     return writer;
   },
@@ -1213,6 +1432,14 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
             message.tombstone = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1231,6 +1458,11 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
       context: globalThis.Array.isArray(object?.context) ? object.context.map((e: any) => ClockEntry.fromJSON(e)) : [],
       value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
       tombstone: isSet(object.tombstone) ? globalThis.Boolean(object.tombstone) : false,
+      requestId: isSet(object.requestId)
+        ? Buffer.from(bytesFromBase64(object.requestId))
+        : isSet(object.request_id)
+        ? Buffer.from(bytesFromBase64(object.request_id))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1248,6 +1480,9 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
     if (message.tombstone !== false) {
       obj.tombstone = message.tombstone;
     }
+    if (message.requestId.length !== 0) {
+      obj.requestId = base64FromBytes(message.requestId);
+    }
     return obj;
   },
 
@@ -1260,6 +1495,7 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
     message.context = object.context?.map((e) => ClockEntry.fromPartial(e)) || [];
     message.value = object.value ?? Buffer.alloc(0);
     message.tombstone = object.tombstone ?? false;
+    message.requestId = object.requestId ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1669,7 +1905,7 @@ export const ReadResult: MessageFns<ReadResult> = {
 };
 
 function createBaseCoordinateResult(): CoordinateResult {
-  return { version: undefined, siblingCount: 0, versions: [], versionsRecord: Buffer.alloc(0) };
+  return { version: undefined, siblingCount: 0, versions: [], versionsRecord: Buffer.alloc(0), deduplicated: false };
 }
 
 export const CoordinateResult: MessageFns<CoordinateResult> = {
@@ -1685,6 +1921,9 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
     }
     if (message.versionsRecord.length !== 0) {
       writer.uint32(34).bytes(message.versionsRecord);
+    }
+    if (message.deduplicated !== false) {
+      writer.uint32(40).bool(message.deduplicated);
     }
     return writer;
   },
@@ -1734,6 +1973,14 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
             message.versionsRecord = Buffer.from(reader.bytes());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.deduplicated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1760,6 +2007,7 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
         : isSet(object.versions_record)
         ? Buffer.from(bytesFromBase64(object.versions_record))
         : Buffer.alloc(0),
+      deduplicated: isSet(object.deduplicated) ? globalThis.Boolean(object.deduplicated) : false,
     };
   },
 
@@ -1777,6 +2025,9 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
     if (message.versionsRecord.length !== 0) {
       obj.versionsRecord = base64FromBytes(message.versionsRecord);
     }
+    if (message.deduplicated !== false) {
+      obj.deduplicated = message.deduplicated;
+    }
     return obj;
   },
 
@@ -1791,6 +2042,7 @@ export const CoordinateResult: MessageFns<CoordinateResult> = {
     message.siblingCount = object.siblingCount ?? 0;
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
     message.versionsRecord = object.versionsRecord ?? Buffer.alloc(0);
+    message.deduplicated = object.deduplicated ?? false;
     return message;
   },
 };
@@ -1985,7 +2237,7 @@ export const StatsRequest: MessageFns<StatsRequest> = {
 };
 
 function createBaseStatsResponse(): StatsResponse {
-  return { nodeId: "", keyCount: 0n, approximateBytes: 0n };
+  return { nodeId: "", keyCount: 0n, approximateBytes: 0n, epoch: 0n };
 }
 
 export const StatsResponse: MessageFns<StatsResponse> = {
@@ -2004,6 +2256,12 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         throw new globalThis.Error("value provided for field message.approximateBytes of type uint64 too large");
       }
       writer.uint32(24).uint64(message.approximateBytes);
+    }
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type fixed64 too large");
+      }
+      writer.uint32(33).fixed64(message.epoch);
     }
     return writer;
   },
@@ -2045,6 +2303,14 @@ export const StatsResponse: MessageFns<StatsResponse> = {
             message.approximateBytes = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.epoch = reader.fixed64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2074,6 +2340,7 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         : isSet(object.approximate_bytes)
         ? BigInt(object.approximate_bytes)
         : 0n,
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
     };
   },
 
@@ -2088,6 +2355,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     if (message.approximateBytes !== 0n) {
       obj.approximateBytes = message.approximateBytes.toString();
     }
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
     return obj;
   },
 
@@ -2101,6 +2371,7 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     message.approximateBytes = (object.approximateBytes !== undefined && object.approximateBytes !== null)
       ? BigInt(object.approximateBytes)
       : 0n;
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
     return message;
   },
 };
