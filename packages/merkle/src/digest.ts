@@ -1,0 +1,85 @@
+/**
+ * The digest of a key's version set: what two replicas compare to decide whether they hold the
+ * same versions of a key.
+ *
+ * It covers the set of *dots* and nothing else — not values, contexts or timestamps. Why:
+ *
+ * - A dot names one version for ever: storage nodes mint dots from a node-wide counter they
+ *   persist, so a dot is never given to two different versions. The same dot set is the same
+ *   set of versions.
+ * - It is exactly the sameness the repair can act on. The merge (`mergeVersions`, and the
+ *   engine's "nothing new" check, `sameVersions`) identifies versions by dot; a digest that also
+ *   saw the bytes would report differences no merge can remove, and the key would be "repaired"
+ *   on every exchange for ever.
+ * - Its cost does not grow with value size, and it is computed twice per replica write.
+ *
+ * It is canonical: dots are sorted and de-duplicated before hashing, so the same set gives the
+ * same digest whatever the order of its siblings (a record replicated byte for byte keeps the
+ * minting node's order; a merge sorts by dot) and whatever duplicates a record might carry.
+ * Corruption of stored values is left to LevelDB's block checksums.
+ */
+import type { Dot } from '@quorumkv/vclock';
+import { murmur3x86x128 } from './murmur3.js';
+
+/** Bytes of a version-set digest. */
+export const DIGEST_BYTES = 16;
+
+/** A version-set digest: {@link DIGEST_BYTES} bytes. */
+export type Digest = Uint8Array;
+
+const DIGEST_SEED = 0x64767331; // 'dvs1'
+
+let scratch = Buffer.allocUnsafe(256);
+const words = new Uint32Array(4);
+
+function byDot(a: Dot, b: Dot): number {
+  if (a.node !== b.node) return a.node < b.node ? -1 : 1;
+  return a.counter - b.counter;
+}
+
+function ensure(bytes: number): void {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+}
+
+/**
+ * The digest of a set of versions (anything carrying a `dot`: `Version` of `@quorumkv/vclock`),
+ * or `undefined` for the empty set — an absent key, which contributes nothing to a tree.
+ */
+export function versionSetDigest(versions: readonly { readonly dot: Dot }[]): Digest | undefined {
+  if (versions.length === 0) return undefined;
+  const dots = versions.length === 1 ? [(versions[0] as { dot: Dot }).dot] : versions.map((v) => v.dot).sort(byDot);
+  let at = 0;
+  let previous: Dot | undefined;
+  for (const dot of dots) {
+    if (previous !== undefined && byDot(previous, dot) === 0) continue;
+    previous = dot;
+    // Each dot as: UTF-8 byte length of the node id (u32), the id, the counter (u64), all
+    // big-endian — unambiguous, so two different sets never encode to the same bytes.
+    const nodeBytes = Buffer.byteLength(dot.node, 'utf8');
+    ensure(at + 12 + nodeBytes);
+    scratch.writeUInt32BE(nodeBytes, at);
+    scratch.write(dot.node, at + 4, 'utf8');
+    at += 4 + nodeBytes;
+    scratch.writeUInt32BE(Math.floor(dot.counter / 0x1_0000_0000), at);
+    scratch.writeUInt32BE(dot.counter >>> 0, at + 4);
+    at += 8;
+  }
+  murmur3x86x128(scratch, 0, at, DIGEST_SEED, words);
+  const digest = new Uint8Array(DIGEST_BYTES);
+  for (let w = 0; w < 4; w++) {
+    const v = words[w] as number;
+    digest[w * 4] = v >>> 24;
+    digest[w * 4 + 1] = v >>> 16;
+    digest[w * 4 + 2] = v >>> 8;
+    digest[w * 4 + 3] = v;
+  }
+  return digest;
+}
+
+/** Whether two digests (or absences) are equal. */
+export function sameDigest(a: Digest | undefined, b: Digest | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
