@@ -39,6 +39,13 @@ describe('versionSetDigest', () => {
     expect(d({ node: 'n', counter: 1 })).toHaveLength(DIGEST_BYTES);
   });
 
+  it('is order-independent for sets whose encoding outgrows the scratch buffer mid-way', () => {
+    const dots = Array.from({ length: 40 }, (_, i) => ({ node: `node-with-a-long-identifier-${i}`, counter: i + 1 }));
+    const d = versionSetDigest(asVersions(dots));
+    expect(sameDigest(d, versionSetDigest(asVersions([...dots].reverse())))).toBe(true);
+    expect(sameDigest(d, versionSetDigest(asVersions(dots.slice(1))))).toBe(false);
+  });
+
   it('is undefined for the empty set: an absent key', () => {
     expect(versionSetDigest([])).toBeUndefined();
   });

@@ -37,8 +37,12 @@ function byDot(a: Dot, b: Dot): number {
   return a.counter - b.counter;
 }
 
-function ensure(bytes: number): void {
-  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+/** Grows the scratch buffer to hold `bytes`, keeping the `used` bytes already written. */
+function ensure(bytes: number, used: number): void {
+  if (scratch.length >= bytes) return;
+  const grown = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+  scratch.copy(grown, 0, 0, used);
+  scratch = grown;
 }
 
 /**
@@ -56,7 +60,7 @@ export function versionSetDigest(versions: readonly { readonly dot: Dot }[]): Di
     // Each dot as: UTF-8 byte length of the node id (u32), the id, the counter (u64), all
     // big-endian — unambiguous, so two different sets never encode to the same bytes.
     const nodeBytes = Buffer.byteLength(dot.node, 'utf8');
-    ensure(at + 12 + nodeBytes);
+    ensure(at + 12 + nodeBytes, at);
     scratch.writeUInt32BE(nodeBytes, at);
     scratch.write(dot.node, at + 4, 'utf8');
     at += 4 + nodeBytes;
