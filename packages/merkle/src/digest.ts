@@ -29,8 +29,25 @@ export type Digest = Uint8Array;
 
 const DIGEST_SEED = 0x64767331; // 'dvs1'
 
-let scratch = Buffer.allocUnsafe(256);
+let scratch = new Uint8Array(256);
 const words = new Uint32Array(4);
+
+/**
+ * UTF-8 bytes of node ids. Dots name cluster members, a few dozen ids at most, so each is
+ * encoded once; the bound only keeps a stream of bogus ids from growing the map for ever.
+ */
+const nodeIdBytes = new Map<string, Uint8Array>();
+const NODE_ID_CACHE = 4096;
+
+function utf8(node: string): Uint8Array {
+  let b = nodeIdBytes.get(node);
+  if (b === undefined) {
+    b = Buffer.from(node, 'utf8');
+    if (nodeIdBytes.size >= NODE_ID_CACHE) nodeIdBytes.clear();
+    nodeIdBytes.set(node, b);
+  }
+  return b;
+}
 
 function byDot(a: Dot, b: Dot): number {
   if (a.node !== b.node) return a.node < b.node ? -1 : 1;
@@ -40,9 +57,16 @@ function byDot(a: Dot, b: Dot): number {
 /** Grows the scratch buffer to hold `bytes`, keeping the `used` bytes already written. */
 function ensure(bytes: number, used: number): void {
   if (scratch.length >= bytes) return;
-  const grown = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
-  scratch.copy(grown, 0, 0, used);
+  const grown = new Uint8Array(Math.max(bytes, scratch.length * 2));
+  grown.set(scratch.subarray(0, used));
   scratch = grown;
+}
+
+function putU32(at: number, v: number): void {
+  scratch[at] = v >>> 24;
+  scratch[at + 1] = v >>> 16;
+  scratch[at + 2] = v >>> 8;
+  scratch[at + 3] = v;
 }
 
 /**
@@ -59,13 +83,13 @@ export function versionSetDigest(versions: readonly { readonly dot: Dot }[]): Di
     previous = dot;
     // Each dot as: UTF-8 byte length of the node id (u32), the id, the counter (u64), all
     // big-endian — unambiguous, so two different sets never encode to the same bytes.
-    const nodeBytes = Buffer.byteLength(dot.node, 'utf8');
-    ensure(at + 12 + nodeBytes, at);
-    scratch.writeUInt32BE(nodeBytes, at);
-    scratch.write(dot.node, at + 4, 'utf8');
-    at += 4 + nodeBytes;
-    scratch.writeUInt32BE(Math.floor(dot.counter / 0x1_0000_0000), at);
-    scratch.writeUInt32BE(dot.counter >>> 0, at + 4);
+    const node = utf8(dot.node);
+    ensure(at + 12 + node.length, at);
+    putU32(at, node.length);
+    scratch.set(node, at + 4);
+    at += 4 + node.length;
+    putU32(at, Math.floor(dot.counter / 0x1_0000_0000));
+    putU32(at + 4, dot.counter >>> 0);
     at += 8;
   }
   murmur3x86x128(scratch, 0, at, DIGEST_SEED, words);

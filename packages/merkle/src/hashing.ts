@@ -9,7 +9,7 @@
  * - a key's *contribution* to its segment: 64 bits of the hash of (key hash, digest);
  * - the checksum of a serialized tree.
  */
-import { murmur3x86x128 } from './murmur3.js';
+import { murmur3x86x128, murmur3x86x128WordsAndBytes } from './murmur3.js';
 import { DIGEST_BYTES, type Digest } from './digest.js';
 import { InvalidDigestError } from './errors.js';
 
@@ -17,8 +17,6 @@ const KEY_SEED = 0x6b657931; // 'key1'
 const CONTRIBUTION_SEED = 0x636f6e31; // 'con1'
 const CHECKSUM_SEED = 0x63686b31; // 'chk1'
 
-/** Scratch for the contribution's input: 16 bytes of key hash, then the 16-byte digest. */
-const pair = new Uint8Array(16 + DIGEST_BYTES);
 const out = new Uint32Array(4);
 
 /**
@@ -50,15 +48,8 @@ export function segmentAt(position: number, depth: number): number {
  */
 export function contribution(keyHash: Uint32Array, digest: Digest, into: Uint32Array): void {
   if (digest.length !== DIGEST_BYTES) throw new InvalidDigestError(digest.length);
-  for (let w = 0; w < 4; w++) {
-    const v = keyHash[w] as number;
-    pair[w * 4] = v;
-    pair[w * 4 + 1] = v >>> 8;
-    pair[w * 4 + 2] = v >>> 16;
-    pair[w * 4 + 3] = v >>> 24;
-  }
-  pair.set(digest, 16);
-  murmur3x86x128(pair, 0, pair.length, CONTRIBUTION_SEED, out);
+  // The hash of the 32 bytes (key hash little-endian, digest), without building them.
+  murmur3x86x128WordsAndBytes(keyHash, digest, CONTRIBUTION_SEED, out);
   into[0] = out[0] as number;
   into[1] = out[1] as number;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { murmur3x86x128 } from './murmur3.js';
+import fc from 'fast-check';
+import { murmur3x86x128, murmur3x86x128WordsAndBytes } from './murmur3.js';
 
 function hex(bytes: Uint8Array, seed: number): string {
   const out = new Uint32Array(4);
@@ -47,5 +48,23 @@ describe('murmur3x86x128', () => {
     const out = new Uint32Array(4);
     murmur3x86x128(whole, 7, 40, 3, out);
     expect([...out].map((w) => w.toString(16).padStart(8, '0')).join('')).toBe(hex(whole.slice(7, 40), 3));
+  });
+
+  it('hashes four words and 16 bytes exactly as the 32 bytes they stand for', () => {
+    fc.assert(
+      fc.property(fc.uint32Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer(), (words, bytes, seed) => {
+        const joined = new Uint8Array(32);
+        new DataView(joined.buffer).setUint32(0, words[0] as number, true);
+        new DataView(joined.buffer).setUint32(4, words[1] as number, true);
+        new DataView(joined.buffer).setUint32(8, words[2] as number, true);
+        new DataView(joined.buffer).setUint32(12, words[3] as number, true);
+        joined.set(bytes, 16);
+        const x = new Uint32Array(4);
+        const y = new Uint32Array(4);
+        murmur3x86x128(joined, 0, 32, seed, x);
+        murmur3x86x128WordsAndBytes(words, bytes, seed, y);
+        expect(y).toEqual(x);
+      }),
+    );
   });
 });
