@@ -14,6 +14,15 @@ export class InvalidDepthError extends RangeError {
   }
 }
 
+/** A key position that is not a 32-bit unsigned integer. */
+export class InvalidPositionError extends RangeError {
+  override readonly name = 'InvalidPositionError';
+
+  constructor(readonly position: number) {
+    super(`a key position is an integer from 0 to 2^32 - 1, got ${position}`);
+  }
+}
+
 /** A node or segment index that does not exist at its depth. */
 export class InvalidIndexError extends RangeError {
   override readonly name = 'InvalidIndexError';

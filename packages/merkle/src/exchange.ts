@@ -20,6 +20,7 @@ import { depthForKeys, HASH_BYTES, MAX_DEPTH, type TreeSummary } from './merkle-
 import { PeerResponseError, type PeerSide } from './errors.js';
 import type { PeerTree } from './peer.js';
 import { sameDigest } from './digest.js';
+import { keyPosition } from './hashing.js';
 import { diffEntries, readSegments, type DivergentKey, type Listing } from './segment-diff.js';
 import { ExchangeMeter } from './exchange-meter.js';
 
@@ -33,7 +34,10 @@ export interface ExchangeOptions {
    * they resolve).
    */
   readonly pause: () => Promise<void>;
-  /** Levels descended per round trip: each differing node's 2^stepBits children are read. @default 4 */
+  /**
+   * Levels descended per round trip: each differing node's 2^stepBits children are read. Fewer
+   * bits read fewer hashes but take more round trips (see the README's table). @default 3
+   */
   readonly stepBits?: number;
   /** Look twice (see the file comment). Off only to restore a replica known to be empty. @default true */
   readonly confirm?: boolean;
@@ -41,6 +45,11 @@ export interface ExchangeOptions {
   readonly maxPerCall?: number;
   /** Entries one segment listing call should return, by the key counts' estimate. @default 4096 */
   readonly maxEntriesPerCall?: number;
+  /**
+   * The position the replicas give a key in their trees (see {@link MerkleTree.update}); used to
+   * check that every listed key lies in a segment that was asked. @default keyPosition
+   */
+  readonly position?: (key: Uint8Array) => number;
   /** Stops the exchange between round trips. */
   readonly signal?: AbortSignal;
 }
@@ -85,9 +94,10 @@ function intOption(name: string, value: number | undefined, fallback: number, mi
 
 /** Compares two replicas' trees of one range; see the file comment. */
 export async function exchange(a: PeerTree, b: PeerTree, options: ExchangeOptions): Promise<ExchangeResult> {
-  const stepBits = intOption('stepBits', options.stepBits, 4, 1, 8);
+  const stepBits = intOption('stepBits', options.stepBits, 3, 1, 8);
   const maxPerCall = intOption('maxPerCall', options.maxPerCall, 1024, 1, 1 << 20);
   const maxEntries = intOption('maxEntriesPerCall', options.maxEntriesPerCall, 4096, 1, 1 << 24);
+  const position = options.position ?? keyPosition;
   const meter = new ExchangeMeter();
   const [sa, sb] = await Promise.all([meter.summary(a), meter.summary(b)]);
   checkSummary(sa, 'a');
@@ -124,8 +134,8 @@ export async function exchange(a: PeerTree, b: PeerTree, options: ExchangeOption
   const read = async (which: readonly number[]): Promise<[Listing, Listing]> => {
     options.signal?.throwIfAborted();
     return Promise.all([
-      readSegments(meter, a, 'a', level, which, perCall),
-      readSegments(meter, b, 'b', level, which, perCall),
+      readSegments(meter, a, 'a', level, which, perCall, position),
+      readSegments(meter, b, 'b', level, which, perCall, position),
     ]);
   };
   const [la, lb] = await read(segments);

@@ -27,7 +27,10 @@ export function hashKey(key: Uint8Array, keyHash: Uint32Array): void {
   murmur3x86x128(key, 0, key.length, KEY_SEED, keyHash);
 }
 
-/** The key's 32-bit position: its top `depth` bits are its segment at `depth`. */
+/**
+ * The default 32-bit position of a key in a tree (its top `depth` bits are its segment at
+ * `depth`): 32 bits of the key's hash, spread evenly whatever the keys.
+ */
 export function keyPosition(key: Uint8Array): number {
   murmur3x86x128(key, 0, key.length, KEY_SEED, out);
   return out[0] as number;

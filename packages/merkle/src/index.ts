@@ -5,6 +5,7 @@
  */
 export { DIGEST_BYTES, sameDigest, versionSetDigest, type Digest } from './digest.js';
 export { keyPosition, segmentAt } from './hashing.js';
+export { rangePosition, segmentArc, type RingArc } from './range-position.js';
 export {
   HASH_BYTES,
   MAX_DEPTH,
@@ -24,6 +25,7 @@ export {
   InvalidDepthError,
   InvalidDigestError,
   InvalidIndexError,
+  InvalidPositionError,
   PeerResponseError,
   TreeFormatError,
   type PeerSide,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Digest } from './digest.js';
-import { InvalidDepthError, InvalidDigestError, InvalidIndexError } from './errors.js';
+import { InvalidDepthError, InvalidDigestError, InvalidIndexError, InvalidPositionError } from './errors.js';
 import { keyPosition, segmentAt } from './hashing.js';
 import { depthForKeys, HASH_BYTES, MAX_DEPTH, MerkleTree, TREE_OVERHEAD_BYTES } from './merkle-tree.js';
 import { digestArb, entriesArb, keyArb, treeOf } from './testing/arbitraries.js';
@@ -68,6 +68,19 @@ describe('MerkleTree updates', () => {
         expect(a.differingSegments(b)).toEqual([...expected].sort((x, y) => x - y));
       }),
     );
+  });
+
+  it('places a key by the position it is given: its top bits pick the segment', () => {
+    fc.assert(
+      fc.property(keyArb, digestArb, fc.integer({ min: 0, max: 2 ** 32 - 1 }), depthArb, (key, digest, position, depth) => {
+        const t = new MerkleTree(depth);
+        t.update(key, undefined, digest, position);
+        expect(t.differingSegments(new MerkleTree(depth))).toEqual([segmentAt(position, depth)]);
+      }),
+    );
+    const t = new MerkleTree(4);
+    expect(() => t.update(new Uint8Array([1]), undefined, new Uint8Array(16), 2 ** 32)).toThrow(InvalidPositionError);
+    expect(t.keyCount).toBe(0);
   });
 
   it('refuses a digest that is not 16 bytes, and changes nothing', () => {

@@ -15,7 +15,7 @@
 import { contribution, hashKey, segmentAt } from './hashing.js';
 import { decodeTreeBytes, encodeTreeBytes } from './tree-codec.js';
 import type { Digest } from './digest.js';
-import { InvalidDepthError, InvalidIndexError } from './errors.js';
+import { InvalidDepthError, InvalidIndexError, InvalidPositionError } from './errors.js';
 
 /** Deepest tree: 2^24 segments, 128 MiB. */
 export const MAX_DEPTH = 24;
@@ -90,13 +90,20 @@ export class MerkleTree {
    * Replaces the contribution of `key` with digest `oldDigest` by the one with `newDigest`;
    * `undefined` is "absent" (a new key, a purged key). O(1): three hashes and four XORs.
    *
+   * `position` places the key: a 32-bit unsigned integer whose top `depth` bits are its segment.
+   * It defaults to {@link keyPosition}; a storage node passes {@link rangePosition} of the key's
+   * ring position instead, so that each segment is one arc of the ring (one scan of an index in
+   * ring order). Every replica of a range must place keys alike, and always the same key alike.
+   *
    * The caller must pass the digest the tree last saw for the key: a wrong one corrupts the
    * segment until the next rebuild from a scan (which is why rebuilds also run periodically).
+   * @throws InvalidDigestError or InvalidPositionError, changing nothing.
    */
-  update(key: Uint8Array, oldDigest: Digest | undefined, newDigest: Digest | undefined): void {
+  update(key: Uint8Array, oldDigest: Digest | undefined, newDigest: Digest | undefined, position?: number): void {
     if (oldDigest === newDigest) return;
+    if (position !== undefined && position >>> 0 !== position) throw new InvalidPositionError(position);
     hashKey(key, keyHash);
-    const i = 2 * segmentAt(keyHash[0] as number, this.depth);
+    const i = 2 * segmentAt(position ?? (keyHash[0] as number), this.depth);
     let hi = 0;
     let lo = 0;
     if (oldDigest !== undefined) {
@@ -115,13 +122,6 @@ export class MerkleTree {
     this.seg[i + 1] = (this.seg[i + 1] as number) ^ lo;
     this.rootHi ^= hi;
     this.rootLo ^= lo;
-  }
-
-  /** The segment of `key` at `depth` (default: this tree's). */
-  segmentOf(key: Uint8Array, depth = this.depth): number {
-    checkDepth('depth', depth, MAX_DEPTH);
-    hashKey(key, keyHash);
-    return segmentAt(keyHash[0] as number, depth);
   }
 
   /** The root hash ({@link HASH_BYTES} bytes, big-endian high then low word). */

@@ -5,7 +5,7 @@
 import { DIGEST_BYTES, sameDigest, type Digest } from './digest.js';
 import { PeerResponseError, type PeerSide } from './errors.js';
 import type { ExchangeMeter } from './exchange-meter.js';
-import { keyPosition, segmentAt } from './hashing.js';
+import { segmentAt } from './hashing.js';
 import type { KeyDigest, PeerTree } from './peer.js';
 
 /** A key whose version sets differ between the replicas: its digest on each (`undefined`: absent). */
@@ -35,6 +35,7 @@ export async function readSegments(
   depth: number,
   segments: readonly number[],
   perCall: number,
+  position: (key: Uint8Array) => number,
 ): Promise<Listing> {
   const listing: Listing = new Map();
   for (let from = 0; from < segments.length; from += perCall) {
@@ -44,7 +45,7 @@ export async function readSegments(
       if (entry.digest.length !== DIGEST_BYTES) {
         throw new PeerResponseError(side, 'segmentEntries', `a digest of ${entry.digest.length} bytes`);
       }
-      const segment = segmentAt(keyPosition(entry.key), depth);
+      const segment = segmentAt(position(entry.key), depth);
       if (!asked.has(segment)) throw new PeerResponseError(side, 'segmentEntries', `a key of segment ${segment}, which was not asked`);
       const id = keyId(entry.key);
       if (listing.has(id)) throw new PeerResponseError(side, 'segmentEntries', 'a key listed twice');

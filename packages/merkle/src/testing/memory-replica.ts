@@ -18,7 +18,11 @@ export class MemoryReplica implements PeerTree {
   private readonly segments = new Map<number, Map<string, KeyDigest>>();
   private count = 0;
 
-  constructor(depth: number) {
+  /** @param position places keys in the tree (see {@link MerkleTree.update}). */
+  constructor(
+    depth: number,
+    private readonly position: (key: Uint8Array) => number = keyPosition,
+  ) {
     this.tree = new MerkleTree(depth);
   }
 
@@ -29,17 +33,18 @@ export class MemoryReplica implements PeerTree {
 
   /** The digest held for `key`, if any. */
   get(key: Uint8Array): Digest | undefined {
-    return this.segments.get(this.tree.segmentOf(key))?.get(keyId(key))?.digest;
+    return this.segments.get(segmentAt(this.position(key), this.tree.depth))?.get(keyId(key))?.digest;
   }
 
   /** Sets (or, with `undefined`, removes) the digest of `key`, updating the tree from the old one. */
   set(key: Uint8Array, digest: Digest | undefined): void {
-    const segment = segmentAt(keyPosition(key), this.tree.depth);
+    const p = this.position(key);
+    const segment = segmentAt(p, this.tree.depth);
     const id = keyId(key);
     let bucket = this.segments.get(segment);
     const old = bucket?.get(id)?.digest;
     if (sameDigest(old, digest)) return;
-    this.tree.update(key, old, digest);
+    this.tree.update(key, old, digest, p);
     if (digest === undefined) {
       bucket?.delete(id);
       this.count -= 1;
