@@ -54,6 +54,17 @@ function byDot(a: Dot, b: Dot): number {
   return a.counter - b.counter;
 }
 
+/** The dots in canonical order; one and two versions (nearly every key) without sorting. */
+function sortedDots(versions: readonly { readonly dot: Dot }[]): Dot[] {
+  const first = (versions[0] as { dot: Dot }).dot;
+  if (versions.length === 1) return [first];
+  if (versions.length === 2) {
+    const second = (versions[1] as { dot: Dot }).dot;
+    return byDot(first, second) <= 0 ? [first, second] : [second, first];
+  }
+  return versions.map((v) => v.dot).sort(byDot);
+}
+
 /** Grows the scratch buffer to hold `bytes`, keeping the `used` bytes already written. */
 function ensure(bytes: number, used: number): void {
   if (scratch.length >= bytes) return;
@@ -75,7 +86,7 @@ function putU32(at: number, v: number): void {
  */
 export function versionSetDigest(versions: readonly { readonly dot: Dot }[]): Digest | undefined {
   if (versions.length === 0) return undefined;
-  const dots = versions.length === 1 ? [(versions[0] as { dot: Dot }).dot] : versions.map((v) => v.dot).sort(byDot);
+  const dots = sortedDots(versions);
   let at = 0;
   let previous: Dot | undefined;
   for (const dot of dots) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sameDigest, type Digest } from './digest.js';
 import { PeerResponseError } from './errors.js';
 import { exchange, InvalidExchangeOptionError, type ExchangeResult } from './exchange.js';
-import type { KeyDigest, PeerTree } from './peer.js';
+import { localPeer, type KeyDigest, type PeerTree } from './peer.js';
 import { digestArb, entriesArb, keyArb } from './testing/arbitraries.js';
 import { MemoryReplica } from './testing/memory-replica.js';
 import { keyId } from './segment-diff.js';
@@ -96,6 +96,19 @@ describe('exchange finds exactly the differing keys', () => {
     expect(a.calls.branches).toBe(0);
     // 3000 keys at about 500 per call: 8 segments of ~375 keys, one per call.
     expect(a.calls.segmentEntries).toBe(8);
+  });
+});
+
+describe('localPeer', () => {
+  it('serves a tree and a lister as a peer, and turns a bad request into a rejection', async () => {
+    const entries = Array.from({ length: 50 }, (_, i) => ({ key: key(`k${i}`), digest: dg(1) }));
+    const ra = replicaOf(5, entries);
+    const rb = replicaOf(5, entries.slice(1));
+    const pa = localPeer(ra.tree, (d, s) => ra.segmentEntries(d, s));
+    const pb = localPeer(rb.tree, (d, s) => rb.segmentEntries(d, s));
+    const r = await exchange(pa, pb, { pause: now });
+    expect(found(r)).toEqual(new Map([[keyId(key('k0')), [dg(1), undefined]]]));
+    await expect(pa.branches(3, [0], 3)).rejects.toThrow(/parentDepth \+ bits must be an integer from 0 to 5, got 6/);
   });
 });
 

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { storage } from '@quorumkv/proto';
-import { mintVersion, versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
+import { contextOf, mintVersion, versionFromProto, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
 import { versionSetDigest, type Digest } from '../digest.js';
 import { exchange, type ExchangeResult } from '../exchange.js';
 import { depthForKeys, MerkleTree } from '../merkle-tree.js';
@@ -40,8 +40,8 @@ const STEP = Number(args.step);
 
 const enc = new TextEncoder();
 const keys = Array.from({ length: KEYS }, (_, i) => enc.encode(`user:${String(i).padStart(8, '0')}`));
-const mint = (local: Version[], counter: number, node = 'node-1'): Version[] =>
-  mintVersion(local, { node, context: [], value: enc.encode('v'), tombstone: false, nowMs: 1_700_000_000_000, maxClockEntries: 10, minCounter: counter }).versions;
+const mint = (local: Version[], counter: number, context: VectorClock = [], node = 'node-1'): Version[] =>
+  mintVersion(local, { node, context, value: enc.encode('v'), tombstone: false, nowMs: 1_700_000_000_000, maxClockEntries: 10, minCounter: counter }).versions;
 /** A key's version set as a storage node holds it: one version minted at node-1. */
 const oldSets = keys.map((_, i) => mint([], i + 1));
 const digests: Digest[] = oldSets.map((s) => versionSetDigest(s) as Digest);
@@ -53,7 +53,7 @@ function replicas(depth: number): [MemoryReplica, MemoryReplica] {
   for (let i = 0; i < KEYS; i++) {
     const kind = i < DIVERGED ? i % 3 : -1;
     if (kind !== 2) a.set(keys[i] as Uint8Array, digests[i]);
-    if (kind === 0) b.set(keys[i] as Uint8Array, versionSetDigest([...(oldSets[i] as Version[]), ...mint([], i + 1, 'node-2')]));
+    if (kind === 0) b.set(keys[i] as Uint8Array, versionSetDigest([...(oldSets[i] as Version[]), ...mint([], i + 1, [], 'node-2')]));
     else if (kind !== 1) b.set(keys[i] as Uint8Array, digests[i]);
   }
   return [a, b];
@@ -74,13 +74,14 @@ async function runExchange(depth: number, step: number): Promise<{ r: ExchangeRe
  * 100,000 each time. Every write turns a key from the set it holds to the other one (its old set,
  * or a newer one that supersedes it), so the tree stays the tree of what the keys hold (checked).
  */
-function writePath(): Record<string, number> {
+function writePath(): Record<'perWriteNs' | 'recordRmwNs' | 'updateNs' | 'updateColdNs' | 'digestNs', number> {
   const tree = new MerkleTree(DEPTH);
   for (let i = 0; i < KEYS; i++) tree.update(keys[i] as Uint8Array, undefined, digests[i]);
   const POOL = 1024;
   const N = 512 * POOL;
   const pick = (j: number): number => ((j % POOL) * 97) % KEYS;
-  const newSets = oldSets.map((s, i) => mint(s, KEYS + i + 1));
+  // The next write of each key, by a client that read it first: it supersedes the old version.
+  const newSets = oldSets.map((s, i) => mint(s, KEYS + i + 1, contextOf(s)));
   const newDigests = newSets.map((s) => versionSetDigest(s) as Digest);
   const records = oldSets.map((s) => storage.VersionSet.encode({ versions: s.map(versionToProto) }).finish());
   /** 1 where the key holds its new set. */
@@ -92,25 +93,33 @@ function writePath(): Record<string, number> {
     holdsNew[i] = holdsNew[i] === 1 ? 0 : 1;
   };
 
-  const perWriteNs = nsPerOp(N, (j) => {
-    const i = pick(j);
-    const [from, to] = sets(i);
-    tree.update(keys[i] as Uint8Array, versionSetDigest(from), versionSetDigest(to));
-    holdsNew[i] = holdsNew[i] === 1 ? 0 : 1;
-  });
-  const updateNs = nsPerOp(N, (j) => flip(pick(j)));
-  const updateColdNs = nsPerOp(2 * KEYS, (j) => flip((j * 7919) % KEYS));
-  const digestNs = nsPerOp(N, (j) => versionSetDigest(oldSets[pick(j)] as Version[]));
-  const recordRmwNs = nsPerOp(N / 4, (j) => {
-    const i = pick(j);
-    const local = storage.VersionSet.decode(records[i] as Uint8Array).versions.map(versionFromProto);
-    const next = mint(local, KEYS + i + 1);
-    storage.VersionSet.encode({ versions: next.map(versionToProto) }).finish();
+  const times = nsPerOp({
+    perWriteNs: {
+      n: N,
+      op: (j) => {
+        const i = pick(j);
+        const [from, to] = sets(i);
+        tree.update(keys[i] as Uint8Array, versionSetDigest(from), versionSetDigest(to));
+        holdsNew[i] = holdsNew[i] === 1 ? 0 : 1;
+      },
+    },
+    recordRmwNs: {
+      n: N / 4,
+      op: (j) => {
+        const i = pick(j);
+        const local = storage.VersionSet.decode(records[i] as Uint8Array).versions.map(versionFromProto);
+        const next = mint(local, KEYS + i + 1, contextOf(local));
+        storage.VersionSet.encode({ versions: next.map(versionToProto) }).finish();
+      },
+    },
+    updateNs: { n: N, op: (j) => flip(pick(j)) },
+    updateColdNs: { n: 2 * KEYS, op: (j) => flip((j * 7919) % KEYS) },
+    digestNs: { n: N, op: (j) => versionSetDigest(oldSets[pick(j)] as Version[]) },
   });
   const check = new MerkleTree(DEPTH);
   for (let i = 0; i < KEYS; i++) check.update(keys[i] as Uint8Array, undefined, holdsNew[i] === 1 ? newDigests[i] : digests[i]);
   if (!tree.equals(check)) throw new Error('the measured updates left the tree wrong');
-  return { perWriteNs, updateNs, updateColdNs, digestNs, recordRmwNs };
+  return times;
 }
 
 async function main(): Promise<void> {
@@ -135,12 +144,12 @@ async function main(): Promise<void> {
     bytesRatio: Number((r.bytes / naive).toFixed(5)),
     exchangeCalls: r.calls,
     exchangeMs: Number(ms.toFixed(1)),
-    perWriteNs: Math.round(w.perWriteNs as number),
-    updateNs: Math.round(w.updateNs as number),
-    updateColdNs: Math.round(w.updateColdNs as number),
-    digestNs: Math.round(w.digestNs as number),
-    recordRmwNs: Math.round(w.recordRmwNs as number),
-    perWriteVsRecordRmw: Number(((w.perWriteNs as number) / (w.recordRmwNs as number)).toFixed(3)),
+    perWriteNs: Math.round(w.perWriteNs),
+    updateNs: Math.round(w.updateNs),
+    updateColdNs: Math.round(w.updateColdNs),
+    digestNs: Math.round(w.digestNs),
+    recordRmwNs: Math.round(w.recordRmwNs),
+    perWriteVsRecordRmw: Number((w.perWriteNs / w.recordRmwNs).toFixed(3)),
     treeBytesPerMillionKeys: perMillion(counted),
     measuredTreeBytesPerMillionKeys: perMillion(measured),
     wipedReplicaExchange: { keys: wiped.divergent.length, bytes: wiped.bytes, naiveBytes: naiveComparisonBytes(wa.entries(), []), calls: wiped.calls, ms: Number(wipedMs.toFixed(1)) },
