@@ -54,10 +54,9 @@ function byDot(a: Dot, b: Dot): number {
   return a.counter - b.counter;
 }
 
-/** The dots in canonical order; one and two versions (nearly every key) without sorting. */
+/** The dots of two or more versions in canonical order; two (most sibling sets) without sorting. */
 function sortedDots(versions: readonly { readonly dot: Dot }[]): Dot[] {
   const first = (versions[0] as { dot: Dot }).dot;
-  if (versions.length === 1) return [first];
   if (versions.length === 2) {
     const second = (versions[1] as { dot: Dot }).dot;
     return byDot(first, second) <= 0 ? [first, second] : [second, first];
@@ -86,22 +85,16 @@ function putU32(at: number, v: number): void {
  */
 export function versionSetDigest(versions: readonly { readonly dot: Dot }[]): Digest | undefined {
   if (versions.length === 0) return undefined;
-  const dots = sortedDots(versions);
-  let at = 0;
-  let previous: Dot | undefined;
-  for (const dot of dots) {
-    if (previous !== undefined && byDot(previous, dot) === 0) continue;
-    previous = dot;
-    // Each dot as: UTF-8 byte length of the node id (u32), the id, the counter (u64), all
-    // big-endian — unambiguous, so two different sets never encode to the same bytes.
-    const node = utf8(dot.node);
-    ensure(at + 12 + node.length, at);
-    putU32(at, node.length);
-    scratch.set(node, at + 4);
-    at += 4 + node.length;
-    putU32(at, Math.floor(dot.counter / 0x1_0000_0000));
-    putU32(at + 4, dot.counter >>> 0);
-    at += 8;
+  let at: number;
+  if (versions.length === 1) {
+    at = writeDot((versions[0] as { dot: Dot }).dot, 0);
+  } else {
+    at = 0;
+    let previous: Dot | undefined;
+    for (const dot of sortedDots(versions)) {
+      if (previous === undefined || byDot(previous, dot) !== 0) at = writeDot(dot, at);
+      previous = dot;
+    }
   }
   murmur3x86x128(scratch, 0, at, DIGEST_SEED, words);
   const digest = new Uint8Array(DIGEST_BYTES);
@@ -113,6 +106,22 @@ export function versionSetDigest(versions: readonly { readonly dot: Dot }[]): Di
     digest[w * 4 + 3] = v;
   }
   return digest;
+}
+
+/**
+ * Writes one dot at `at` in the scratch buffer and returns where the next one goes: the UTF-8
+ * byte length of the node id (u32), the id, the counter (u64), all big-endian — unambiguous, so
+ * two different sets never encode to the same bytes.
+ */
+function writeDot(dot: Dot, at: number): number {
+  const node = utf8(dot.node);
+  ensure(at + 12 + node.length, at);
+  putU32(at, node.length);
+  scratch.set(node, at + 4);
+  at += 4 + node.length;
+  putU32(at, Math.floor(dot.counter / 0x1_0000_0000));
+  putU32(at + 4, dot.counter >>> 0);
+  return at + 8;
 }
 
 /** Whether two digests (or absences) are equal. */
