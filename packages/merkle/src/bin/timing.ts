@@ -7,13 +7,18 @@ export interface TimedOp {
 }
 
 /**
- * Nanoseconds per call of each operation: the best of `rounds` timed runs after a warm-up, the
- * operations' runs interleaved (round 1 of each, then round 2 of each…) so that a ratio between
- * two of them compares runs made under the same conditions. Why the best: on a machine other
- * processes share, a run is only ever slowed down (preempted, its caches flushed); the fastest
- * run is the one least disturbed.
+ * Nanoseconds per call of each operation: the best of `rounds` timed runs after a warm-up.
+ *
+ * Runs are interleaved (a run of each operation per round, in reversed order every other round)
+ * and each starts after a full collection (`gc`, from --expose-gc), so that a ratio between two
+ * operations compares runs made under the same conditions: without that, the second operation
+ * of a round pays for the garbage the first left. Why the best: on a machine other processes
+ * share, a run is only ever slowed down (preempted, its caches flushed); the fastest is the one
+ * least disturbed.
  */
 export function nsPerOp<K extends string>(ops: Record<K, TimedOp>, rounds = 7): Record<K, number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run node with --expose-gc: the timings need it');
   const names = Object.keys(ops) as K[];
   const best = {} as Record<K, number>;
   for (const name of names) {
@@ -22,8 +27,9 @@ export function nsPerOp<K extends string>(ops: Record<K, TimedOp>, rounds = 7): 
     best[name] = Number.POSITIVE_INFINITY;
   }
   for (let round = 0; round < rounds; round++) {
-    for (const name of names) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
       const { n, op } = ops[name];
+      gc();
       const t0 = process.hrtime.bigint();
       for (let j = 0; j < n; j++) op(j);
       best[name] = Math.min(best[name], Number(process.hrtime.bigint() - t0) / n);
