@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@quorumkv/local-cluster';
@@ -43,10 +43,13 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   let coordinatorMetrics = '';
   const qkv = (...args: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['--addr', coordinator, ...args]);
   const local = (...args: string[]): Promise<Run> => run('packages/local-cluster/bin/quorumkv-local.js', [...args, '--data-dir', dataDir]);
+  /** Every service pid seen, killed in afterAll should the test end with the cluster still up. */
+  const seen = new Set<number>();
   const pidOf = async (name: string): Promise<number> => {
     const status = await local('status');
     const pid = Number(new RegExp(`^${name} .* up +pid (\\d+)`, 'm').exec(status.stdout)?.[1]);
     if (!Number.isInteger(pid)) throw new Error(`${name} is not up:\n${status.stdout}${status.stderr}`);
+    seen.add(pid);
     return pid;
   };
   const alive = (pid: number): boolean => {
@@ -59,8 +62,11 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   };
 
   beforeAll(async () => {
+    // In a process group of its own, as a shell runs `npm start` in the foreground: Ctrl-C is a
+    // SIGINT to that whole group.
     const child = spawn(process.execPath, [join(repoRoot, 'packages/local-cluster/dist/main.js'), '--data-dir', dataDir, ...FREE_PORTS], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     launcher = child;
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -76,6 +82,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
 
   afterAll(() => {
     launcher?.kill('SIGKILL');
+    for (const pid of seen) if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -150,10 +157,21 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     expect(restart.stdout).toMatch(/^node-3 is up again: 127\.0\.0\.1:\d+ \(pid \d+\)/);
     const pids = await Promise.all(['node-1', 'node-2', 'node-3', 'coordinator', 'rate-limiter'].map(pidOf));
 
-    launcher?.kill('SIGINT');
+    // Ctrl-C: SIGINT to the launcher's process group.
+    const group = launcher?.pid;
+    if (group === undefined) throw new Error('the launcher has no pid');
+    process.kill(-group, 'SIGINT');
     expect(await exited).toBe(0);
     expect(out).toContain('Stopped.');
     expect(pids.filter(alive)).toEqual([]);
+    // Each service drained and stopped once, cleanly: none was cut short by a second signal.
+    const logs = readdirSync(join(dataDir, 'logs'));
+    expect(logs.sort()).toEqual(['coordinator.log', 'node-1.log', 'node-2.log', 'node-3.log', 'rate-limiter.log']);
+    for (const log of logs) {
+      const text = readFileSync(join(dataDir, 'logs', log), 'utf8');
+      expect(text.trimEnd().split('\n').some((l) => l.includes('"msg":"stopped"')), log).toBe(true);
+      expect(text, log).not.toContain('second signal');
+    }
     const after = await qkv('status', '--timeout', '1000');
     expect(after.code).not.toBe(0);
     expect(after.stderr).toMatch(/cannot reach the coordinator/);

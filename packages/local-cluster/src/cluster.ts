@@ -44,6 +44,11 @@ export interface LocalClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Keep logs in files under `<dataDir>/logs`. @default true */
   readonly logToFiles?: boolean;
+  /**
+   * Each service in a process group of its own (see `ServiceProcessSpec.detached`): for the
+   * launcher, whose Ctrl-C must not also reach the services. @default false
+   */
+  readonly detached?: boolean;
 }
 
 /** A service's Prometheus job name. */
@@ -180,8 +185,9 @@ export class LocalCluster {
     options: LocalClusterOptions,
     name: string,
     service: Parameters<typeof serviceNodeArgs>[0],
-  ): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs: readonly string[] } {
+  ): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs: readonly string[]; detached: boolean } {
     return {
+      detached: options.detached ?? false,
       nodeArgs: [...serviceNodeArgs(service), ...(options.nodeArgs ?? [])],
       env: serviceEnv(options.env, name),
       ...(options.logToFiles === false ? {} : { logFile: join(options.dataDir, 'logs', `${name}.log`) }),

@@ -77,7 +77,12 @@ export async function runCluster(argv: readonly string[], extras: LaunchExtras =
   process.stdout.write(
     `Starting quorumkv: ${clusterOptions.nodes} storage nodes (N=${clusterOptions.replicationFactor}), data in ${clusterOptions.dataDir}\n`,
   );
-  const cluster = await LocalCluster.start({ ...clusterOptions, env: process.env });
+  // Why detached: Ctrl-C signals the terminal's whole foreground process group. Had the services
+  // been in it, each would start draining on that SIGINT and then get the launcher's SIGTERM a
+  // few ms later as a "second signal", which exits at once (exit 1, a storage node's engine not
+  // closed). In their own groups only the launcher hears Ctrl-C and stops each service once:
+  // the coordinator first, then the nodes.
+  const cluster = await LocalCluster.start({ ...clusterOptions, env: process.env, detached: true });
   // Crashes are reported (with how the process ended) and, unless --no-restart, healed.
   const supervisor = new Supervisor(
     cluster,
@@ -121,4 +126,6 @@ export async function runCluster(argv: readonly string[], extras: LaunchExtras =
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // The terminal closing no longer reaches the services (their own groups): stop them then too.
+  process.on('SIGHUP', stop);
 }

@@ -20,6 +20,11 @@ export interface ServiceProcessSpec {
   readonly logFile?: string;
   /** How long to wait for the "listening" log line. @default 20000 */
   readonly startTimeoutMs?: number;
+  /**
+   * Run in a process group of its own, so that signals a terminal sends to the launcher's group
+   * (Ctrl-C) reach only the launcher, which then stops the service once, in its turn. @default false
+   */
+  readonly detached?: boolean;
 }
 
 /** How a process ended: its exit code, or the signal that killed it (then `code` is null). */
@@ -76,6 +81,7 @@ export class ServiceProcess {
     const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.entry, ...spec.args], {
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: spec.detached ?? false,
     });
     const tail: string[] = [];
     const remember = (line: string): void => {
