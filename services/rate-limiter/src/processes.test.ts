@@ -152,6 +152,14 @@ describe('the quorumkv-rate-limiter binary', () => {
     const p = await ServiceProcess.start({ name: 'rl', entry, args: ['--rules', dir, '--listen', '127.0.0.1:0'] });
     try {
       expect(p.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      // The README's way to list the rules, with `buf curl` (npm ci installs buf; grpcurl is not in Debian).
+      const listed = spawnSync(
+        `${repoRoot}node_modules/.bin/buf`,
+        ['curl', '--schema', 'proto', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', '{}', `http://${p.address}/quorumkv.ratelimit.v1.RateLimitAdminService/ListRules`],
+        { encoding: 'utf8', cwd: repoRoot, timeout: 30_000 },
+      );
+      expect(listed.status, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ rules: [{ domain: 'a', counters: {} }] });
       p.kill('SIGTERM');
       expect(await p.exited()).toBe(0);
     } finally {
