@@ -84,20 +84,27 @@ async function handle(req: ControlRequest, supervisor: Supervisor): Promise<Cont
 }
 
 /**
- * Serves control commands for `supervisor` on {@link controlSocketPath}. Refuses to start when
- * another launcher answers on that socket (it runs with the same data); removes a socket left
- * by a launcher that died.
+ * Throws when another launcher runs with the data in `dataDir` (its control socket answers);
+ * removes a socket left by a launcher that died.
+ */
+export async function checkNoOtherLauncher(dataDir: string): Promise<void> {
+  const path = controlSocketPath(dataDir);
+  if (!existsSync(path)) return;
+  const other = await sendControl(dataDir, { command: 'status' }, 5_000).then(
+    () => true,
+    () => false,
+  );
+  if (other) throw new Error(`another launcher is running with the data in ${resolve(dataDir)} (its control socket ${path} answers): stop it first`);
+  unlinkSync(path);
+}
+
+/**
+ * Serves control commands for `supervisor` on {@link controlSocketPath} (after
+ * {@link checkNoOtherLauncher}).
  */
 export async function serveControl(dataDir: string, supervisor: Supervisor): Promise<{ path: string; close(): Promise<void> }> {
   const path = controlSocketPath(dataDir);
-  if (existsSync(path)) {
-    const other = await sendControl(dataDir, { command: 'status' }).then(
-      () => true,
-      () => false,
-    );
-    if (other) throw new Error(`another launcher is running with the data in ${resolve(dataDir)} (its control socket ${path} answers)`);
-    unlinkSync(path);
-  }
+  await checkNoOtherLauncher(dataDir);
   const server: Server = createServer((socket) => {
     let text = '';
     socket.setEncoding('utf8');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LocalCluster } from './cluster.js';
-import { serveControl } from './control.js';
+import { checkNoOtherLauncher, serveControl } from './control.js';
 import { launchUsage, parseLaunchOptions, UsageError, type LaunchOptions } from './launch-options.js';
 import { serviceEntry } from './paths.js';
 import { DEFAULT_RESTART_POLICY, Supervisor } from './supervisor.js';
@@ -74,6 +74,9 @@ export async function runCluster(argv: readonly string[], extras: LaunchExtras =
   }
   const { options } = parsed;
   const { cluster: clusterOptions } = options;
+  // Before anything starts: a second launcher on the same data would only fail later, on a
+  // locked LevelDB folder or a taken port, with a less helpful message.
+  await checkNoOtherLauncher(clusterOptions.dataDir);
   process.stdout.write(
     `Starting quorumkv: ${clusterOptions.nodes} storage nodes (N=${clusterOptions.replicationFactor}), data in ${clusterOptions.dataDir}\n`,
   );
