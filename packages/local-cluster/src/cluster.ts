@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureContextKeys } from './context-keys.js';
+import { devTlsArgs, ensureDevCertificates, type DevCertificates, type DevServiceRole } from './dev-certificates.js';
 import { ServiceProcess } from './service-process.js';
 import { defaultRulesDir, serviceEntry, serviceNodeArgs } from './paths.js';
 import { withReservedPorts, type PortReservation } from './port-reservation.js';
@@ -48,6 +49,12 @@ export interface LocalClusterOptions {
   readonly rateLimiterArgs?: readonly string[];
   /** Flags for node (V8 heap sizes, `--cpu-prof`) given to every service process. @default [] */
   readonly nodeArgs?: readonly string[];
+  /**
+   * Mutual TLS on every connection, the client API included (client certificates required),
+   * with the development CA's certificates in `<dataDir>/tls` (made on first use, renewed when
+   * close to expiry; see `ensureDevCertificates`). @default false
+   */
+  readonly tls?: boolean;
   /** Keep logs in files under `<dataDir>/logs`. @default true */
   readonly logToFiles?: boolean;
   /**
@@ -119,6 +126,8 @@ export class LocalCluster {
     readonly storageNodes: StorageNodeInfo[],
     public coordinator: ServiceProcess,
     public rateLimiter: ServiceProcess | undefined,
+    /** The development certificates, when the cluster runs with TLS. */
+    readonly tls: DevCertificates | undefined,
   ) {}
 
   /** The ports reserved for this cluster (those asked as 0), released by {@link stop}. */
@@ -133,16 +142,18 @@ export class LocalCluster {
     for (const s of ['storage-node', 'coordinator'] as const) {
       if (!existsSync(serviceEntry(s))) throw new Error(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
     }
+    // Before any service starts: they read these files as they start.
+    const tls = options.tls === true ? await ensureDevCertificates(options.dataDir) : undefined;
     const { needed, plan } = planPorts(options, []);
-    if (needed === 0) return LocalCluster.startWith(options, plan);
-    const { value, reservation } = await withReservedPorts(needed, (ports) => LocalCluster.startWith(options, planPorts(options, ports).plan), {
+    if (needed === 0) return LocalCluster.startWith(options, plan, tls);
+    const { value, reservation } = await withReservedPorts(needed, (ports) => LocalCluster.startWith(options, planPorts(options, ports).plan, tls), {
       host: options.host ?? '127.0.0.1',
     });
     value.reservation = reservation;
     return value;
   }
 
-  private static async startWith(options: LocalClusterOptions, ports: PortPlan): Promise<LocalCluster> {
+  private static async startWith(options: LocalClusterOptions, ports: PortPlan, tls: DevCertificates | undefined): Promise<LocalCluster> {
     const count = options.nodes ?? 3;
     const started: ServiceProcess[] = [];
     try {
@@ -152,7 +163,7 @@ export class LocalCluster {
         const id = `node-${i}`;
         const dataDir = join(options.dataDir, id);
         starts.push(
-          LocalCluster.startStorageNode(options, id, dataDir, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }).then((p) => {
+          LocalCluster.startStorageNode(options, id, dataDir, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }, tls).then((p) => {
             started.push(p);
             storageNodes.push({ id, dataDir, process: p });
           }),
@@ -175,6 +186,7 @@ export class LocalCluster {
             '--rules',
             options.rulesDir ?? defaultRulesDir,
             ...LocalCluster.metricsListen(options, ports.metrics.rateLimiter),
+            ...LocalCluster.tlsArgs(tls, 'rate-limiter'),
             ...(options.rateLimiterArgs ?? []),
           ],
           ...LocalCluster.common(options, 'rate-limiter', 'rate-limiter'),
@@ -182,8 +194,8 @@ export class LocalCluster {
         started.push(rateLimiter);
       }
       const contextKeysFile = options.contextKeysFile ?? ensureContextKeys(options.dataDir);
-      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter, ports, contextKeysFile);
-      return new LocalCluster(options, contextKeysFile, storageNodes, coordinator, rateLimiter);
+      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter, ports, contextKeysFile, tls);
+      return new LocalCluster(options, contextKeysFile, storageNodes, coordinator, rateLimiter, tls);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
       throw err;
@@ -207,11 +219,16 @@ export class LocalCluster {
     return ['--metrics-listen', `${options.host ?? '127.0.0.1'}:${port}`];
   }
 
+  private static tlsArgs(tls: DevCertificates | undefined, role: DevServiceRole): string[] {
+    return tls === undefined ? [] : devTlsArgs(tls, role);
+  }
+
   private static startStorageNode(
     options: LocalClusterOptions,
     id: string,
     dataDir: string,
     ports: { readonly port: number; readonly metricsPort: number },
+    tls: DevCertificates | undefined,
   ): Promise<ServiceProcess> {
     return ServiceProcess.start({
       name: id,
@@ -224,6 +241,7 @@ export class LocalCluster {
         '--data-dir',
         dataDir,
         ...LocalCluster.metricsListen(options, ports.metricsPort),
+        ...LocalCluster.tlsArgs(tls, 'storage-node'),
         ...(options.storageArgs ?? []),
       ],
       ...LocalCluster.common(options, id, 'storage-node'),
@@ -236,6 +254,7 @@ export class LocalCluster {
     rateLimiter: ServiceProcess | undefined,
     ports: PortPlan,
     contextKeysFile: string,
+    tls: DevCertificates | undefined,
   ): Promise<ServiceProcess> {
     const n = options.replicationFactor ?? Math.min(3, nodes.length);
     return ServiceProcess.start({
@@ -252,6 +271,8 @@ export class LocalCluster {
         contextKeysFile,
         ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
         ...LocalCluster.metricsListen(options, ports.metrics.coordinator),
+        // The client API too, client certificates required: `qkv --tls-dir <dataDir>/tls`.
+        ...(tls === undefined ? [] : [...devTlsArgs(tls, 'coordinator'), '--tls-client-certs', 'required']),
         ...(options.coordinatorArgs ?? []),
       ],
       ...LocalCluster.common(options, 'coordinator', 'coordinator'),

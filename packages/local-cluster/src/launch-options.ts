@@ -43,6 +43,9 @@ Options:
   --rate-limiter-metrics-port P  rate limiter /metrics port (default 9081)
   --prometheus-port P          start:observe only: Prometheus UI port (default 9090 when free)
   --data-dir DIR               data and logs (default ./.qkv-data, env QKV_DATA_DIR)
+  --tls                        mutual TLS on every connection, the client API included, with a
+                               development CA and certificates made in <data-dir>/tls (env QKV_TLS=1);
+                               clients use them with: qkv --tls-dir <data-dir>/tls
   --no-restart                 leave a crashed service down instead of restarting it
   --help
 A port of 0 picks a free one; the addresses are printed once the cluster is up.
@@ -89,6 +92,7 @@ export function parseLaunchOptions(
       'prometheus-port': { type: 'string' },
       'data-dir': { type: 'string' },
       'no-restart': { type: 'boolean' },
+      tls: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -117,6 +121,7 @@ export function parseLaunchOptions(
         rateLimiterPort: withRateLimiter && !values['no-rate-limiter'] ? rateLimiterPort : false,
         metricsPorts,
         dataDir,
+        tls: values.tls === true || ['1', 'true', 'yes'].includes((env['QKV_TLS'] ?? '').toLowerCase()),
       },
       port,
       prometheusPort,

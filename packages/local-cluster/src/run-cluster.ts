@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { LocalCluster } from './cluster.js';
+import { DEV_CLIENT_IDENTITY } from './dev-certificates.js';
 import { checkNoOtherLauncher, serveControl } from './control.js';
 import { launchUsage, parseLaunchOptions, UsageError, type LaunchOptions } from './launch-options.js';
 import { serviceEntry } from './paths.js';
@@ -28,7 +29,8 @@ function tracingLine(env: NodeJS.ProcessEnv): string {
 
 /** The summary printed once the cluster is up. */
 export function describeCluster(cluster: LocalCluster, options: LaunchOptions, env: NodeJS.ProcessEnv): string[] {
-  const addr = cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`;
+  const tlsDir = cluster.tls === undefined ? undefined : shortPath(cluster.tls.dir);
+  const addr = (cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`) + (tlsDir === undefined ? '' : ` --tls-dir ${tlsDir}`);
   const metrics = (url: string | undefined): string => (url === undefined ? '' : `  metrics ${url}`);
   return [
     '',
@@ -37,6 +39,7 @@ export function describeCluster(cluster: LocalCluster, options: LaunchOptions, e
     ...(cluster.rateLimiter ? [`  rate limiter (Envoy RLS): ${cluster.rateLimiter.address}${metrics(cluster.rateLimiter.metricsUrl)}`] : []),
     `  logs: ${resolve(options.cluster.dataDir, 'logs')}`,
     tracingLine(env),
+    ...tlsLines(cluster),
     '',
     'Try it from another shell:',
     `  npx qkv put greeting hello${addr}`,
@@ -47,6 +50,23 @@ export function describeCluster(cluster: LocalCluster, options: LaunchOptions, e
       ? 'A service that crashes is restarted on its ports (after 1 s, then longer while it keeps crashing).'
       : 'A service that crashes stays down (--no-restart).',
     `Control it from another shell: npx quorumkv-local status | restart [NAME] | stop NAME${controlDir(options)}`,
+  ];
+}
+
+/** A path relative to the working directory when it is inside it, for shorter hints. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Where the TLS files are, when the cluster runs with --tls. */
+function tlsLines(cluster: LocalCluster): string[] {
+  const tls = cluster.tls;
+  if (tls === undefined) return [];
+  const made = tls.issued.length === 0 ? 'reused' : `made now: ${tls.issued.length} file(s)`;
+  return [
+    `  TLS: mutual TLS on every connection, client certificates required; certificates in ${tls.dir} (${made})`,
+    `    clients: ca.pem (the CA to trust), client.pem and client-key.pem (identity ${DEV_CLIENT_IDENTITY}); ca-key.pem stays private`,
   ];
 }
 
