@@ -6,6 +6,7 @@ import {
   RateLimitedError,
   statusName,
 } from '../errors.js';
+import { TlsFileError } from '../tls-options.js';
 import type { AddressDiagnosis } from './address.js';
 import { UsageError } from './command.js';
 
@@ -43,18 +44,24 @@ function unreachable(address: string, diagnosis: AddressDiagnosis | undefined): 
 }
 
 /**
- * Describes why `command` failed, for a person: usage errors point at `--help` (exit 2);
+ * Describes why `command` failed, for a person: usage errors and unusable TLS files exit 2;
  * failed calls name the status code and the server's details (exit 1). The class of the error
  * picks the wording, never its message text; for an unreachable coordinator, `diagnosis` (what
- * answers at the address, see `diagnoseAddress`) does.
+ * answers at the address, see `diagnoseAddress`) does, or `tlsProblem` (see `diagnoseTls`).
  */
-export function describeFailure(err: unknown, command: string | undefined, address: string, diagnosis?: AddressDiagnosis): Failure {
+export function describeFailure(err: unknown, command: string | undefined, address: string, diagnosis?: AddressDiagnosis, tlsProblem?: string): Failure {
   if (err instanceof UsageError) {
     const where = err.command ?? command;
     const hint = where ? `see 'qkv ${where} --help'` : `see 'qkv --help'`;
     return { line: `qkv: ${where ? `${where}: ` : ''}${oneLine(err.message)} (${hint})`, exitCode: EXIT_USAGE };
   }
   const prefix = `qkv: ${command ?? 'qkv'} failed: `;
+  if (err instanceof TlsFileError) {
+    return { line: `${prefix}${oneLine(err.message)}`, exitCode: EXIT_USAGE };
+  }
+  if (err instanceof CoordinatorUnreachableError && tlsProblem !== undefined) {
+    return { line: `${prefix}cannot connect to the coordinator at ${address} with TLS: ${oneLine(tlsProblem)}`, exitCode: EXIT_FAILURE };
+  }
   if (err instanceof CoordinatorUnreachableError) {
     return { line: `${prefix}${unreachable(address, diagnosis)}`, exitCode: EXIT_FAILURE };
   }

@@ -1,6 +1,8 @@
 import { CoordinatorUnreachableError } from '../errors.js';
 import { QuorumKvClient, type QuorumKvClientOptions } from '../kv-client.js';
-import { diagnoseAddress } from './address.js';
+import { describeTlsDiagnosis, diagnoseTls } from '../tls-diagnosis.js';
+import { type LoadedTls, loadTls } from '../tls-options.js';
+import { type AddressDiagnosis, diagnoseAddress } from './address.js';
 import type { Command, CommandContext } from './command.js';
 import { describeFailure } from './failure.js';
 import { toJsonText } from './format.js';
@@ -43,6 +45,15 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     return parsed.requested ? 0 : 2;
   }
   const { command, input, globals } = parsed;
+  let tls: LoadedTls | undefined;
+  try {
+    // Now, before any command runs: a folder that cannot be used is a usage error.
+    tls = globals.tlsDir === undefined ? undefined : loadTls({ dir: globals.tlsDir }, '--tls-dir');
+  } catch (err: unknown) {
+    const failure = describeFailure(err, command.name, globals.address);
+    options.stderr(`${failure.line}\n`);
+    return failure.exitCode;
+  }
   let client: QuorumKvClient | undefined;
   const ctx: CommandContext = {
     json: globals.json,
@@ -53,6 +64,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
         address: globals.address,
         deadlineMs: globals.timeoutMs,
         ...(globals.caller === undefined ? {} : { caller: globals.caller }),
+        ...(globals.tlsDir === undefined ? {} : { tls: { dir: globals.tlsDir } }),
       })),
     print: (text) => options.stdout(`${text}\n`),
     write: (bytes) => options.stdout(bytes),
@@ -63,8 +75,14 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     return 0;
   } catch (err: unknown) {
     // No connection: look at what answers there, to say more than "cannot reach".
-    const diagnosis = err instanceof CoordinatorUnreachableError ? await diagnoseAddress(globals.address) : undefined;
-    const failure = describeFailure(err, command.name, globals.address, diagnosis);
+    let diagnosis: AddressDiagnosis | undefined;
+    let tlsProblem: string | undefined;
+    if (err instanceof CoordinatorUnreachableError) {
+      const found = tls === undefined ? undefined : await diagnoseTls(globals.address, tls);
+      if (found !== undefined && found.kind !== 'ok' && found.kind !== 'refused') tlsProblem = describeTlsDiagnosis(found, globals.address, tls as LoadedTls);
+      else diagnosis = found?.kind === 'refused' ? 'refused' : tls === undefined ? await diagnoseAddress(globals.address) : undefined;
+    }
+    const failure = describeFailure(err, command.name, globals.address, diagnosis, tlsProblem);
     options.stderr(`${failure.line}\n`);
     return failure.exitCode;
   } finally {
