@@ -101,6 +101,7 @@ export class GossipMember {
       send: (address: string, body: PacketBody, lead?: MemberUpdate) => this.send(address, body, lead),
       apply: (update: MemberUpdate) => this.apply(update),
       suspect: (entry: MemberEntry, incarnation: number) => this.raiseSuspicion(entry, incarnation),
+      accusation: (id: string) => this.accusation(id),
       onRoundEnd: () => this.forgetOld(),
       onStall: (delayMs: number) => this.emitProtocol({ type: 'stalled', delayMs, healthScore: this.health.score }),
     };
@@ -320,6 +321,13 @@ export class GossipMember {
     this.health.apply(1);
     this.broadcast(stateKey(self.id), this.aliveClaim());
     this.emitProtocol({ type: 'refuted', claim, incarnation: self.incarnation });
+  }
+
+  private accusation(id: string): MemberUpdate | undefined {
+    const entry = this.table.get(id);
+    if (!entry || entry === this.table.self) return undefined;
+    if (entry.state !== 'suspect' && entry.state !== 'down') return undefined;
+    return { kind: entry.state, id, incarnation: entry.incarnation, from: this.id };
   }
 
   private aliveClaim(): MemberUpdate {

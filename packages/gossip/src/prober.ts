@@ -17,6 +17,8 @@ export interface ProbeHost {
   send(address: string, body: PacketBody, lead?: MemberUpdate): void;
   /** This member's probe of `entry` (at `incarnation`) failed: raise a suspicion. */
   suspect(entry: MemberEntry, incarnation: number): void;
+  /** A suspect or down claim about `id` if this member holds one, to tell it when it talks to us. */
+  accusation(id: string): MemberUpdate | undefined;
   /** The probe order wrapped around (housekeeping point). */
   onRoundEnd(): void;
   /** A stall was detected (late timer or event-loop delay). */
@@ -66,7 +68,9 @@ export class Prober {
       this.host.counters.misdirectedPings += 1;
       return;
     }
-    this.host.send(packet.fromAddress, { kind: 'ack', seq: body.seq });
+    // A member we hold suspect or down that still pings us hears so in our ack and can refute
+    // at once, instead of waiting for a push-pull to tell it (a healed partition, a restart).
+    this.host.send(packet.fromAddress, { kind: 'ack', seq: body.seq }, this.host.accusation(packet.from));
   }
 
   /** Probes `body.target` on behalf of the sender and relays the ack, or a nack after the probe timeout. */

@@ -101,6 +101,11 @@ export class StateSync {
     this.timer = clock.setTimer(pushPullIntervalFor(config.pushPullIntervalMs, table.liveCount), () => this.tick());
     const [peer] = table.randomMembers(1, (e) => e.state === 'alive');
     if (peer) this.sendState(peer.address, this.nextSeq(), false);
+    // Also one member held down, as Serf reconnects to failed members: down members are not
+    // probed, so after a partition heals (or when this member was the one cut off and now holds
+    // everyone down) this sync is what lets each side hear the other's claims and refute them.
+    const [down] = table.randomMembers(1, (e) => e.state === 'down');
+    if (down) this.sendState(down.address, this.nextSeq(), false);
   }
 
   private sendState(address: string, seq: number, join: boolean, reply = false): void {
