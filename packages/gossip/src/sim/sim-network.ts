@@ -113,6 +113,8 @@ export class SimEndpoint {
  */
 export class SimNetwork {
   lossRate: number;
+  /** Drops any packet for which it returns true (a test's targeted fault, e.g. one link one way). */
+  dropIf: ((from: string, to: string, packet: GossipPacket) => boolean) | undefined;
   readonly stats: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, dropped: 0 };
   private readonly endpoints = new Map<string, SimEndpoint>();
   private readonly random: Random;
@@ -167,6 +169,10 @@ export class SimNetwork {
     if (from.crashed || from.closed) return;
     this.stats.sent += 1;
     if (this.groups && (this.groups.get(from.address) ?? -1) !== (this.groups.get(to) ?? -1)) {
+      this.stats.dropped += 1;
+      return;
+    }
+    if (this.dropIf?.(from.address, to, packet)) {
       this.stats.dropped += 1;
       return;
     }
