@@ -15,7 +15,7 @@ is detected and how often live members are wrongly suspected or declared down.
 
   --nodes N            cluster size (default 100)
   --seed S             random seed; the same seed gives the same result (default 1)
-  --trials T           members crashed one after another in the detection run (default 5)
+  --trials T           crashes (each then restarted) in the detection run (default 10)
   --noise-seconds S    simulated seconds of each noise run: 1% loss, 5% loss, pauses (default 300)
   --pause-ms MS        event-loop pause length in the pause run, 0 to skip it (default 200)
   --pause-every-ms MS  mean time between one member's pauses (default 10000)
@@ -83,7 +83,7 @@ function main(): void {
   const report = runMembershipSimulation({
     nodes: intFlag(v.nodes, 'nodes', 100, 3),
     seed: intFlag(v.seed, 'seed', 1, 0),
-    trials: intFlag(v.trials, 'trials', 5, 1),
+    trials: intFlag(v.trials, 'trials', 10, 1),
     noiseSeconds: intFlag(v['noise-seconds'], 'noise-seconds', 300, 1),
     pauseMs: intFlag(v['pause-ms'], 'pause-ms', 200, 0),
     pauseEveryMs: intFlag(v['pause-every-ms'], 'pause-every-ms', 10_000, 1),

@@ -122,7 +122,15 @@ export class GrpcGossipTransport implements GossipTransport {
     }
     let peer = this.peers.get(address);
     if (!peer) {
-      peer = { client: new wire.GossipServiceClient(address, this.credentials, this.channelOptions), call: undefined, lastSendAt: 0 };
+      let client: wire.GossipServiceClient;
+      try {
+        client = new wire.GossipServiceClient(address, this.credentials, this.channelOptions);
+      } catch {
+        // An address grpc-js cannot parse (gossiped by a misconfigured member): a datagram to nowhere.
+        this.counts.packetsDropped += 1;
+        return;
+      }
+      peer = { client, call: undefined, lastSendAt: 0 };
       this.peers.set(address, peer);
     }
     peer.lastSendAt = this.clock.now();

@@ -6,7 +6,7 @@ export interface MembershipSimOptions {
   readonly nodes: number;
   /** @default 1 */
   readonly seed?: number;
-  /** Members crashed one after another in the detection run. @default 5 */
+  /** Crashes (each followed by a restart) in the detection run. @default 10 */
   readonly trials?: number;
   /** Simulated seconds of each noise run (after a 5 s warm-up). @default 300 */
   readonly noiseSeconds?: number;
@@ -64,7 +64,7 @@ export function runMembershipSimulation(options: MembershipSimOptions): Membersh
   const startedAt = performance.now();
   const { nodes } = options;
   const seed = options.seed ?? 1;
-  const trials = options.trials ?? 5;
+  const trials = options.trials ?? 10;
   const noiseSeconds = options.noiseSeconds ?? 300;
   const pauseMs = options.pauseMs ?? 200;
   const pauseEveryMs = options.pauseEveryMs ?? 10_000;

@@ -1,6 +1,6 @@
 import { type GossipConfig, resolveConfig, suspicionTimeoutMs } from '../config.js';
 import { randomInt } from '../random.js';
-import { SimCluster } from './sim-cluster.js';
+import { SimCluster, simMemberId } from './sim-cluster.js';
 
 /** What one crash looked like from the whole cluster, in seconds after the crash. */
 export interface DetectionTrial {
@@ -14,13 +14,13 @@ export interface DetectionTrial {
   readonly allDownSeconds: number | undefined;
 }
 
-/** A crash-detection run: `trials` members crash one after another in a lossless network. */
+/** A crash-detection run: `trials` crashes, one after another, in a lossless network. */
 export interface DetectionResult {
   readonly nodes: number;
   readonly trials: readonly DetectionTrial[];
   /** Packets sent per live member per second over the whole run. */
   readonly messagesPerMemberPerSecond: number;
-  /** 'down' verdicts (events) about members that had not crashed: must be 0 here. */
+  /** 'down' verdicts (events) about members that were not crashed at the time: must be 0 here. */
   readonly falseDownEvents: number;
   /** Simulator events run (the cost of the run). */
   readonly events: number;
@@ -47,16 +47,18 @@ const WARMUP_MS = 5_000;
 const GAP_MS = 2_000;
 
 /**
- * Crashes `trials` random members, one at a time, and times how the news spreads. Each trial
- * ends when every live member holds the crashed one down, or at a bound of three maximum
- * suspicion timeouts plus 30 s (a trial that hits it reports `allDownSeconds` undefined).
+ * Crashes a random member, times how the news spreads, then restarts it as a new process that
+ * joins again (so every trial sees N members), `trials` times. A trial ends when every live member
+ * holds the crashed one down, or at a bound of three maximum suspicion timeouts plus 30 s (a
+ * trial that hits it reports `allDownSeconds` undefined).
  */
 export function runDetection(options: { nodes: number; seed: number; trials: number; config?: Partial<GossipConfig> }): DetectionResult {
   const { nodes, seed, trials } = options;
   const config = resolveConfig(options.config);
   const cluster = new SimCluster({ nodes, seed, config: options.config });
-  const crashed = new Set<number>();
+  let trial = -1;
   let victim = -1;
+  let victimDown = false;
   let knowCount = 0;
   let downCount = 0;
   let firstSuspectAt = Infinity;
@@ -64,42 +66,45 @@ export function runDetection(options: { nodes: number; seed: number; trials: num
   let lastKnowAt = 0;
   let lastDownAt = 0;
   let falseDownEvents = 0;
-  cluster.members.forEach((member, i) => {
+  const watch = (i: number): void => {
     let knows = -1;
     let down = -1;
-    member.onMemberEvent((event) => {
+    cluster.members[i]?.onMemberEvent((event) => {
       const index = Number(event.member.id.slice(1));
-      if (event.type === 'down' && !crashed.has(index)) falseDownEvents += 1;
-      if (index !== victim || crashed.has(i)) return;
+      if (index !== victim || !victimDown) {
+        if (event.type === 'down') falseDownEvents += 1;
+        return;
+      }
       const now = cluster.sim.now;
-      if ((event.type === 'suspect' || event.type === 'down') && knows !== victim) {
-        knows = victim;
+      if ((event.type === 'suspect' || event.type === 'down') && knows !== trial) {
+        knows = trial;
         knowCount += 1;
         lastKnowAt = now;
         firstSuspectAt = Math.min(firstSuspectAt, now);
       }
-      if (event.type === 'down' && down !== victim) {
-        down = victim;
+      if (event.type === 'down' && down !== trial) {
+        down = trial;
         downCount += 1;
         lastDownAt = now;
         firstDownAt = Math.min(firstDownAt, now);
       }
     });
-  });
+  };
+  for (let i = 0; i < nodes; i++) watch(i);
 
   cluster.runFor(WARMUP_MS);
   const sentBefore = cluster.network.stats.sent;
-  let memberMs = 0;
+  const measuredFrom = cluster.sim.now;
+  let crashedMs = 0;
   const maxSuspicionMs = suspicionTimeoutMs(config.suspicionMult, nodes, config.probeIntervalMs) * config.suspicionMaxTimeoutMult;
   const boundMs = 3 * maxSuspicionMs + 30_000;
   const results: DetectionTrial[] = [];
-  for (let t = 0; t < trials && crashed.size < nodes - 2; t++) {
-    do victim = randomInt(cluster.random, nodes);
-    while (crashed.has(victim));
-    const live = nodes - crashed.size - 1;
+  const aliveEverywhere = (i: number): boolean => cluster.members.every((m, j) => j === i || m.member(simMemberId(i))?.state === 'alive');
+  for (trial = 0; trial < trials; trial++) {
+    victim = randomInt(cluster.random, nodes);
+    victimDown = true;
+    const live = nodes - 1;
     const crashAt = cluster.sim.now;
-    const liveBefore = nodes - crashed.size;
-    crashed.add(victim);
     cluster.crash(victim);
     knowCount = downCount = 0;
     firstSuspectAt = firstDownAt = Infinity;
@@ -111,14 +116,22 @@ export function runDetection(options: { nodes: number; seed: number; trials: num
       firstDownSeconds: s(firstDownAt),
       allDownSeconds: downCount === live ? s(lastDownAt) : undefined,
     });
+    // A new process in its place joins through another member; the next trial starts once
+    // everyone sees it alive again.
+    cluster.restart(victim, (victim + 1) % nodes);
+    crashedMs += cluster.sim.now - crashAt;
+    victimDown = false;
+    watch(victim);
+    const restartAt = cluster.sim.now;
+    while (!aliveEverywhere(victim) && cluster.sim.now - restartAt < boundMs) cluster.runFor(50);
     cluster.runFor(GAP_MS);
-    memberMs += (cluster.sim.now - crashAt) * (liveBefore - 1);
   }
-  const seconds = memberMs / 1000;
+  // Member-seconds of sending: every member for the whole run, less each victim while it was down.
+  const memberSeconds = (nodes * (cluster.sim.now - measuredFrom) - crashedMs) / 1000;
   return {
     nodes,
     trials: results,
-    messagesPerMemberPerSecond: (cluster.network.stats.sent - sentBefore) / seconds,
+    messagesPerMemberPerSecond: (cluster.network.stats.sent - sentBefore) / memberSeconds,
     falseDownEvents,
     events: cluster.sim.eventsRun,
   };
