@@ -188,6 +188,19 @@ describe('GossipMember on a simulated network', () => {
     expect(suspicions(Number.MAX_SAFE_INTEGER)).toBe(1);
   });
 
+  it('probing a crashed member leaves the prober healthy: nacks from the relays arrive before its deadline and clear it', () => {
+    const cluster = new SimCluster({ nodes: 30, seed: 13 });
+    cluster.runFor(2_000);
+    cluster.crash(7);
+    let worst = 0;
+    for (let t = 0; t < 300; t++) {
+      cluster.runFor(100);
+      for (const [i, m] of cluster.members.entries()) if (i !== 7) worst = Math.max(worst, m.healthScore);
+    }
+    expect(cluster.total('probesFailed')).toBeGreaterThan(0);
+    expect(worst).toBe(0);
+  });
+
   it('a member cut off from all answers raises its local health score and slows its probing (Lifeguard)', () => {
     const cluster = new SimCluster({ nodes: 6, seed: 12 });
     cluster.runFor(2_000);

@@ -13,6 +13,8 @@ export interface PingReqBody {
   readonly seq: number;
   readonly target: string;
   readonly targetAddress: string;
+  /** How long the relay waits for the target's ack before it nacks (0: its own probe timeout). */
+  readonly timeoutMs: number;
 }
 
 /** The answer to a ping, or a relayed answer to a ping-req, carrying the prober's `seq`. */

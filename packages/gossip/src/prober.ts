@@ -78,7 +78,7 @@ export class Prober {
     if (!this.running) return;
     const seq = this.nextSeq();
     let done = false;
-    const timer = this.after(this.host.config.probeTimeoutMs, () => {
+    const timer = this.after(body.timeoutMs > 0 ? body.timeoutMs : this.host.config.probeTimeoutMs, () => {
       if (done) return;
       done = true;
       this.waiters.delete(seq);
@@ -148,15 +148,20 @@ export class Prober {
       counters.indirectProbes += 1;
       const relays = table.randomMembers(config.indirectChecks, (e) => e !== target && e.state === 'alive');
       expectedNacks = relays.length;
+      // Relays give up after 80% of what is left of this probe, so their nacks arrive before its
+      // deadline: a nack that comes too late reads as a relay that never answered, which local
+      // health blames on this member.
+      const remainingMs = Math.max(0, intervalMs - config.probeTimeoutMs);
+      const timeoutMs = Math.max(1, Math.floor(0.8 * remainingMs));
       for (const relay of relays) {
-        this.host.send(relay.address, { kind: 'ping-req', seq, target: target.id, targetAddress: target.address });
+        this.host.send(relay.address, { kind: 'ping-req', seq, target: target.id, targetAddress: target.address, timeoutMs });
       }
       // A second direct ping beside the relayed ones (memberlist's fallback ping, which it sends
       // over TCP): a single lost ping or ack then costs the target nothing, where otherwise every
       // relay path (four packets each) would have to work. It cuts false suspicions about tenfold
       // at 5% loss, for one extra packet per missed ack.
       this.host.send(target.address, { kind: 'ping', seq, target: target.id }, lead);
-      timer = this.after(Math.max(0, intervalMs - config.probeTimeoutMs), () => {
+      timer = this.after(remainingMs, () => {
         if (acked || !this.running) return;
         this.waiters.delete(seq);
         counters.probesFailed += 1;

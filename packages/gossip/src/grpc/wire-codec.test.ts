@@ -31,7 +31,7 @@ const record: fc.Arbitrary<MemberRecord> = fc.record({
 const body: fc.Arbitrary<PacketBody | undefined> = fc.oneof(
   fc.constant(undefined),
   fc.record({ kind: fc.constant('ping' as const), seq: u32, target: name }),
-  fc.record({ kind: fc.constant('ping-req' as const), seq: u32, target: name, targetAddress: name }),
+  fc.record({ kind: fc.constant('ping-req' as const), seq: u32, target: name, targetAddress: name, timeoutMs: u32 }),
   fc.record({ kind: fc.constant('ack' as const), seq: u32 }),
   fc.record({ kind: fc.constant('nack' as const), seq: u32 }),
   fc.record({ kind: fc.constant('push-pull' as const), seq: u32, join: fc.boolean(), reply: fc.boolean(), members: fc.array(record, { maxLength: 4 }) }),

@@ -120,7 +120,7 @@ function bodyToWire(body: PacketBody | undefined): wire.SendRequest['body'] {
     case 'ping':
       return { $case: 'ping', ping: { seq: body.seq, target: body.target } };
     case 'ping-req':
-      return { $case: 'pingReq', pingReq: { seq: body.seq, target: body.target, targetAddress: body.targetAddress } };
+      return { $case: 'pingReq', pingReq: { seq: body.seq, target: body.target, targetAddress: body.targetAddress, timeoutMs: body.timeoutMs } };
     case 'ack':
       return { $case: 'ack', ack: { seq: body.seq } };
     case 'nack':
@@ -142,6 +142,7 @@ function bodyFromWire(body: wire.SendRequest['body']): PacketBody | undefined {
         seq: body.pingReq.seq,
         target: required(body.pingReq.target, 'pingReq.target'),
         targetAddress: required(body.pingReq.targetAddress, 'pingReq.targetAddress'),
+        timeoutMs: body.pingReq.timeoutMs,
       };
     case 'ack':
       return { kind: 'ack', seq: body.ack.seq };

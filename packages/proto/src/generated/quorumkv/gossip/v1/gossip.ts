@@ -121,6 +121,11 @@ export interface PingReq {
   seq: number;
   target: string;
   targetAddress: string;
+  /**
+   * How long the receiver waits for the target's ack before it nacks (0: its own probe timeout).
+   * The prober sets it so the nack still reaches it before its own deadline.
+   */
+  timeoutMs: number;
 }
 
 export interface Ack {
@@ -586,7 +591,7 @@ export const Ping: MessageFns<Ping> = {
 };
 
 function createBasePingReq(): PingReq {
-  return { seq: 0, target: "", targetAddress: "" };
+  return { seq: 0, target: "", targetAddress: "", timeoutMs: 0 };
 }
 
 export const PingReq: MessageFns<PingReq> = {
@@ -599,6 +604,9 @@ export const PingReq: MessageFns<PingReq> = {
     }
     if (message.targetAddress !== "") {
       writer.uint32(26).string(message.targetAddress);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(32).uint32(message.timeoutMs);
     }
     return writer;
   },
@@ -640,6 +648,14 @@ export const PingReq: MessageFns<PingReq> = {
             message.targetAddress = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -661,6 +677,11 @@ export const PingReq: MessageFns<PingReq> = {
         : isSet(object.target_address)
         ? globalThis.String(object.target_address)
         : "",
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : 0,
     };
   },
 
@@ -675,6 +696,9 @@ export const PingReq: MessageFns<PingReq> = {
     if (message.targetAddress !== "") {
       obj.targetAddress = message.targetAddress;
     }
+    if (message.timeoutMs !== 0) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
     return obj;
   },
 
@@ -686,6 +710,7 @@ export const PingReq: MessageFns<PingReq> = {
     message.seq = object.seq ?? 0;
     message.target = object.target ?? "";
     message.targetAddress = object.targetAddress ?? "";
+    message.timeoutMs = object.timeoutMs ?? 0;
     return message;
   },
 };
