@@ -1,6 +1,7 @@
-import { BroadcastQueue } from './broadcast-queue.js';
-import { type Clock, type Timer, systemClock } from './clock.js';
-import { type GossipConfig, pushPullIntervalFor, resolveConfig, suspicionTimeoutMs } from './config.js';
+import { Claims } from './claims.js';
+import { type Clock, systemClock } from './clock.js';
+import { type GossipConfig, pushPullIntervalFor, resolveConfig } from './config.js';
+import { Dissemination, payloadKey, stateKey } from './dissemination.js';
 import { GossipStoppedError } from './errors.js';
 import {
   type GossipCounters,
@@ -12,14 +13,13 @@ import {
   zeroCounters,
 } from './events.js';
 import { LocalHealth, type LoopDelaySource } from './local-health.js';
-import { type MemberPayload, type MemberRecord, type MemberSnapshot, type MemberState, type MemberUpdate, updateBytes } from './member.js';
+import type { MemberPayload, MemberRecord, MemberSnapshot, MemberState, MemberUpdate } from './member.js';
 import { checkIdentity, checkPayload, initialMeta, type MemberMetaInput, mergeMeta } from './member-data.js';
 import { type MemberEntry, MemberTable } from './member-table.js';
-import { type GossipPacket, type PacketBody, packetKind } from './messages.js';
+import type { GossipPacket, PacketBody } from './messages.js';
 import { Prober } from './prober.js';
 import { mathRandom, type Random, randomInt } from './random.js';
 import { type JoinResult, StateSync } from './state-sync.js';
-import { Suspicion } from './suspicion.js';
 import type { GossipTransport } from './transport.js';
 
 /** How to build a {@link GossipMember}. */
@@ -48,9 +48,6 @@ export interface GossipMemberOptions {
 
 type Lifecycle = 'created' | 'running' | 'left' | 'stopped';
 
-const stateKey = (id: string): string => `s:${id}`;
-const payloadKey = (id: string): string => `p:${id}`;
-
 /**
  * One member of a SWIM cluster (with Lifeguard's local health, dynamic suspicion and "tell the
  * suspect first"): it probes others, spreads what it learns piggybacked on its packets, syncs full
@@ -64,16 +61,14 @@ export class GossipMember {
   private readonly random: Random;
   private readonly transport: GossipTransport;
   private readonly table: MemberTable;
-  private readonly queue: BroadcastQueue;
   private readonly health: LocalHealth;
+  private readonly dissemination: Dissemination;
+  private readonly claims: Claims;
   private readonly prober: Prober;
   private readonly sync: StateSync;
   private readonly counts = zeroCounters();
   private readonly memberListeners = new Set<MemberListener>();
   private readonly protocolListeners = new Set<ProtocolListener>();
-  private gossipTimer: Timer | undefined;
-  /** Gossip rounds fall on gossipPhase + k × gossipIntervalMs (a random phase per member). */
-  private gossipPhase = 0;
   private lifecycle: Lifecycle = 'created';
 
   constructor(options: GossipMemberOptions) {
@@ -90,23 +85,31 @@ export class GossipMember {
       () => this.clock.now(),
     );
     for (const record of options.knownMembers ?? []) this.table.addKnown(record);
-    this.queue = new BroadcastQueue(this.config.retransmitMult);
     this.health = new LocalHealth(this.config.awarenessMaxMultiplier, options.loopDelay, this.config.loopDelayThresholdMs);
-    const host = {
-      table: this.table,
-      clock: this.clock,
-      config: this.config,
-      health: this.health,
-      counters: this.counts,
-      send: (address: string, body: PacketBody, lead?: MemberUpdate) => this.send(address, body, lead),
-      apply: (update: MemberUpdate) => this.apply(update),
-      suspect: (entry: MemberEntry, incarnation: number) => this.raiseSuspicion(entry, incarnation),
-      accusation: (id: string) => this.accusation(id),
+    const base = { table: this.table, clock: this.clock, config: this.config, counters: this.counts, health: this.health };
+    this.dissemination = new Dissemination({
+      ...base,
+      transport: this.transport,
+      isActive: () => this.lifecycle === 'running' || this.lifecycle === 'left',
+    });
+    this.claims = new Claims({
+      ...base,
+      dissemination: this.dissemination,
+      emitMember: (type, entry, previous) => this.emitMember(type, entry, previous),
+      emitProtocol: (event) => this.emitProtocol(event),
+      isStopped: () => this.lifecycle === 'stopped',
+    });
+    const protocol = {
+      ...base,
+      send: (address: string, body: PacketBody, lead?: MemberUpdate) => this.dissemination.send(address, body, lead),
+      apply: (update: MemberUpdate) => this.claims.apply(update),
+      suspect: (entry: MemberEntry, incarnation: number) => this.claims.raiseSuspicion(entry, incarnation),
+      accusation: (id: string) => this.claims.accusation(id),
       onRoundEnd: () => this.forgetOld(),
       onStall: (delayMs: number) => this.emitProtocol({ type: 'stalled', delayMs, healthScore: this.health.score }),
     };
-    this.prober = new Prober(host);
-    this.sync = new StateSync(host);
+    this.prober = new Prober(protocol);
+    this.sync = new StateSync(protocol);
   }
 
   /** This member's id. */
@@ -127,8 +130,7 @@ export class GossipMember {
     const { probeIntervalMs, gossipIntervalMs, pushPullIntervalMs } = this.config;
     this.prober.start(randomInt(this.random, probeIntervalMs));
     this.sync.start(randomInt(this.random, pushPullIntervalFor(pushPullIntervalMs, this.table.liveCount)));
-    this.gossipPhase = this.clock.now() + randomInt(this.random, gossipIntervalMs);
-    this.scheduleGossip();
+    this.dissemination.start(this.clock.now() + randomInt(this.random, gossipIntervalMs));
   }
 
   /**
@@ -154,7 +156,7 @@ export class GossipMember {
     if (this.table.liveCount === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = this.clock.setTimer(timeoutMs, resolve);
-      this.broadcast(stateKey(self.id), { kind: 'left', id: self.id, incarnation: self.incarnation }, () => {
+      this.dissemination.broadcast(stateKey(self.id), { kind: 'left', id: self.id, incarnation: self.incarnation }, () => {
         timer.cancel();
         resolve();
       });
@@ -167,9 +169,8 @@ export class GossipMember {
     this.lifecycle = 'stopped';
     this.prober.stop();
     this.sync.stop();
-    this.gossipTimer?.cancel();
+    this.dissemination.stop();
     for (const entry of this.table.entries()) entry.suspicion?.cancel();
-    this.queue.clear();
     await this.transport.close();
   }
 
@@ -179,7 +180,7 @@ export class GossipMember {
     const self = this.table.self;
     self.meta = mergeMeta(input, self.meta, this.config.maxMetaBytes);
     self.incarnation += 1;
-    this.broadcast(stateKey(self.id), this.aliveClaim());
+    this.dissemination.broadcast(stateKey(self.id), this.claims.aliveClaim());
   }
 
   /** Publishes a new payload version (it must be above the current one) to the cluster. */
@@ -187,7 +188,7 @@ export class GossipMember {
     if (this.lifecycle === 'stopped' || this.lifecycle === 'left') throw new GossipStoppedError('set the payload');
     const self = this.table.self;
     self.payload = checkPayload(payload, self.payload, this.config.maxPayloadBytes);
-    this.broadcast(payloadKey(self.id), { kind: 'payload', id: self.id, ...self.payload });
+    this.dissemination.broadcast(payloadKey(self.id), { kind: 'payload', id: self.id, ...self.payload });
   }
 
   /** Every member this one knows, itself included, with liveness as it sees it now. */
@@ -229,7 +230,7 @@ export class GossipMember {
     this.counts.packetsReceived += 1;
     // Why updates first: a ping that carries "you are suspect" lets this member refute before it
     // acks, so the refutation rides back on the ack itself.
-    for (const update of packet.updates) this.apply(update);
+    for (const update of packet.updates) this.claims.apply(update);
     const body = packet.body;
     if (!body) return;
     switch (body.kind) {
@@ -244,146 +245,6 @@ export class GossipMember {
       case 'push-pull':
         return this.sync.handle(packet, body);
     }
-  }
-
-  /** Applies one claim and acts on the outcome: re-gossip, refute, suspicion timers, events. */
-  private apply(update: MemberUpdate): void {
-    const outcome = this.table.apply(update);
-    switch (outcome.result) {
-      case 'ignored':
-        return;
-      case 'refute':
-        return this.refute(update.kind as MemberState, outcome.claimIncarnation);
-      case 'confirm':
-        if (update.kind === 'suspect' && outcome.entry.suspicion?.confirm(update.from)) {
-          this.counts.suspicionConfirmations += 1;
-          this.broadcast(stateKey(update.id), update);
-        }
-        return;
-      case 'payload':
-        this.broadcast(payloadKey(update.id), update);
-        return this.emitMember('payload', outcome.entry, outcome.entry.state);
-      case 'applied': {
-        const { entry, previous, metaChanged } = outcome;
-        this.broadcast(stateKey(update.id), update);
-        if (entry.state === 'suspect') {
-          if (!entry.suspicion) this.startSuspicion(entry, update.kind === 'suspect' ? update.from : this.id);
-          else if (update.kind === 'suspect') entry.suspicion.confirm(update.from);
-        } else if (entry.suspicion) {
-          entry.suspicion.cancel();
-          entry.suspicion = undefined;
-        }
-        if (previous !== entry.state) this.emitMember(entry.state, entry, previous);
-        if (metaChanged) this.emitMember('meta', entry, previous);
-      }
-    }
-  }
-
-  private raiseSuspicion(entry: MemberEntry, incarnation: number): void {
-    this.counts.suspicionsRaised += 1;
-    this.emitProtocol({ type: 'suspicion-raised', id: entry.id, incarnation });
-    this.apply({ kind: 'suspect', id: entry.id, incarnation, from: this.id });
-  }
-
-  /**
-   * Starts the suspect → down timer. Its range follows memberlist: the minimum is
-   * `suspicionMult × max(1, log10 N) × probe interval`, the start `suspicionMaxTimeoutMult` times
-   * that, reached down to the minimum after `suspicionMult − 2` independent confirmations
-   * (none expected in a cluster too small to give them).
-   */
-  private startSuspicion(entry: MemberEntry, from: string): void {
-    const { suspicionMult, suspicionMaxTimeoutMult, probeIntervalMs } = this.config;
-    const n = this.table.liveCount;
-    const k = n - 2 < suspicionMult - 2 ? 0 : suspicionMult - 2;
-    const minMs = suspicionTimeoutMs(suspicionMult, n, probeIntervalMs);
-    entry.suspicion = new Suspicion({
-      from,
-      k,
-      minMs,
-      maxMs: minMs * suspicionMaxTimeoutMult,
-      clock: this.clock,
-      onTimeout: (confirmations) => {
-        entry.suspicion = undefined;
-        if (entry.state !== 'suspect' || this.table.get(entry.id) !== entry || this.lifecycle === 'stopped') return;
-        this.counts.downsDeclared += 1;
-        this.emitProtocol({ type: 'declared-down', id: entry.id, incarnation: entry.incarnation, confirmations });
-        this.apply({ kind: 'down', id: entry.id, incarnation: entry.incarnation, from: this.id });
-      },
-    });
-  }
-
-  /** Answers a claim about this member with a higher incarnation, gossiped like any news. */
-  private refute(claim: MemberState, claimIncarnation: number): void {
-    const self = this.table.self;
-    self.incarnation = Math.max(self.incarnation, claimIncarnation) + 1;
-    this.counts.refutations += 1;
-    // Lifeguard: having to refute hints that this member is the slow one.
-    this.health.apply(1);
-    this.broadcast(stateKey(self.id), this.aliveClaim());
-    this.emitProtocol({ type: 'refuted', claim, incarnation: self.incarnation });
-  }
-
-  private accusation(id: string): MemberUpdate | undefined {
-    const entry = this.table.get(id);
-    if (!entry || entry === this.table.self) return undefined;
-    if (entry.state !== 'suspect' && entry.state !== 'down') return undefined;
-    return { kind: entry.state, id, incarnation: entry.incarnation, from: this.id };
-  }
-
-  private aliveClaim(): MemberUpdate {
-    const self = this.table.self;
-    return { kind: 'alive', id: self.id, incarnation: self.incarnation, address: self.address, meta: self.meta };
-  }
-
-  /** Queues an update for gossip and makes sure a gossip round is coming. */
-  private broadcast(key: string, update: MemberUpdate, onDone?: () => void): void {
-    this.queue.enqueue(key, update, onDone);
-    this.scheduleGossip();
-  }
-
-  /**
-   * Arms the next gossip round while updates wait. Rounds keep the member's fixed phase, as a
-   * ticker would; the ticker is simply not run while there is nothing to say (memberlist's ticks
-   * then send nothing either), which spares an idle member — and the simulator — four wake-ups
-   * out of five.
-   */
-  private scheduleGossip(): void {
-    if (this.gossipTimer || (this.lifecycle !== 'running' && this.lifecycle !== 'left') || this.queue.size === 0) return;
-    const interval = this.config.gossipIntervalMs;
-    const now = this.clock.now();
-    const next = now < this.gossipPhase ? this.gossipPhase : this.gossipPhase + (Math.floor((now - this.gossipPhase) / interval) + 1) * interval;
-    this.gossipTimer = this.clock.setTimer(next - now, () => this.gossipTick());
-  }
-
-  /** Sends pending updates to `gossipNodes` random members (and recently-down ones, so they can refute). */
-  private gossipTick(): void {
-    this.gossipTimer = undefined;
-    if (this.lifecycle === 'stopped') return;
-    const { gossipNodes, gossipToTheDeadMs, maxPacketBytes } = this.config;
-    const now = this.clock.now();
-    const targets = this.table.randomMembers(
-      gossipNodes,
-      (e) => e.state === 'alive' || e.state === 'suspect' || (e.state === 'down' && now - e.stateChangedAt < gossipToTheDeadMs),
-    );
-    for (const target of targets) {
-      const updates = this.queue.take(maxPacketBytes, this.table.liveCount);
-      if (updates.length === 0) break;
-      this.transmit(target.address, { from: this.id, fromAddress: this.table.self.address, body: undefined, updates });
-    }
-    this.scheduleGossip();
-  }
-
-  private send(address: string, body: PacketBody, lead?: MemberUpdate): void {
-    const budget = this.config.maxPacketBytes - (lead ? updateBytes(lead) : 0);
-    const updates = this.queue.take(budget, this.table.liveCount);
-    if (lead) updates.unshift(lead);
-    this.transmit(address, { from: this.id, fromAddress: this.table.self.address, body, updates });
-  }
-
-  private transmit(address: string, packet: GossipPacket): void {
-    this.counts.packetsSent += 1;
-    this.counts.packetsSentByKind[packetKind(packet)] += 1;
-    this.transport.send(address, packet);
   }
 
   /** Forgets members down or left for longer than `forgetAfterMs` (run once per probe round). */
