@@ -3,7 +3,7 @@ export type { ConfigOf, ConfigTable, ReadConfigOptions, ReadConfigResult, Settin
 export { DeadlineExceededError, InvalidArgumentError, listenError, NotServingError, ServiceError, StartupError, toStatusObject } from './errors.js';
 export { createLogger } from './logger.js';
 export { announceListening } from './announce.js';
-export { refuseToStart, runService, settingsOrExit } from './service-main.js';
+export { refuseToStart, runService, settingsOrExit, transportSecurityOrExit } from './service-main.js';
 export type { SettingsErrorClass } from './service-main.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { disableNagleOnAccept, refuseUntrustedClientCertificates, startGrpcHost } from './grpc-server.js';
@@ -59,6 +59,7 @@ export type { TracingInterceptorOptions } from './tracing-interceptors.js';
 export {
   clientIdentity,
   identityFromSubjectAltName,
+  INTERNAL_CALLERS,
   peerAuthentication,
   peerIdentity,
   SERVICE_IDENTITIES,
@@ -68,7 +69,7 @@ export {
 } from './tls-identity.js';
 export type { HasAuthContext, PeerAuthentication } from './tls-identity.js';
 export { checkTlsFiles, clientCertificateSetting, pemCertificates, TLS_DIR_FILES, tlsFilesOf, tlsSettings } from './tls-settings.js';
-export type { ClientCertificateMode, TlsFiles, TlsFilesSummary, TlsSettingsTable } from './tls-settings.js';
+export type { ClientCertificateMode, TlsFiles, TlsFilesSummary, TlsSettingsTable, TlsSettingValues } from './tls-settings.js';
 export { TransportSecurity } from './tls-credentials.js';
 export type { ChannelSecurityOptions, TlsOptions } from './tls-credentials.js';
 export {

@@ -103,3 +103,6 @@ export function peerIdentity(call: HasAuthContext): string | undefined {
   const auth = peerAuthentication(call);
   return auth.kind === 'certificate' ? auth.identity : undefined;
 }
+
+/** Every quorumkv service: who may use an internal port's services that name no narrower rule. */
+export const INTERNAL_CALLERS: readonly string[] = Object.values(SERVICE_IDENTITIES);

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, setting, type SettingSpec } from './config.js';
+import { ConfigError, parseHostPort, setting, type SettingSpec } from './config.js';
 import { identityFromSubjectAltName } from './tls-identity.js';
 
 /**
@@ -36,6 +36,17 @@ export interface TlsSettingsTable {
   readonly tlsCert: SettingSpec<string>;
   readonly tlsKey: SettingSpec<string>;
   readonly tlsRefreshMs: SettingSpec<number>;
+  readonly healthListen: SettingSpec<string>;
+}
+
+/** The values of {@link TlsSettingsTable} once read. */
+export interface TlsSettingValues {
+  readonly tlsDir: string;
+  readonly tlsCa: string;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly tlsRefreshMs: number;
+  readonly healthListen: string;
 }
 
 /**
@@ -58,17 +69,35 @@ export function tlsSettings(envPrefix: string): TlsSettingsTable {
     tlsCert: path('--tls-cert', 'TLS_CERT', "This service's certificate (PEM, then any intermediates); overrides the one in --tls-dir"),
     tlsKey: path('--tls-key', 'TLS_KEY', "This service's private key (PEM); overrides the one in --tls-dir"),
     tlsRefreshMs: setting.int('--tls-refresh-ms', `${envPrefix}_TLS_REFRESH_MS`, 30_000, 'How often the TLS files are read again, in ms', 100, 3_600_000),
+    healthListen: {
+      ...setting.string(
+        '--health-listen',
+        `${envPrefix}_HEALTH_LISTEN`,
+        '',
+        'A second, plain-text port serving only grpc.health.v1.Health, for probes that cannot speak TLS (Kubernetes gRPC probes); empty: none',
+      ),
+      defaultText: '(none)',
+      parse: (raw) => (raw.trim() === '' ? '' : parseHostPort(raw)),
+    },
   };
 }
 
 /** The client-certificate setting of a port that clients (not only quorumkv services) call. */
-export function clientCertificateSetting(envPrefix: string): SettingSpec<ClientCertificateMode> {
+export function clientCertificateSetting(
+  envPrefix: string,
+  modes: readonly ClientCertificateMode[] = ['none', 'optional', 'required'],
+): SettingSpec<ClientCertificateMode> {
+  const meaning: Record<ClientCertificateMode, string> = {
+    required: 'required',
+    optional: 'optional (callers without one are anonymous; a certificate the bundle does not sign is refused)',
+    none: 'none (not asked for)',
+  };
   return setting.enumOf(
     '--tls-client-certs',
     `${envPrefix}_TLS_CLIENT_CERTS`,
     'required',
-    ['none', 'optional', 'required'] as const,
-    'With TLS, whether callers must present a client certificate signed by the CA bundle: required; optional (callers without one are anonymous, a certificate the bundle does not sign is refused); none (not asked for)',
+    modes,
+    `With TLS, whether callers must present a client certificate signed by the CA bundle: ${modes.map((m) => meaning[m]).join('; ')}`,
   );
 }
 

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { ContextKeysError, parseContextKeys, type ContextKeySet } from '@quorumkv/vclock';
 import {
+  clientCertificateSetting,
   ConfigError,
   formatHelp,
   hostPort,
   parseHostPort,
   readConfig,
   setting,
+  tlsSettings,
   type ConfigOf,
   type ReadConfigOptions,
   type SettingSpec,
@@ -136,8 +138,11 @@ export const coordinatorSettings = {
     '--caller-metadata-key',
     'QKV_COORDINATOR_CALLER_METADATA_KEY',
     'x-quorumkv-caller',
-    'gRPC metadata key naming the caller for rate limiting (absent: "anonymous")',
+    'gRPC metadata key naming the caller for rate limiting (absent: "anonymous"); a verified client certificate\'s identity wins',
   ),
+  // Mutual TLS on the client API and on the channels to storage nodes and the rate limiter.
+  ...tlsSettings('QKV_COORDINATOR'),
+  tlsClientCerts: clientCertificateSetting('QKV_COORDINATOR'),
 };
 
 /** The coordinator's settings, read and checked, with the context keys read from their file. */

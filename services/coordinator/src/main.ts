@@ -14,9 +14,11 @@ import {
   registeredTelemetry,
   runService,
   serverObservability,
+  SERVICE_IDENTITIES,
   settingsOrExit,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
 import { ContextCodec } from '@quorumkv/vclock';
 import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
@@ -38,12 +40,15 @@ async function main(): Promise<void> {
   // (the pod name in Kubernetes, where the pid is always 1).
   const logger = createLogger({ service: 'coordinator', node: `${hostname()}/${process.pid}` });
   const metrics = createCoordinatorMetrics();
-  const pool = new ReplicaPool({ nodes: config.nodes, logger });
+  const transport = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.coordinator });
+  // Internal channels accept a peer by its identity, not its host name: a storage node is
+  // dialed at whatever address the membership gives, and must be a storage node.
+  const pool = new ReplicaPool({ nodes: config.nodes, logger, credentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }) });
   const contexts = new ContextCodec(config.contextKeys);
   const server = createCoordinatorServer({ config, pool, logger, contexts, metrics: metrics.kv });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
-  const rateLimiting = startRateLimiting(config, logger, metrics.service);
+  const rateLimiting = startRateLimiting(config, logger, metrics.service, transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.rateLimiter] }));
   const host = await startGrpcHost({
     address: config.listen,
     services: server.services,
@@ -51,7 +56,10 @@ async function main(): Promise<void> {
     serverOptions: { 'grpc.enable_channelz': 0 },
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
+    // The client API: anyone the TLS handshake admits (--tls-client-certs) may call it.
+    security: { transport, clientCertificates: config.tlsClientCerts, ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }) },
   }).catch(async (err: unknown) => {
+    transport.close();
     pool.close();
     rateLimiting?.close();
     await metricsServer.close();
@@ -67,6 +75,8 @@ async function main(): Promise<void> {
     contextKey: contexts.currentKeyId,
     contextKeysAccepted: config.contextKeys.keys.length,
     tracing: telemetry.enabled,
+    tls: transport.enabled ? { clientCertificates: config.tlsClientCerts } : false,
+    ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
   });
 
   onShutdownSignal(
@@ -77,6 +87,7 @@ async function main(): Promise<void> {
       await host.shutdown(config.graceMs);
       pool.close();
       rateLimiting?.close();
+      transport.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);

@@ -3,6 +3,7 @@ import {
   Metadata,
   connectivityState,
   credentials,
+  type ChannelCredentials,
   makeGenericClientConstructor,
   type ServiceError as GrpcError,
 } from '@grpc/grpc-js';
@@ -66,6 +67,8 @@ export interface ReplicaClientOptions {
    * @default { timeMs: 10000, timeoutMs: 5000 }
    */
   readonly keepalive?: KeepaliveOptions;
+  /** The channel's credentials (TLS: see `TransportSecurity.channelCredentials`). @default plain text */
+  readonly credentials?: ChannelCredentials;
 }
 
 const NO_BYTES = Buffer.alloc(0);
@@ -136,7 +139,7 @@ export class ReplicaClient {
       ...(options.maxBatch !== undefined ? { maxItems: options.maxBatch } : {}),
     });
     const keepalive = options.keepalive ?? { timeMs: 10_000, timeoutMs: 5_000 };
-    this.client = new StorageClient(this.address, credentials.createInsecure(), {
+    this.client = new StorageClient(this.address, options.credentials ?? credentials.createInsecure(), {
       // Why no retries: a replica request must fail fast to the quorum logic, never be replayed
       // behind its back; and with retries on, grpc-js buffers every message of the long-lived
       // stream for a possible replay. Channelz bookkeeping is per message too: off on the hot path.

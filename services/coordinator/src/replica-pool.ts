@@ -34,6 +34,8 @@ export interface ReplicaPoolOptions {
   readonly random?: () => number;
   readonly backoff?: ReplicaClientOptions['backoff'];
   readonly keepalive?: ReplicaClientOptions['keepalive'];
+  /** Credentials of every channel to a storage node. @default plain text */
+  readonly credentials?: ReplicaClientOptions['credentials'];
 }
 
 /**
@@ -54,6 +56,7 @@ export class ReplicaPool implements ReplicaTransport {
         ...(options.random ? { random: options.random } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
       });
       client.onStateChange(() => {
         const up = this.upCount();

@@ -1,4 +1,4 @@
-import { hostPort, parseHostPort, setting, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
+import { clientCertificateSetting, hostPort, parseHostPort, setting, tlsSettings, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
 
 /** One rate-limiter replica: its id and the address its peers dial. */
 export interface ReplicaAddress {
@@ -100,6 +100,9 @@ export const rateLimiterSettings = {
     'Serve ShouldRateLimit straight from HTTP/2 on the gRPC port (false: through grpc-js, ~1.4x the CPU per call and a longer tail)',
   ),
   graceMs: setting.int('--grace-ms', 'QKV_RL_GRACE_MS', 5_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
+  // Mutual TLS. Why no 'none': coordinators and peer replicas are known by their client certificates.
+  ...tlsSettings('QKV_RL'),
+  tlsClientCerts: clientCertificateSetting('QKV_RL', ['optional', 'required']),
 };
 
 /** Values read from {@link rateLimiterSettings}. */

@@ -15,14 +15,16 @@ import {
   readConfig,
   registeredTelemetry,
   serverObservability,
+  SERVICE_IDENTITIES,
   settingsOrExit,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
 import { checkConfig, rateLimiterSettings, RateLimiterConfigError } from './config.js';
 import { createRateLimiterMetrics } from './metrics.js';
 import { InitialRulesError } from './rules-reloader.js';
-import { createRateLimiterServer } from './server.js';
+import { createRateLimiterServer, rateLimiterAccessPolicy } from './server.js';
 
 const command = 'quorumkv-rate-limiter';
 const summary =
@@ -41,7 +43,12 @@ const config = settingsOrExit(
 );
 
 const logger = createLogger({ service: 'rate-limiter', node: config.id });
-const server = createRateLimiterServer({ config, logger });
+const transport = transportSecurityOrExit(command, config, { logger, identity: SERVICE_IDENTITIES.rateLimiter });
+const server = createRateLimiterServer({
+  config,
+  logger,
+  peerCredentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.rateLimiter] }),
+});
 try {
   await server.start();
 } catch (err) {
@@ -62,6 +69,12 @@ const host = await startGrpcHost({
   logger,
   interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   direct: { methods: server.direct, observe: directCallObserver({ metrics: metrics.service, telemetry }) },
+  security: {
+    transport,
+    clientCertificates: config.tlsClientCerts,
+    access: rateLimiterAccessPolicy,
+    ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+  },
 });
 host.setServing(true);
 announceListening(logger, {
@@ -74,6 +87,8 @@ announceListening(logger, {
   rules: config.rules,
   directServe: config.directServe,
   tracing: telemetry.enabled,
+  tls: transport.enabled ? { clientCertificates: config.tlsClientCerts } : false,
+  ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
 });
 onShutdownSignal(
   logger,
@@ -82,6 +97,7 @@ onShutdownSignal(
     server.endPeerStreams();
     await host.shutdown(config.graceMs);
     server.close();
+    transport.close();
     await metricsServer.close();
     // Last: flushes the spans of the calls that just drained.
     await telemetry.shutdown(logger);

@@ -1,4 +1,4 @@
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { Decision, LimitPolicy } from '@quorumkv/ratelimit';
 import { ratelimitReplica } from '@quorumkv/proto';
 import type { Logger } from '@quorumkv/service-kit';
@@ -36,6 +36,8 @@ export interface PeerForwarderOptions {
   /** How long an item may wait for its decision. */
   readonly timeoutMs: number;
   readonly logger: Logger;
+  /** The channel's credentials (TLS: see `TransportSecurity.channelCredentials`). @default plain text */
+  readonly credentials?: ChannelCredentials;
   /** Replaces the gRPC client (tests). */
   readonly open?: OpenForwardStream;
 }
@@ -61,7 +63,7 @@ export class PeerForwarder {
     if (options.open) {
       this.open = options.open;
     } else {
-      const client = new ratelimitReplica.RateLimitReplicaServiceClient(options.address, credentials.createInsecure(), {
+      const client = new ratelimitReplica.RateLimitReplicaServiceClient(options.address, options.credentials ?? credentials.createInsecure(), {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.keepalive_permit_without_calls': 1,

@@ -1,6 +1,15 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { RuleSet } from '@quorumkv/ratelimit';
 import { rls, ratelimitAdmin, ratelimitCheck, ratelimitReplica } from '@quorumkv/proto';
-import type { DirectUnaryMethod, Logger, ServiceRegistration } from '@quorumkv/service-kit';
+import {
+  ANYONE,
+  INTERNAL_CALLERS,
+  SERVICE_IDENTITIES,
+  type AccessPolicy,
+  type DirectUnaryMethod,
+  type Logger,
+  type ServiceRegistration,
+} from '@quorumkv/service-kit';
 import { createAdminService } from './admin-service.js';
 import { createCheckService } from './check-service.js';
 import type { RateLimiterConfig } from './config.js';
@@ -29,6 +38,8 @@ export interface RateLimiterServerDeps {
   readonly watchRules?: boolean;
   /** Replaces the rules loader (tests). */
   readonly loadRules?: (paths: readonly string[]) => Promise<RuleSet>;
+  /** Credentials of the channels to peer replicas (TLS). @default plain text */
+  readonly peerCredentials?: ChannelCredentials;
 }
 
 /** The rate limiter, wired but not bound: its gRPC services and its moving parts. */
@@ -64,6 +75,22 @@ export const SERVICE_NAMES = {
   check: 'quorumkv.ratelimit.v1.RateLimitCheckService',
 } as const;
 
+/**
+ * Who may call what on the rate limiter's port (with TLS, by client certificate identity):
+ * Envoy's RateLimitService and the read-only admin service anyone the handshake admits; the
+ * Check stream only coordinators, the replica stream only peer replicas — a client able to
+ * forward hits as a replica could spend or reset any caller's counters.
+ */
+export const rateLimiterAccessPolicy: AccessPolicy = {
+  rules: {
+    [SERVICE_NAMES.rls]: ANYONE,
+    [SERVICE_NAMES.admin]: ANYONE,
+    [SERVICE_NAMES.check]: [SERVICE_IDENTITIES.coordinator],
+    [SERVICE_NAMES.replica]: [SERVICE_IDENTITIES.rateLimiter],
+  },
+  otherwise: INTERNAL_CALLERS,
+};
+
 /** Wires the rate limiter from its settings; binds nothing. */
 export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimiterServer {
   const { config, logger } = deps;
@@ -74,7 +101,17 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
   const peers = new Map<string, PeerForwarder>();
   for (const r of config.replicas) {
     if (r.id === config.id) continue;
-    peers.set(r.id, new PeerForwarder({ selfId: config.id, peerId: r.id, address: r.address, timeoutMs: config.forwardTimeoutMs, logger }));
+    peers.set(
+      r.id,
+      new PeerForwarder({
+        selfId: config.id,
+        peerId: r.id,
+        address: r.address,
+        timeoutMs: config.forwardTimeoutMs,
+        logger,
+        ...(deps.peerCredentials ? { credentials: deps.peerCredentials } : {}),
+      }),
+    );
   }
   const router = new CounterRouter({ ownership, store, peers, failureMode: config.failureMode, now, logger });
   const reloader = new RulesReloader({

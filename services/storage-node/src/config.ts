@@ -1,4 +1,4 @@
-import { hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
+import { hostPort, setting, tlsSettings, type ConfigOf } from '@quorumkv/service-kit';
 
 /**
  * The storage node's settings, declared once: flags, environment variables, defaults and the
@@ -47,6 +47,8 @@ export const storageNodeSettings = {
   ),
   dedupPerKey: setting.int('--dedup-per-key', 'QKV_STORAGE_DEDUP_PER_KEY', 16, 'Most request ids one key remembers, the newest (0: none, no de-duplication)', 0, 1_000),
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
+  // Mutual TLS: client certificates are always required on a storage node's port.
+  ...tlsSettings('QKV_STORAGE'),
 };
 
 /** Values read from {@link storageNodeSettings}. */

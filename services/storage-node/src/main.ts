@@ -19,9 +19,12 @@ import {
   runService,
   serverObservability,
   settingsOrExit,
+  SERVICE_IDENTITIES,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
+import { STORAGE_SERVICE, storageAccessPolicy } from './access.js';
 import { storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   const config = readSettings();
   const dataDir = resolve(config.dataDir === '' ? `.qkv-data/${config.id}` : config.dataDir);
   const logger = createLogger({ service: 'storage-node', node: config.id });
+  const transport = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.storageNode });
 
   let engine: StorageEngine;
   try {
@@ -90,9 +94,16 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
-    services: [{ name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation }],
+    services: [{ name: STORAGE_SERVICE, definition: server.definition, implementation: server.implementation }],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
+    security: {
+      transport,
+      clientCertificates: 'required',
+      access: storageAccessPolicy,
+      ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+    },
   }).catch(async (err: unknown) => {
+    transport.close();
     await metricsServer.close();
     await engine.close();
     throw err;
@@ -104,6 +115,8 @@ async function main(): Promise<void> {
     metricsUrl: metricsServer.url,
     dataDir,
     epoch: engine.epoch.toString(16),
+    tls: transport.enabled,
+    ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
     sync: config.sync,
     tracing: telemetry.enabled,
   });
@@ -116,6 +129,7 @@ async function main(): Promise<void> {
       // Streams end themselves once their running requests are answered; the grace period bounds it.
       await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
       await host.shutdown(Math.max(0, until - Date.now()));
+      transport.close();
       await engine.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.

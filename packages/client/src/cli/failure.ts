@@ -34,6 +34,8 @@ function unreachable(address: string, diagnosis: AddressDiagnosis | undefined): 
         `an HTTP/1 server answered at ${address}, not a gRPC server: --addr must be the coordinator's ` +
         `gRPC address (npm start's is 127.0.0.1:7070; its /metrics ports answer HTTP)`
       );
+    case 'tls':
+      return `the coordinator at ${address} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)`;
     case 'unknown-host':
       return `cannot reach the coordinator at ${address}: the host name does not resolve`;
     case 'other':

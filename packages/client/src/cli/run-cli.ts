@@ -2,7 +2,7 @@ import { CoordinatorUnreachableError } from '../errors.js';
 import { QuorumKvClient, type QuorumKvClientOptions } from '../kv-client.js';
 import { describeTlsDiagnosis, diagnoseTls } from '../tls-diagnosis.js';
 import { type LoadedTls, loadTls } from '../tls-options.js';
-import { type AddressDiagnosis, diagnoseAddress } from './address.js';
+import { type AddressDiagnosis, diagnoseAddress, speaksTls } from './address.js';
 import type { Command, CommandContext } from './command.js';
 import { describeFailure } from './failure.js';
 import { toJsonText } from './format.js';
@@ -81,6 +81,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
       const found = tls === undefined ? undefined : await diagnoseTls(globals.address, tls);
       if (found !== undefined && found.kind !== 'ok' && found.kind !== 'refused') tlsProblem = describeTlsDiagnosis(found, globals.address, tls as LoadedTls);
       else diagnosis = found?.kind === 'refused' ? 'refused' : tls === undefined ? await diagnoseAddress(globals.address) : undefined;
+      if (diagnosis === 'other' && (await speaksTls(globals.address))) diagnosis = 'tls';
     }
     const failure = describeFailure(err, command.name, globals.address, diagnosis, tlsProblem);
     options.stderr(`${failure.line}\n`);

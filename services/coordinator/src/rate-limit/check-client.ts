@@ -1,4 +1,4 @@
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { ratelimitCheck, rls } from '@quorumkv/proto';
 import { TurnBatcher, type Logger, type TurnScheduler } from '@quorumkv/service-kit';
 import { backoffDelay, type BackoffOptions } from '../backoff.js';
@@ -46,6 +46,8 @@ export interface RateLimitCheckClientOptions {
   /** @default 'open' */
   readonly failureMode?: RateLimitFailureMode;
   readonly logger: Logger;
+  /** The channel's credentials (TLS: see `TransportSecurity.channelCredentials`). @default plain text */
+  readonly credentials?: ChannelCredentials;
   /** Reconnect backoff after a stream fails. @default { initialMs: 100, maxMs: 5000 } */
   readonly backoff?: BackoffOptions;
   /**
@@ -140,7 +142,7 @@ export class RateLimitCheckClient {
     if (options.open) {
       this.open = options.open;
     } else {
-      const client = new ratelimitCheck.RateLimitCheckServiceClient(options.address, credentials.createInsecure(), {
+      const client = new ratelimitCheck.RateLimitCheckServiceClient(options.address, options.credentials ?? credentials.createInsecure(), {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.keepalive_permit_without_calls': 1,
