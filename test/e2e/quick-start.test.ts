@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@quorumkv/local-cluster';
 import { waitUntil } from '@quorumkv/service-kit/testing';
+import { E2E_TLS } from '../support/test-cluster.js';
 
 /**
  * Every port 0: the launcher picks free ones and prints them (npm start's fixed ports may be in
@@ -41,7 +42,9 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   let out = '';
   let coordinator = '';
   let coordinatorMetrics = '';
-  const qkv = (...args: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['--addr', coordinator, ...args]);
+  // With QKV_E2E_TLS=1, `npm start -- --tls` and `qkv --tls-dir <data-dir>/tls`.
+  const tlsArgs = E2E_TLS ? ['--tls-dir', join(dataDir, 'tls')] : [];
+  const qkv = (...args: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['--addr', coordinator, ...tlsArgs, ...args]);
   const local = (...args: string[]): Promise<Run> => run('packages/local-cluster/bin/quorumkv-local.js', [...args, '--data-dir', dataDir]);
   /** Every service pid seen, killed in afterAll should the test end with the cluster still up. */
   const seen = new Set<number>();
@@ -64,7 +67,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   beforeAll(async () => {
     // In a process group of its own, as a shell runs `npm start` in the foreground: Ctrl-C is a
     // SIGINT to that whole group.
-    const child = spawn(process.execPath, [join(repoRoot, 'packages/local-cluster/dist/main.js'), '--data-dir', dataDir, ...FREE_PORTS], {
+    const child = spawn(process.execPath, [join(repoRoot, 'packages/local-cluster/dist/main.js'), '--data-dir', dataDir, ...FREE_PORTS, ...(E2E_TLS ? ['--tls'] : [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
