@@ -28,6 +28,7 @@ export const kvBenchCommand: BenchCommand = {
       description: 'load generator: c (grpc-load, C over nghttp2), python (gRPC C-core, 2 processes), grpc-js (in this process), all three',
     },
     'no-sync': { kind: 'flag', description: 'skip the quorumkv cluster with --sync' },
+    tls: { kind: 'flag', description: 'also the cluster on mutual TLS (npm start -- --tls), puts only; with the python and grpc-js clients (grpc-load has no TLS)' },
     'no-etcd': { kind: 'flag', description: 'skip etcd' },
     'dry-run': { kind: 'flag', description: 'print the plan and the estimate; start nothing' },
   },
@@ -38,10 +39,11 @@ export const WARMUP_MS = 1_000;
 export const FIRST_WARMUP_MS = 5_000;
 
 /** What the run will measure, from the options alone (no process started). */
-export function kvPlan(args: { duration: number; rounds: number; settle: number; clients: number; etcd: boolean; sync: boolean }): BenchPlan {
+export function kvPlan(args: { duration: number; rounds: number; settle: number; clients: number; etcd: boolean; sync: boolean; tlsClients?: number }): BenchPlan {
   const targets = 2 + 1 + (args.sync ? 1 : 0) + 1 + (args.etcd ? 2 : 0);
   return {
-    targets: targets * args.clients,
+    // The TLS target only for the clients that can dial it.
+    targets: targets * args.clients + (args.tlsClients ?? 0),
     what: args.clients > 1 ? 'runs (targets × clients)' : 'targets',
     rounds: args.rounds,
     seconds: args.duration,
