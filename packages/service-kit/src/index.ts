@@ -56,3 +56,10 @@ export {
 export type { WithSpanOptions } from './tracing.js';
 export { createTracingClientInterceptor, createTracingServerInterceptor } from './tracing-interceptors.js';
 export type { TracingInterceptorOptions } from './tracing-interceptors.js';
+export { backoffDelay } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { systemTimers } from './timers.js';
+export type { TimerHandle, Timers } from './timers.js';
+export { MultiplexedStreamClient, streamChannelOptions } from './stream-client.js';
+export type { MultiplexedStreamOptions, StreamChannelSettings, Tagged } from './stream-client.js';
+export { StreamBrokenError, StreamCallError, StreamClosedError, StreamOverloadedError, StreamTimeoutError, StreamUnavailableError } from './stream-errors.js';
