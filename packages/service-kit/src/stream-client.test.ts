@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
 import { MultiplexedStreamClient, type MultiplexedStreamOptions } from './stream-client.js';
 import { StreamBrokenError, StreamClosedError, StreamOverloadedError, StreamTimeoutError, StreamUnavailableError } from './stream-errors.js';
-import type { TimerHandle, Timers } from './timers.js';
+import { ManualClock } from './testing/manual-clock.js';
 
 interface Item {
   readonly id: number;
@@ -39,43 +39,11 @@ class FakeStream extends EventEmitter {
   }
 }
 
-/** A clock the test moves by hand; timers fire in time order as it passes them. */
-class FakeClock implements Timers {
-  private t = 1_000_000;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.timers.delete(handle as number);
-  }
-  get timerCount(): number {
-    return this.timers.size;
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
-
 const logger = createLogger({ service: 'test', level: 'silent' });
 const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function setup(overrides: Partial<MultiplexedStreamOptions<Item, Out, Answer, In>> = {}) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const streams: FakeStream[] = [];
   let turn: (() => void)[] = [];
   const client = new MultiplexedStreamClient<Item, Out, Answer, In>({

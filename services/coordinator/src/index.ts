@@ -7,6 +7,7 @@ export type { CoordinatorConfig, NodeAddress } from './config.js';
 export {
   QuorumNotReachedError,
   ReplicaOpError,
+  ReplicaOverloadedError,
   ReplicaProtocolError,
   ReplicaRequestError,
   ReplicaStreamBrokenError,
@@ -20,10 +21,8 @@ export { awaitQuorum, quorumSize, withDeadlines } from './quorum.js';
 export type { QuorumOutcome, QuorumWaitOptions, ReplicaAnswer, ReplicaAttempt } from './quorum.js';
 export { checkKey, checkValue, parseContext, replicasNeeded, validateDelete, validateGet, validatePut } from './validate.js';
 export type { RequestLimits, ValidGet, ValidWrite } from './validate.js';
-export { PendingRequests } from './pending-requests.js';
-export type { ReplicaResult } from './pending-requests.js';
 export { ReplicaClient } from './replica-client.js';
-export type { ReplicaClientOptions } from './replica-client.js';
+export type { KeepaliveOptions, ReplicaClientOptions, ReplicaResult } from './replica-client.js';
 export { ReplicaPool } from './replica-pool.js';
 export type { MergeSet, ReplicaPoolOptions, ReplicaTransport } from './replica-pool.js';
 export { KvOperations, keyValueService, toGetResponse } from './kv-handlers.js';
@@ -34,8 +33,7 @@ export { clusterService, clusterStatus } from './cluster-status.js';
 export type { ClusterStatusDeps } from './cluster-status.js';
 export { createCoordinatorServer } from './server.js';
 export type { CoordinatorServer, CoordinatorServerConfig, CoordinatorServerDeps } from './server.js';
-export { backoffDelay, shortCause } from './backoff.js';
-export type { BackoffOptions } from './backoff.js';
+export { shortCause } from './short-cause.js';
 export { systemTimers } from './timers.js';
 export type { TimerHandle, Timers } from './timers.js';
 export { RateLimitCheckClient } from './rate-limit/check-client.js';
