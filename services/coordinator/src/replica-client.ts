@@ -1,4 +1,4 @@
-import { Metadata, connectivityState, credentials, makeGenericClientConstructor, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import { Metadata, credentials, makeGenericClientConstructor, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import {
   MultiplexedStreamClient,
@@ -22,8 +22,9 @@ import {
   ReplicaUnavailableError,
   type ReplicaRequestError,
 } from './errors.js';
-import { shortCause } from './short-cause.js';
+import { NodeClock } from './node-clock.js';
 import { activeTraceRecord } from './observability.js';
+import { shortCause } from './short-cause.js';
 
 type ReplicaOp = NonNullable<storage.ReplicaRequest['op']>;
 
@@ -80,6 +81,11 @@ export interface ReplicaClientOptions {
    */
   readonly maxInFlight?: number;
   /**
+   * A clock probe (an empty batch) is sent when nothing was sent for this long, so the estimate
+   * of the node's clock stays fresh on an idle stream. @default 1000
+   */
+  readonly heartbeatMs?: number;
+  /**
    * Pings that notice a half-dead connection (a node that vanished without closing its socket:
    * power loss, a partition) instead of waiting for each request's timeout.
    * @default { timeMs: 10000, timeoutMs: 5000 }
@@ -110,13 +116,18 @@ function requestBytes(op: ReplicaOp): number {
  * in any order, the requests of one event-loop turn travel as one `ReplicaRequestBatch`, and the
  * node answers in batches too — never one unary call per replica per operation.
  *
- * Lifecycle: the stream is (re)opened with jittered exponential backoff; `up` is true while it is
- * open on a READY channel. When it breaks, every pending request fails at once with
+ * Lifecycle: the stream is (re)opened with jittered exponential backoff; `up` is true once the
+ * node answered the clock probe each new stream starts with. When it breaks, every pending request fails at once with
  * {@link ReplicaStreamBrokenError} (a quorum then fails fast instead of waiting for its
  * deadline); requests made while it is down fail at once with {@link ReplicaUnavailableError},
  * and requests past `maxInFlight` with {@link ReplicaOverloadedError}. Requests that outlive their
  * timeout fail with {@link ReplicaTimeoutError} from a coarse sweep (callers that need precise
  * deadlines keep their own timer).
+ *
+ * Deadlines: each request carries the moment this client gives up on it, converted to the
+ * node's clock ({@link NodeClock}, learnt from the clock stamp on every answer batch), so a node
+ * that reads it late — it was paused, or its socket buffers were full — drops it instead of
+ * minting a version the coordinator has already had another replica mint.
  */
 export class ReplicaClient {
   readonly nodeId: string;
@@ -124,11 +135,7 @@ export class ReplicaClient {
   private readonly client: storage.StorageServiceClient;
   private readonly timers: Timers;
   private readonly stream: MultiplexedStreamClient<storage.ReplicaRequest, storage.ReplicaRequestBatch, storage.ReplicaResponse, storage.ReplicaResponseBatch>;
-  private readonly listeners = new Set<(up: boolean) => void>();
-  private channelReady = false;
-  private wasUp = false;
-  private started = false;
-  private closed = false;
+  private readonly clock = new NodeClock();
 
   constructor(options: ReplicaClientOptions) {
     this.nodeId = options.nodeId;
@@ -145,7 +152,13 @@ export class ReplicaClient {
       what: 'replica stream',
       open: () => this.client.replicate(),
       pack: (requests) => ({ requests }),
-      unpack: (batch) => batch.responses,
+      unpack: (batch) => {
+        this.clock.sample(batch.nodeTimeMs, this.timers.now());
+        return batch.responses;
+      },
+      // Why a handshake: the first deadline needs a clock sample, and a stream counts as up
+      // only once the node has answered on it.
+      handshake: { message: () => ({ requests: [] }), heartbeatMs: options.heartbeatMs ?? 1_000 },
       logger: options.logger,
       // `replica`, not `node`: the coordinator's logger already names its own node.
       logFields: { replica: this.nodeId, address: this.address },
@@ -158,12 +171,11 @@ export class ReplicaClient {
       timeoutGranularityMs: options.sweepIntervalMs ?? 10,
       maxInFlight: options.maxInFlight ?? 2048,
     });
-    this.stream.onStateChange(() => this.notify());
   }
 
-  /** True while the stream is open on a connected channel: requests will be sent. */
+  /** True while the stream is open and the node has answered on it: requests will be sent. */
   get up(): boolean {
-    return this.stream.up && this.channelReady;
+    return this.stream.up;
   }
 
   /** Why the node is not up (the last connection or stream error), for error messages. */
@@ -178,25 +190,18 @@ export class ReplicaClient {
 
   /** Calls `listener` whenever `up` changes. Returns a function that removes it. */
   onStateChange(listener: (up: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.stream.onStateChange(listener);
   }
 
   /** Opens the stream and keeps it open until {@link close}. */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.watchChannel(this.client.getChannel().getConnectivityState(true));
     this.stream.start();
   }
 
   /** Fails pending requests, ends the stream and closes the channel. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     this.stream.close();
     this.client.close();
-    this.notify();
   }
 
   /** Reads every version of `key`. */
@@ -236,12 +241,13 @@ export class ReplicaClient {
    * when the stream breaks or the timeout passes.
    */
   async request(op: ReplicaOp, timeoutMs: number): Promise<ReplicaResult> {
-    if (!this.up) throw new ReplicaUnavailableError(this.nodeId, this.stream.downReason);
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     const trace = activeTraceRecord();
+    // The moment the stream client fails this request, in the node's clock (0 before a sample).
+    const deadlineMs = this.clock.toNodeTime(this.timers.now() + timeout);
     let response: storage.ReplicaResponse;
     try {
-      response = await this.stream.call((id) => ({ id, trace, timeoutMs: timeout, op }), timeout, requestBytes(op));
+      response = await this.stream.call((id) => ({ id, trace, timeoutMs: timeout, deadlineMs, op }), timeout, requestBytes(op));
     } catch (err) {
       throw this.replicaError(err);
     }
@@ -261,22 +267,5 @@ export class ReplicaClient {
     if (err instanceof StreamOverloadedError) return new ReplicaOverloadedError(this.nodeId, err.message);
     if (err instanceof StreamUnavailableError) return new ReplicaUnavailableError(this.nodeId, err.reason);
     return err instanceof Error ? err : new Error(String(err));
-  }
-
-  private watchChannel(state: connectivityState): void {
-    if (this.closed) return;
-    this.channelReady = state === connectivityState.READY;
-    this.notify();
-    if (state === connectivityState.SHUTDOWN) return;
-    this.client.getChannel().watchConnectivityState(state, Infinity, () => {
-      this.watchChannel(this.client.getChannel().getConnectivityState(true));
-    });
-  }
-
-  private notify(): void {
-    const up = this.up && !this.closed;
-    if (up === this.wasUp) return;
-    this.wasUp = up;
-    for (const l of this.listeners) l(up);
   }
 }
