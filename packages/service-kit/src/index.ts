@@ -1,6 +1,6 @@
 export { ConfigError, formatHelp, hostPort, parseHostPort, readConfig, setting } from './config.js';
 export type { ConfigOf, ConfigTable, ReadConfigOptions, ReadConfigResult, SettingSpec } from './config.js';
-export { DeadlineExceededError, InvalidArgumentError, listenError, NotServingError, ServiceError, StartupError, toStatusObject } from './errors.js';
+export { DeadlineExceededError, InvalidArgumentError, listenError, NotServingError, opaqueInternalError, ServiceError, StartupError, toStatusObject } from './errors.js';
 export { createLogger } from './logger.js';
 export { announceListening } from './announce.js';
 export { refuseToStart, runService, settingsOrExit } from './service-main.js';
