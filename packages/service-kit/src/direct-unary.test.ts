@@ -64,7 +64,7 @@ beforeAll(async () => {
     address: '127.0.0.1:0',
     logger,
     services: [{ name: 'envoy.service.ratelimit.v3.RateLimitService', definition: rls.RateLimitServiceService, implementation: grpcJsImplementation }],
-    serverOptions: { 'grpc.max_receive_message_length': 1024 },
+    maxReceiveMessageBytes: 1024,
     direct: {
       methods: [directUnaryMethod(rls.RateLimitServiceService.shouldRateLimit, { encoder: rls.RateLimitResponse, empty: rls.RateLimitResponse.create() }, directHandler)],
       observe,

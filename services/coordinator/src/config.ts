@@ -1,4 +1,5 @@
 import {
+  batchReceiveLimit,
   ConfigError,
   formatHelp,
   hostPort,
@@ -140,4 +141,34 @@ export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: 
     throw new ConfigError('--rate-limit-domain', 'must not be empty when --rate-limiter is set');
   }
   return { help: false, config };
+}
+
+/**
+ * A causal context as a client passes it back: at most one clock entry per storage node that
+ * ever minted a version of the key (node id ≤ 64 bytes, two varints). 64 KiB is hundreds of
+ * entries, far past any cluster quorumkv runs.
+ */
+const MAX_CONTEXT_BYTES = 64 * 1024;
+
+/** Field tags, lengths and the small fields (r/w, consistency) of a request. */
+const REQUEST_OVERHEAD_BYTES = 1024;
+
+/**
+ * The largest request message the coordinator accepts (KeyValueService and ClusterService share
+ * the server): a key, a value and a context at their limits. A Put over it ends
+ * RESOURCE_EXHAUSTED as soon as its length prefix arrives, never buffered.
+ */
+export function kvReceiveLimit(config: Pick<CoordinatorConfig, 'maxKeyBytes' | 'maxValueBytes'>): number {
+  return config.maxKeyBytes + config.maxValueBytes + MAX_CONTEXT_BYTES + REQUEST_OVERHEAD_BYTES;
+}
+
+/**
+ * The largest answer batch the coordinator accepts from a storage node: a read result is a whole
+ * version set, bounded by the nodes' sibling limit (their default, 64: twice that for sets merged
+ * from several writers) of values at most `--max-value-bytes`, and nodes batch answers up to
+ * 1 MiB.
+ */
+export function replicaAnswerLimit(config: Pick<CoordinatorConfig, 'maxKeyBytes' | 'maxValueBytes'>): number {
+  const version = config.maxValueBytes + 2 * 1024;
+  return batchReceiveLimit(config.maxKeyBytes + 2 * 64 * version);
 }

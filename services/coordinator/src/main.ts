@@ -18,7 +18,7 @@ import {
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
-import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
+import { coordinatorHelp, kvReceiveLimit, loadCoordinatorConfig, replicaAnswerLimit, type CoordinatorConfig } from './config.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   // (the pod name in Kubernetes, where the pid is always 1).
   const logger = createLogger({ service: 'coordinator', node: `${hostname()}/${process.pid}` });
   const metrics = createCoordinatorMetrics();
-  const pool = new ReplicaPool({ nodes: config.nodes, logger });
+  const pool = new ReplicaPool({ nodes: config.nodes, logger, maxReceiveMessageBytes: replicaAnswerLimit(config) });
   const server = createCoordinatorServer({ config, pool, logger, metrics: metrics.kv });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     address: config.listen,
     services: server.services,
     logger,
+    maxReceiveMessageBytes: kvReceiveLimit(config),
     serverOptions: { 'grpc.enable_channelz': 0 },
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],

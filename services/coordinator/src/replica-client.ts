@@ -85,6 +85,8 @@ export interface ReplicaClientOptions {
    * of the node's clock stays fresh on an idle stream. @default 1000
    */
   readonly heartbeatMs?: number;
+  /** Largest answer batch accepted from the node (see `replicaAnswerLimit`). @default 4 MiB */
+  readonly maxReceiveMessageBytes?: number;
   /**
    * Pings that notice a half-dead connection (a node that vanished without closing its socket:
    * power loss, a partition) instead of waiting for each request's timeout.
@@ -95,16 +97,22 @@ export interface ReplicaClientOptions {
 
 const NO_BYTES = Buffer.alloc(0);
 
-/** Bytes a request adds to its batch, roughly: what its byte fields carry plus framing. */
-function requestBytes(op: ReplicaOp): number {
+/**
+ * Bytes a request adds to its batch, at most about: what its byte fields carry, a clock entry at
+ * its largest (a 64-byte node id and two varints), and the id, deadline and trace map. An upper
+ * estimate, so batches stay within what the node accepts (`batchReceiveLimit`).
+ */
+function requestBytes(op: ReplicaOp, trace: Record<string, string>): number {
+  let n = 48;
+  for (const k in trace) n += k.length + (trace[k]?.length ?? 0) + 8;
   switch (op.$case) {
     case 'read':
-      return op.read.key.length + 16;
+      return n + op.read.key.length;
     case 'coordinate':
-      return op.coordinate.key.length + op.coordinate.value.length + 32 * op.coordinate.context.length + 32;
+      return n + op.coordinate.key.length + op.coordinate.value.length + 96 * op.coordinate.context.length;
     case 'merge': {
-      let n = op.merge.key.length + op.merge.versionsRecord.length + 16;
-      for (const v of op.merge.versions) n += v.value.length + 32 * v.context.length + 48;
+      n += op.merge.key.length + op.merge.versionsRecord.length;
+      for (const v of op.merge.versions) n += v.value.length + 96 * v.context.length + 128;
       return n;
     }
   }
@@ -145,7 +153,11 @@ export class ReplicaClient {
     this.client = new StorageClient(
       this.address,
       credentials.createInsecure(),
-      streamChannelOptions({ backoff, maxReceiveMessageBytes: 16 * 1024 * 1024, ...(options.keepalive ? { keepalive: options.keepalive } : {}) }),
+      streamChannelOptions({
+        backoff,
+        ...(options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: options.maxReceiveMessageBytes } : {}),
+        ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+      }),
     );
     this.stream = new MultiplexedStreamClient({
       peer: this.nodeId,
@@ -247,7 +259,7 @@ export class ReplicaClient {
     const deadlineMs = this.clock.toNodeTime(this.timers.now() + timeout);
     let response: storage.ReplicaResponse;
     try {
-      response = await this.stream.call((id) => ({ id, trace, timeoutMs: timeout, deadlineMs, op }), timeout, requestBytes(op));
+      response = await this.stream.call((id) => ({ id, trace, timeoutMs: timeout, deadlineMs, op }), timeout, requestBytes(op, trace));
     } catch (err) {
       throw this.replicaError(err);
     }

@@ -34,6 +34,7 @@ export interface ReplicaPoolOptions {
   readonly random?: () => number;
   readonly backoff?: ReplicaClientOptions['backoff'];
   readonly keepalive?: ReplicaClientOptions['keepalive'];
+  readonly maxReceiveMessageBytes?: ReplicaClientOptions['maxReceiveMessageBytes'];
 }
 
 /**
@@ -54,6 +55,7 @@ export class ReplicaPool implements ReplicaTransport {
         ...(options.random ? { random: options.random } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+        ...(options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: options.maxReceiveMessageBytes } : {}),
       });
       client.onStateChange(() => {
         const up = this.upCount();

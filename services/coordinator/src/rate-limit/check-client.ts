@@ -76,10 +76,17 @@ export interface RateLimitCheckClientOptions {
   readonly onFailure?: (reason: CheckFailureReason, mode: RateLimitFailureMode) => void;
 }
 
-/** Bytes a check adds to its batch, roughly: its descriptors' text plus framing. */
-function checkBytes(request: rls.RateLimitRequest): number {
-  let n = request.domain.length + 16;
-  for (const d of request.descriptors) for (const e of d.entries) n += e.key.length + e.value.length + 8;
+/**
+ * Bytes a check adds to its batch, at most about: its descriptors' text, the trace map and
+ * framing — an upper estimate, so a batch stays within what the limiter accepts.
+ */
+function checkBytes(request: rls.RateLimitRequest, trace: Record<string, string>): number {
+  let n = request.domain.length + 32;
+  for (const k in trace) n += k.length + (trace[k]?.length ?? 0) + 8;
+  for (const d of request.descriptors) {
+    n += 16;
+    for (const e of d.entries) n += e.key.length + e.value.length + 8;
+  }
   return n;
 }
 
@@ -149,7 +156,7 @@ export class RateLimitCheckClient {
   /** Asks for a decision on one request; resolves within about `timeoutMs`, never rejects. */
   check(request: rls.RateLimitRequest): Promise<CheckVerdict> {
     const trace = activeTraceRecord();
-    return this.stream.call((id) => ({ id, request, trace }), this.options.timeoutMs, checkBytes(request)).then(
+    return this.stream.call((id) => ({ id, request, trace }), this.options.timeoutMs, checkBytes(request, trace)).then(
       (r) => this.verdict(r),
       (err: unknown) => this.failed(err),
     );

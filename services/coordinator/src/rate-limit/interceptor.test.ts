@@ -67,6 +67,7 @@ describe('the rate limit interceptor on a real coordinator server', () => {
     metrics = createServiceMetrics({ registry: new Registry(), runtimeMetrics: false });
     host = await startGrpcHost({
       address: '127.0.0.1:0',
+      maxReceiveMessageBytes: 64 * 1024,
       services: coordinator.services,
       logger,
       interceptors: [createMetricsServerInterceptor(metrics), createRateLimitInterceptor({ checker, logger })],
@@ -169,6 +170,7 @@ describe('createRateLimitInterceptor options', () => {
     });
     const host = await startGrpcHost({
       address: '127.0.0.1:0',
+      maxReceiveMessageBytes: 64 * 1024,
       services: coordinator.services,
       logger,
       interceptors: [createRateLimitInterceptor({ checker, logger, domain: 'edge', callerMetadataKey: 'x-tenant' })],
