@@ -149,17 +149,25 @@ export class DirectCall implements DirectUnaryCall {
       stream.end(message);
       return;
     }
-    stream.respond(
-      {
-        ':status': 200,
-        'content-type': 'application/grpc+proto',
-        'grpc-status': String(code),
-        'grpc-message': encodeURI(details),
-        ...trailing?.toHttp2Headers(),
-      },
-      { endStream: true },
-    );
+    respondStatusOnly(stream, code, details, trailing?.toHttp2Headers());
   }
+}
+
+/**
+ * Answers a gRPC call with its status alone (a trailers-only response: HTTP 200, `grpc-status`,
+ * the percent-encoded `grpc-message`, and trailing metadata as headers), ending the stream.
+ */
+export function respondStatusOnly(stream: ServerHttp2Stream, code: number, details: string, trailers?: Record<string, string | string[] | number | undefined>): void {
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc+proto',
+      'grpc-status': String(code),
+      'grpc-message': encodeURI(details),
+      ...trailers,
+    },
+    { endStream: true },
+  );
 }
 
 /** The 'wantTrailers' listener of a successful call (`this` is the stream). */

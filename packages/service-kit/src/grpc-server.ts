@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { serveUnaryDirect, type DirectUnaryMethod } from './direct-unary.js';
 import { listenError } from './errors.js';
 import type { DirectCallObserver } from './observability.js';
+import { gateStreams, type StreamAdmission } from './stream-gate.js';
 
 /** A service to register: its generated definition, its implementation and its full name. */
 export interface ServiceRegistration {
@@ -46,6 +47,11 @@ export interface GrpcHostOptions {
    * (compressed ones). `observe` stands in for the interceptors on these calls.
    */
   readonly direct?: { readonly methods: readonly DirectUnaryMethod[]; readonly observe?: DirectCallObserver };
+  /**
+   * Admission from the headers of each call, before grpc-js or the direct path see it (see
+   * `gateStreams`): refused calls cost almost nothing, and the interceptors never see them.
+   */
+  readonly admit?: StreamAdmission;
 }
 
 /** A bound gRPC server with health and reflection, and its drain-then-stop shutdown. */
@@ -154,6 +160,11 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
       ...(direct.observe ? { observe: direct.observe } : {}),
     });
     if (!served) options.logger.warn('cannot serve unary methods directly (grpc-js internals changed); grpc-js serves them');
+  }
+  // Last, so that it runs first on every stream.
+  if (options.admit !== undefined && !gateStreams(server, options.admit)) {
+    server.forceShutdown();
+    throw new Error('cannot install admission control: grpc-js internals changed');
   }
   const host = options.address.replace(/:\d+$/, '');
   const setServing = (serving: boolean): void => {

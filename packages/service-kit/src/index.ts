@@ -12,6 +12,8 @@ export { callDeadline, unary } from './handlers.js';
 export { directUnaryMethod, serveUnaryDirect } from './direct-unary.js';
 export type { DirectUnaryCall, DirectUnaryMethod, DirectUnaryOptions } from './direct-unary.js';
 export { onShutdownSignal } from './shutdown.js';
+export { gateStreams } from './stream-gate.js';
+export type { EarlyRefusal, StreamAdmission } from './stream-gate.js';
 export { batchReceiveLimit, DEFAULT_MAX_BATCH_BYTES, TurnBatcher } from './turn-batcher.js';
 export type { TurnBatcherOptions, TurnScheduler } from './turn-batcher.js';
 export { framedSerializer, pooledSerializer } from './pooled-serializer.js';

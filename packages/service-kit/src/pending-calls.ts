@@ -3,8 +3,9 @@ import type { TimerHandle, Timers } from './timers.js';
 interface Entry<R> {
   readonly resolve: (result: R) => void;
   readonly reject: (err: Error) => void;
-  readonly expiresAt: number;
   readonly timeoutMs: number;
+  /** Infinity until the timeout is started. */
+  expiresAt: number;
 }
 
 /**
@@ -29,6 +30,13 @@ export class PendingCalls<R> {
     private readonly timeoutError: (timeoutMs: number) => Error,
     /** Called after a sweep rejected `expired` calls (at least one). */
     private readonly afterExpiry: (expired: number) => void = () => undefined,
+    /**
+     * Runs the rejection of the calls a sweep found expired. @default `setImmediate`: after the
+     * I/O callbacks of the turn, so an answer that had already arrived when the timer fired —
+     * a busy event loop runs timers before it reads sockets — still settles its call, and a
+     * timeout means the answer really was late, not that this process was.
+     */
+    private readonly deferExpiry: (fn: () => void) => void = (fn) => setImmediate(fn),
   ) {}
 
   /** Calls not yet answered, failed or expired. */
@@ -51,10 +59,23 @@ export class PendingCalls<R> {
     return this.nextId;
   }
 
-  /** Registers call `id`, expiring `timeoutMs` from now; returns the promise of its answer. */
-  open(id: number, timeoutMs: number): Promise<R> {
-    const expiresAt = this.timers.now() + timeoutMs;
-    const answer = new Promise<R>((resolve, reject) => this.calls.set(id, { resolve, reject, expiresAt, timeoutMs }));
+  /**
+   * Registers call `id`, which times out `timeoutMs` after its timeout starts: now, or with
+   * `startNow` false when {@link start} is called (when it is sent, say). Returns the promise of
+   * its answer.
+   */
+  open(id: number, timeoutMs: number, startNow = true): Promise<R> {
+    const answer = new Promise<R>((resolve, reject) => this.calls.set(id, { resolve, reject, timeoutMs, expiresAt: Number.POSITIVE_INFINITY }));
+    if (startNow) this.start(id);
+    return answer;
+  }
+
+  /** Starts call `id`'s timeout now (once; later calls change nothing). */
+  start(id: number): void {
+    const entry = this.calls.get(id);
+    if (entry === undefined || entry.expiresAt !== Number.POSITIVE_INFINITY) return;
+    const expiresAt = this.timers.now() + entry.timeoutMs;
+    entry.expiresAt = expiresAt;
     const g = this.granularityMs;
     const at = Math.ceil(expiresAt / g) * g;
     const group = this.groups.get(at);
@@ -63,8 +84,7 @@ export class PendingCalls<R> {
       this.groups.set(at, [id]);
       insertSorted(this.times, at);
     }
-    if (at < this.timerAt) this.arm(at);
-    return answer;
+    if (at < this.timerAt) this.armTimer(at);
   }
 
   /** Resolves call `id`; false when it is no longer waiting (expired, failed, or never sent). */
@@ -106,7 +126,7 @@ export class PendingCalls<R> {
     this.times = [];
   }
 
-  private arm(at: number): void {
+  private armTimer(at: number): void {
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = this.timers.setTimeout(() => this.sweep(), Math.max(0, at - this.timers.now()));
@@ -116,7 +136,7 @@ export class PendingCalls<R> {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = this.timers.now();
-    const expired: Entry<R>[] = [];
+    const due: [number, Entry<R>][] = [];
     let i = 0;
     for (; i < this.times.length; i++) {
       const at = this.times[i]!;
@@ -125,16 +145,27 @@ export class PendingCalls<R> {
         const entry = this.calls.get(id);
         // An id answered before its time is gone, or (after wrapping) belongs to a later call.
         if (entry === undefined || entry.expiresAt > now) continue;
-        this.calls.delete(id);
-        expired.push(entry);
+        due.push([id, entry]);
       }
       this.groups.delete(at);
     }
     this.times = this.times.slice(i);
     const next = this.times[0];
-    if (next !== undefined) this.arm(next);
-    for (const e of expired) e.reject(this.timeoutError(e.timeoutMs));
-    if (expired.length > 0) this.afterExpiry(expired.length);
+    if (next !== undefined) this.armTimer(next);
+    if (due.length > 0) this.deferExpiry(() => this.expire(due));
+  }
+
+  private expire(due: readonly [number, Entry<R>][]): void {
+    let expired = 0;
+    for (const [id, entry] of due) {
+      // Answered (or failed) since the sweep found it due: nothing to do.
+      if (this.calls.get(id) !== entry) continue;
+      this.calls.delete(id);
+      expired++;
+      entry.reject(this.timeoutError(entry.timeoutMs));
+    }
+    if (this.calls.size === 0) this.clearTimer();
+    if (expired > 0) this.afterExpiry(expired);
   }
 }
 

@@ -104,6 +104,16 @@ describe('MultiplexedStreamClient', () => {
     expect(clock.timerCount).toBe(0);
   });
 
+  it('settles a call whose answer arrived in the same turn its timer fired: a late timer is not a late answer', async () => {
+    const { streams, clock, endTurn, ask } = setup();
+    const call = ask('a', 50);
+    endTurn();
+    clock.advance(60);
+    // The timer has fired, but the I/O of this turn (the answer) is read before its verdict.
+    streams[0]!.answer({ id: streams[0]!.ids()[0]!, a: 'in time' });
+    await expect(call).resolves.toMatchObject({ a: 'in time' });
+  });
+
   it('ignores an answer that comes after its call timed out', async () => {
     const { streams, clock, endTurn, ask } = setup();
     const late = ask('a', 50).catch((e: unknown) => e);
@@ -220,12 +230,14 @@ describe('MultiplexedStreamClient', () => {
     void ask('a', 20).catch(() => undefined);
     endTurn();
     clock.advance(30);
+    await settled();
     expect(client.up).toBe(true);
     streams[0]!.answer();
     clock.advance(2_000);
     void ask('b', 20).catch(() => undefined);
     endTurn();
     clock.advance(30);
+    await settled();
     expect(client.up).toBe(true);
     clock.advance(970);
     const c = ask('c', 20).catch((e: unknown) => e);

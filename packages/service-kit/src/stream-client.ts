@@ -42,6 +42,13 @@ export interface MultiplexedStreamOptions<Item extends Tagged, Out, Res extends 
   readonly maxBatchBytes?: number;
   /** Timeouts fire at most this late (their timers are grouped). @default 10 */
   readonly timeoutGranularityMs?: number;
+  /**
+   * When a call's timeout starts: when it is made (`call`), or when its batch leaves this turn's
+   * queue (`flush`). `flush` measures the peer and the network only: a call made while this
+   * process works through a burst does not spend its budget waiting for the end of the turn.
+   * @default 'call'
+   */
+  readonly timeoutFrom?: 'call' | 'flush';
   /** Calls waiting for answers at most; beyond, {@link StreamOverloadedError}. @default 4096 */
   readonly maxInFlight?: number;
   /**
@@ -183,7 +190,7 @@ export class MultiplexedStreamClient<Item extends Tagged, Out, Res extends Tagge
       return Promise.reject(new StreamOverloadedError(this.options.peer, 'held', this.maxHeld));
     }
     const id = this.pending.nextFreeId();
-    const answer = this.pending.open(id, Math.max(1, Math.ceil(timeoutMs)));
+    const answer = this.pending.open(id, Math.max(1, Math.ceil(timeoutMs)), this.options.timeoutFrom !== 'flush');
     this.batcher.push(make(id), bytes);
     return answer;
   }
@@ -249,6 +256,7 @@ export class MultiplexedStreamClient<Item extends Tagged, Out, Res extends Tagge
 
   /** A turn's batch: written now, or held while the stream waits for 'drain'. */
   private send(items: Item[]): void {
+    if (this.options.timeoutFrom === 'flush') for (const item of items) this.pending.start(item.id);
     const s = this.current;
     if (s === undefined || !s.open) {
       const err = new StreamUnavailableError(this.options.peer, this.lastCause);

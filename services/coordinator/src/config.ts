@@ -75,6 +75,22 @@ export const coordinatorSettings = {
   maxValueBytes: setting.int('--max-value-bytes', 'QKV_COORDINATOR_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
   statusTimeoutMs: setting.int('--status-timeout-ms', 'QKV_COORDINATOR_STATUS_TIMEOUT_MS', 500, 'Deadline of the Stats call behind ClusterService.Status', 1, 60_000),
   graceMs: setting.int('--grace-ms', 'QKV_COORDINATOR_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may finish before they are cut', 0, 600_000),
+  maxInFlightPerCaller: setting.int(
+    '--max-in-flight-per-caller',
+    'QKV_COORDINATOR_MAX_IN_FLIGHT_PER_CALLER',
+    128,
+    'KeyValueService calls one caller (--caller-metadata-key) may have in flight; beyond, RESOURCE_EXHAUSTED with retry-after, before the rate limiter is asked',
+    1,
+    1_000_000,
+  ),
+  maxInFlightPerNode: setting.int(
+    '--max-in-flight-per-node',
+    'QKV_COORDINATOR_MAX_IN_FLIGHT_PER_NODE',
+    256,
+    'Requests in flight on one storage node\'s stream past which calls for its keys get RESOURCE_EXHAUSTED with retry-after',
+    1,
+    1_000_000,
+  ),
   rateLimiter: rateLimiterSetting,
   rateLimitTimeoutMs: setting.int(
     '--rate-limit-timeout-ms',

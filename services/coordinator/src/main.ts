@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import {
   announceListening,
   createLogger,
+  metricSpecs,
   onShutdownSignal,
   registeredTelemetry,
   runService,
@@ -19,6 +20,7 @@ import {
   startMetricsServer,
 } from '@quorumkv/service-kit';
 import { coordinatorHelp, kvReceiveLimit, loadCoordinatorConfig, replicaAnswerLimit, type CoordinatorConfig } from './config.js';
+import { admissionGate } from './admission.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
@@ -48,6 +50,8 @@ async function main(): Promise<void> {
     logger,
     maxReceiveMessageBytes: kvReceiveLimit(config),
     serverOptions: { 'grpc.enable_channelz': 0 },
+    // Admission first, below grpc-js: a shed call costs next to nothing and is never checked.
+    admit: admissionGate(server.admission, { callerMetadataKey: config.callerMetadataKey }),
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
   }).catch(async (err: unknown) => {
@@ -56,6 +60,10 @@ async function main(): Promise<void> {
     await metricsServer.close();
     throw err;
   });
+  metrics.service.counter(metricSpecs.admissionRefusals, () => [
+    { labels: { reason: 'caller' }, value: server.admission.refused.caller },
+    { labels: { reason: 'node' }, value: server.admission.refused.node },
+  ]);
   server.watchReadiness((serving) => host.setServing(serving));
   announceListening(logger, {
     address: host.address,

@@ -139,4 +139,9 @@ export class ReplicaPool implements ReplicaTransport {
   isUp(node: string): boolean {
     return this.clients.get(node)?.up ?? false;
   }
+
+  /** Requests in flight on `node`'s stream now (0 for a node that is not a member). */
+  inFlight(node: string): number {
+    return this.clients.get(node)?.inFlight ?? 0;
+  }
 }

@@ -1,6 +1,6 @@
 import { storage } from '@quorumkv/proto';
 import { DeadlineExceededError, InvalidArgumentError, NotServingError, opaqueInternalError, type Logger } from '@quorumkv/service-kit';
-import { EngineClosedError, SiblingLimitError } from './errors.js';
+import { EngineClosedError, KeyBusyError, SiblingLimitError, WriteQueueFullError } from './errors.js';
 
 const Code = storage.ReplicaError_Code;
 
@@ -14,5 +14,6 @@ export function toReplicaError(err: unknown, logger?: Logger): storage.ReplicaEr
   if (err instanceof DeadlineExceededError) return { code: Code.CODE_DEADLINE_EXCEEDED, message: err.message };
   if (err instanceof SiblingLimitError) return { code: Code.CODE_SIBLING_LIMIT, message: err.message };
   if (err instanceof NotServingError || err instanceof EngineClosedError) return { code: Code.CODE_UNAVAILABLE, message: err.message };
+  if (err instanceof KeyBusyError || err instanceof WriteQueueFullError) return { code: Code.CODE_OVERLOADED, message: err.message };
   return { code: Code.CODE_INTERNAL, message: opaqueInternalError(err, logger, 'unexpected error in a replica operation') };
 }

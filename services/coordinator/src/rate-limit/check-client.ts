@@ -132,6 +132,9 @@ export class RateLimitCheckClient {
       maxBatchItems: options.maxBatchItems ?? 512,
       // The timeout is short (20 ms by default): group expiries finely.
       timeoutGranularityMs: Math.max(1, Math.min(10, Math.floor(options.timeoutMs / 4))),
+      // Why from the flush: the failure mode answers for a limiter that is slow, not for a
+      // coordinator working through a burst of calls before this turn's batch could leave.
+      timeoutFrom: 'flush',
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.random ? { random: options.random } : {}),
       ...(options.schedule ? { schedule: options.schedule } : {}),

@@ -200,6 +200,11 @@ export enum ReplicaError_Code {
   CODE_SIBLING_LIMIT = 3,
   CODE_INVALID_ARGUMENT = 4,
   CODE_UNAVAILABLE = 5,
+  /**
+   * CODE_OVERLOADED - The node is overloaded (too many writes wait for one key, or for the disk): nothing was
+   * done; retry later. A coordinator counts it as a miss of that replica.
+   */
+  CODE_OVERLOADED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -223,6 +228,9 @@ export function replicaError_CodeFromJSON(object: any): ReplicaError_Code {
     case 5:
     case "CODE_UNAVAILABLE":
       return ReplicaError_Code.CODE_UNAVAILABLE;
+    case 6:
+    case "CODE_OVERLOADED":
+      return ReplicaError_Code.CODE_OVERLOADED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -244,6 +252,8 @@ export function replicaError_CodeToJSON(object: ReplicaError_Code): string {
       return "CODE_INVALID_ARGUMENT";
     case ReplicaError_Code.CODE_UNAVAILABLE:
       return "CODE_UNAVAILABLE";
+    case ReplicaError_Code.CODE_OVERLOADED:
+      return "CODE_OVERLOADED";
     case ReplicaError_Code.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
