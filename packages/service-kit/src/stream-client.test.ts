@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
-import { MultiplexedStreamClient, type MultiplexedStreamOptions } from './stream-client.js';
+import { MultiplexedStreamClient } from './stream-client.js';
+import type { MultiplexedStreamOptions } from './stream-client-options.js';
 import { StreamBrokenError, StreamClosedError, StreamOverloadedError, StreamTimeoutError, StreamUnavailableError } from './stream-errors.js';
 import { ManualClock } from './testing/manual-clock.js';
 

@@ -1,73 +1,10 @@
-import type { ChannelOptions, ClientDuplexStream } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { PendingCalls } from './pending-calls.js';
 import { StreamBrokenError, StreamClosedError, StreamOverloadedError, StreamTimeoutError, StreamUnavailableError } from './stream-errors.js';
+import type { MultiplexedStreamOptions, Tagged } from './stream-client-options.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
-import { TurnBatcher, type TurnScheduler } from './turn-batcher.js';
-
-/** An item of a request batch, or an answer: both carry the call's id. */
-export interface Tagged {
-  readonly id: number;
-}
-
-/** Options of a {@link MultiplexedStreamClient}; see the class for the behaviour. */
-export interface MultiplexedStreamOptions<Item extends Tagged, Out, Res extends Tagged, In> {
-  /** The other end, in errors and logs (a node id, a replica id, an address). */
-  readonly peer: string;
-  /** What the stream is, in log lines: `replica stream`, `rate limit check stream`. */
-  readonly what: string;
-  /** Opens one stream (a generated client's bidi method, or a fake in tests). May throw. */
-  readonly open: () => ClientDuplexStream<Out, In>;
-  /** The message that carries a batch of items. */
-  readonly pack: (items: Item[]) => Out;
-  /** The answers a message carries (it may be read for more, e.g. a clock). */
-  readonly unpack: (message: In) => readonly Res[];
-  readonly logger: Logger;
-  /** Added to every log line of this client (e.g. `{ replica: 'node-2', address }`). */
-  readonly logFields?: Readonly<Record<string, unknown>>;
-  /** A short cause for a stream error, for messages. @default err.message */
-  readonly describeError?: (err: Error) => string;
-  /** @default systemTimers */
-  readonly timers?: Timers;
-  /** Jitter of the reconnect backoff. @default Math.random */
-  readonly random?: () => number;
-  /** Reconnect backoff after a stream fails. @default { initialMs: 50, maxMs: 2000 } */
-  readonly backoff?: BackoffOptions;
-  /** Defers a turn's flush. @default setImmediate */
-  readonly schedule?: TurnScheduler;
-  /** Items in one message at most. @default 256 */
-  readonly maxBatchItems?: number;
-  /** Estimated bytes (as passed to `call`) in one message at most. @default 1048576 */
-  readonly maxBatchBytes?: number;
-  /** Timeouts fire at most this late (their timers are grouped). @default 10 */
-  readonly timeoutGranularityMs?: number;
-  /**
-   * When a call's timeout starts: when it is made (`call`), or when its batch leaves this turn's
-   * queue (`flush`). `flush` measures the peer and the network only: a call made while this
-   * process works through a burst does not spend its budget waiting for the end of the turn.
-   * @default 'call'
-   */
-  readonly timeoutFrom?: 'call' | 'flush';
-  /** Calls waiting for answers at most; beyond, {@link StreamOverloadedError}. @default 4096 */
-  readonly maxInFlight?: number;
-  /**
-   * Calls held back while the stream's `write()` waits for 'drain', at most; beyond,
-   * {@link StreamOverloadedError}. @default 1024
-   */
-  readonly maxHeld?: number;
-  /**
-   * A stream that has answered nothing, not even late, to a message written this long ago is
-   * broken and reopened (checked when calls time out). @default Infinity (off)
-   */
-  readonly stallMs?: number;
-  /**
-   * A message written first on every new stream; the stream counts as up only once the peer
-   * answered something. With `heartbeatMs`, written again whenever nothing was written for
-   * that long, so an idle stream still hears from its peer.
-   */
-  readonly handshake?: { readonly message: () => Out; readonly heartbeatMs?: number };
-}
+import { TurnBatcher } from './turn-batcher.js';
 
 interface Current<Out, In> {
   readonly call: ClientDuplexStream<Out, In>;
@@ -98,7 +35,7 @@ interface Current<Out, In> {
  *   {@link StreamOverloadedError} — memory stays bounded when the peer cannot keep up.
  *
  * Channel concerns (keepalive, reconnect of the TCP connection, receive limits) are the
- * channel's: build it with {@link streamChannelOptions}.
+ * channel's: build it with `streamChannelOptions`.
  */
 export class MultiplexedStreamClient<Item extends Tagged, Out, Res extends Tagged, In> {
   private readonly options: MultiplexedStreamOptions<Item, Out, Res, In>;
@@ -373,37 +310,4 @@ function endCall<Out, In>(s: Current<Out, In>): void {
     // the stream is already gone
   }
   s.call.cancel();
-}
-
-/** Channel settings of a {@link MultiplexedStreamClient}'s channel. */
-export interface StreamChannelSettings {
-  /** Ping after this long without traffic; declare the connection dead when unanswered in `timeoutMs`. @default { timeMs: 10000, timeoutMs: 5000 } */
-  readonly keepalive?: { readonly timeMs: number; readonly timeoutMs: number };
-  /** The TCP reconnect backoff (keep it the stream's). @default { initialMs: 50, maxMs: 2000 } */
-  readonly backoff?: BackoffOptions;
-  /** Largest message accepted from the peer (the peer's batch limit). @default 4 MiB (grpc-js) */
-  readonly maxReceiveMessageBytes?: number;
-}
-
-/**
- * grpc-js channel options for a long-lived multiplexed stream. Why no retries: a call must fail
- * fast to its caller, never be replayed behind its back, and with retries on grpc-js keeps every
- * message of the stream for a possible replay. Why keepalive: the stream is always open, so a
- * peer that vanished without a FIN (power loss, partition) would otherwise leave calls hanging
- * until their timeouts; an unanswered ping breaks the stream, which fails its calls at once.
- */
-export function streamChannelOptions(settings: StreamChannelSettings = {}): ChannelOptions {
-  const keepalive = settings.keepalive ?? { timeMs: 10_000, timeoutMs: 5_000 };
-  const backoff = settings.backoff ?? { initialMs: 50, maxMs: 2_000 };
-  return {
-    'grpc.enable_retries': 0,
-    // Channelz bookkeeping is per message: off on the hot path.
-    'grpc.enable_channelz': 0,
-    'grpc.initial_reconnect_backoff_ms': Math.max(1, backoff.initialMs),
-    'grpc.max_reconnect_backoff_ms': Math.max(1, backoff.maxMs),
-    'grpc.keepalive_time_ms': keepalive.timeMs,
-    'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
-    'grpc.keepalive_permit_without_calls': 1,
-    ...(settings.maxReceiveMessageBytes !== undefined ? { 'grpc.max_receive_message_length': settings.maxReceiveMessageBytes } : {}),
-  };
 }
