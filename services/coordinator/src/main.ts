@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import {
   announceListening,
   createLogger,
+  metricSpecs,
   onShutdownSignal,
   registeredTelemetry,
   runService,
@@ -19,7 +20,8 @@ import {
   startMetricsServer,
 } from '@quorumkv/service-kit';
 import { ContextCodec } from '@quorumkv/vclock';
-import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
+import { coordinatorHelp, kvReceiveLimit, loadCoordinatorConfig, replicaAnswerLimit, type CoordinatorConfig } from './config.js';
+import { admissionGate } from './admission.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
   // (the pod name in Kubernetes, where the pid is always 1).
   const logger = createLogger({ service: 'coordinator', node: `${hostname()}/${process.pid}` });
   const metrics = createCoordinatorMetrics();
-  const pool = new ReplicaPool({ nodes: config.nodes, logger });
+  const pool = new ReplicaPool({ nodes: config.nodes, logger, maxReceiveMessageBytes: replicaAnswerLimit(config) });
   const contexts = new ContextCodec(config.contextKeys);
   const server = createCoordinatorServer({ config, pool, logger, contexts, metrics: metrics.kv });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
@@ -48,7 +50,10 @@ async function main(): Promise<void> {
     address: config.listen,
     services: server.services,
     logger,
+    maxReceiveMessageBytes: kvReceiveLimit(config),
     serverOptions: { 'grpc.enable_channelz': 0 },
+    // Admission first, below grpc-js: a shed call costs next to nothing and is never checked.
+    admit: admissionGate(server.admission, { callerMetadataKey: config.callerMetadataKey }),
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
   }).catch(async (err: unknown) => {
@@ -57,6 +62,10 @@ async function main(): Promise<void> {
     await metricsServer.close();
     throw err;
   });
+  metrics.service.counter(metricSpecs.admissionRefusals, () => [
+    { labels: { reason: 'caller' }, value: server.admission.refused.caller },
+    { labels: { reason: 'node' }, value: server.admission.refused.node },
+  ]);
   server.watchReadiness((serving) => host.setServing(serving));
   announceListening(logger, {
     address: host.address,

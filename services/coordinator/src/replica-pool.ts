@@ -34,6 +34,7 @@ export interface ReplicaPoolOptions {
   readonly random?: () => number;
   readonly backoff?: ReplicaClientOptions['backoff'];
   readonly keepalive?: ReplicaClientOptions['keepalive'];
+  readonly maxReceiveMessageBytes?: ReplicaClientOptions['maxReceiveMessageBytes'];
 }
 
 /**
@@ -54,6 +55,7 @@ export class ReplicaPool implements ReplicaTransport {
         ...(options.random ? { random: options.random } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+        ...(options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: options.maxReceiveMessageBytes } : {}),
       });
       client.onStateChange(() => {
         const up = this.upCount();
@@ -136,5 +138,10 @@ export class ReplicaPool implements ReplicaTransport {
 
   isUp(node: string): boolean {
     return this.clients.get(node)?.up ?? false;
+  }
+
+  /** Requests in flight on `node`'s stream now (0 for a node that is not a member). */
+  inFlight(node: string): number {
+    return this.clients.get(node)?.inFlight ?? 0;
   }
 }

@@ -22,7 +22,7 @@ import {
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
-import { storageNodeSettings, type StorageNodeConfig } from './config.js';
+import { replicaReceiveLimit, storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
 import { createStorageNodeMetrics } from './metrics.js';
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
+    maxReceiveMessageBytes: replicaReceiveLimit(config),
     services: [{ name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation }],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   }).catch(async (err: unknown) => {
