@@ -9,6 +9,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import { ReflectionService } from '@grpc/reflection';
 import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { readFileSync } from 'node:fs';
+import { constants as h2, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { descriptorSetPath } from '@quorumkv/proto';
@@ -16,10 +17,11 @@ import type { Logger } from 'pino';
 import { serveUnaryDirect, type DirectUnaryMethod } from './direct-unary.js';
 import { listenError } from './errors.js';
 import type { DirectCallObserver } from './observability.js';
+import { grpcMethodName } from './grpc-method.js';
 import { allowedCallers, ANYONE, createAuthorizationInterceptor, type AccessPolicy } from './tls-authorization.js';
 import type { TransportSecurity } from './tls-credentials.js';
 import type { ClientCertificateMode } from './tls-settings.js';
-import { grpcMethodName } from './grpc-method.js';
+import { gateStreams, type StreamAdmission } from './stream-gate.js';
 
 /** A service to register: its generated definition, its implementation and its full name. */
 export interface ServiceRegistration {
@@ -33,6 +35,12 @@ export interface GrpcHostOptions {
   readonly address: string;
   readonly services: readonly ServiceRegistration[];
   readonly logger: Logger;
+  /**
+   * Largest request message any call may send, in bytes: computed by each service from its real
+   * bounds (key and value limits, batch sizes), never a blanket figure. A declared length over it
+   * is refused RESOURCE_EXHAUSTED when its 5-byte prefix arrives, before the body is buffered.
+   */
+  readonly maxReceiveMessageBytes: number;
   readonly serverOptions?: ServerOptions;
   /** Server interceptors (metrics, tracing, rate limiting), outermost first. */
   readonly interceptors?: ServerOptions['interceptors'];
@@ -44,6 +52,11 @@ export interface GrpcHostOptions {
    * (compressed ones). `observe` stands in for the interceptors on these calls.
    */
   readonly direct?: { readonly methods: readonly DirectUnaryMethod[]; readonly observe?: DirectCallObserver };
+  /**
+   * Admission from the headers of each call, before grpc-js or the direct path see it (see
+   * `gateStreams`): refused calls cost almost nothing, and the interceptors never see them.
+   */
+  readonly admit?: StreamAdmission;
   /** Plain text or mutual TLS (see {@link GrpcHostSecurity}). @default plain text */
   readonly security?: GrpcHostSecurity;
 }
@@ -125,6 +138,30 @@ export function refuseUntrustedClientCertificates(server: Server, logger: Logger
   return true;
 }
 
+/**
+ * Resets (RST_STREAM, NO_ERROR) every stream of a unary method that the server answered while
+ * the client was still sending its request — a refusal on the length prefix (RESOURCE_EXHAUSTED
+ * over the receive limit), for instance. grpc-js sends the status but leaves its side open, so
+ * the client would go on sending the body it declared, the server reading and dropping it, and
+ * the stream would stay open for as long as the client likes. gRPC's C core resets the same way.
+ * Only unary methods: a unary call is answered after its whole request (so this never cuts a
+ * normal answer), whereas a streaming server may rightly finish first. Reaches into the same
+ * private grpc-js map as {@link disableNagleOnAccept}; returns false when it is not there.
+ */
+export function resetUnaryCallsAnsweredEarly(server: Server, unaryPaths: ReadonlySet<string>): boolean {
+  const listeners = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(listeners instanceof Map)) return false;
+  for (const listener of listeners.keys() as Iterable<Http2Server>) {
+    listener.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      if (!unaryPaths.has(headers[':path'] ?? '')) return;
+      stream.once('finish', () => {
+        if (!stream.readableEnded && !stream.destroyed && !stream.closed) stream.close(h2.NGHTTP2_NO_ERROR);
+      });
+    });
+  }
+  return true;
+}
+
 let reflectionDefinition: ReturnType<typeof loadFileDescriptorSetFromBuffer> | undefined;
 
 function reflectionPackages(): ReturnType<typeof loadFileDescriptorSetFromBuffer> {
@@ -148,9 +185,9 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
   if (access !== undefined) checkDirectMethodsOpen(access, options.direct?.methods ?? []);
   const interceptors = [...(options.interceptors ?? []), ...(access ? [createAuthorizationInterceptor(access, { logger: options.logger })] : [])];
   const serverOptions: ServerOptions = {
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     ...options.serverOptions,
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     ...(interceptors.length > 0 ? { interceptors } : {}),
   };
   const server = new Server(serverOptions);
@@ -166,6 +203,13 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
   if (tls && clientCertificates === 'optional' && !refuseUntrustedClientCertificates(server, options.logger)) {
     options.logger.warn('cannot refuse untrusted client certificates (grpc-js internals changed); callers presenting one are served as anonymous');
   }
+  const unaryPaths = new Set<string>();
+  for (const svc of options.services) {
+    for (const m of Object.values(svc.definition)) if (!m.requestStream && !m.responseStream) unaryPaths.add(m.path);
+  }
+  if (!resetUnaryCallsAnsweredEarly(server, unaryPaths)) {
+    options.logger.warn('cannot reset unary calls answered before their request ended (grpc-js internals changed)');
+  }
   if ((options.tcpNoDelay ?? true) && !disableNagleOnAccept(server)) {
     options.logger.warn('cannot set TCP_NODELAY on accepted connections (grpc-js internals changed); small replies may be delayed');
   }
@@ -177,6 +221,11 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
       ...(direct.observe ? { observe: direct.observe } : {}),
     });
     if (!served) options.logger.warn('cannot serve unary methods directly (grpc-js internals changed); grpc-js serves them');
+  }
+  // Last, so that it runs first on every stream.
+  if (options.admit !== undefined && !gateStreams(server, options.admit)) {
+    server.forceShutdown();
+    throw new Error('cannot install admission control: grpc-js internals changed');
   }
   let healthServer: Server | undefined;
   let healthAddress: string | undefined;

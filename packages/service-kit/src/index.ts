@@ -1,18 +1,20 @@
 export { ConfigError, formatHelp, hostPort, parseHostPort, readConfig, setting } from './config.js';
 export type { ConfigOf, ConfigTable, ReadConfigOptions, ReadConfigResult, SettingSpec } from './config.js';
-export { DeadlineExceededError, InvalidArgumentError, listenError, NotServingError, ServiceError, StartupError, toStatusObject } from './errors.js';
+export { DeadlineExceededError, InvalidArgumentError, listenError, NotServingError, opaqueInternalError, ServiceError, StartupError, toStatusObject } from './errors.js';
 export { createLogger } from './logger.js';
 export { announceListening } from './announce.js';
 export { refuseToStart, runService, settingsOrExit, transportSecurityOrExit } from './service-main.js';
 export type { SettingsErrorClass } from './service-main.js';
 export type { Logger, LoggerOptions } from './logger.js';
-export { disableNagleOnAccept, refuseUntrustedClientCertificates, startGrpcHost } from './grpc-server.js';
+export { disableNagleOnAccept, refuseUntrustedClientCertificates, resetUnaryCallsAnsweredEarly, startGrpcHost } from './grpc-server.js';
 export type { GrpcHost, GrpcHostOptions, GrpcHostSecurity, ServiceRegistration } from './grpc-server.js';
 export { callDeadline, unary } from './handlers.js';
 export { directUnaryMethod, serveUnaryDirect } from './direct-unary.js';
 export type { DirectUnaryCall, DirectUnaryMethod, DirectUnaryOptions } from './direct-unary.js';
 export { onShutdownSignal } from './shutdown.js';
-export { TurnBatcher } from './turn-batcher.js';
+export { gateStreams } from './stream-gate.js';
+export type { EarlyRefusal, StreamAdmission } from './stream-gate.js';
+export { batchReceiveLimit, DEFAULT_MAX_BATCH_BYTES, TurnBatcher } from './turn-batcher.js';
 export type { TurnBatcherOptions, TurnScheduler } from './turn-batcher.js';
 export { framedSerializer, pooledSerializer } from './pooled-serializer.js';
 export type { ProtoEncoder, ProtoWriter, RawProtoWriter } from './pooled-serializer.js';
@@ -63,6 +65,7 @@ export {
   peerAuthentication,
   peerIdentity,
   SERVICE_IDENTITIES,
+  socketPeerAuthentication,
   spiffeId,
   subjectAltNames,
   TRUST_DOMAIN,
@@ -83,3 +86,12 @@ export {
 export type { AccessPolicy, AllowedCallers } from './tls-authorization.js';
 export { createCertificateAuthority, issueCertificate, OpensslError } from './tls-issue.js';
 export type { CertificateFiles, CertificateSpec } from './tls-issue.js';
+export { backoffDelay } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { systemTimers } from './timers.js';
+export type { TimerHandle, Timers } from './timers.js';
+export { MultiplexedStreamClient } from './stream-client.js';
+export type { MultiplexedStreamOptions, Tagged } from './stream-client-options.js';
+export { streamChannelOptions } from './stream-channel.js';
+export type { StreamChannelSettings } from './stream-channel.js';
+export { StreamBrokenError, StreamCallError, StreamClosedError, StreamOverloadedError, StreamTimeoutError, StreamUnavailableError } from './stream-errors.js';

@@ -55,8 +55,9 @@ export const metricSpecs = {
   rateLimitConfigLoadSuccess: spec('quorumkv_ratelimit_config_load_success_total', 'counter', 'Rule configurations loaded and applied.'),
   rateLimitConfigLoadError: spec('quorumkv_ratelimit_config_load_error_total', 'counter', 'Rule configurations refused (the previous one stays in force).'),
   rateLimitFailover: spec('quorumkv_ratelimit_failover_total', 'counter', 'Decisions made without the owning replica, by failover mode (fail open, fail closed, local).', ['mode']),
-  rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, limiter-error).', ['outcome', 'reason']),
+  rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, overloaded, limiter-error).', ['outcome', 'reason']),
   rateLimitCheckTimeouts: spec('quorumkv_ratelimit_check_timeouts_total', 'counter', 'Rate-limit checks that ran out of time before a decision.'),
+  admissionRefusals: spec('quorumkv_admission_refusals_total', 'counter', 'Calls the coordinator shed with RESOURCE_EXHAUSTED because too much was in flight, by reason (caller: the caller\'s bound; node: a replica stream\'s bound).', ['reason']),
 } as const;
 
 /** The metric names, for services and tests: `metricNames.quorumFailures` is `quorumkv_quorum_failures_total`. */

@@ -66,6 +66,7 @@ describe('createServiceMetrics', () => {
     // A counter read at scrape time from counts kept elsewhere (the coordinator's check client).
     let allowed = 6;
     metrics.counter(metricSpecs.rateLimitChecks, () => [{ labels: { outcome: 'allowed', reason: 'decided' }, value: allowed++ }]);
+    metrics.counter(metricSpecs.admissionRefusals, () => [{ labels: { reason: 'caller' }, value: 0 }]);
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual(Object.values(metricNames).sort());
     const text = await metrics.registry.metrics();

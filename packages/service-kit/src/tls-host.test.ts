@@ -52,6 +52,7 @@ async function host(files: TlsFiles, mode: ClientCertificateMode = 'required', r
   const h = await startGrpcHost({
     address: '127.0.0.1:0',
     logger,
+    maxReceiveMessageBytes: 1 << 20,
     services: [{ name: KV, definition: kv.KeyValueServiceService, implementation }],
     security: { transport: security(files, refreshMs), clientCertificates: mode, access: policy, ...(healthListen ? { healthListen } : {}) },
   });

@@ -1,3 +1,4 @@
+import { TLSSocket } from 'node:tls';
 import type { ServerInterceptingCallInterface } from '@grpc/grpc-js';
 
 /** What grpc-js tells about a connection's TLS (its `AuthContext`, which it does not export). */
@@ -96,6 +97,16 @@ export function peerAuthentication(call: HasAuthContext): PeerAuthentication {
   const cert = call.getAuthContext().sslPeerCertificate;
   if (cert === undefined) return { kind: 'anonymous' };
   return { kind: 'certificate', identity: identityFromSubjectAltName(cert.subjectaltname) };
+}
+
+/**
+ * {@link peerAuthentication} from a connection's socket, for code below grpc-js (a stream gate):
+ * the same rule grpc-js applies — a certificate counts only when TLS verified it.
+ */
+export function socketPeerAuthentication(socket: unknown): PeerAuthentication {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return { kind: 'anonymous' };
+  const cert = socket.getPeerCertificate();
+  return Object.keys(cert).length === 0 ? { kind: 'anonymous' } : { kind: 'certificate', identity: identityFromSubjectAltName(cert.subjectaltname) };
 }
 
 /** The caller's SPIFFE ID from its verified client certificate, or undefined. */

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import {
   announceListening,
   createLogger,
+  metricSpecs,
   onShutdownSignal,
   registeredTelemetry,
   runService,
@@ -21,7 +22,8 @@ import {
   transportSecurityOrExit,
 } from '@quorumkv/service-kit';
 import { ContextCodec } from '@quorumkv/vclock';
-import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
+import { coordinatorHelp, kvReceiveLimit, loadCoordinatorConfig, replicaAnswerLimit, type CoordinatorConfig } from './config.js';
+import { admissionGate } from './admission.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
@@ -43,7 +45,12 @@ async function main(): Promise<void> {
   const transport = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.coordinator });
   // Internal channels accept a peer by its identity, not its host name: a storage node is
   // dialed at whatever address the membership gives, and must be a storage node.
-  const pool = new ReplicaPool({ nodes: config.nodes, logger, credentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }) });
+  const pool = new ReplicaPool({
+    nodes: config.nodes,
+    logger,
+    maxReceiveMessageBytes: replicaAnswerLimit(config),
+    credentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }),
+  });
   const contexts = new ContextCodec(config.contextKeys);
   const server = createCoordinatorServer({ config, pool, logger, contexts, metrics: metrics.kv });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
@@ -53,7 +60,10 @@ async function main(): Promise<void> {
     address: config.listen,
     services: server.services,
     logger,
+    maxReceiveMessageBytes: kvReceiveLimit(config),
     serverOptions: { 'grpc.enable_channelz': 0 },
+    // Admission first, below grpc-js: a shed call costs next to nothing and is never checked.
+    admit: admissionGate(server.admission, { callerMetadataKey: config.callerMetadataKey }),
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
     // The client API: anyone the TLS handshake admits (--tls-client-certs) may call it.
@@ -65,6 +75,10 @@ async function main(): Promise<void> {
     await metricsServer.close();
     throw err;
   });
+  metrics.service.counter(metricSpecs.admissionRefusals, () => [
+    { labels: { reason: 'caller' }, value: server.admission.refused.caller },
+    { labels: { reason: 'node' }, value: server.admission.refused.node },
+  ]);
   server.watchReadiness((serving) => host.setServing(serving));
   announceListening(logger, {
     address: host.address,

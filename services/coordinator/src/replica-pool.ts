@@ -34,6 +34,7 @@ export interface ReplicaPoolOptions {
   readonly random?: () => number;
   readonly backoff?: ReplicaClientOptions['backoff'];
   readonly keepalive?: ReplicaClientOptions['keepalive'];
+  readonly maxReceiveMessageBytes?: ReplicaClientOptions['maxReceiveMessageBytes'];
   /** Credentials of every channel to a storage node. @default plain text */
   readonly credentials?: ReplicaClientOptions['credentials'];
 }
@@ -56,6 +57,7 @@ export class ReplicaPool implements ReplicaTransport {
         ...(options.random ? { random: options.random } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+        ...(options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: options.maxReceiveMessageBytes } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });
       client.onStateChange(() => {
@@ -139,5 +141,10 @@ export class ReplicaPool implements ReplicaTransport {
 
   isUp(node: string): boolean {
     return this.clients.get(node)?.up ?? false;
+  }
+
+  /** Requests in flight on `node`'s stream now (0 for a node that is not a member). */
+  inFlight(node: string): number {
+    return this.clients.get(node)?.inFlight ?? 0;
   }
 }

@@ -2,7 +2,8 @@ import { admin, kv } from '@quorumkv/proto';
 import { HashRing } from '@quorumkv/ring';
 import type { KvMetrics, Logger, ServiceRegistration } from '@quorumkv/service-kit';
 import type { ContextCodec } from '@quorumkv/vclock';
-import type { CoordinatorConfig } from './config.js';
+import { AdmissionControl, admittedByNode } from './admission.js';
+import { coordinatorSettings, type CoordinatorConfig } from './config.js';
 import { clusterService } from './cluster-status.js';
 import { KvOperations, keyValueService } from './kv-handlers.js';
 import { quorumSize } from './quorum.js';
@@ -14,7 +15,8 @@ import { systemTimers, type Timers } from './timers.js';
 export type CoordinatorServerConfig = Pick<
   CoordinatorConfig,
   'nodes' | 'replicationFactor' | 'vnodes' | 'replicaTimeoutMs' | 'maxKeyBytes' | 'maxValueBytes' | 'statusTimeoutMs'
->;
+> &
+  Partial<Pick<CoordinatorConfig, 'maxInFlightPerCaller' | 'maxInFlightPerNode'>>;
 
 /** What {@link createCoordinatorServer} needs. */
 export interface CoordinatorServerDeps {
@@ -34,6 +36,8 @@ export interface CoordinatorServer {
   /** KeyValueService and ClusterService, for service-kit `startGrpcHost`. */
   readonly services: readonly ServiceRegistration[];
   readonly operations: KvOperations;
+  /** Bounds on work in flight; its caller bound is applied by `admissionGate` (main.ts installs it). */
+  readonly admission: AdmissionControl;
   readonly readRepair: ReadRepair;
   readonly ring: HashRing;
   /** Streams that must be up before the coordinator reports SERVING: floor(N/2)+1. */
@@ -71,6 +75,14 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
     contexts: deps.contexts,
     ...(metrics ? { metrics } : {}),
   });
+  const admission = new AdmissionControl(
+    {
+      maxPerCaller: config.maxInFlightPerCaller ?? coordinatorSettings.maxInFlightPerCaller.default,
+      maxPerNode: config.maxInFlightPerNode ?? coordinatorSettings.maxInFlightPerNode.default,
+    },
+    (node) => pool.inFlight(node),
+  );
+  const served = admittedByNode(operations, admission, (key) => ring.preferenceList(key, config.replicationFactor));
   const statusDeps = {
     pool,
     shares: () => ring.shares(),
@@ -84,10 +96,11 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
   const readyAt = quorumSize(config.replicationFactor);
   return {
     services: [
-      { name: 'quorumkv.kv.v1.KeyValueService', definition: kv.KeyValueServiceService, implementation: keyValueService(operations, logger) },
+      { name: 'quorumkv.kv.v1.KeyValueService', definition: kv.KeyValueServiceService, implementation: keyValueService(served, logger) },
       { name: 'quorumkv.admin.v1.ClusterService', definition: admin.ClusterServiceService, implementation: clusterService(statusDeps, logger) },
     ],
     operations,
+    admission,
     readRepair,
     ring,
     readyAt,

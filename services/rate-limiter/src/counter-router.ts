@@ -48,7 +48,7 @@ export class CounterRouter {
     ownedDecisions: 0,
     forwardedDecisions: 0,
     ownerUnreachable: 0,
-    unreachableByReason: { timeout: 0, 'stream-failed': 0, 'owner-refused': 0, closed: 0, 'unknown-replica': 0 },
+    unreachableByReason: { timeout: 0, 'stream-failed': 0, overloaded: 0, 'owner-refused': 0, closed: 0, 'unknown-replica': 0 },
   };
   private lastUnreachableLog = 0;
 

@@ -67,6 +67,7 @@ const host = await startGrpcHost({
   address: config.listen,
   services: server.services,
   logger,
+  maxReceiveMessageBytes: server.maxReceiveMessageBytes,
   interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   direct: { methods: server.direct, observe: directCallObserver({ metrics: metrics.service, telemetry }) },
   security: {

@@ -12,7 +12,7 @@ import {
 } from '@quorumkv/service-kit';
 import { createAdminService } from './admin-service.js';
 import { createCheckService } from './check-service.js';
-import type { RateLimiterConfig } from './config.js';
+import { receiveLimit, rateLimiterSettings, type RateLimiterConfig } from './config.js';
 import { CounterRouter } from './counter-router.js';
 import { LimiterStore } from './limiter-store.js';
 import { createOwnership } from './ownership.js';
@@ -27,7 +27,7 @@ export type RateLimiterServerConfig = Pick<
   RateLimiterConfig,
   'rules' | 'id' | 'replicas' | 'failureMode' | 'headers' | 'forwardTimeoutMs' | 'reloadDebounceMs' | 'sweepIntervalMs'
 > &
-  Partial<Pick<RateLimiterConfig, 'directServe'>>;
+  Partial<Pick<RateLimiterConfig, 'directServe' | 'maxRequestBytes'>>;
 
 export interface RateLimiterServerDeps {
   readonly config: RateLimiterServerConfig;
@@ -46,6 +46,8 @@ export interface RateLimiterServerDeps {
 export interface RateLimiterServer {
   /** RateLimitService, the batched check service, the admin service and the replica forwarding service. */
   readonly services: ServiceRegistration[];
+  /** The largest message to accept on any call (`startGrpcHost({ maxReceiveMessageBytes })`), from `receiveLimit`. */
+  readonly maxReceiveMessageBytes: number;
   /**
    * ShouldRateLimit, to serve straight from HTTP/2 (`startGrpcHost({ direct })`); empty when
    * `--direct-serve false`. It stays in `services` for the calls grpc-js takes (compressed ones).
@@ -66,6 +68,8 @@ export interface RateLimiterServer {
   /** Stops the watch, the sweep and the forwarding streams. */
   close(): void;
 }
+
+const DEFAULT_MAX_REQUEST_BYTES = rateLimiterSettings.maxRequestBytes.default;
 
 /** Full names of the services, for health checks. */
 export const SERVICE_NAMES = {
@@ -155,7 +159,8 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
   ];
   return {
     services,
-    direct: (config.directServe ?? true) ? [createDirectRlsMethod(rlsDeps)] : [],
+    maxReceiveMessageBytes: receiveLimit({ maxRequestBytes: config.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES }),
+    direct: (config.directServe ?? true) ? [createDirectRlsMethod(rlsDeps, config.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES)] : [],
     reloader,
     stats,
     router,

@@ -25,7 +25,7 @@ import {
   transportSecurityOrExit,
 } from '@quorumkv/service-kit';
 import { STORAGE_SERVICE, storageAccessPolicy } from './access.js';
-import { storageNodeSettings, type StorageNodeConfig } from './config.js';
+import { replicaReceiveLimit, storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
 import { createStorageNodeMetrics } from './metrics.js';
@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
+    maxReceiveMessageBytes: replicaReceiveLimit(config),
     services: [{ name: STORAGE_SERVICE, definition: server.definition, implementation: server.implementation }],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
     security: {

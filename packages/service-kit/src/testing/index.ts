@@ -8,3 +8,4 @@ export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, OtlpRequest, ReceivedSpan } from './otlp-receiver.js';
 export { healthCheck } from './health-check.js';
 export { TlsFixture } from './tls-fixture.js';
+export { ManualClock } from './manual-clock.js';

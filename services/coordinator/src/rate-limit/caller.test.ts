@@ -1,14 +1,15 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ANONYMOUS_CALLER, CallerClaimError, resolveCaller } from './caller.js';
+import { ANONYMOUS_CALLER, CallerClaimError, callerOf, resolveCaller } from './caller.js';
 
 const KEY = 'x-quorumkv-caller';
 const ALICE = 'spiffe://quorumkv/client/alice';
 
-function metadata(caller?: string): Metadata {
+/** The claim as the interceptor reads it from metadata. */
+function metadata(caller?: string): string {
   const md = new Metadata();
   if (caller !== undefined) md.set(KEY, caller);
-  return md;
+  return callerOf(md, KEY);
 }
 
 describe('who a call counts as for rate limiting', () => {

@@ -11,6 +11,12 @@ export function callerOf(metadata: Metadata, key: string): string {
   return caller === '' ? ANONYMOUS_CALLER : caller;
 }
 
+/** The caller `key` names in a call's HTTP/2 headers, trimmed; '' when none. */
+export function claimedCaller(headers: Readonly<Record<string, string | string[] | undefined>>, key: string): string {
+  const raw = headers[key];
+  return ((Array.isArray(raw) ? raw[0] : raw) ?? '').trim();
+}
+
 /** A call names a caller its client certificate does not prove. */
 export class CallerClaimError extends ServiceError {
   override readonly name = 'CallerClaimError';
@@ -30,22 +36,22 @@ export class CallerClaimError extends ServiceError {
 }
 
 /**
- * Who a call counts as for rate limiting. With a verified client certificate naming an
- * identity, that identity (its SPIFFE ID) — so a caller cannot spend another caller's quota by
- * naming it. Why a different `key` metadata value is refused rather than ignored: a client that
- * sends one believes it is counted under that name; telling it beats counting it silently under
- * another. Without a certificate the metadata still names the caller (as before TLS), except a
- * SPIFFE ID, which would let anyone spend an identified caller's quota.
+ * Who a call counts as for rate limiting and admission. With a verified client certificate
+ * naming an identity, that identity (its SPIFFE ID) — so a caller cannot spend another caller's
+ * quota by naming it. Why a different `key` value (`claimed`, trimmed; '' for none) is refused
+ * rather than ignored: a client that sends one believes it is counted under that name; telling
+ * it beats counting it silently under another. Without a certificate the metadata still names
+ * the caller (as before TLS), except a SPIFFE ID, which would let anyone spend an identified
+ * caller's quota.
  * @throws CallerClaimError (PERMISSION_DENIED) for a claim the certificate does not back
  */
-export function resolveCaller(peer: PeerAuthentication, metadata: Metadata, key: string): string {
-  const claimed = callerOf(metadata, key);
-  const named = claimed !== ANONYMOUS_CALLER;
+export function resolveCaller(peer: PeerAuthentication, claimed: string, key: string): string {
+  const named = claimed !== '' && claimed !== ANONYMOUS_CALLER;
   const identity = peer.kind === 'certificate' ? peer.identity : undefined;
   if (identity !== undefined) {
     if (named && claimed !== identity) throw new CallerClaimError(claimed, identity, key);
     return identity;
   }
   if (claimed.startsWith('spiffe://')) throw new CallerClaimError(claimed, undefined, key);
-  return claimed;
+  return named ? claimed : ANONYMOUS_CALLER;
 }

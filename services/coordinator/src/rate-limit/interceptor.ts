@@ -1,7 +1,7 @@
 import { ServerInterceptingCall, status, type ServerInterceptor, type ServerInterceptingCallInterface } from '@grpc/grpc-js';
 import type { rls } from '@quorumkv/proto';
 import { grpcMethodName, peerAuthentication, ServiceError, toStatusObject, type Logger } from '@quorumkv/service-kit';
-import { resolveCaller } from './caller.js';
+import { callerOf, resolveCaller } from './caller.js';
 import type { CheckVerdict } from './check-client.js';
 import { RateLimitExceededError, RateLimiterUnavailableError, summarizeLimit } from './refusal.js';
 
@@ -72,7 +72,7 @@ export function createRateLimitInterceptor(options: RateLimitInterceptorOptions)
           onReceiveMetadata: (metadata, nextMetadata) => {
             let caller: string;
             try {
-              caller = resolveCaller(peerAuthentication(call), metadata, key);
+              caller = resolveCaller(peerAuthentication(call), callerOf(metadata, key), key);
             } catch (err) {
               if (!(err instanceof ServiceError)) throw err;
               refuse(call, err);

@@ -11,7 +11,7 @@ import { Metadata, credentials, type ServiceError as GrpcError } from '@grpc/grp
 import { ServiceProcess, serviceEntry, withReservedPorts, type PortReservation } from '@quorumkv/local-cluster';
 import { admin, kv, type storage } from '@quorumkv/proto';
 import { createLogger, startGrpcHost, type GrpcHost } from '@quorumkv/service-kit';
-import type { NodeAddress } from '../config.js';
+import { kvReceiveLimit, type NodeAddress } from '../config.js';
 import { ReplicaPool } from '../replica-pool.js';
 import { createCoordinatorServer, type CoordinatorServer, type CoordinatorServerConfig } from '../server.js';
 import { testContexts } from './context-keys.js';
@@ -101,7 +101,7 @@ export class ClusterFixture {
     const coordinator = createCoordinatorServer({ config, pool, logger, contexts: testContexts() });
     pool.start();
     direct.start();
-    const host = await startGrpcHost({ address: '127.0.0.1:0', services: coordinator.services, logger });
+    const host = await startGrpcHost({ address: '127.0.0.1:0', services: coordinator.services, logger, maxReceiveMessageBytes: kvReceiveLimit(config) });
     coordinator.watchReadiness((s) => host.setServing(s));
     await Promise.all([pool.waitForUp(3, 10_000), direct.waitForUp(3, 10_000)]);
     const kvClient = new kv.KeyValueServiceClient(host.address, credentials.createInsecure());

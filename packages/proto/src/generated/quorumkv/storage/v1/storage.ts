@@ -97,6 +97,8 @@ export interface CausalContext {
 /**
  * Requests with no relation to each other beyond sharing a message: each is run, timed and
  * answered on its own, and the answers may come back in other batches and in any order.
+ * A batch with no requests is a clock probe: the node answers it at once with an empty
+ * ReplicaResponseBatch (which, like every answer batch, carries its clock in `node_time_ms`).
  */
 export interface ReplicaRequestBatch {
   requests: ReplicaRequest[];
@@ -106,8 +108,21 @@ export interface ReplicaRequest {
   id: number;
   /** W3C trace context (traceparent, tracestate) of the caller's span. */
   trace: { [key: string]: string };
-  /** Time left for this request; a node drops work that has already expired. */
+  /**
+   * Time left for this request when it was sent. A node never starts it later than this after
+   * reading it (a bound that holds whatever the clocks say).
+   */
   timeoutMs: number;
+  /**
+   * The moment the coordinator gives up on this request, in the NODE's wall clock (ms since the
+   * epoch) as the coordinator estimates it from the node's `node_time_ms` stamps: never later
+   * than the real moment, whatever offset the two clocks have. A node drops a request it reads
+   * at or past this time, and again just before it mints or merges — so a node that was paused
+   * (SIGSTOP, a long GC, a stalled disk) does not carry out writes the coordinator already
+   * handed to another replica. 0: not set (then `timeout_ms` alone applies). A double, exact
+   * for whole milliseconds, so the hot path carries no 64-bit integer.
+   */
+  deadlineMs: number;
   op?: { $case: "read"; read: ReadOp } | { $case: "coordinate"; coordinate: CoordinateOp } | {
     $case: "merge";
     merge: MergeOp;
@@ -163,6 +178,11 @@ export interface MergeOp {
 /** Answers to requests of any earlier batches, each carrying its request's id. */
 export interface ReplicaResponseBatch {
   responses: ReplicaResponse[];
+  /**
+   * The node's wall clock (ms since the epoch) just before it wrote this batch. The coordinator
+   * learns from it how the node's clock relates to its own (see ReplicaRequest.deadline_ms).
+   */
+  nodeTimeMs: number;
 }
 
 export interface ReplicaResponse {
@@ -224,6 +244,11 @@ export enum ReplicaError_Code {
   CODE_SIBLING_LIMIT = 3,
   CODE_INVALID_ARGUMENT = 4,
   CODE_UNAVAILABLE = 5,
+  /**
+   * CODE_OVERLOADED - The node is overloaded (too many writes wait for one key, or for the disk): nothing was
+   * done; retry later. A coordinator counts it as a miss of that replica.
+   */
+  CODE_OVERLOADED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -247,6 +272,9 @@ export function replicaError_CodeFromJSON(object: any): ReplicaError_Code {
     case 5:
     case "CODE_UNAVAILABLE":
       return ReplicaError_Code.CODE_UNAVAILABLE;
+    case 6:
+    case "CODE_OVERLOADED":
+      return ReplicaError_Code.CODE_OVERLOADED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -268,6 +296,8 @@ export function replicaError_CodeToJSON(object: ReplicaError_Code): string {
       return "CODE_INVALID_ARGUMENT";
     case ReplicaError_Code.CODE_UNAVAILABLE:
       return "CODE_UNAVAILABLE";
+    case ReplicaError_Code.CODE_OVERLOADED:
+      return "CODE_OVERLOADED";
     case ReplicaError_Code.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -1008,7 +1038,7 @@ export const ReplicaRequestBatch: MessageFns<ReplicaRequestBatch> = {
 };
 
 function createBaseReplicaRequest(): ReplicaRequest {
-  return { id: 0, trace: {}, timeoutMs: 0, op: undefined };
+  return { id: 0, trace: {}, timeoutMs: 0, deadlineMs: 0, op: undefined };
 }
 
 export const ReplicaRequest: MessageFns<ReplicaRequest> = {
@@ -1021,6 +1051,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     });
     if (message.timeoutMs !== 0) {
       writer.uint32(24).uint32(message.timeoutMs);
+    }
+    if (message.deadlineMs !== 0) {
+      writer.uint32(33).double(message.deadlineMs);
     }
     switch (message.op?.$case) {
       case "read":
@@ -1074,6 +1107,14 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
             }
 
             message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.deadlineMs = reader.double();
             continue;
           }
           case 10: {
@@ -1134,6 +1175,11 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
         : isSet(object.timeout_ms)
         ? globalThis.Number(object.timeout_ms)
         : 0,
+      deadlineMs: isSet(object.deadlineMs)
+        ? globalThis.Number(object.deadlineMs)
+        : isSet(object.deadline_ms)
+        ? globalThis.Number(object.deadline_ms)
+        : 0,
       op: isSet(object.read)
         ? { $case: "read", read: ReadOp.fromJSON(object.read) }
         : isSet(object.coordinate)
@@ -1161,6 +1207,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     if (message.timeoutMs !== 0) {
       obj.timeoutMs = Math.round(message.timeoutMs);
     }
+    if (message.deadlineMs !== 0) {
+      obj.deadlineMs = floatToJson(message.deadlineMs);
+    }
     if (message.op?.$case === "read") {
       obj.read = ReadOp.toJSON(message.op.read);
     } else if (message.op?.$case === "coordinate") {
@@ -1187,6 +1236,7 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
       {},
     );
     message.timeoutMs = object.timeoutMs ?? 0;
+    message.deadlineMs = object.deadlineMs ?? 0;
     switch (object.op?.$case) {
       case "read": {
         if (object.op?.read !== undefined && object.op?.read !== null) {
@@ -1606,13 +1656,16 @@ export const MergeOp: MessageFns<MergeOp> = {
 };
 
 function createBaseReplicaResponseBatch(): ReplicaResponseBatch {
-  return { responses: [] };
+  return { responses: [], nodeTimeMs: 0 };
 }
 
 export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
   encode(message: ReplicaResponseBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.responses) {
       ReplicaResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nodeTimeMs !== 0) {
+      writer.uint32(17).double(message.nodeTimeMs);
     }
     return writer;
   },
@@ -1638,6 +1691,14 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
             message.responses.push(ReplicaResponse.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.nodeTimeMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1655,6 +1716,11 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
       responses: globalThis.Array.isArray(object?.responses)
         ? object.responses.map((e: any) => ReplicaResponse.fromJSON(e))
         : [],
+      nodeTimeMs: isSet(object.nodeTimeMs)
+        ? globalThis.Number(object.nodeTimeMs)
+        : isSet(object.node_time_ms)
+        ? globalThis.Number(object.node_time_ms)
+        : 0,
     };
   },
 
@@ -1662,6 +1728,9 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
     const obj: any = {};
     if (message.responses?.length) {
       obj.responses = message.responses.map((e) => ReplicaResponse.toJSON(e));
+    }
+    if (message.nodeTimeMs !== 0) {
+      obj.nodeTimeMs = floatToJson(message.nodeTimeMs);
     }
     return obj;
   },
@@ -1672,6 +1741,7 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
   fromPartial(object: DeepPartial<ReplicaResponseBatch>): ReplicaResponseBatch {
     const message = createBaseReplicaResponseBatch();
     message.responses = object.responses?.map((e) => ReplicaResponse.fromPartial(e)) || [];
+    message.nodeTimeMs = object.nodeTimeMs ?? 0;
     return message;
   },
 };
@@ -2467,6 +2537,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
