@@ -12,7 +12,8 @@ export const kvBenchCommand: BenchCommand = {
     'same cluster with --sync, and of a 3-member etcd cluster (when etcd is installed), next to two',
     'echo floors, in interleaved rounds. Prints the median round of each, the ratios to etcd within',
     'each round, and the load generator\'s headroom. Figures mean something only as ratios within',
-    'one run. --dry-run prints the plan and the time it will take, and starts nothing.',
+    'one run. --tls adds the cluster on mutual TLS (npm start -- --tls) as a put target, with the TLS ÷ plain ratio.',
+    '--dry-run prints the plan and the time it will take, and starts nothing.',
   ].join('\n'),
   options: {
     duration: { kind: 'int', default: 5, metavar: 'SECONDS', unit: 's', description: 'measured time per target per round' },
