@@ -59,8 +59,11 @@ export class FaultCluster {
   private readonly services = new Map<string, ManagedService>();
   /** Links the driver's own namespace proxies (client → coordinator), in this process. */
   private readonly localProxies = new Map<string, LinkProxy>();
-  /** Every shapable link, `from>to`, with the control socket of the proxy that carries it. */
-  private readonly links = new Map<string, string | 'local'>();
+  /**
+   * Every shapable link, `from>to`: the control socket of the proxy process that carries it,
+   * or `local` when this process's own proxy does.
+   */
+  private readonly links = new Map<string, { readonly control: string } | 'local'>();
 
   private constructor(readonly options: FaultClusterOptions) {}
 
@@ -148,7 +151,7 @@ export class FaultCluster {
       this.localProxies.get(link)!.setShape(shape);
       return;
     }
-    await sendControl(where, JSON.stringify({ link, shape }));
+    await sendControl(where.control, JSON.stringify({ link, shape }));
   }
 
   /**
@@ -243,7 +246,7 @@ export class FaultCluster {
       logFile: join(this.options.runDir, 'logs', `proxy-${from}.log`),
     };
     this.services.set(spec.name, new ManagedService(spec.name, 'proxy', spec, await ServiceProcess.start(spec)));
-    for (const t of targets) this.links.set(`${from}>${t}`, control);
+    for (const t of targets) this.links.set(`${from}>${t}`, { control });
   }
 
   private clockFile(name: string): string {

@@ -44,7 +44,6 @@ export function verdict(r: Omit<ScheduleResult, 'failures' | 'ok'>): { failures:
   const unread = r.setFull.unread.length + r.siblings.unread.length;
   if (unread > 0) failures.push(`${unread} key(s) could not be read after heal, so their writes were not checked`);
   for (const v of r.rateLimit.violations) failures.push(`rate limit: ${v.key} admitted ${v.maxAdmitted} in one window, limit ${v.limit} (stated error ${r.rateLimit.statedError})`);
-  if (r.rateLimit.unplaced > 0) failures.push(`rate limit: ${r.rateLimit.unplaced} decisions took half a window or more and could not be placed`);
   return { failures, ok: failures.length === 0 };
 }
 
@@ -88,7 +87,8 @@ export function formatDetails(r: ScheduleResult, examples = 5): string {
   const l = r.rateLimit;
   out.push(
     `  rate limit: ${l.checks} checks, ${l.admitted} admitted by the owner, ${l.failOpen} fail-open, ${l.over} over limit, ${l.errors} unanswered; worst window ` +
-      l.keys.map((k) => `${k.key} ${k.maxAdmitted}/${k.limit}`).join(', '),
+      l.keys.map((k) => `${k.key} ${k.maxAdmitted}/${k.limit}`).join(', ') +
+      (l.unplaced > 0 ? `; ${l.unplaced} admitted decisions not placed in a window (a call that took half a window or more)` : ''),
   );
   const show = <T>(label: string, items: readonly T[], fmt: (x: T) => string): void => {
     if (items.length === 0) return;

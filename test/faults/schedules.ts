@@ -61,14 +61,15 @@ const kill: Fault = async ({ cluster, history, rng }) => {
   };
 };
 
-const pause: Fault = async ({ cluster, history, rng }) => {
+const pause: Fault = ({ cluster, history, rng }) => {
   const target = rng.pick(SERVICES);
   history.note(`SIGSTOP ${target}`);
   cluster.pause(target);
-  return async () => {
+  return Promise.resolve(() => {
     history.note(`SIGCONT ${target}`);
     cluster.resume(target);
-  };
+    return Promise.resolve();
+  });
 };
 
 /** Cuts `a` from `b`, both ways, until healed. */
@@ -91,7 +92,7 @@ function partitionCoordinatorFrom(count: number): Fault {
   return (ctx) => partition(ctx, ['coordinator'], ctx.rng.sample(STORAGE_NODES, count));
 }
 
-const skewClocks: Fault = async ({ cluster, history, rng }) => {
+const skewClocks: Fault = ({ cluster, history, rng }) => {
   const targets = rng.sample(SERVICES, rng.int(1, 3));
   for (const t of targets) {
     // Up to 30 s either way, so some windows and timestamps jump backwards.
@@ -99,14 +100,15 @@ const skewClocks: Fault = async ({ cluster, history, rng }) => {
     history.note(`clock ${t} ${offset >= 0 ? '+' : ''}${offset} ms`);
     cluster.setClock(t, offset);
   }
-  return async () => {
+  return Promise.resolve(() => {
     // Some clocks stay wrong into the next round, so skews pile up across processes.
     for (const t of targets) {
       if (!rng.chance(0.5)) continue;
       history.note(`clock ${t} back to 0`);
       cluster.setClock(t, 0);
     }
-  };
+    return Promise.resolve();
+  });
 };
 
 const slowLinks: Fault = async ({ cluster, history, rng }) => {

@@ -10,9 +10,11 @@
  * somewhere in [invoke + reset, complete + reset] on the client's clock — an interval that
  * contains the true end. All decisions of one window contain the same point (its end), and the
  * intervals of two different windows cannot overlap when each is shorter than half a window
- * (calls here time out after 400 ms, windows last 1 s or more; a longer one would be left out
- * and counted as `unplaced`). So the largest number of admitted intervals sharing a point is
- * exactly the most admissions any single window got: a sweep over the interval ends.
+ * (calls here time out after 400 ms, windows last 1 s or more). A call recorded as longer — on
+ * a loaded machine the driver's event loop can see a completion late — is left out of the
+ * sweep and reported as `unplaced`, not judged: its window cannot be told. So the largest
+ * number of admitted intervals sharing a point is exactly the most admissions any single window
+ * got, among the placed ones: a sweep over the interval ends.
  */
 import type { LimitCheckOp } from '../history.js';
 
@@ -37,7 +39,7 @@ export interface RateLimitResult {
   readonly failOpen: number;
   readonly over: number;
   readonly errors: number;
-  /** Owner decisions that took half a window or more, which the sweep cannot place (expect 0). */
+  /** Owner admissions recorded as taking half a window or more, which the sweep cannot place. */
   readonly unplaced: number;
   /** The stated error bound (0: exact while the owner answers). */
   readonly statedError: number;
