@@ -58,3 +58,19 @@ export class NodeIdMismatchError extends Error {
     super(`data directory ${dataDir} belongs to node "${storedId}", not "${givenId}"; use that id or another directory`);
   }
 }
+
+/**
+ * A replica request routed by an older ring epoch than this node knows. Refused before any work:
+ * the sender must catch up with the ring (see `ReplicaRequest.ring_epoch`) and route again.
+ */
+export class StaleEpochError extends Error {
+  override readonly name = 'StaleEpochError';
+  constructor(
+    /** The epoch the request was routed by. */
+    readonly requestEpoch: number,
+    /** The epoch this node knows. */
+    readonly knownEpoch: number,
+  ) {
+    super(`request routed by ring epoch ${requestEpoch}, but this node knows epoch ${knownEpoch}: refresh the ring and retry`);
+  }
+}

@@ -3,6 +3,7 @@ import { storage } from '@quorumkv/proto';
 import { InvalidArgumentError, pooledSerializer, unary, type Logger } from '@quorumkv/service-kit';
 import { MalformedVersionError, clockFromProto, versionFromProto, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
 import type { StorageEngine } from './engine.js';
+import { EpochFence } from './epoch-fence.js';
 import { inReplicaSpan } from './observability.js';
 import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
 
@@ -18,6 +19,11 @@ export interface StorageServerDeps {
   readonly now?: () => number;
   /** Requests running at once on one stream. @default 256 */
   readonly maxInFlightPerStream?: number;
+  /**
+   * The committed ring epoch this node knows (from its cluster view); a replica request routed
+   * by an older one is refused with CODE_STALE_EPOCH. @default () => 0 (no ring: admit all)
+   */
+  readonly currentEpoch?: () => number;
 }
 
 /**
@@ -43,6 +49,11 @@ export interface StorageServer {
    * that a server `tryShutdown` is not held open by long-lived coordinator streams.
    */
   drain(): Promise<void>;
+  /**
+   * Resolves once every replica request admitted under a ring epoch below `epoch` has finished.
+   * A node about to serve a range to a new owner for `epoch` waits for it (see `EpochFence`).
+   */
+  drainedBelow(epoch: number): Promise<void>;
 }
 
 function malformed(field: string, err: unknown): never {
@@ -113,10 +124,15 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
   const sessions = new Set<ReplicateSession>();
   let draining = false;
   const now = deps.now ?? Date.now;
+  const fence = new EpochFence(deps.currentEpoch ?? (() => 0));
 
   const replicate = (call: ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>): void => {
     const session = new ReplicateSession(call, {
-      handle: (request, deadline) => inReplicaSpan(request, () => runOp(deps.engine, request, deadline)),
+      handle: (request, deadline) => {
+        // Before any work: a request from a coordinator behind the ring must not touch the engine.
+        const release = fence.admit(request.ringEpoch);
+        return inReplicaSpan(request, () => runOp(deps.engine, request, deadline)).finally(release);
+      },
       logger: deps.logger,
       now,
       ...(deps.maxInFlightPerStream !== undefined ? { maxInFlight: deps.maxInFlightPerStream } : {}),
@@ -139,5 +155,6 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
       draining = true;
       await Promise.all([...sessions].map((s) => s.drain()));
     },
+    drainedBelow: (epoch) => fence.drainedBelow(epoch),
   };
 }
