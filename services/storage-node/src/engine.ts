@@ -17,8 +17,9 @@ import { directorySize } from './dir-size.js';
 import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './errors.js';
 import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
+import { MetaStore } from './meta-store.js';
 import { loadNodeMeta } from './node-meta.js';
-import { dropArc, ensurePositionIndex, indexDigest, indexKeyOfRecord, scanIndex, type RangeEntry, type ScanOptions } from './position-index.js';
+import { countArc, dropArc, ensurePositionIndex, indexDigest, indexKeyOfRecord, scanIndex, type RangeCursor, type RangeEntry, type ScanOptions } from './position-index.js';
 import { asBuffer, dataKey, decodeIncoming, distinctValues, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
@@ -116,6 +117,8 @@ export class StorageEngine {
   private closing = false;
   /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
   private readonly incarnation: Incarnation;
+  /** Durable small records beside the data: transfer checkpoints, pending releases. */
+  readonly meta: MetaStore;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -128,6 +131,7 @@ export class StorageEngine {
     this.incarnation = new Incarnation({ node: options.nodeId, epoch }, counter);
     this.window = { windowMs: options.dedupWindowMs ?? 600_000, perKey: options.dedupPerKey ?? 16 };
     this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
+    this.meta = new MetaStore(db, options.sync ?? false);
   }
 
   /**
@@ -370,6 +374,11 @@ export class StorageEngine {
    */
   scanRange(start: number, end: number, options: ScanOptions): Promise<RangeEntry[]> {
     return this.track(() => scanIndex(this.db, start, end, options));
+  }
+
+  /** How many keys lie in the arc (start, end] after the cursor (a keys-only walk of the index). */
+  countRange(start: number, end: number, after?: RangeCursor): Promise<number> {
+    return this.track(() => countArc(this.db, start, end, after));
   }
 
   /**

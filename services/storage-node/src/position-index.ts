@@ -185,3 +185,16 @@ export async function dropArc(db: ClassicLevel<Buffer, Buffer>, start: number, e
     after = { position: last.position, key: last.key };
   }
 }
+
+/** How many keys of the arc (start, end] lie after the cursor: a walk over index keys only. */
+export async function countArc(db: ClassicLevel<Buffer, Buffer>, start: number, end: number, after?: RangeCursor): Promise<number> {
+  let count = 0;
+  let cursor = after;
+  for (;;) {
+    const page = await scanIndex(db, start, end, { ...(cursor ? { after: cursor } : {}), limit: 4096, records: false });
+    count += page.length;
+    const last = page[page.length - 1];
+    if (last === undefined || page.length < 4096) return count;
+    cursor = { position: last.position, key: last.key };
+  }
+}

@@ -7,7 +7,7 @@
  * - `m` + name     → node metadata: `node-id` (UTF-8), `epoch` (8-byte big-endian: the current
  *   incarnation), and, only in folders written before epochs, `dot-counter` (8-byte big-endian,
  *   the old node-wide counter; read once at open, then deleted), `position-index` (present once
- *   the ring-position index covers every record), `transfer/…` (range-transfer checkpoints).
+ *   the ring-position index covers every record), `transfer/…` (range-transfer checkpoints), `release/…` (arcs to drop after a commit).
  * - `a` + position (4-byte big-endian) + user key → the key's version-set digest: the ring-position
  *   index (see `position-index.ts`), written in the same batch as the record.
  */
@@ -32,7 +32,7 @@ export function dataKey(key: Uint8Array): Buffer {
 }
 
 /** Names of the metadata records. */
-export type MetaName = 'node-id' | 'epoch' | 'dot-counter' | 'position-index' | `transfer/${string}`;
+export type MetaName = 'node-id' | 'epoch' | 'dot-counter' | 'position-index' | `transfer/${string}` | `release/${string}`;
 
 /** The LevelDB key of a metadata record. */
 export function metaKey(name: MetaName): Buffer {
