@@ -8,6 +8,7 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { status } from '@grpc/grpc-js';
+import { DEFAULT_STREAM_THROUGHPUT_BYTES_PER_S } from '@quorumkv/cluster-view';
 import { Pacer } from '@quorumkv/merkle';
 import type { membership } from '@quorumkv/proto';
 import type { RingView } from '@quorumkv/ring';
@@ -17,8 +18,6 @@ import type { RangePuller } from './range-client.js';
 import { DEFAULT_PULL_KEYS } from './range-source.js';
 import type { Checkpoint, CheckpointStore, PullId } from './transfer-checkpoints.js';
 
-/** Cassandra's `stream_throughput_outbound` default: 24 MiB/s. */
-export const DEFAULT_STREAM_BYTES_PER_S = 24 * 1024 * 1024;
 
 /** Counters the manager feeds (metrics). */
 export interface TransferObserver {
@@ -35,7 +34,7 @@ export interface TransferManagerDeps {
   /** Sends one progress report to membership. */
   readonly report: (report: membership.TransferReport) => Promise<void>;
   readonly logger: Logger;
-  /** @default DEFAULT_STREAM_BYTES_PER_S */
+  /** @default DEFAULT_STREAM_THROUGHPUT_BYTES_PER_S (24 MiB/s, Cassandra's default) */
   readonly bytesPerSecond?: number;
   /** @default 1000 */
   readonly reportEveryMs?: number;
@@ -84,7 +83,7 @@ export class TransferManager {
   constructor(private readonly deps: TransferManagerDeps) {
     this.now = deps.now ?? (() => performance.now());
     this.sleep = deps.sleep ?? ((ms, signal) => sleepTimer(ms, undefined, signal ? { signal } : {}));
-    this.rate = deps.bytesPerSecond ?? DEFAULT_STREAM_BYTES_PER_S;
+    this.rate = deps.bytesPerSecond ?? DEFAULT_STREAM_THROUGHPUT_BYTES_PER_S;
     this.pacer = this.newPacer(this.rate);
   }
 
@@ -177,6 +176,8 @@ export class TransferManager {
     }
     run.complete = true;
     this.deps.logger.info({ epoch: run.epoch, pulls: run.pulls.length, keys: sum(run.pulls, (p) => p.checkpoint.keysDone) }, 'range transfers complete');
+    // Tell membership now rather than at the next tick.
+    await this.sendReport(run);
     await reporting;
   }
 
@@ -282,15 +283,17 @@ export class TransferManager {
     this.deps.observer?.batchIn(res.records.length, bytes);
   }
 
-  /** Reports progress about once a second until the epoch's run is over (complete reports included). */
+  /**
+   * Reports progress about once a second, and once complete, the complete report every other
+   * second until the ring moves past the epoch (the run is aborted then). Why keep repeating it:
+   * the claimant keeps progress in memory only, so one that took over after a failover must hear
+   * it again before it commits.
+   */
   private async reportLoop(run: EpochRun): Promise<void> {
     const every = this.deps.reportEveryMs ?? 1_000;
-    for (;;) {
-      const wasComplete = run.complete;
+    while (!run.abort.signal.aborted) {
       await this.sendReport(run);
-      if (wasComplete) return;
-      await this.sleep(every, run.abort.signal).catch(() => undefined);
-      if (run.abort.signal.aborted) return;
+      await this.sleep(run.complete ? 2 * every : every, run.abort.signal).catch(() => undefined);
     }
   }
 
@@ -317,12 +320,8 @@ export class TransferManager {
     try {
       await this.deps.report({ nodeId: this.deps.nodeId, epoch: BigInt(run.epoch), ranges, rateBytesPerS: this.measuredRate, complete: run.complete });
     } catch (err) {
+      // The next report (a second later) carries the same figures, or newer ones.
       this.deps.logger.debug({ err: err instanceof Error ? err.message : String(err), epoch: run.epoch }, 'transfer report not delivered');
-      if (run.complete && !run.abort.signal.aborted) {
-        // The completion report must arrive: the claimant commits nothing without it.
-        await this.sleep(this.deps.reportEveryMs ?? 1_000, run.abort.signal).catch(() => undefined);
-        if (!run.abort.signal.aborted) await this.sendReport(run);
-      }
     }
   }
 }
