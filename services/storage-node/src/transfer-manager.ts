@@ -42,8 +42,10 @@ export interface TransferManagerDeps {
   readonly maxBatchBytes?: number;
   /** Milliseconds (monotonic). @default performance.now */
   readonly now?: () => number;
-  /** @default timers/promises setTimeout */
+  /** Waits of the throttle and of retry back-off. @default timers/promises setTimeout */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Waits between progress reports. @default timers/promises setTimeout */
+  readonly reportSleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly observer?: TransferObserver;
 }
 
@@ -75,6 +77,7 @@ export class TransferManager {
   private rate: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly reportSleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Bytes received in total, and at the last report (for the measured rate). */
   private bytesIn = 0;
   private lastReport = { at: 0, bytes: 0 };
@@ -82,7 +85,9 @@ export class TransferManager {
 
   constructor(private readonly deps: TransferManagerDeps) {
     this.now = deps.now ?? (() => performance.now());
-    this.sleep = deps.sleep ?? ((ms, signal) => sleepTimer(ms, undefined, signal ? { signal } : {}));
+    const realSleep = (ms: number, signal?: AbortSignal): Promise<void> => sleepTimer(ms, undefined, signal ? { signal } : {});
+    this.sleep = deps.sleep ?? realSleep;
+    this.reportSleep = deps.reportSleep ?? realSleep;
     this.rate = deps.bytesPerSecond ?? DEFAULT_STREAM_THROUGHPUT_BYTES_PER_S;
     this.pacer = this.newPacer(this.rate);
   }
@@ -293,7 +298,7 @@ export class TransferManager {
     const every = this.deps.reportEveryMs ?? 1_000;
     while (!run.abort.signal.aborted) {
       await this.sendReport(run);
-      await this.sleep(run.complete ? 2 * every : every, run.abort.signal).catch(() => undefined);
+      await this.reportSleep(run.complete ? 2 * every : every, run.abort.signal).catch(() => undefined);
     }
   }
 
