@@ -27,8 +27,13 @@ export interface ClaimsHost {
 export class Claims {
   constructor(private readonly host: ClaimsHost) {}
 
-  /** Applies one claim, from a packet, a state sync, or this member's own verdicts. */
-  apply(update: MemberUpdate): void {
+  /**
+   * Applies one claim, from a packet, a state sync, or this member's own verdicts, and re-gossips
+   * what was news — except a member first heard of in a state sync (`origin` 'sync-new'): that
+   * is this member catching up (a join pulls every member at once), not news to the cluster, and
+   * re-gossiping it would make every join cost N broadcasts.
+   */
+  apply(update: MemberUpdate, origin: 'gossip' | 'sync-new' = 'gossip'): void {
     const { table, dissemination, counters } = this.host;
     const outcome = table.apply(update);
     switch (outcome.result) {
@@ -43,11 +48,11 @@ export class Claims {
         }
         return;
       case 'payload':
-        dissemination.broadcast(payloadKey(update.id), update);
+        if (origin !== 'sync-new') dissemination.broadcast(payloadKey(update.id), update);
         return this.host.emitMember('payload', outcome.entry, outcome.entry.state);
       case 'applied': {
         const { entry, previous, metaChanged } = outcome;
-        dissemination.broadcast(stateKey(update.id), update);
+        if (origin !== 'sync-new') dissemination.broadcast(stateKey(update.id), update);
         if (entry.state === 'suspect') {
           if (!entry.suspicion) this.startSuspicion(entry, update.kind === 'suspect' ? update.from : table.self.id);
           else if (update.kind === 'suspect') entry.suspicion.confirm(update.from);

@@ -102,7 +102,7 @@ export class GossipMember {
     const protocol = {
       ...base,
       send: (address: string, body: PacketBody, lead?: MemberUpdate) => this.dissemination.send(address, body, lead),
-      apply: (update: MemberUpdate) => this.claims.apply(update),
+      apply: (update: MemberUpdate, origin?: 'gossip' | 'sync-new') => this.claims.apply(update, origin),
       suspect: (entry: MemberEntry, incarnation: number) => this.claims.raiseSuspicion(entry, incarnation),
       accusation: (id: string) => this.claims.accusation(id),
       onRoundEnd: () => this.forgetOld(),
@@ -140,6 +140,9 @@ export class GossipMember {
    */
   join(seeds: readonly string[], timeoutMs = this.config.joinTimeoutMs): Promise<JoinResult> {
     if (this.lifecycle !== 'running') return Promise.reject(new GossipStoppedError('join'));
+    // Announce ourselves: the seed does not re-gossip a member it first hears of in a sync, so the
+    // joiner's own alive claim is what spreads the news (to every member it learns of from the seed).
+    this.dissemination.broadcast(stateKey(this.id), this.claims.aliveClaim());
     return this.sync.join(seeds, timeoutMs);
   }
 

@@ -13,7 +13,8 @@ export interface SyncHost {
   readonly config: GossipConfig;
   readonly counters: MutableCounters;
   send(address: string, body: PacketBody): void;
-  apply(update: MemberUpdate): void;
+  /** Applies a claim; 'sync-new' marks one about a member first heard of in this sync. */
+  apply(update: MemberUpdate, origin?: 'gossip' | 'sync-new'): void;
 }
 
 /** What `join` found. */
@@ -123,9 +124,10 @@ export class StateSync {
       const known = table.get(r.id);
       // Most records of a sync match what is known: skip them without building claims.
       if (known && known.incarnation === r.incarnation && known.state === r.state && known.payload?.version === r.payload?.version) continue;
+      const origin = known ? 'gossip' : 'sync-new';
       switch (r.state) {
         case 'alive':
-          this.host.apply({ kind: 'alive', id: r.id, incarnation: r.incarnation, address: r.address, meta: r.meta });
+          this.host.apply({ kind: 'alive', id: r.id, incarnation: r.incarnation, address: r.address, meta: r.meta }, origin);
           break;
         case 'left':
           this.host.apply({ kind: 'left', id: r.id, incarnation: r.incarnation });
@@ -135,7 +137,7 @@ export class StateSync {
           this.host.apply({ kind: 'suspect', id: r.id, incarnation: r.incarnation, from });
           break;
       }
-      if (r.payload) this.host.apply({ kind: 'payload', id: r.id, version: r.payload.version, data: r.payload.data });
+      if (r.payload) this.host.apply({ kind: 'payload', id: r.id, version: r.payload.version, data: r.payload.data }, origin);
     }
   }
 
