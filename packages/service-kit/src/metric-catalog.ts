@@ -64,7 +64,7 @@ export const metricSpecs = {
   rateLimitConfigLoadSuccess: spec('quorumkv_ratelimit_config_load_success_total', 'counter', 'Rule configurations loaded and applied.'),
   rateLimitConfigLoadError: spec('quorumkv_ratelimit_config_load_error_total', 'counter', 'Rule configurations refused (the previous one stays in force).'),
   rateLimitFailover: spec('quorumkv_ratelimit_failover_total', 'counter', 'Decisions made without the owning replica, by failover mode (fail open, fail closed, local).', ['mode']),
-  rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, limiter-error).', ['outcome', 'reason']),
+  rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, overloaded, limiter-error).', ['outcome', 'reason']),
   rateLimitCheckTimeouts: spec('quorumkv_ratelimit_check_timeouts_total', 'counter', 'Rate-limit checks that ran out of time before a decision.'),
   // Coordinator: the ring it routes by.
   coordinatorRingEpoch: spec('quorumkv_coordinator_ring_epoch', 'gauge', 'The committed ring epoch this coordinator routes by.'),
@@ -85,6 +85,7 @@ export const metricSpecs = {
   gossipRefutations: spec('quorumkv_gossip_refutations_total', 'counter', 'Suspect or down members seen alive again (a refuted suspicion, or a restart), by role.', ['role']),
   gossipDowns: spec('quorumkv_gossip_downs_total', 'counter', 'Members this replica\'s gossip saw declared down, by role.', ['role']),
   gossipProtocolEvents: spec('quorumkv_gossip_protocol_events_total', 'counter', 'This process\'s own gossip decisions, by type (suspicion-raised, declared-down, refuted, stalled).', ['type']),
+  admissionRefusals: spec('quorumkv_admission_refusals_total', 'counter', 'Calls the coordinator shed with RESOURCE_EXHAUSTED because too much was in flight, by reason (caller: the caller\'s bound; node: a replica stream\'s bound).', ['reason']),
 } as const;
 
 /** The metric names, for services and tests: `metricNames.quorumFailures` is `quorumkv_quorum_failures_total`. */

@@ -71,6 +71,7 @@ describe('createServiceMetrics', () => {
       if (spec.type === 'counter') metrics.counter(spec);
       else metrics.gauge(spec);
     }
+    metrics.counter(metricSpecs.admissionRefusals, () => [{ labels: { reason: 'caller' }, value: 0 }]);
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual(Object.values(metricNames).sort());
     const text = await metrics.registry.metrics();

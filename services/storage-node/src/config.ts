@@ -1,5 +1,5 @@
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
-import { hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
+import { batchReceiveLimit, hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
 
 /**
  * The storage node's settings, declared once: flags, environment variables, defaults and the
@@ -66,3 +66,18 @@ export const storageNodeSettings = {
 
 /** Values read from {@link storageNodeSettings}. */
 export type StorageNodeConfig = ConfigOf<typeof storageNodeSettings>;
+
+/** Bytes one clock entry takes at most on the wire: a node id (64) and two varints, with tags. */
+const CLOCK_ENTRY_BYTES = 96;
+
+/**
+ * The largest request message the node accepts, from its own bounds. The largest request is a
+ * merge carrying a whole version set, which a minting node bounds by `--max-siblings` versions of
+ * at most `--max-value-bytes` with at most `--max-clock-entries` clock entries each; twice that,
+ * because read repair merges the union of what several replicas held. Coordinators batch
+ * requests up to 1 MiB, so a message may pass that by one such request.
+ */
+export function replicaReceiveLimit(config: Pick<StorageNodeConfig, 'maxKeyBytes' | 'maxValueBytes' | 'maxSiblings' | 'maxClockEntries'>): number {
+  const version = config.maxValueBytes + config.maxClockEntries * CLOCK_ENTRY_BYTES + CLOCK_ENTRY_BYTES;
+  return batchReceiveLimit(config.maxKeyBytes + 2 * config.maxSiblings * version);
+}

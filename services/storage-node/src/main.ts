@@ -22,8 +22,8 @@ import {
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
-import { advertisedAddress, ClusterGossip } from '@quorumkv/cluster-view';
-import { storageNodeSettings, type StorageNodeConfig } from './config.js';
+import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import { replicaReceiveLimit, storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
 import { createStorageNodeMetrics, createTransferMetrics } from './metrics.js';
@@ -115,6 +115,8 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
+    // With --seeds, gossip shares the port: its full-state syncs must fit too.
+    maxReceiveMessageBytes: gossip ? Math.max(replicaReceiveLimit(config), gossipReceiveLimit()) : replicaReceiveLimit(config),
     services: [
       { name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation },
       ...(gossip ? [gossip.registration] : []),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WriteQueueFullError } from './errors.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
 /** A scheduler the test fires by hand, and a writer whose batches the test completes by hand. */
@@ -96,5 +97,36 @@ describe('WriteBatcher', () => {
     await a;
     await idlePromise;
     expect(idle).toBe(true);
+  });
+});
+
+describe('WriteBatcher queue bound', () => {
+  it('refuses a put at once with WriteQueueFullError when maxQueued records wait, and writes none of it', async () => {
+    const scheduled: (() => void)[] = [];
+    const written: string[] = [];
+    let finish: () => void = () => undefined;
+    const batcher = new WriteBatcher(
+      (puts) => {
+        written.push(...keysOf(puts));
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+      2,
+      (fn) => scheduled.push(fn),
+      3,
+    );
+    const first = batcher.put(put('a'));
+    for (const fn of scheduled.splice(0)) fn();
+    // 'a' is being written; three more may wait, the fourth is refused.
+    const queued = ['b', 'c', 'd'].map((k) => batcher.put(put(k)));
+    const refused = await batcher.put(put('e')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WriteQueueFullError);
+    expect(refused).toMatchObject({ queued: 3, limit: 3 });
+    finish();
+    await first;
+    finish();
+    await new Promise((r) => setImmediate(r));
+    finish();
+    await Promise.all(queued);
+    expect(written).toEqual(['a', 'b', 'c', 'd']);
   });
 });

@@ -4,6 +4,8 @@
  * fsync with `--sync`), so many concurrent writers share the cost of one system call.
  */
 
+import { WriteQueueFullError } from './errors.js';
+
 /** One record to store, or (`value` undefined) to delete. */
 export interface RecordPut {
   readonly key: Buffer;
@@ -53,16 +55,22 @@ export class WriteBatcher {
   private idleWaiters: (() => void)[] = [];
   private batches = 0;
   private records = 0;
+  /** Records in `queue` (not the batch being written). */
+  private queuedRecords = 0;
 
   /**
    * @param write writes one batch.
    * @param maxBatch the most records in one batch; the rest wait for the next.
    * @param schedule defers the first flush so that puts of the same turn join it.
+   * @param maxQueued records that may wait for a batch; one more is refused at once with
+   *   {@link WriteQueueFullError}. Why a bound: when the disk falls behind, every write in flight
+   *   would otherwise wait here holding its record, without limit.
    */
   constructor(
     private readonly write: BatchWriter,
     private readonly maxBatch = 512,
     private readonly schedule: Scheduler = defaultSchedule,
+    private readonly maxQueued = 4096,
   ) {}
 
   /**
@@ -70,6 +78,8 @@ export class WriteBatcher {
    * Puts of one batch share one promise.
    */
   put(put: RecordPut): Promise<void> {
+    if (this.queuedRecords >= this.maxQueued) return Promise.reject(new WriteQueueFullError(this.queuedRecords, this.maxQueued));
+    this.queuedRecords += 1;
     let group = this.queue[this.queue.length - 1];
     if (group === undefined || group.puts.length >= this.maxBatch) {
       group = new Group();
@@ -107,6 +117,7 @@ export class WriteBatcher {
       return;
     }
     this.inFlight = true;
+    this.queuedRecords -= group.puts.length;
     this.batches += 1;
     this.records += group.puts.length;
     let writing: Promise<void>;
