@@ -15,7 +15,7 @@
  */
 import type { Liveness } from '@quorumkv/cluster-view';
 import { parseHostPort, InvalidArgumentError } from '@quorumkv/service-kit';
-import { type RingMember, RingView } from '@quorumkv/ring';
+import { type RangeTransfer, type RingMember, RingView } from '@quorumkv/ring';
 import type { ClusterState } from './cluster-state.js';
 import { ChangePendingError, DownNodeLeaveError, DuplicateNodeError, LiveNodeRemoveError, TooFewNodesError, UnknownNodeError } from './errors.js';
 
@@ -47,6 +47,15 @@ const ZONE = /^[A-Za-z0-9._-]{0,64}$/;
 /** Bounds of the streaming throttle: 1 KiB/s to 100 GiB/s. */
 export const THROTTLE_MIN = 1024;
 export const THROTTLE_MAX = 100 * 1024 ** 3;
+
+/**
+ * The ranges that must stream before the pending changes can commit: every transfer with a
+ * source. One without (a range of the very first node, or of a ring whose every replica was
+ * removed) has nothing to copy anywhere, so nothing waits for it.
+ */
+export function pendingMoves(view: RingView): RangeTransfer[] {
+  return view.transfers().filter((t) => t.sources.length > 0);
+}
 
 /** Applies `change` to `state`. @throws a ServiceError naming what is wrong; nothing changes then. */
 export function applyChange(state: ClusterState, change: RingChange, ctx: ChangeContext): ChangeOutcome {
@@ -89,7 +98,7 @@ function member(state: ClusterState, id: string): RingMember {
 function nextRing(state: ClusterState, members: readonly RingMember[], ctx: ChangeContext): ClusterState {
   let ring = { ...state.ring, epoch: state.ring.epoch + 1, members };
   const view = new RingView(ring);
-  if (view.changesPending && view.transfers().length === 0) ring = { ...ring, members: settled(members) };
+  if (view.changesPending && pendingMoves(view).length === 0) ring = { ...ring, members: settled(members) };
   return { ...state, version: state.version + 1, ring, committedAtMs: ctx.now };
 }
 
@@ -109,7 +118,7 @@ function describe(next: ClusterState, id: string): string {
   const view = new RingView(next.ring);
   const m = view.member(id);
   const state = m?.state.toUpperCase() ?? 'gone';
-  const moves = view.transfers();
+  const moves = pendingMoves(view);
   if (moves.length === 0) return `${id} is ${state} at ring epoch ${next.ring.epoch}: nothing to stream`;
   const receivers = [...new Set(moves.map((t) => t.to))];
   return `${id} is ${state} at ring epoch ${next.ring.epoch}: ${moves.length} range(s) to stream to ${receivers.join(', ')} — watch \`qkv cluster transfers\``;

@@ -12,7 +12,7 @@ import { type Ballot, compareBallots } from './ballot.js';
 
 /** How a proposer reaches the acceptors (its own replica's included). Calls may fail or never answer. */
 export interface PeerTransport {
-  /** Every acceptor, this replica's own included. */
+  /** Every acceptor; the first is this replica's own. */
   readonly peers: readonly string[];
   prepare(peer: string, instance: number, ballot: Ballot, base: ClusterState): Promise<PrepareReply>;
   accept(peer: string, instance: number, ballot: Ballot, value: ClusterState): Promise<AcceptReply>;
