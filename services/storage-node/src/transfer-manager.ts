@@ -186,7 +186,10 @@ export class TransferManager {
     };
     await Promise.all(Array.from({ length: this.deps.parallelPulls ?? 2 }, worker));
     run.complete = true;
-    this.deps.logger.info({ epoch: run.epoch, pulls: run.pulls.length, keys: sum(run.pulls, (p) => p.checkpoint.keysDone) }, 'range transfers complete');
+    this.deps.logger.info(
+      { epoch: run.epoch, pulls: run.pulls.length, keys: sum(run.pulls, (p) => p.checkpoint.keysDone), bytes: sum(run.pulls, (p) => p.checkpoint.bytesDone) },
+      'range transfers complete',
+    );
     // Tell membership now rather than at the next tick.
     await this.sendReport(run);
     await reporting;
