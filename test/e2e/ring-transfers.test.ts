@@ -1,25 +1,28 @@
 /**
  * The storage node's side of a living ring, with real processes: storage nodes started with
  * --seeds join through the membership service (a real process), receive the ranges they gain
- * over PullRange, report progress, and drop what they release after the commit — while several
- * writers keep writing with W + P acknowledgements (test/support/ring-writer.ts: the routing a
- * coordinator following the ring does, until the coordinator follows it in these tests).
+ * over PullRange, report progress, and drop what they release after the commit — while three
+ * clients keep writing at W = QUORUM through two coordinators that follow the ring (W + P
+ * acknowledgements, epoch-fenced).
  * One cluster goes through: a 4th node added; a 5th node killed with kill -9 in the middle of its
  * transfer and restarted (it resumes from its checkpoint); a decommission; a kill -9'd node
- * removed. After each change, every acknowledged key is read from each of its replicas (R = ALL)
- * and is held by exactly the ring's preference list.
+ * removed. After each change, every acknowledged key is read through a coordinator with R = ALL,
+ * and straight from every live node: no node outside its preference list holds it, at least W of
+ * its replicas do.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { serviceEntry } from '@quorumkv/local-cluster';
+import { ensureContextKeys, serviceEntry } from '@quorumkv/local-cluster';
+import { kv } from '@quorumkv/proto';
 import type { RingView } from '@quorumkv/ring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MembershipProcess } from '../support/membership-process.js';
-import { ReplicaClients, readValues, writeContinuously, writeKey, type WriteTally } from '../support/ring-writer.js';
-import { eventually } from '../support/test-cluster.js';
+import { writeThroughCoordinators, type WriteTally } from '../support/kv-writers.js';
+import { ReplicaClients, readValues } from '../support/ring-writer.js';
+import { eventually, KvCalls } from '../support/test-cluster.js';
 
 interface Node {
   readonly id: string;
@@ -33,11 +36,23 @@ const STATIC_KEYS = 3000;
 let dir: string;
 let membership: MembershipProcess;
 const nodes = new Map<string, Node>();
+const coordinators: Node[] = [];
 const written = new Map<string, string>();
 const summary: string[] = [];
 
 function start(id: string, listen = '127.0.0.1:0'): Promise<Node> {
-  const args = [serviceEntry('storage-node'), '--id', id, '--listen', listen, '--data-dir', join(dir, id), '--seeds', membership.address, '--grace-ms', '2000'];
+  return spawnService(id, [serviceEntry('storage-node'), '--id', id, '--listen', listen, '--data-dir', join(dir, id), '--seeds', membership.address, '--grace-ms', '2000']);
+}
+
+async function startCoordinator(id: string): Promise<Node> {
+  const keys = ensureContextKeys(dir);
+  const node = await spawnService(id, [serviceEntry('coordinator'), '--id', id, '--listen', '127.0.0.1:0', '--seeds', membership.address, '--context-keys-file', keys]);
+  nodes.delete(id);
+  coordinators.push(node);
+  return node;
+}
+
+function spawnService(id: string, args: readonly string[]): Promise<Node> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
   const lines: string[] = [];
   createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
@@ -93,8 +108,16 @@ async function metric(node: Node, name: string, labels = ''): Promise<number> {
  */
 async function checkPlacement(ring: RingView, keys: Map<string, string>, live: readonly string[]): Promise<number> {
   const clients = new ReplicaClients();
+  const api = new KvCalls(coordinators[0]!.address);
   let onAll = 0;
   try {
+    // R = ALL through a coordinator: every replica answers and the value is there.
+    await eventually(async () => {
+      for (const [key, value] of [...keys].filter((_, i) => i % 5 === 0)) {
+        const res = await api.get({ key: Buffer.from(key), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_ALL });
+        expect(res.siblings.map((x) => Buffer.from(x.value).toString()), `${key} read with R=ALL`).toContain(value);
+      }
+    }, 30_000, 250);
     await eventually(async () => {
       onAll = 0;
       for (const [key, value] of keys) {
@@ -111,6 +134,7 @@ async function checkPlacement(ring: RingView, keys: Map<string, string>, live: r
     }, 30_000, 250);
   } finally {
     clients.close();
+    api.close();
   }
   summary.push(`  ${ring.epoch}: ${keys.size} acknowledged keys checked, ${onAll} on every replica, the rest on >= 2`);
   return onAll;
@@ -123,7 +147,11 @@ function tallyLine(change: string, tally: WriteTally): string {
 }
 
 async function duringChange(change: string, act: () => Promise<RingView>): Promise<RingView> {
-  const writers = writeContinuously(() => membership.ring, change.replace(/\W+/g, '_'), 3);
+  const writers = writeThroughCoordinators(
+    coordinators.map((c) => c.address),
+    change.replace(/\W+/g, '_'),
+    3,
+  );
   let ring: RingView;
   try {
     ring = await act();
@@ -144,19 +172,25 @@ beforeAll(async () => {
     await start(id);
     await ringSettles((r) => r.member(id)?.state === 'normal');
   }
-  const clients = new ReplicaClients();
+  await startCoordinator('coordinator-1');
+  await startCoordinator('coordinator-2');
+  const api = new KvCalls(coordinators[0]!.address);
   for (let i = 0; i < STATIC_KEYS; i += 100) {
     const batch = Array.from({ length: 100 }, (_, j) => `static-${i + j}`);
-    const failures = await Promise.all(batch.map((k) => writeKey(clients, () => membership.ring, k, `v-${k}`)));
-    expect(failures.filter((f) => f !== undefined)).toEqual([]);
+    await Promise.all(batch.map((k) => api.put({ key: Buffer.from(k), value: Buffer.from(`v-${k}`), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_QUORUM })));
     for (const k of batch) written.set(k, `v-${k}`);
   }
-  clients.close();
+  api.close();
 }, 90_000);
 
 afterAll(async () => {
+  const all = [...nodes.values(), ...coordinators].filter((n) => n.child.exitCode === null && n.child.signalCode === null);
   await Promise.all(
-    [...nodes.values()].filter((n) => n.child.exitCode === null && n.child.signalCode === null).map((n) => kill9(n.id)),
+    all.map((n) => {
+      const exited = new Promise((r) => n.child.once('exit', r));
+      n.child.kill('SIGKILL');
+      return exited;
+    }),
   );
   await membership?.stop();
   rmSync(dir, { recursive: true, force: true });
