@@ -18,6 +18,7 @@ import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './erro
 import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
 import { MetaStore } from './meta-store.js';
+import { OperationGate } from './operation-gate.js';
 import { loadNodeMeta } from './node-meta.js';
 import { countArc, dropArc, ensurePositionIndex, indexDigest, indexKeyOfRecord, scanIndex, type RangeCursor, type RangeEntry, type ScanOptions } from './position-index.js';
 import { asBuffer, dataKey, decodeIncoming, distinctValues, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
@@ -111,10 +112,7 @@ export class StorageEngine {
   private readonly batcher: WriteBatcher;
   private readonly now: () => number;
   private readonly window: DedupWindow;
-  /** Operations started and not yet settled, and who waits for there to be none. */
-  private running = 0;
-  private runningWaiters: (() => void)[] = [];
-  private closing = false;
+  private readonly ops = new OperationGate();
   /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
   private readonly incarnation: Incarnation;
   /** Durable small records beside the data: transfer checkpoints, pending releases. */
@@ -176,7 +174,7 @@ export class StorageEngine {
   /** Every version (siblings and tombstones) of `key`; empty when the key was never written. */
   read(key: Uint8Array, deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
     try {
-      if (this.closing) throw new EngineClosedError();
+      if (this.ops.closed) throw new EngineClosedError();
       this.checkKey(key);
       this.checkDeadline(deadline, 'reading');
       return Promise.resolve(this.load(dataKey(key)).versions);
@@ -195,7 +193,7 @@ export class StorageEngine {
    * @throws SiblingLimitError (nothing stored) when the key would exceed `maxSiblings` live versions.
    */
   coordinate(key: Uint8Array, write: WriteInput, deadline = Number.POSITIVE_INFINITY): Promise<CoordinateOutcome> {
-    return this.track(() => {
+    return this.ops.track(() => {
       this.checkKey(key);
       if (!write.tombstone && write.value.length > this.maxValueBytes) {
         throw new InvalidArgumentError('value', `${write.value.length} bytes is over the limit of ${this.maxValueBytes}`);
@@ -259,7 +257,7 @@ export class StorageEngine {
    * @throws SiblingLimitError (nothing stored) past `maxMergedSiblings` live versions.
    */
   merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
-    return this.track(() => {
+    return this.ops.track(() => {
       this.checkKey(key);
       this.checkIncoming(incoming, 'versions');
       const record = dataKey(key);
@@ -281,7 +279,7 @@ export class StorageEngine {
    *   break a limit as in {@link merge}.
    */
   mergeRecord(key: Uint8Array, incomingRecord: Uint8Array, deadline = Number.POSITIVE_INFINITY): Promise<void> {
-    return this.track(() => {
+    return this.ops.track(() => {
       this.checkKey(key);
       const record = dataKey(key);
       return this.locks.run(record.toString('latin1'), () => {
@@ -373,12 +371,12 @@ export class StorageEngine {
    * their digests and record bytes, a page at a time (see `scanIndex`).
    */
   scanRange(start: number, end: number, options: ScanOptions): Promise<RangeEntry[]> {
-    return this.track(() => scanIndex(this.db, start, end, options));
+    return this.ops.track(() => scanIndex(this.db, start, end, options));
   }
 
   /** How many keys lie in the arc (start, end] after the cursor (a keys-only walk of the index). */
   countRange(start: number, end: number, after?: RangeCursor): Promise<number> {
-    return this.track(() => countArc(this.db, start, end, after));
+    return this.ops.track(() => countArc(this.db, start, end, after));
   }
 
   /**
@@ -386,7 +384,7 @@ export class StorageEngine {
    * each key under its lock, in one pass over the arc. Returns the keys deleted.
    */
   dropRange(start: number, end: number): Promise<number> {
-    return this.track(() =>
+    return this.ops.track(() =>
       dropArc(this.db, start, end, (key) => {
         const record = dataKey(key);
         return this.locks.run(record.toString('latin1'), () => {
@@ -412,9 +410,7 @@ export class StorageEngine {
 
   /** Refuses new operations, lets running ones finish and closes the database. */
   async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.running > 0) await new Promise<void>((resolve) => this.runningWaiters.push(resolve));
+    if (!(await this.ops.close())) return;
     await this.batcher.idle();
     await this.db.close();
     const { batches, records } = this.batcher.counters;
@@ -424,28 +420,6 @@ export class StorageEngine {
   private get maxValueBytes(): number {
     return this.options.maxValueBytes ?? 10 * 1024;
   }
-
-  /** Runs an operation unless closing, counting it until it settles (a throw is a rejection). */
-  private track<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closing) return Promise.reject(new EngineClosedError());
-    let p: Promise<T>;
-    try {
-      p = op();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    this.running += 1;
-    p.then(this.settled, this.settled);
-    return p;
-  }
-
-  private readonly settled = (): void => {
-    this.running -= 1;
-    if (this.running > 0) return;
-    const waiters = this.runningWaiters;
-    this.runningWaiters = [];
-    for (const w of waiters) w();
-  };
 
   /**
    * Why synchronous: a LevelDB get is a memtable or block-cache lookup (or one page-cache read)
