@@ -30,6 +30,11 @@ function tracingLine(env: NodeJS.ProcessEnv): string {
 export function describeCluster(cluster: LocalCluster, options: LaunchOptions, env: NodeJS.ProcessEnv): string[] {
   const addr = cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`;
   const membershipFlag = cluster.membershipAddress === '127.0.0.1:7946' ? '' : ` --membership ${cluster.membershipAddress}`;
+  // The next node on the next fixed port: a node keeps its address across restarts (the ring
+  // records it), so a port of 0 would not do.
+  const next = cluster.storageNodes.length + 1;
+  const base = options.cluster.storageBasePort ?? 0;
+  const nextPort = base > 0 ? base + cluster.storageNodes.length : 7101 + cluster.storageNodes.length;
   const metrics = (url: string | undefined): string => (url === undefined ? '' : `  metrics ${url}`);
   return [
     '',
@@ -47,7 +52,7 @@ export function describeCluster(cluster: LocalCluster, options: LaunchOptions, e
     `  npx qkv cluster status${membershipFlag}`,
     '',
     'Add a storage node to the running cluster (it joins the ring by itself; watch its ranges arrive):',
-    `  npx quorumkv-storage-node --id node-${cluster.storageNodes.length + 1} --listen 127.0.0.1:0 --data-dir ${resolve(options.cluster.dataDir, `node-${cluster.storageNodes.length + 1}`)} --seeds ${cluster.membershipAddress}`,
+    `  npx quorumkv-storage-node --id node-${next} --listen 127.0.0.1:${nextPort} --data-dir ${resolve(options.cluster.dataDir, `node-${next}`)} --seeds ${cluster.membershipAddress}`,
     `  npx qkv cluster transfers${membershipFlag}`,
     '',
     options.autoRestart
