@@ -174,7 +174,7 @@ export class StorageEngine {
   /** Every version (siblings and tombstones) of `key`; empty when the key was never written. */
   read(key: Uint8Array, deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
     try {
-      if (this.ops.closed) throw new EngineClosedError();
+      if (this.closing) throw new EngineClosedError();
       this.checkKey(key);
       this.checkDeadline(deadline, 'reading');
       return Promise.resolve(this.load(dataKey(key)).versions);
@@ -193,7 +193,7 @@ export class StorageEngine {
    * @throws SiblingLimitError (nothing stored) when the key would exceed `maxSiblings` live versions.
    */
   coordinate(key: Uint8Array, write: WriteInput, deadline = Number.POSITIVE_INFINITY): Promise<CoordinateOutcome> {
-    return this.ops.track(() => {
+    return this.track(() => {
       this.checkKey(key);
       if (!write.tombstone && write.value.length > this.maxValueBytes) {
         throw new InvalidArgumentError('value', `${write.value.length} bytes is over the limit of ${this.maxValueBytes}`);
@@ -257,7 +257,7 @@ export class StorageEngine {
    * @throws SiblingLimitError (nothing stored) past `maxMergedSiblings` live versions.
    */
   merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
-    return this.ops.track(() => {
+    return this.track(() => {
       this.checkKey(key);
       this.checkIncoming(incoming, 'versions');
       const record = dataKey(key);
@@ -279,7 +279,7 @@ export class StorageEngine {
    *   break a limit as in {@link merge}.
    */
   mergeRecord(key: Uint8Array, incomingRecord: Uint8Array, deadline = Number.POSITIVE_INFINITY): Promise<void> {
-    return this.ops.track(() => {
+    return this.track(() => {
       this.checkKey(key);
       const record = dataKey(key);
       return this.locks.run(record.toString('latin1'), () => {
@@ -371,12 +371,12 @@ export class StorageEngine {
    * their digests and record bytes, a page at a time (see `scanIndex`).
    */
   scanRange(start: number, end: number, options: ScanOptions): Promise<RangeEntry[]> {
-    return this.ops.track(() => scanIndex(this.db, start, end, options));
+    return this.track(() => scanIndex(this.db, start, end, options));
   }
 
   /** How many keys lie in the arc (start, end] after the cursor (a keys-only walk of the index). */
   countRange(start: number, end: number, after?: RangeCursor): Promise<number> {
-    return this.ops.track(() => countArc(this.db, start, end, after));
+    return this.track(() => countArc(this.db, start, end, after));
   }
 
   /**
@@ -384,7 +384,7 @@ export class StorageEngine {
    * each key under its lock, in one pass over the arc. Returns the keys deleted.
    */
   dropRange(start: number, end: number): Promise<number> {
-    return this.ops.track(() =>
+    return this.track(() =>
       dropArc(this.db, start, end, (key) => {
         const record = dataKey(key);
         return this.locks.run(record.toString('latin1'), () => {
@@ -415,6 +415,16 @@ export class StorageEngine {
     await this.db.close();
     const { batches, records } = this.batcher.counters;
     this.options.logger.info({ batches, records, keys: this.keys }, 'engine closed');
+  }
+
+  /** Runs an operation unless closing, counting it until it settles (see `OperationGate`). */
+  private track<T>(op: () => Promise<T>): Promise<T> {
+    return this.ops.track(op);
+  }
+
+  /** Whether closing has started: new operations are refused. */
+  private get closing(): boolean {
+    return this.ops.closed;
   }
 
   private get maxValueBytes(): number {
