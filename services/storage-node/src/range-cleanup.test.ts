@@ -52,19 +52,22 @@ describe('RangeCleanup', () => {
   it('drops only once replica requests admitted under older epochs have finished', async () => {
     let release: () => void = () => undefined;
     const asked: number[] = [];
+    let called: () => void = () => undefined;
+    const waiting = new Promise<void>((r) => (called = r));
     const cleanup = new RangeCleanup({
       nodeId: 'node-3',
       engine,
       logger: captureLogger().logger,
       drainedBelow: (epoch) => {
         asked.push(epoch);
+        called();
         return new Promise<void>((r) => (release = r));
       },
     });
     const base = { 'node-1': 'normal', 'node-2': 'normal', 'node-3': 'normal' } as const;
     await cleanup.onView(view(2, { ...base, 'node-4': 'joining' }));
     const done = cleanup.onView(view(3, { ...base, 'node-4': 'normal' }));
-    await new Promise((r) => setTimeout(r, 50));
+    await waiting;
     expect(asked).toEqual([3]);
     expect((await held()).size).toBe(KEYS);
     release();
