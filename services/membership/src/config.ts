@@ -5,7 +5,7 @@ const peersSetting: SettingSpec<string[]> = {
   flag: '--peers',
   env: 'QKV_MEMBERSHIP_PEERS',
   description:
-    'The other membership replicas, HOST:PORT[,…] (every replica lists the others; a change needs a majority of them all). Empty: this replica alone is the majority',
+    'Every membership replica, HOST:PORT[,…] (the same list on each; this replica\'s own --advertise or --listen address in it is skipped). A change needs a majority of them all. Empty: this replica alone is the majority',
   default: [],
   defaultText: '(none: one replica)',
   parse: parseSeeds,
@@ -61,8 +61,8 @@ export function loadMembershipConfig(options: ReadConfigOptions = {}): { help: t
   if (result.help) return result;
   const { config } = result;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.id)) throw new ConfigError('--id', `use 1-64 letters, digits, '.', '_' or '-', got "${config.id}"`);
-  if (config.peers.includes(config.listen) || (config.advertise !== '' && config.peers.includes(config.advertise))) {
-    throw new ConfigError('--peers', 'lists this replica\'s own address: give only the other replicas');
-  }
-  return result;
+  // One list for every replica (a StatefulSet gives all its pods the same settings): this
+  // replica's own address in it is not a peer.
+  const own = new Set([config.listen, config.advertise].filter((a) => a !== ''));
+  return { help: false, config: { ...config, peers: config.peers.filter((p) => !own.has(p)) } };
 }
