@@ -32,11 +32,11 @@ describe('npm start -- --nodes 5 over data written with 3 nodes', () => {
     // ring records each node's address, and a node id at a new address is refused.
     ports = await reservePorts(5, { consecutive: true });
     const options = { dataDir: dir, rateLimiterPort: false as const, storageBasePort: ports.ports[0]!, env: { LOG_LEVEL: 'warn' } };
-    cluster = await LocalCluster.start({ ...options, nodes: 3 });
+    cluster = await LocalCluster.start({ ...options, nodes: 3, readyTimeoutMs: 90_000 });
     const put = new KvCalls(cluster.address);
     for (let i = 0; i < KEYS; i += 100) {
       await Promise.all(
-        Array.from({ length: 100 }, (_, j) => put.put({ key: Buffer.from(`k-${i + j}`), value: Buffer.from(`v-${i + j}`), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_QUORUM })),
+        Array.from({ length: 100 }, (_, j) => put.put({ key: Buffer.from(`k-${i + j}`), value: Buffer.from(`v-${i + j}`), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_QUORUM }, 15_000)),
       );
     }
     put.close();
@@ -57,7 +57,7 @@ describe('npm start -- --nodes 5 over data written with 3 nodes', () => {
     try {
       for (let i = 0; i < KEYS; i++) {
         const key = `k-${i}`;
-        const res = await get.get({ key: Buffer.from(key), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_ALL });
+        const res = await get.get({ key: Buffer.from(key), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_ALL }, 15_000);
         expect(res.siblings.map((s) => Buffer.from(s.value).toString()), `${key} with R=ALL`).toEqual([`v-${i}`]);
         if (i % 5 !== 0) continue;
         const owners = ring.readReplicas(key);
@@ -74,5 +74,5 @@ describe('npm start -- --nodes 5 over data written with 3 nodes', () => {
     // Writes were acknowledged by W = 2 of 3: a replica may lack a key (read repair and
     // anti-entropy fill it); every key is on at least 2 of its replicas, which R = ALL just read.
     process.stdout.write(`\n3 -> 5 nodes over ${KEYS} keys: all read with R=ALL; ${notOnAll} replica copies missing in the sampled keys\n`);
-  }, 180_000);
+  }, 240_000);
 });
