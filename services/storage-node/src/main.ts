@@ -142,6 +142,7 @@ async function main(): Promise<void> {
       logger,
       observer: transferMetrics,
       onDropped: (keys) => transferMetrics.dropped(keys),
+      drainedBelow: (epoch) => server.drainedBelow(epoch),
     });
     ring.start();
   }
