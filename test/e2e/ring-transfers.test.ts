@@ -197,7 +197,7 @@ afterAll(async () => {
   process.stdout.write(`\nwrites during each membership change:\n  ${summary.join('\n  ')}\n`);
 });
 
-describe('storage nodes in a living ring (real processes, membership stand-in)', () => {
+describe('storage nodes in a living ring (real processes: membership, storage nodes, coordinators)', () => {
   it('a 4th node joins by itself, receives exactly the keys it now replicates (within 10% of ideal), and the others drop what they released', async () => {
     const ring = await duringChange('add node-4', async () => {
       await start('node-4');
