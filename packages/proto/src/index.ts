@@ -7,6 +7,8 @@ export * as storage from './generated/quorumkv/storage/v1/storage.js';
 export * as admin from './generated/quorumkv/admin/v1/admin.js';
 /** The membership service: ring epochs, members, and the cluster commands (quorumkv.membership.v1). */
 export * as membership from './generated/quorumkv/membership/v1/membership.js';
+/** Paxos between membership replicas (quorumkv.membership.v1.MembershipPeerService). */
+export * as membershipConsensus from './generated/quorumkv/membership/v1/consensus.js';
 /** Hinted handoff messages kept in NATS JetStream (quorumkv.hints.v1). */
 export * as hints from './generated/quorumkv/hints/v1/hints.js';
 /** Envoy's rate limit service (envoy.service.ratelimit.v3), wire-identical to Envoy's rls.proto. */

@@ -46,6 +46,15 @@ export const metricSpecs = {
   // Storage node: the engine.
   storageKeys: spec('quorumkv_storage_keys', 'gauge', 'Keys held by this storage node (tombstones included).'),
   storageBytes: spec('quorumkv_storage_bytes', 'gauge', 'Approximate on-disk size of this storage node\'s engine.'),
+  // Storage node: range transfers (a living ring) and cleanup.
+  storageTransferKeys: spec('quorumkv_storage_transfer_keys_total', 'counter', 'Keys streamed by range transfers, by direction (in: received and merged here; out: served to a node gaining the range).', ['direction']),
+  storageTransferBytes: spec('quorumkv_storage_transfer_bytes_total', 'counter', 'Record bytes streamed by range transfers, by direction (in, out).', ['direction']),
+  storageTransferRanges: spec('quorumkv_storage_transfer_ranges', 'gauge', 'Ranges this node receives for the current ring epoch, by state (pending, complete).', ['state']),
+  storageTransferThrottle: spec('quorumkv_storage_transfer_throttle_bytes_per_second', 'gauge', 'The range-transfer throttle in force (cluster setting stream_throughput_bytes_per_s).'),
+  storageTransferRate: spec('quorumkv_storage_transfer_rate_bytes_per_second', 'gauge', 'Bytes per second received by range transfers over the last report interval.'),
+  storageTransferRefused: spec('quorumkv_storage_transfer_refused_keys_total', 'counter', 'Transferred records this node refused to store (over a limit it is configured with).'),
+  storageCleanupKeysDropped: spec('quorumkv_storage_cleanup_keys_dropped_total', 'counter', 'Keys dropped by cleanup after a commit moved their ranges to other nodes.'),
+  storageRingEpoch: spec('quorumkv_storage_ring_epoch', 'gauge', 'The newest committed ring epoch this storage node knows.'),
   // Rate limiter: per-rule decisions, like Envoy ratelimit's per-key stats.
   rateLimitTotalHits: spec('quorumkv_ratelimit_total_hits_total', 'counter', 'Hits counted against a rule (a request may add more than one), by domain and rule.', ['domain', 'rule']),
   rateLimitOverLimit: spec('quorumkv_ratelimit_over_limit_total', 'counter', 'Hits over the rule\'s limit (denied unless in shadow mode), by domain and rule.', ['domain', 'rule']),
@@ -57,6 +66,25 @@ export const metricSpecs = {
   rateLimitFailover: spec('quorumkv_ratelimit_failover_total', 'counter', 'Decisions made without the owning replica, by failover mode (fail open, fail closed, local).', ['mode']),
   rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, overloaded, limiter-error).', ['outcome', 'reason']),
   rateLimitCheckTimeouts: spec('quorumkv_ratelimit_check_timeouts_total', 'counter', 'Rate-limit checks that ran out of time before a decision.'),
+  // Coordinator: the ring it routes by.
+  coordinatorRingEpoch: spec('quorumkv_coordinator_ring_epoch', 'gauge', 'The committed ring epoch this coordinator routes by.'),
+  coordinatorReroutes: spec('quorumkv_coordinator_reroutes_total', 'counter', 'Operations routed again after a storage node refused an older ring epoch (epoch fencing), once this coordinator caught up.'),
+  // Membership service: the ring, its changes, liveness and data moving.
+  membershipRingEpoch: spec('quorumkv_membership_ring_epoch', 'gauge', 'The committed ring epoch this membership replica knows.'),
+  membershipStateVersion: spec('quorumkv_membership_state_version', 'gauge', 'The version of the replicated cluster state (ring and settings) this replica knows.'),
+  membershipClaimant: spec('quorumkv_membership_claimant', 'gauge', '1 on the membership replica that applies changes now (the claimant), 0 on the others.'),
+  membershipChanges: spec('quorumkv_membership_changes_total', 'counter', 'Cluster changes this replica committed as claimant, by kind (join, leave, remove, commit, throttle).', ['kind']),
+  membershipMembers: spec('quorumkv_membership_members', 'gauge', 'Members by role and liveness as this replica\'s gossip sees them (storage: the nodes of the ring, LEFT ones excluded).', ['role', 'liveness']),
+  membershipRingMembers: spec('quorumkv_membership_ring_members', 'gauge', 'Storage nodes of the committed ring by state (joining, normal, leaving, left).', ['state']),
+  membershipTransferBytes: spec('quorumkv_membership_transfer_bytes_total', 'counter', 'Bytes of ranges streamed to new owners, as the receiving nodes reported them.'),
+  membershipTransferKeys: spec('quorumkv_membership_transfer_keys_total', 'counter', 'Keys of ranges streamed to new owners, as the receiving nodes reported them.'),
+  membershipTransferRangesPending: spec('quorumkv_membership_transfer_ranges_pending', 'gauge', 'Ranges of the pending ring epoch not reported complete yet.'),
+  membershipTransferBytesLeft: spec('quorumkv_membership_transfer_bytes_left', 'gauge', 'Bytes the receiving nodes estimate are left to stream for the pending ring epoch.'),
+  membershipTransferStalled: spec('quorumkv_membership_transfer_stalled_seconds', 'gauge', 'Seconds since a transfer of the pending ring epoch last made progress (0 when nothing is pending).'),
+  gossipSuspicions: spec('quorumkv_gossip_suspicions_total', 'counter', 'Members this replica\'s gossip saw become suspect, by role.', ['role']),
+  gossipRefutations: spec('quorumkv_gossip_refutations_total', 'counter', 'Suspect or down members seen alive again (a refuted suspicion, or a restart), by role.', ['role']),
+  gossipDowns: spec('quorumkv_gossip_downs_total', 'counter', 'Members this replica\'s gossip saw declared down, by role.', ['role']),
+  gossipProtocolEvents: spec('quorumkv_gossip_protocol_events_total', 'counter', 'This process\'s own gossip decisions, by type (suspicion-raised, declared-down, refuted, stalled).', ['type']),
   admissionRefusals: spec('quorumkv_admission_refusals_total', 'counter', 'Calls the coordinator shed with RESOURCE_EXHAUSTED because too much was in flight, by reason (caller: the caller\'s bound; node: a replica stream\'s bound).', ['reason']),
 } as const;
 

@@ -66,6 +66,12 @@ describe('createServiceMetrics', () => {
     // A counter read at scrape time from counts kept elsewhere (the coordinator's check client).
     let allowed = 6;
     metrics.counter(metricSpecs.rateLimitChecks, () => [{ labels: { outcome: 'allowed', reason: 'decided' }, value: allowed++ }]);
+    // The membership service, the coordinator's ring metrics and the storage node's transfer and
+    // cleanup metrics register straight from the catalog.
+    for (const spec of Object.values(metricSpecs).filter((m) => /^quorumkv_(membership|gossip|coordinator)_|^quorumkv_storage_(transfer|cleanup|ring)_/.test(m.name))) {
+      if (spec.type === 'counter') metrics.counter(spec);
+      else metrics.gauge(spec);
+    }
     metrics.counter(metricSpecs.admissionRefusals, () => [{ labels: { reason: 'caller' }, value: 0 }]);
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual(Object.values(metricNames).sort());

@@ -17,8 +17,11 @@ import { directorySize } from './dir-size.js';
 import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './errors.js';
 import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
+import { MetaStore } from './meta-store.js';
+import { OperationGate } from './operation-gate.js';
 import { loadNodeMeta } from './node-meta.js';
-import { dataKey, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
+import { countArc, dropArc, ensurePositionIndex, indexDigest, indexKeyOfRecord, scanIndex, type RangeCursor, type RangeEntry, type ScanOptions } from './position-index.js';
+import { asBuffer, dataKey, decodeIncoming, distinctValues, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
 /** How a storage engine is opened. */
@@ -109,12 +112,11 @@ export class StorageEngine {
   private readonly batcher: WriteBatcher;
   private readonly now: () => number;
   private readonly window: DedupWindow;
-  /** Operations started and not yet settled, and who waits for there to be none. */
-  private running = 0;
-  private runningWaiters: (() => void)[] = [];
-  private closing = false;
+  private readonly ops = new OperationGate();
   /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
   private readonly incarnation: Incarnation;
+  /** Durable small records beside the data: transfer checkpoints, pending releases. */
+  readonly meta: MetaStore;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -127,6 +129,7 @@ export class StorageEngine {
     this.incarnation = new Incarnation({ node: options.nodeId, epoch }, counter);
     this.window = { windowMs: options.dedupWindowMs ?? 600_000, perKey: options.dedupPerKey ?? 16 };
     this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
+    this.meta = new MetaStore(db, options.sync ?? false);
   }
 
   /**
@@ -146,6 +149,7 @@ export class StorageEngine {
     }
     try {
       const meta = await loadNodeMeta(db, options);
+      await ensurePositionIndex(db, options.logger);
       options.logger.info(
         { epoch: meta.epoch.toString(16), previousEpoch: meta.previousEpoch?.toString(16), keys: meta.keyCount },
         'incarnation started: every dot minted from now on carries this epoch',
@@ -237,7 +241,7 @@ export class StorageEngine {
             : pruneApplied(local.applied, nowMs, this.window);
         const recordBytes = encodeStoredSet(stored, applied);
         const outcome: CoordinateOutcome = { minted, versions, stored, storedMinted, record: recordBytes, deduplicated: false };
-        return this.batcher.put({ key: record, value: recordBytes }).then(() => {
+        return this.batcher.put({ key: record, value: recordBytes, digest: indexDigest(versions) }).then(() => {
           if (bytes === undefined) this.keys += 1;
           return outcome;
         });
@@ -326,7 +330,7 @@ export class StorageEngine {
       else value = encodeStoredSet(merged.map(versionToProto), applied);
     }
     this.warnSiblings(key, liveVersions(merged).length);
-    return this.batcher.put({ key: record, value }).then(() => {
+    return this.batcher.put({ key: record, value, digest: indexDigest(merged) }).then(() => {
       if (local === undefined) this.keys += 1;
       return merged;
     });
@@ -362,6 +366,38 @@ export class StorageEngine {
     this.incarnation.checkVersions(versions, field);
   }
 
+  /**
+   * The keys whose ring position lies in the arc (start, end], in (position, key) order, with
+   * their digests and record bytes, a page at a time (see `scanIndex`).
+   */
+  scanRange(start: number, end: number, options: ScanOptions): Promise<RangeEntry[]> {
+    return this.track(() => scanIndex(this.db, start, end, options));
+  }
+
+  /** How many keys lie in the arc (start, end] after the cursor (a keys-only walk of the index). */
+  countRange(start: number, end: number, after?: RangeCursor): Promise<number> {
+    return this.track(() => countArc(this.db, start, end, after));
+  }
+
+  /**
+   * Deletes every key of the arc (start, end] — records and index entries — in bounded batches,
+   * each key under its lock, in one pass over the arc. Returns the keys deleted.
+   */
+  dropRange(start: number, end: number): Promise<number> {
+    return this.track(() =>
+      dropArc(this.db, start, end, (key) => {
+        const record = dataKey(key);
+        return this.locks.run(record.toString('latin1'), () => {
+          if (this.db.getSync(record) === undefined) return Promise.resolve(false);
+          return this.batcher.put({ key: record, value: undefined }).then(() => {
+            this.keys -= 1;
+            return true;
+          });
+        });
+      }),
+    );
+  }
+
   /** Keys held (counted at open, kept since) and the size of the data directory. */
   async stats(): Promise<EngineStats> {
     return { keyCount: this.keys, approximateBytes: await directorySize(this.options.dataDir), epoch: this.epoch };
@@ -374,40 +410,26 @@ export class StorageEngine {
 
   /** Refuses new operations, lets running ones finish and closes the database. */
   async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.running > 0) await new Promise<void>((resolve) => this.runningWaiters.push(resolve));
+    if (!(await this.ops.close())) return;
     await this.batcher.idle();
     await this.db.close();
     const { batches, records } = this.batcher.counters;
     this.options.logger.info({ batches, records, keys: this.keys }, 'engine closed');
   }
 
+  /** Runs an operation unless closing, counting it until it settles (see `OperationGate`). */
+  private track<T>(op: () => Promise<T>): Promise<T> {
+    return this.ops.track(op);
+  }
+
+  /** Whether closing has started: new operations are refused. */
+  private get closing(): boolean {
+    return this.ops.closed;
+  }
+
   private get maxValueBytes(): number {
     return this.options.maxValueBytes ?? 10 * 1024;
   }
-
-  /** Runs an operation unless closing, counting it until it settles (a throw is a rejection). */
-  private track<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closing) return Promise.reject(new EngineClosedError());
-    let p: Promise<T>;
-    try {
-      p = op();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    this.running += 1;
-    p.then(this.settled, this.settled);
-    return p;
-  }
-
-  private readonly settled = (): void => {
-    this.running -= 1;
-    if (this.running > 0) return;
-    const waiters = this.runningWaiters;
-    this.runningWaiters = [];
-    for (const w of waiters) w();
-  };
 
   /**
    * Why synchronous: a LevelDB get is a memtable or block-cache lookup (or one page-cache read)
@@ -424,7 +446,17 @@ export class StorageEngine {
     // object copies and checks of the array form (measured at about a third of the engine's
     // CPU per replica write).
     const batch = this.db.batch();
-    for (const p of puts) batch.put(p.key, p.value);
+    for (const p of puts) {
+      // Why the index entry rides in the record's batch: LevelDB applies a batch whole or not at
+      // all, so no crash can leave a record without its entry or an entry without its record.
+      if (p.value === undefined) {
+        batch.del(p.key);
+        batch.del(indexKeyOfRecord(p.key));
+        continue;
+      }
+      batch.put(p.key, p.value);
+      if (p.digest !== undefined) batch.put(indexKeyOfRecord(p.key), p.digest);
+    }
     return batch.write({ sync: this.options.sync ?? false });
   }
 
@@ -444,23 +476,4 @@ export class StorageEngine {
       this.options.logger.warn({ key: Buffer.from(key).subarray(0, 64).toString('hex'), siblings: live, warnAbove: warn }, 'key holds many siblings');
     }
   }
-}
-
-/** The bytes as a Buffer over the same memory (LevelDB takes Buffers; no copy). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** A received record decoded, or bad input when it is not a valid version set. */
-function decodeIncoming(bytes: Uint8Array): StoredRecord {
-  try {
-    return decodeRecord(bytes);
-  } catch (err) {
-    throw new InvalidArgumentError('versions_record', `not a valid version set: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-/** How many different values the versions hold (a sibling-limit message names it: a Get shows each once). */
-function distinctValues(versions: readonly Version[]): number {
-  return new Set(versions.map((v) => Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString('base64'))).size;
 }
