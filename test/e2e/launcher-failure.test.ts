@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCluster } from '@quorumkv/local-cluster';
+import { LocalCluster, reservePorts } from '@quorumkv/local-cluster';
 
 /** Pids of live processes whose command line mentions `text` (read from /proc). */
 function processesMentioning(text: string): number[] {
@@ -19,13 +19,11 @@ function processesMentioning(text: string): number[] {
   return pids;
 }
 
-function occupy(): Promise<{ server: Server; port: number }> {
-  return new Promise((resolve) => {
+function occupy(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
-    });
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
   });
 }
 
@@ -37,24 +35,28 @@ describe('a cluster that cannot start', () => {
   });
 
   it('says which port is taken and leaves no service process behind', async () => {
-    const taken = await occupy();
+    // Three consecutive reserved ports for the nodes' /metrics, so no other test gets them.
+    const block = await reservePorts(3, { consecutive: true });
+    const [first = 0, middle = 0] = block.ports;
+    const taken = await occupy(middle);
     try {
       // node-2's /metrics port is taken; node-1 and node-3 start fine and must be stopped again.
       const err = await LocalCluster.start({
         nodes: 3,
         dataDir,
-        metricsPorts: { storageBase: taken.port - 1 },
+        metricsPorts: { storageBase: first },
         logToFiles: false,
       }).then(
         () => undefined,
         (e: unknown) => e as Error,
       );
       expect(err?.message).toMatch(/node-2 did not start/);
-      expect(err?.message).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken.port} for /metrics: the address is already in use`));
+      expect(err?.message).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${middle} for /metrics: the address is already in use`));
       expect(err?.message).not.toMatch(/\n\s+at /); // a plain message, not a stack trace
       expect(processesMentioning(dataDir)).toEqual([]);
     } finally {
-      taken.server.close();
+      taken.close();
+      block.release();
     }
   });
 });

@@ -79,8 +79,11 @@ describe('traces and trace-aware logs over real processes (3 storage nodes, N=3,
     await tracedPut(t.cluster.address, ctx.traceparent, 'traced', 'v');
     const inTrace = (): ReceivedSpan[] => receiver.spans().filter((s) => s.traceId === ctx.traceId);
     const engineSpans = (): ReceivedSpan[] => inTrace().filter((s) => s.name.startsWith('storage.engine.'));
-    // Every replica writes (N=3), the last one possibly after the reply (W=2): wait for all three.
+    // Every replica writes (N=3), the last one possibly after the reply (W=2): wait for all three,
+    // and for the coordinator's span of that last request, which ends (and is exported, by
+    // another process) only once its answer is back.
     await waitUntil(() => engineSpans().length >= 3, 20_000, 'engine spans from the three storage nodes');
+    await waitUntil(() => inTrace().filter((s) => s.name.startsWith('replica.')).length >= 3, 20_000, "the coordinator's three replica spans");
     const spans = inTrace();
     const byId = new Map(spans.map((s) => [s.spanId, s]));
 

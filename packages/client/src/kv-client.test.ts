@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { kv } from '@quorumkv/proto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reservePorts } from '@quorumkv/local-cluster';
 import {
   CoordinatorUnreachableError,
   DeadlineExceededError,
@@ -223,11 +224,12 @@ describe('QuorumKvClient', () => {
 
   it('reports CoordinatorUnreachableError naming the address when nothing listens there', async () => {
     const time = fakeTime();
-    const probe = await startFakeCoordinator({});
-    const address = probe.address;
-    await probe.close();
+    // A reserved port: no other test is given it and the kernel never hands it out.
+    const closed = await reservePorts(1);
+    const address = `127.0.0.1:${closed.ports[0]}`;
     client = new QuorumKvClient({ address, ...time.options });
     const err = await client.get('k').catch((e: unknown) => e);
+    closed.release();
     expect(err).toBeInstanceOf(CoordinatorUnreachableError);
     expect((err as CoordinatorUnreachableError).address).toBe(address);
     expect((err as CoordinatorUnreachableError).attempts).toBe(4);

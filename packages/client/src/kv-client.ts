@@ -192,7 +192,12 @@ export class QuorumKvClient {
     return { context: res.context };
   }
 
-  /** Deletes `key` (writes a tombstone); with a context it supersedes the versions it covers. */
+  /**
+   * Deletes `key`: writes a tombstone that supersedes the versions `opts.context` covers. Pass
+   * the context of a {@link get} of the key to delete what that get returned. Without a context
+   * the tombstone supersedes nothing: every value already stored stays, a sibling of the
+   * tombstone, and the next get still returns it.
+   */
   async delete(key: BytesLike, opts: WriteOptions = {}): Promise<void> {
     const request: kv.DeleteRequest = {
       key: toBuffer(key),

@@ -3,24 +3,29 @@ import { join } from 'node:path';
 import { ensureContextKeys } from './context-keys.js';
 import { ServiceProcess } from './service-process.js';
 import { defaultRulesDir, serviceEntry, serviceNodeArgs } from './paths.js';
+import { withReservedPorts, type PortReservation } from './port-reservation.js';
 
-/** What to start. Ports of 0 pick free ones (tests); the CLI uses fixed defaults. */
+/**
+ * What to start. A port of 0 gets a reserved one (see `reservePorts`: below the ephemeral
+ * range, claimed for this process), so a service restarted after a crash gets its port back;
+ * the CLI uses fixed defaults.
+ */
 export interface LocalClusterOptions {
   /** Number of storage nodes. @default 3 */
   readonly nodes?: number;
   /** Replication factor N. @default min(3, nodes) */
   readonly replicationFactor?: number;
   readonly host?: string;
-  /** Coordinator port. @default 0 */
+  /** Coordinator port (0: a reserved free port). @default 0 */
   readonly coordinatorPort?: number;
-  /** First storage node port; node i gets base + i - 1. 0 picks free ports. @default 0 */
+  /** First storage node port; node i gets base + i - 1. 0 gives each node a reserved free port. @default 0 */
   readonly storageBasePort?: number;
-  /** Rate limiter port (0 = free port); `false` starts no rate limiter. @default false */
+  /** Rate limiter port (0: a reserved free port); `false` starts no rate limiter. @default false */
   readonly rateLimiterPort?: number | false;
   /**
    * Ports of the Prometheus `/metrics` endpoints: the coordinator's, the first storage node's
-   * (node i gets `storageBase + i - 1`) and the rate limiter's. Absent or 0 picks free ports;
-   * each service logs its URL, kept as `ServiceProcess.metricsUrl`.
+   * (node i gets `storageBase + i - 1`) and the rate limiter's. Absent or 0 gives reserved free
+   * ports; each service logs its URL, kept as `ServiceProcess.metricsUrl`.
    */
   readonly metricsPorts?: { readonly coordinator?: number; readonly storageBase?: number; readonly rateLimiter?: number };
   /** Rules folder for the rate limiter. @default deploy/ratelimit */
@@ -45,6 +50,11 @@ export interface LocalClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Keep logs in files under `<dataDir>/logs`. @default true */
   readonly logToFiles?: boolean;
+  /**
+   * Each service in a process group of its own (see `ServiceProcessSpec.detached`): for the
+   * launcher, whose Ctrl-C must not also reach the services. @default false
+   */
+  readonly detached?: boolean;
 }
 
 /** A service's Prometheus job name. */
@@ -68,6 +78,38 @@ export interface StorageNodeInfo {
   process: ServiceProcess;
 }
 
+/** Every port a cluster binds, none of them 0. */
+interface PortPlan {
+  readonly coordinator: number;
+  readonly storage: readonly number[];
+  readonly rateLimiter: number | undefined;
+  readonly metrics: { readonly coordinator: number; readonly storage: readonly number[]; readonly rateLimiter: number };
+}
+
+/**
+ * The ports of every service: the fixed ones asked for, and one from `reserved` (in order) for
+ * each asked as 0 or not given. Called with an empty list, it counts how many it needs.
+ */
+function planPorts(options: LocalClusterOptions, reserved: readonly number[]): { plan: PortPlan; needed: number } {
+  let used = 0;
+  const pick = (wanted: number | undefined): number => (wanted !== undefined && wanted !== 0 ? wanted : (reserved[used++] ?? 0));
+  const count = options.nodes ?? 3;
+  const nodes = Array.from({ length: count }, (_, i) => i);
+  const storageBase = options.storageBasePort;
+  const metricsBase = options.metricsPorts?.storageBase;
+  const plan: PortPlan = {
+    coordinator: pick(options.coordinatorPort),
+    storage: nodes.map((i) => pick(storageBase ? storageBase + i : 0)),
+    rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? undefined : pick(options.rateLimiterPort),
+    metrics: {
+      coordinator: pick(options.metricsPorts?.coordinator),
+      storage: nodes.map((i) => pick(metricsBase ? metricsBase + i : 0)),
+      rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? 0 : pick(options.metricsPorts?.rateLimiter),
+    },
+  };
+  return { plan, needed: used };
+}
+
 /** A running local cluster of real processes on loopback. */
 export class LocalCluster {
   private constructor(
@@ -79,11 +121,28 @@ export class LocalCluster {
     public rateLimiter: ServiceProcess | undefined,
   ) {}
 
-  /** Starts the storage nodes, then the rate limiter, then the coordinator pointing at them. */
+  /** The ports reserved for this cluster (those asked as 0), released by {@link stop}. */
+  private reservation: PortReservation | undefined;
+
+  /**
+   * Starts the storage nodes, then the rate limiter, then the coordinator pointing at them.
+   * Ports asked as 0 are reserved first; if a program that ignores reservations took one before
+   * its service bound it, the cluster starts again on other ports.
+   */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
     for (const s of ['storage-node', 'coordinator'] as const) {
       if (!existsSync(serviceEntry(s))) throw new Error(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
     }
+    const { needed, plan } = planPorts(options, []);
+    if (needed === 0) return LocalCluster.startWith(options, plan);
+    const { value, reservation } = await withReservedPorts(needed, (ports) => LocalCluster.startWith(options, planPorts(options, ports).plan), {
+      host: options.host ?? '127.0.0.1',
+    });
+    value.reservation = reservation;
+    return value;
+  }
+
+  private static async startWith(options: LocalClusterOptions, ports: PortPlan): Promise<LocalCluster> {
     const count = options.nodes ?? 3;
     const started: ServiceProcess[] = [];
     try {
@@ -93,10 +152,7 @@ export class LocalCluster {
         const id = `node-${i}`;
         const dataDir = join(options.dataDir, id);
         starts.push(
-          LocalCluster.startStorageNode(options, id, dataDir, {
-            port: options.storageBasePort ? options.storageBasePort + i - 1 : 0,
-            metricsPort: options.metricsPorts?.storageBase ? options.metricsPorts.storageBase + i - 1 : 0,
-          }).then((p) => {
+          LocalCluster.startStorageNode(options, id, dataDir, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }).then((p) => {
             started.push(p);
             storageNodes.push({ id, dataDir, process: p });
           }),
@@ -109,16 +165,16 @@ export class LocalCluster {
       if (failed) throw failed.reason;
       storageNodes.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
       let rateLimiter: ServiceProcess | undefined;
-      if (options.rateLimiterPort !== undefined && options.rateLimiterPort !== false) {
+      if (ports.rateLimiter !== undefined) {
         rateLimiter = await ServiceProcess.start({
           name: 'rate-limiter',
           entry: serviceEntry('rate-limiter'),
           args: [
             '--listen',
-            `${options.host ?? '127.0.0.1'}:${options.rateLimiterPort}`,
+            `${options.host ?? '127.0.0.1'}:${ports.rateLimiter}`,
             '--rules',
             options.rulesDir ?? defaultRulesDir,
-            ...LocalCluster.metricsListen(options, options.metricsPorts?.rateLimiter),
+            ...LocalCluster.metricsListen(options, ports.metrics.rateLimiter),
             ...(options.rateLimiterArgs ?? []),
           ],
           ...LocalCluster.common(options, 'rate-limiter', 'rate-limiter'),
@@ -126,7 +182,7 @@ export class LocalCluster {
         started.push(rateLimiter);
       }
       const contextKeysFile = options.contextKeysFile ?? ensureContextKeys(options.dataDir);
-      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter, contextKeysFile);
+      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter, ports, contextKeysFile);
       return new LocalCluster(options, contextKeysFile, storageNodes, coordinator, rateLimiter);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
@@ -138,16 +194,17 @@ export class LocalCluster {
     options: LocalClusterOptions,
     name: string,
     service: Parameters<typeof serviceNodeArgs>[0],
-  ): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs: readonly string[] } {
+  ): { env?: NodeJS.ProcessEnv; logFile?: string; nodeArgs: readonly string[]; detached: boolean } {
     return {
+      detached: options.detached ?? false,
       nodeArgs: [...serviceNodeArgs(service), ...(options.nodeArgs ?? [])],
       env: serviceEnv(options.env, name),
       ...(options.logToFiles === false ? {} : { logFile: join(options.dataDir, 'logs', `${name}.log`) }),
     };
   }
 
-  private static metricsListen(options: LocalClusterOptions, port: number | undefined): string[] {
-    return ['--metrics-listen', `${options.host ?? '127.0.0.1'}:${port ?? 0}`];
+  private static metricsListen(options: LocalClusterOptions, port: number): string[] {
+    return ['--metrics-listen', `${options.host ?? '127.0.0.1'}:${port}`];
   }
 
   private static startStorageNode(
@@ -177,6 +234,7 @@ export class LocalCluster {
     options: LocalClusterOptions,
     nodes: readonly StorageNodeInfo[],
     rateLimiter: ServiceProcess | undefined,
+    ports: PortPlan,
     contextKeysFile: string,
   ): Promise<ServiceProcess> {
     const n = options.replicationFactor ?? Math.min(3, nodes.length);
@@ -185,7 +243,7 @@ export class LocalCluster {
       entry: serviceEntry('coordinator'),
       args: [
         '--listen',
-        `${options.host ?? '127.0.0.1'}:${options.coordinatorPort ?? 0}`,
+        `${options.host ?? '127.0.0.1'}:${ports.coordinator}`,
         '--nodes',
         nodes.map((s) => `${s.id}=${s.process.address}`).join(','),
         '--replication-factor',
@@ -193,7 +251,7 @@ export class LocalCluster {
         '--context-keys-file',
         contextKeysFile,
         ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
-        ...LocalCluster.metricsListen(options, options.metricsPorts?.coordinator),
+        ...LocalCluster.metricsListen(options, ports.metrics.coordinator),
         ...(options.coordinatorArgs ?? []),
       ],
       ...LocalCluster.common(options, 'coordinator', 'coordinator'),
@@ -223,18 +281,41 @@ export class LocalCluster {
     return n;
   }
 
-  /** Restarts a stopped or killed storage node on the same ports and data folder. */
-  async restartNode(id: string): Promise<void> {
-    const n = this.node(id);
-    if (n.process.running) await n.process.stop();
-    const port = Number(n.process.address.split(':').pop());
-    const metricsPort = n.process.metricsUrl === undefined ? 0 : Number(new URL(n.process.metricsUrl).port);
-    n.process = await LocalCluster.startStorageNode(this.options, id, n.dataDir, { port, metricsPort });
+  /**
+   * The service called `name` (`node-1`…, `coordinator`, `rate-limiter`).
+   * @throws Error naming the services there are, for an unknown name.
+   */
+  service(name: string): { readonly job: ServiceJob; readonly instance: string; readonly process: ServiceProcess } {
+    const found = this.services().find((s) => s.instance === name);
+    if (!found) throw new Error(`no service ${name} (there are ${this.services().map((s) => s.instance).join(', ')})`);
+    return found;
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after the grace period). */
+  /**
+   * Starts a service again (stopping it first if it still runs) with the same command line: the
+   * same ports, so the coordinator and clients find it where it was, and a storage node keeps
+   * its LevelDB folder.
+   */
+  async restart(name: string, graceMs = 10_000): Promise<ServiceProcess> {
+    const old = this.service(name).process;
+    if (old.running) await old.stop(graceMs);
+    const fresh = await ServiceProcess.start(old.spec);
+    if (name === 'coordinator') this.coordinator = fresh;
+    else if (name === 'rate-limiter') this.rateLimiter = fresh;
+    else this.node(name).process = fresh;
+    return fresh;
+  }
+
+  /** Restarts a stopped or killed storage node on the same ports and data folder. */
+  async restartNode(id: string): Promise<void> {
+    this.node(id);
+    await this.restart(id);
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after the grace period), then frees its reserved ports. */
   async stop(graceMs = 10_000): Promise<void> {
     await this.coordinator.stop(graceMs);
     await Promise.all([...this.storageNodes.map((s) => s.process.stop(graceMs)), this.rateLimiter?.stop(graceMs)]);
+    this.reservation?.release();
   }
 }

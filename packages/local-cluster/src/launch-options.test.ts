@@ -24,6 +24,13 @@ describe('launcher options', () => {
     expect(options([], {}, false).cluster.rateLimiterPort).toBe(false);
   });
 
+  it('takes 0 for any port (a free one, printed once up) and --no-restart', () => {
+    const o = options(['--port', '0', '--storage-port', '0', '--rate-limiter-port', '0', '--metrics-port', '0', '--storage-metrics-port', '0', '--rate-limiter-metrics-port', '0']);
+    expect(o.cluster).toMatchObject({ coordinatorPort: 0, storageBasePort: 0, rateLimiterPort: 0, metricsPorts: { coordinator: 0, storageBase: 0, rateLimiter: 0 } });
+    expect(o.autoRestart).toBe(true);
+    expect(options(['--no-restart']).autoRestart).toBe(false);
+  });
+
   it('refuses a bad port naming the option', () => {
     expect(() => options(['--metrics-port', 'x'])).toThrow(UsageError);
     expect(() => options(['--storage-metrics-port', '70000'])).toThrow(/--storage-metrics-port must be between/);

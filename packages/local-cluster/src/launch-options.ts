@@ -20,6 +20,8 @@ export interface LaunchOptions {
   readonly port: number;
   /** Where `start:observe` serves the Prometheus UI (0: a free port). */
   readonly prometheusPort: number;
+  /** Restart a crashed service by itself (false: `--no-restart`). */
+  readonly autoRestart: boolean;
 }
 
 /** `npm start -- --help` (and `npm run start:observe -- --help`). */
@@ -39,8 +41,19 @@ Options:
   --metrics-port P             coordinator /metrics port (default 9070)
   --storage-metrics-port P     first storage node /metrics port; node i gets P+i-1 (default 9101)
   --rate-limiter-metrics-port P  rate limiter /metrics port (default 9081)
-  --prometheus-port P          start:observe only: Prometheus UI port (default 9090, 0 = any free port)
+  --prometheus-port P          start:observe only: Prometheus UI port (default 9090 when free)
   --data-dir DIR               data and logs (default ./.qkv-data, env QKV_DATA_DIR)
+  --no-restart                 leave a crashed service down instead of restarting it
+  --help
+A port of 0 picks a free one; the addresses are printed once the cluster is up.
+
+A service that crashes (killed, or exits with an error) is started again on its ports after
+1 s, then 2 s, 4 s… up to 30 s while it keeps crashing; one you stop cleanly (SIGTERM) stays
+down. From another shell, with the same --data-dir:
+  npx quorumkv-local status            every service: up or down, pid, restarts
+  npx quorumkv-local restart [NAME]    start NAME (node-2, coordinator, rate-limiter) again now
+  npx quorumkv-local stop NAME         stop NAME; it stays down until restarted
+A service started this way belongs to the cluster and stops with it on Ctrl-C.
   --help`;
 
 function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
@@ -75,19 +88,21 @@ export function parseLaunchOptions(
       'rate-limiter-metrics-port': { type: 'string' },
       'prometheus-port': { type: 'string' },
       'data-dir': { type: 'string' },
+      'no-restart': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) return { help: true };
   const nodes = intOption('nodes', values.nodes ?? env['QKV_NODES'], 3, 1, 32);
   const replicationFactor = intOption('replication', values.replication, Math.min(3, nodes), 1, nodes);
-  const port = intOption('port', values.port ?? env['QKV_PORT'], 7070, 1, 65535);
-  const storageBasePort = intOption('storage-port', values['storage-port'], 7101, 1, 65535 - nodes);
-  const rateLimiterPort = intOption('rate-limiter-port', values['rate-limiter-port'], 8081, 1, 65535);
+  // 0 everywhere means a free port (LocalCluster reserves one), printed once the cluster is up.
+  const port = intOption('port', values.port ?? env['QKV_PORT'], 7070, 0, 65535);
+  const storageBasePort = intOption('storage-port', values['storage-port'], 7101, 0, 65535 - nodes);
+  const rateLimiterPort = intOption('rate-limiter-port', values['rate-limiter-port'], 8081, 0, 65535);
   const metricsPorts = {
-    coordinator: intOption('metrics-port', values['metrics-port'], 9070, 1, 65535),
-    storageBase: intOption('storage-metrics-port', values['storage-metrics-port'], 9101, 1, 65535 - nodes),
-    rateLimiter: intOption('rate-limiter-metrics-port', values['rate-limiter-metrics-port'], 9081, 1, 65535),
+    coordinator: intOption('metrics-port', values['metrics-port'], 9070, 0, 65535),
+    storageBase: intOption('storage-metrics-port', values['storage-metrics-port'], 9101, 0, 65535 - nodes),
+    rateLimiter: intOption('rate-limiter-metrics-port', values['rate-limiter-metrics-port'], 9081, 0, 65535),
   };
   const prometheusPort = intOption('prometheus-port', values['prometheus-port'], 9090, 0, 65535);
   const dataDir = resolve(values['data-dir'] ?? env['QKV_DATA_DIR'] ?? '.qkv-data');
@@ -105,6 +120,7 @@ export function parseLaunchOptions(
       },
       port,
       prometheusPort,
+      autoRestart: !values['no-restart'],
     },
   };
 }

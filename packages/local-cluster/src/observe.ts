@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
-import { scrapeAddress, startPrometheus, type ScrapeTarget } from './prometheus.js';
+import { prometheusLines, scrapeAddress, startPrometheus, type ScrapeTarget } from './prometheus.js';
 import { runCluster } from './run-cluster.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -23,17 +23,8 @@ runCluster(process.argv.slice(2), {
       if (s.process.metricsUrl !== undefined) targets.push({ job: s.job, node: s.instance, address: scrapeAddress(s.process.metricsUrl) });
     }
     const prometheus = await startPrometheus({ binary: PROMETHEUS, port: options.prometheusPort, targets, ruleFiles: [ALERTS] });
-    const query = (q: string): string => `${prometheus.url}/graph?g0.expr=${encodeURIComponent(q)}&g0.tab=0&g0.range_input=15m`;
     return {
-      lines: [
-        '',
-        `Prometheus: ${prometheus.url}  (scrapes every service each 5 s; config ${prometheus.configFile})`,
-        `  targets:  ${prometheus.url}/targets`,
-        `  alerts:   ${prometheus.url}/alerts`,
-        `  calls/s:  ${query('sum by (job, method, code) (rate(quorumkv_grpc_server_requests_total[1m]))')}`,
-        `  p99:      ${query('histogram_quantile(0.99, sum by (job, method, le) (rate(quorumkv_grpc_server_request_duration_seconds_bucket[1m])))')}`,
-        `Grafana: import ${DASHBOARD} and point its datasource at ${prometheus.url}`,
-      ],
+      lines: ['', ...prometheusLines(prometheus), `Grafana: import ${DASHBOARD} and point its datasource at ${prometheus.url}`],
       stop: () => prometheus.stop(),
     };
   },

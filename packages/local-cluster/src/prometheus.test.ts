@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLaunchOptions } from './launch-options.js';
 import { repoRoot } from './paths.js';
-import { prometheusConfig, scrapeAddress, startPrometheus, type RunningPrometheus } from './prometheus.js';
+import { prometheusConfig, prometheusLines, prometheusPages, scrapeAddress, startPrometheus, type RunningPrometheus } from './prometheus.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const ALERTS = join(repoRoot, 'deploy', 'prometheus', 'alerts.yml');
@@ -62,6 +62,26 @@ describe('prometheus config for the local cluster', () => {
   });
 });
 
+describe('prometheusPages', () => {
+  let ui: Server | undefined;
+  afterAll(async () => new Promise<void>((resolve) => (ui ? ui.close(() => resolve()) : resolve())));
+
+  it('follows the root redirect: the classic UI of Debian 2.42, the React UI of upstream 2.x, the 3.x query page', async () => {
+    let home = '/classic/graph';
+    ui = createServer((_req, res) => {
+      res.writeHead(302, { location: home });
+      res.end();
+    });
+    await new Promise<void>((resolve) => ui?.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(ui.address() as AddressInfo).port}`;
+    expect(await prometheusPages(url)).toEqual({ query: `${url}/classic/graph`, targets: `${url}/classic/targets`, alerts: `${url}/classic/alerts` });
+    home = '/graph';
+    expect(await prometheusPages(url)).toEqual({ query: `${url}/graph`, targets: `${url}/targets`, alerts: `${url}/alerts` });
+    home = '/query';
+    expect(await prometheusPages(url)).toEqual({ query: `${url}/query`, targets: `${url}/targets`, alerts: `${url}/alerts` });
+  });
+});
+
 describe('startPrometheus', () => {
   let target: Server | undefined;
   let prometheus: RunningPrometheus | undefined;
@@ -93,6 +113,19 @@ describe('startPrometheus', () => {
     }
     expect(found?.health).toBe('up');
     expect(found?.labels['node']).toBe('coordinator');
+
+    // Every link start:observe prints opens a page of this Prometheus (Debian's 2.42 serves only
+    // the classic UI: its /targets and /alerts are 404s).
+    const links = prometheusLines(running).flatMap((l) => l.match(/https?:\/\/\S+/g) ?? []);
+    expect(links).toHaveLength(5);
+    for (const link of links) {
+      const res = await fetch(link);
+      const page = await res.text();
+      expect(res.status, link).toBe(200);
+      if (link.includes('/targets')) expect(page).toContain('coordinator');
+    }
+    expect(links).toContain(running.pages.targets);
+    expect(links).toContain(running.pages.alerts);
 
     await running.stop();
     expect(running.process.exitCode !== null || running.process.signalCode !== null).toBe(true);

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceJob } from './cluster.js';
+import { canListen, withReservedPorts } from './port-reservation.js';
 
 /** One `/metrics` endpoint to scrape. */
 export interface ScrapeTarget {
@@ -56,31 +56,51 @@ export function prometheusConfig(options: PrometheusConfigOptions): string {
   return lines.join('\n') + '\n';
 }
 
-/** Resolves with `preferred` when it is free on `host`, else with a port the OS picks. */
-export async function freePort(host: string, preferred = 0): Promise<number> {
-  const tryPort = (port: number): Promise<number | undefined> =>
-    new Promise((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(undefined));
-      server.listen(port, host, () => {
-        const address = server.address();
-        const bound = typeof address === 'object' && address !== null ? address.port : undefined;
-        server.close(() => resolve(bound));
-      });
-    });
-  if (preferred !== 0) {
-    const port = await tryPort(preferred);
-    if (port !== undefined) return port;
-  }
-  const any = await tryPort(0);
-  if (any === undefined) throw new Error(`no free port on ${host}`);
-  return any;
+/**
+ * Pages of a Prometheus web UI. Where they are depends on the build: Debian's prometheus 2.42
+ * ships only the classic UI, at `/classic/graph`, `/classic/targets`, `/classic/alerts` (its
+ * `/targets` is a 404); upstream 2.x builds serve `/graph`, `/targets`, `/alerts`; 3.x serves
+ * `/query`. The root redirects to the query page, which tells which one runs.
+ */
+export interface PrometheusPages {
+  /** The query page; add `?g0.expr=…` for a query. */
+  readonly query: string;
+  readonly targets: string;
+  readonly alerts: string;
+}
+
+/** The pages of the Prometheus UI at `url`, found from where its root redirects. */
+export async function prometheusPages(url: string): Promise<PrometheusPages> {
+  const res = await fetch(`${url}/`, { redirect: 'manual' });
+  await res.arrayBuffer();
+  const home = new URL(res.headers.get('location') ?? '/graph', `${url}/`).pathname.replace(/\/$/, '');
+  const base = home.replace(/\/(graph|query)$/, '');
+  return { query: `${url}${home}`, targets: `${url}${base}/targets`, alerts: `${url}${base}/alerts` };
+}
+
+/** A query page link: the expression as a graph over the last 15 minutes. */
+export function queryLink(pages: PrometheusPages, expr: string): string {
+  return `${pages.query}?g0.expr=${encodeURIComponent(expr)}&g0.tab=0&g0.range_input=15m`;
+}
+
+/** What `npm run start:observe` prints about its Prometheus: the UI's pages and two ready queries. */
+export function prometheusLines(prometheus: RunningPrometheus): string[] {
+  const { pages } = prometheus;
+  return [
+    `Prometheus: ${prometheus.url}  (scrapes every service each 5 s; config ${prometheus.configFile})`,
+    `  targets:  ${pages.targets}`,
+    `  alerts:   ${pages.alerts}`,
+    `  calls/s:  ${queryLink(pages, 'sum by (job, method, code) (rate(quorumkv_grpc_server_requests_total[1m]))')}`,
+    `  p99:      ${queryLink(pages, 'histogram_quantile(0.99, sum by (job, method, le) (rate(quorumkv_grpc_server_request_duration_seconds_bucket[1m])))')}`,
+  ];
 }
 
 /** A running Prometheus. */
 export interface RunningPrometheus {
   /** The web UI, `http://HOST:PORT`. */
   readonly url: string;
+  /** Its pages, as this build serves them. */
+  readonly pages: PrometheusPages;
   /** The prometheus.yml it reads. */
   readonly configFile: string;
   readonly process: ChildProcess;
@@ -94,7 +114,7 @@ export interface StartPrometheusOptions extends PrometheusConfigOptions {
   readonly binary?: string;
   /** @default 127.0.0.1 */
   readonly host?: string;
-  /** Web UI port; taken when free, else any free port. 0: any free port. @default 9090 */
+  /** Web UI port; taken when free, else a reserved free one. 0: a reserved free one. @default 9090 */
   readonly port?: number;
   /** How long to wait for `/-/ready`. @default 20000 */
   readonly readyTimeoutMs?: number;
@@ -111,10 +131,13 @@ export class PrometheusStartError extends Error {
   }
 }
 
-async function ready(url: string): Promise<boolean> {
+/** Whether the Prometheus answering at `url` is ready and is the one reading `configFile`. */
+async function ready(url: string, configFile: string): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/-/ready`);
-    return res.ok;
+    if (!(await fetch(`${url}/-/ready`)).ok) return false;
+    // Another server may answer on this port (one that took it first): check it is ours.
+    const flags = (await (await fetch(`${url}/api/v1/status/flags`)).json()) as { data?: Record<string, string> };
+    return flags.data?.['config.file'] === configFile;
   } catch {
     return false;
   }
@@ -122,11 +145,19 @@ async function ready(url: string): Promise<boolean> {
 
 /**
  * Writes a prometheus.yml for the targets into a temporary folder and runs Prometheus on it with
- * its time-series storage in the same folder, on loopback; resolves once it reports ready.
+ * its time-series storage in the same folder, on loopback; resolves once it reports ready. The
+ * port is `options.port` when free, else (and for 0) one reserved below the ephemeral range
+ * (see `reservePorts`), tried again on another when Prometheus finds it taken.
  */
 export async function startPrometheus(options: StartPrometheusOptions): Promise<RunningPrometheus> {
   const host = options.host ?? '127.0.0.1';
-  const port = await freePort(host, options.port ?? 9090);
+  const preferred = options.port ?? 9090;
+  if (preferred !== 0 && (await canListen(host, preferred))) return startOn(options, host, preferred);
+  const { value, reservation } = await withReservedPorts(1, (ports) => startOn(options, host, ports[0] ?? 0), { host });
+  return { ...value, stop: () => value.stop().finally(() => reservation.release()) };
+}
+
+async function startOn(options: StartPrometheusOptions, host: string, port: number): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, prometheusConfig(options));
@@ -153,7 +184,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
   void exited.then(() => {
     running = false;
   });
-  const url = `http://${host}:${port}`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const stop = async (): Promise<void> => {
     if (running) {
       child.kill('SIGTERM');
@@ -164,7 +195,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
-  while (!(await ready(url))) {
+  while (!(await ready(url, configFile))) {
     if (!running) {
       await stop();
       throw new PrometheusStartError(`exited with code ${await exited}`, output.join('\n'));
@@ -175,5 +206,5 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, configFile, process: child, stop };
+  return { url, pages: await prometheusPages(url), configFile, process: child, stop };
 }

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LocalCluster } from './cluster.js';
+import { checkNoOtherLauncher, serveControl } from './control.js';
 import { launchUsage, parseLaunchOptions, UsageError, type LaunchOptions } from './launch-options.js';
 import { serviceEntry } from './paths.js';
+import { DEFAULT_RESTART_POLICY, Supervisor } from './supervisor.js';
 
 /** What a launcher command adds around the cluster (`start:observe` adds Prometheus). */
 export interface LaunchExtras {
@@ -26,7 +28,7 @@ function tracingLine(env: NodeJS.ProcessEnv): string {
 
 /** The summary printed once the cluster is up. */
 export function describeCluster(cluster: LocalCluster, options: LaunchOptions, env: NodeJS.ProcessEnv): string[] {
-  const addr = options.port === 7070 ? '' : ` --addr ${cluster.address}`;
+  const addr = cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`;
   const metrics = (url: string | undefined): string => (url === undefined ? '' : `  metrics ${url}`);
   return [
     '',
@@ -40,7 +42,17 @@ export function describeCluster(cluster: LocalCluster, options: LaunchOptions, e
     `  npx qkv put greeting hello${addr}`,
     `  npx qkv get greeting${addr}`,
     `  npx qkv status${addr}`,
+    '',
+    options.autoRestart
+      ? 'A service that crashes is restarted on its ports (after 1 s, then longer while it keeps crashing).'
+      : 'A service that crashes stays down (--no-restart).',
+    `Control it from another shell: npx quorumkv-local status | restart [NAME] | stop NAME${controlDir(options)}`,
   ];
+}
+
+/** ` --data-dir DIR` for the control commands, when the data is not in the default place. */
+function controlDir(options: LaunchOptions): string {
+  return resolve(options.cluster.dataDir) === resolve('.qkv-data') ? '' : ` --data-dir ${options.cluster.dataDir}`;
 }
 
 /**
@@ -62,15 +74,34 @@ export async function runCluster(argv: readonly string[], extras: LaunchExtras =
   }
   const { options } = parsed;
   const { cluster: clusterOptions } = options;
+  // Before anything starts: a second launcher on the same data would only fail later, on a
+  // locked LevelDB folder or a taken port, with a less helpful message.
+  await checkNoOtherLauncher(clusterOptions.dataDir);
   process.stdout.write(
     `Starting quorumkv: ${clusterOptions.nodes} storage nodes (N=${clusterOptions.replicationFactor}), data in ${clusterOptions.dataDir}\n`,
   );
-  const cluster = await LocalCluster.start({ ...clusterOptions, env: process.env });
+  // Why detached: Ctrl-C signals the terminal's whole foreground process group. Had the services
+  // been in it, each would start draining on that SIGINT and then get the launcher's SIGTERM a
+  // few ms later as a "second signal", which exits at once (exit 1, a storage node's engine not
+  // closed). In their own groups only the launcher hears Ctrl-C and stops each service once:
+  // the coordinator first, then the nodes.
+  const cluster = await LocalCluster.start({ ...clusterOptions, env: process.env, detached: true });
+  // Crashes are reported (with how the process ended) and, unless --no-restart, healed.
+  const supervisor = new Supervisor(
+    cluster,
+    { ...DEFAULT_RESTART_POLICY, automatic: options.autoRestart },
+    (line) => process.stderr.write(`npm start: ${line}\n`),
+    undefined,
+    controlDir(options),
+  );
   let extra: { lines: string[]; stop(): Promise<void> } | undefined;
+  let control: { close(): Promise<void> } | undefined;
   try {
+    control = await serveControl(clusterOptions.dataDir, supervisor);
     extra = await extras.afterStart?.(cluster, options);
   } catch (err) {
-    await cluster.stop();
+    await supervisor.shutdown();
+    await Promise.all([control?.close(), cluster.stop()]);
     throw err;
   }
   process.stdout.write([...describeCluster(cluster, options, process.env), ...(extra?.lines ?? []), '', 'Press Ctrl-C to stop.', ''].join('\n'));
@@ -80,23 +111,24 @@ export async function runCluster(argv: readonly string[], extras: LaunchExtras =
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nStopping quorumkv...\n');
-    Promise.all([extra?.stop(), cluster.stop()]).then(
-      () => {
-        process.stdout.write('Stopped.\n');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`npm start: stopping failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
+    // The supervisor first, so that nothing is restarted while the cluster stops, and services
+    // it is starting right now are up before the cluster stops every one of them.
+    supervisor
+      .shutdown()
+      .then(() => Promise.all([extra?.stop(), control?.close(), cluster.stop()]))
+      .then(
+        () => {
+          process.stdout.write('Stopped.\n');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          process.stderr.write(`npm start: stopping failed: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  // A service that dies on its own is reported, not silently ignored.
-  for (const { process: p } of cluster.services()) {
-    void p.exited().then((code) => {
-      if (!stopping) process.stderr.write(`npm start: ${p.spec.name} exited (code ${code}); see its log in ${resolve(clusterOptions.dataDir, 'logs')}\n`);
-    });
-  }
+  // The terminal closing no longer reaches the services (their own groups): stop them then too.
+  process.on('SIGHUP', stop);
 }

@@ -20,6 +20,23 @@ export interface ServiceProcessSpec {
   readonly logFile?: string;
   /** How long to wait for the "listening" log line. @default 20000 */
   readonly startTimeoutMs?: number;
+  /**
+   * Run in a process group of its own, so that signals a terminal sends to the launcher's group
+   * (Ctrl-C) reach only the launcher, which then stops the service once, in its turn. @default false
+   */
+  readonly detached?: boolean;
+}
+
+/** How a process ended: its exit code, or the signal that killed it (then `code` is null). */
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** "exited with code 1", "was killed by SIGKILL": how a process ended, in words. */
+export function describeExit(exit: ProcessExit): string {
+  if (exit.signal !== null) return `was killed by ${exit.signal}`;
+  return `exited with code ${exit.code ?? 'unknown'}`;
 }
 
 /** A service that failed to start: names it and quotes its last output. */
@@ -40,7 +57,7 @@ export class ServiceStartError extends Error {
  * its Prometheus endpoint as `metricsUrl`.
  */
 export class ServiceProcess {
-  private readonly exitPromise: Promise<number | null>;
+  private readonly exitPromise: Promise<ProcessExit>;
 
   private constructor(
     readonly spec: ServiceProcessSpec,
@@ -48,7 +65,7 @@ export class ServiceProcess {
     readonly address: string,
     /** `http://HOST:PORT/metrics`, from the listening line; undefined if the service logged none. */
     readonly metricsUrl: string | undefined,
-    exit: Promise<number | null>,
+    exit: Promise<ProcessExit>,
     private readonly log: WriteStream | undefined,
   ) {
     this.exitPromise = exit;
@@ -64,6 +81,7 @@ export class ServiceProcess {
     const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.entry, ...spec.args], {
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: spec.detached ?? false,
     });
     const tail: string[] = [];
     const remember = (line: string): void => {
@@ -71,7 +89,7 @@ export class ServiceProcess {
       if (tail.length > 30) tail.shift();
       log?.write(line + '\n');
     };
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    const exit = new Promise<ProcessExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     createInterface({ input: child.stderr }).on('line', remember);
     const listening = await new Promise<{ address: string; metricsUrl: string | undefined }>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -91,9 +109,9 @@ export class ServiceProcess {
           // not JSON: an ordinary output line
         }
       });
-      void exit.then((code) => {
+      void exit.then((how) => {
         clearTimeout(timer);
-        reject(new ServiceStartError(spec.name, `exited with code ${code} before listening`, tail.join('\n')));
+        reject(new ServiceStartError(spec.name, `${describeExit(how)} before listening`, tail.join('\n')));
       });
     });
     return new ServiceProcess(spec, child, listening.address, listening.metricsUrl, exit, log);
@@ -108,8 +126,13 @@ export class ServiceProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Resolves with the exit code (-1 when killed by a signal). */
-  exited(): Promise<number | null> {
+  /** Resolves with the exit code; null when a signal killed the process (see {@link exit}). */
+  async exited(): Promise<number | null> {
+    return (await this.exitPromise).code;
+  }
+
+  /** Resolves once the process ended, with its exit code or the signal that killed it. */
+  exit(): Promise<ProcessExit> {
     return this.exitPromise;
   }
 

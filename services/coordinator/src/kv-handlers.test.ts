@@ -249,6 +249,15 @@ describe('KvOperations', () => {
     expect(ops.counts.siblingsCreated).toBe(0);
   });
 
+  it('counts the replicas that answered a read with one node down (R=3): 2 of 3, not 0', async () => {
+    const { replicas, ops } = setup();
+    await ops.put(put('k', 'v', { w: 3 }), Number.POSITIVE_INFINITY);
+    replicas.down.add('node-1');
+    const err = await failure(ops.get(get('k', 3), Number.POSITIVE_INFINITY));
+    expect((err as Error).message).toBe('quorum not reached: 2 of 3 replicas answered, 3 needed (node-1: connection refused)');
+    expect(ops.counts.quorumFailures.get).toBe(1);
+  });
+
   it('turns a sibling-limit refusal into FAILED_PRECONDITION without trying another replica', async () => {
     const { replicas, ops } = setup();
     replicas.refuse.set('node-1', storage.ReplicaError_Code.CODE_SIBLING_LIMIT);

@@ -67,6 +67,41 @@ describe('awaitQuorum', () => {
     expect(e.message).toBe('quorum not reached: 1 of 3 replicas answered, 2 needed (node-2: connection reset, node-3: connection refused)');
   });
 
+  it('counts every replica that answered when an early failure made the quorum impossible (R=3, one node down)', async () => {
+    const [a, b, c] = [deferred<string>('node-1'), deferred<string>('node-2'), deferred<string>('node-3')];
+    const wait = outcome(awaitQuorum([a, b, c], opts(3)));
+    // The down node fails at once, before the two live replicas answer.
+    a.reject(new ReplicaStreamBrokenError('node-1', 'connection refused'));
+    await Promise.resolve();
+    b.resolve('B');
+    c.resolve('C');
+    const { error } = await wait;
+    expect(Date.now()).toBe(T0);
+    const e = error as QuorumNotReachedError;
+    expect([e.needed, e.answered, e.asked]).toEqual([3, 2, 3]);
+    expect(e.message).toBe('quorum not reached: 2 of 3 replicas answered, 3 needed (node-1: connection refused)');
+  });
+
+  it('counts exactly when more replicas are needed than were asked', async () => {
+    const [a, b] = [deferred<string>('node-1'), deferred<string>('node-2')];
+    const wait = outcome(awaitQuorum([a, b], opts(3, { asked: 3 })));
+    a.resolve('A');
+    b.resolve('B');
+    const { error } = await wait;
+    expect((error as Error).message).toBe('quorum not reached: 2 of 3 replicas answered, 3 needed');
+  });
+
+  it('once the quorum is impossible, waits for the other replicas no longer than the replica deadline', async () => {
+    const [a, b, c] = [deferred<string>('node-1'), deferred<string>('node-2'), deferred<string>('node-3')];
+    const wait = outcome(awaitQuorum([a, b, c], opts(3)));
+    a.reject(new ReplicaStreamBrokenError('node-1', 'connection refused'));
+    b.resolve('B');
+    await vi.advanceTimersByTimeAsync(1000);
+    const { error } = await wait;
+    expect(Date.now()).toBe(T0 + 1000);
+    expect((error as Error).message).toBe('quorum not reached: 1 of 3 replicas answered, 3 needed (node-1: connection refused, node-3: deadline)');
+  });
+
   it('counts replicas silent at the replica deadline as "deadline" misses', async () => {
     const [a, b, c] = [deferred<string>('node-1'), deferred<string>('node-2'), deferred<string>('node-3')];
     const wait = outcome(awaitQuorum([a, b, c], opts(3)));

@@ -44,10 +44,16 @@ export interface QuorumWaitOptions {
  * Waits until `needed` of the attempts answer. Settles as early as the outcome is known:
  *
  * - resolves with the first `needed` answers;
- * - rejects with {@link QuorumNotReachedError} as soon as so many attempts failed that `needed`
- *   can no longer be reached (a broken stream fails at once, not at the deadline), or when the
- *   replica deadline passes first (the silent replicas count as `deadline` misses);
+ * - rejects with {@link QuorumNotReachedError} once so many attempts failed that `needed` can no
+ *   longer be reached and every other attempt has settled (a broken stream does not wait for
+ *   the replica deadline), or when the replica deadline passes first (the silent replicas count
+ *   as `deadline` misses);
  * - rejects with `DeadlineExceededError` when the client's deadline passes first.
+ *
+ * Why wait for the other attempts once the quorum is impossible: the error reports how many
+ * replicas answered, and a count taken the moment the first failure arrived would say "0 of 3
+ * answered" while two live replicas were a millisecond from answering. The live ones answer
+ * within the replica deadline, which still bounds the wait.
  *
  * Attempts that settle later are left to the caller (read repair watches late answers); every
  * attempt gets a rejection handler here, so a late failure is never an unhandled rejection.
@@ -71,6 +77,13 @@ export function awaitQuorum<T>(attempts: readonly ReplicaAttempt<T>[], options: 
   };
   const notReached = (extra: readonly ReplicaFailure[]): QuorumNotReachedError =>
     new QuorumNotReachedError(needed + prior, answers.length + prior, asked, [...failures, ...extra]);
+  // The quorum is out of reach (too many failures) and nothing is pending: fail with exact counts.
+  const failIfHopeless = (): void => {
+    if (answered.size === attempts.length && answers.length < needed) {
+      finish();
+      fail?.(notReached([]));
+    }
+  };
 
   // Handlers go on every attempt before anything else, so that one settling after the wait is
   // over (or when nothing was needed) is never an unhandled rejection.
@@ -83,17 +96,13 @@ export function awaitQuorum<T>(attempts: readonly ReplicaAttempt<T>[], options: 
         if (answers.length >= needed) {
           finish();
           done?.({ answers, failures });
-        }
+        } else failIfHopeless();
       },
       (err: unknown) => {
         if (settled) return;
         answered.add(index);
         failures.push({ node: attempt.node, reason: failureReason(err) });
-        // Why: once more replicas failed than the quorum can spare, waiting longer cannot help.
-        if (failures.length > attempts.length - needed) {
-          finish();
-          fail?.(notReached([]));
-        }
+        failIfHopeless();
       },
     );
   });
@@ -101,14 +110,15 @@ export function awaitQuorum<T>(attempts: readonly ReplicaAttempt<T>[], options: 
     settled = true;
     return Promise.resolve({ answers, failures });
   }
-  if (needed > attempts.length) {
-    settled = true;
-    return Promise.reject(notReached([]));
-  }
 
   return new Promise<QuorumOutcome<T>>((resolve, reject) => {
     done = resolve;
     fail = reject;
+    if (attempts.length === 0) {
+      settled = true;
+      reject(notReached([]));
+      return;
+    }
     const clientFirst = options.callDeadlineMs <= options.replicaDeadlineMs;
     const at = Math.min(options.callDeadlineMs, options.replicaDeadlineMs);
     if (!Number.isFinite(at)) return;

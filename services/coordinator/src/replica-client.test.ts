@@ -1,6 +1,7 @@
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { reservePorts } from '@quorumkv/local-cluster';
 import { storage } from '@quorumkv/proto';
 import { createLogger } from '@quorumkv/service-kit';
 import { ReplicaOpError, ReplicaStreamBrokenError, ReplicaTimeoutError, ReplicaUnavailableError } from './errors.js';
@@ -90,8 +91,9 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-async function setup(): Promise<{ node: FakeNode; client: ReplicaClient }> {
-  const node = await FakeNode.start();
+/** A client connected to a fake node on `port` (0: any free port). */
+async function setup(port = 0): Promise<{ node: FakeNode; client: ReplicaClient }> {
+  const node = await FakeNode.start(port);
   const client = new ReplicaClient({ nodeId: 'node-1', address: `127.0.0.1:${node.port}`, logger, backoff: { initialMs: 10, maxMs: 50 }, sweepIntervalMs: 10 });
   cleanups.push(() => client.close(), () => node.stop());
   client.start();
@@ -163,7 +165,10 @@ describe('ReplicaClient', () => {
   });
 
   it('fails requests at once while the node is down, then reconnects when it comes back', async () => {
-    const { node, client } = await setup();
+    // The node comes back on its port: a reserved one, so nothing else can take it meanwhile.
+    const reserved = await reservePorts(1);
+    cleanups.push(() => reserved.release());
+    const { node, client } = await setup(reserved.ports[0]);
     node.stop();
     await vi.waitFor(() => expect(client.up).toBe(false), { timeout: 5000 });
     await expect(client.read(Buffer.from('a'), 1000)).rejects.toBeInstanceOf(ReplicaUnavailableError);

@@ -25,6 +25,14 @@ describe('rate limiter settings', () => {
     expect(() => read(['--rules', 'x', '--failure-mode', 'maybe'])).toThrow(/--failure-mode/);
   });
 
+  it('name the headers --headers adds in its help, and still read "notes", the first name of x-ratelimit', () => {
+    expect(rateLimiterSettings.headers.description).toMatch(/x-ratelimit \(X-Ratelimit-Limit, X-Ratelimit-Remaining/);
+    expect(rateLimiterSettings.headers.description).not.toMatch(/notes/);
+    expect(read(['--rules', 'x', '--headers', 'x-ratelimit']).headers).toBe('x-ratelimit');
+    expect(read(['--rules', 'x', '--headers', 'notes']).headers).toBe('x-ratelimit');
+    expect(() => read(['--rules', 'x', '--headers', 'some'])).toThrow(/--headers: expected one of none, draft, x-ratelimit, all/);
+  });
+
   it('require the rules folder and an --id that is among the replicas', () => {
     expect(() => checkConfig(read([]))).toThrow(RateLimiterConfigError);
     expect(() => checkConfig(read(['--rules', 'x', '--id', 'rl-9', '--replicas', 'rl-1=a:1']))).toThrow(/--id/);

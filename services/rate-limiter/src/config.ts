@@ -10,7 +10,22 @@ export interface ReplicaAddress {
 export type FailureMode = 'open' | 'closed';
 
 /** Which rate-limit headers to add to responses. */
-export type HeaderMode = 'none' | 'draft' | 'notes' | 'all';
+/**
+ * Response headers to add: none; `draft` (IETF RateLimit-Policy/RateLimit); `x-ratelimit`
+ * (X-Ratelimit-Limit/-Remaining/-Retry-After, the headers of the rate limiter design in *System
+ * Design Interview*); or `all` of them.
+ */
+export type HeaderMode = 'none' | 'draft' | 'x-ratelimit' | 'all';
+
+const HEADER_MODES: readonly HeaderMode[] = ['none', 'draft', 'x-ratelimit', 'all'];
+
+/** `--headers`: a {@link HeaderMode}; `notes`, its first name, is still read as `x-ratelimit`. */
+function headerMode(raw: string): HeaderMode {
+  if (raw === 'notes') return 'x-ratelimit';
+  const mode = HEADER_MODES.find((m) => m === raw);
+  if (mode === undefined) throw new Error(`expected one of ${HEADER_MODES.join(', ')}, got "${raw}"`);
+  return mode;
+}
 
 /**
  * Parses `rl-1=127.0.0.1:8081,rl-2=127.0.0.1:8082`: ids are unique, addresses are HOST:PORT.
@@ -59,13 +74,15 @@ export const rateLimiterSettings = {
     ['open', 'closed'] as const,
     'When a key\'s owner replica cannot be reached: admit (open, like Envoy) or refuse (closed)',
   ),
-  headers: setting.enumOf(
-    '--headers',
-    'QKV_RL_HEADERS',
-    'all',
-    ['none', 'draft', 'notes', 'all'] as const,
-    'Response headers to add: IETF draft RateLimit-Policy/RateLimit, the notes\' X-Ratelimit-*, or both',
-  ),
+  headers: {
+    flag: '--headers',
+    env: 'QKV_RL_HEADERS',
+    default: 'all' as HeaderMode,
+    description:
+      'Response headers to add: draft (IETF draft RateLimit-Policy and RateLimit), x-ratelimit (X-Ratelimit-Limit, ' +
+      'X-Ratelimit-Remaining and, when refused, X-Ratelimit-Retry-After), all (both) or none; with any but none, Retry-After when refused',
+    parse: headerMode,
+  },
   forwardTimeoutMs: setting.int(
     '--forward-timeout-ms',
     'QKV_RL_FORWARD_TIMEOUT_MS',

@@ -22,10 +22,10 @@ describe('rate limit headers', () => {
     expect(h).toEqual({ 'RateLimit-Policy': '"per-user";q=10;w=3600', RateLimit: '"per-user";r=3;t=42' });
   });
 
-  it('follow the notes: X-Ratelimit-Limit and -Remaining, and -Retry-After in seconds only when refused', () => {
-    const ok = asMap(rateLimitHeaders('notes', [source('x', policy(10), { remaining: 3 })], false));
+  it('x-ratelimit: X-Ratelimit-Limit and -Remaining, and -Retry-After in seconds only when refused', () => {
+    const ok = asMap(rateLimitHeaders('x-ratelimit', [source('x', policy(10), { remaining: 3 })], false));
     expect(ok).toEqual({ 'X-Ratelimit-Limit': '10', 'X-Ratelimit-Remaining': '3' });
-    const refused = asMap(rateLimitHeaders('notes', [source('x', policy(10), { allowed: false, remaining: 0, retryAfterMs: 1_500 })], true));
+    const refused = asMap(rateLimitHeaders('x-ratelimit', [source('x', policy(10), { allowed: false, remaining: 0, retryAfterMs: 1_500 })], true));
     expect(refused).toEqual({ 'X-Ratelimit-Limit': '10', 'X-Ratelimit-Remaining': '0', 'X-Ratelimit-Retry-After': '2', 'Retry-After': '2' });
   });
 

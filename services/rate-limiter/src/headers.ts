@@ -45,8 +45,9 @@ export function sfString(s: string): string {
  *
  * - `draft` — draft-ietf-httpapi-ratelimit-headers-10: `RateLimit-Policy: "name";q=10;w=60`
  *   (quota and window in seconds) and `RateLimit: "name";r=3;t=42` (remaining, seconds to reset).
- * - `notes` — the System Design Interview notes: `X-Ratelimit-Limit`, `X-Ratelimit-Remaining`
- *   and, when refused, `X-Ratelimit-Retry-After` (seconds).
+ * - `x-ratelimit` — the headers of the rate limiter design in *System Design Interview*:
+ *   `X-Ratelimit-Limit`, `X-Ratelimit-Remaining` and, when refused, `X-Ratelimit-Retry-After`
+ *   (seconds).
  * - `Retry-After` (RFC 9110, seconds) whenever the request is over the limit and headers are on.
  *
  * @param overLimit whether the response as a whole is OVER_LIMIT.
@@ -66,7 +67,7 @@ export function rateLimitHeaders(mode: HeaderMode, sources: readonly HeaderSourc
     add('RateLimit-Policy', `${name};q=${limit};w=${windowSeconds(s.policy)}`);
     add('RateLimit', `${name};r=${s.decision.remaining};t=${ceilSeconds(s.decision.resetAfterMs)}`);
   }
-  if (mode === 'notes' || mode === 'all') {
+  if (mode === 'x-ratelimit' || mode === 'all') {
     add('X-Ratelimit-Limit', limit);
     add('X-Ratelimit-Remaining', s.decision.remaining);
     if (!s.decision.allowed) add('X-Ratelimit-Retry-After', retryAfter);

@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceProcess } from '@quorumkv/local-cluster';
+import { ServiceProcess, withReservedPorts, type PortReservation } from '@quorumkv/local-cluster';
 import { rls, ratelimitAdmin } from '@quorumkv/proto';
-import { freePorts, request, tempDir, writeRules } from './test-harness.js';
+import { request, tempDir, writeRules } from './test-harness.js';
 
 const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,32 +45,41 @@ describe('three rate-limiter processes', () => {
   const dir = tempDir();
   const replicas: ServiceProcess[] = [];
   const clients: Client[] = [];
+  let reservation: PortReservation | undefined;
 
   beforeAll(async () => {
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npx tsc -b services/rate-limiter\` first`);
     writeRules(dir, { 'exact.yaml': `domain: exact\ndescriptors:\n  - key: key\n    rate_limit: {unit: year, requests_per_unit: ${LIMIT}}\n` });
-    const ports = await freePorts(3);
-    const list = ports.map((p, i) => `rl-${i + 1}=127.0.0.1:${p}`).join(',');
-    const started = await Promise.allSettled(
-      ports.map((p, i) =>
-        ServiceProcess.start({
-          name: `rl-${i + 1}`,
-          entry,
-          // A generous forward timeout: on a loaded 2-core machine a timeout would let the
-          // failure mode answer, and this test is about the owner answering every time.
-          args: ['--rules', dir, '--listen', `127.0.0.1:${p}`, '--id', `rl-${i + 1}`, '--replicas', list, '--forward-timeout-ms', '10000'],
-        }),
-      ),
-    );
-    for (const s of started) if (s.status === 'fulfilled') replicas.push(s.value);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    // The replicas list each other, so their ports are reserved before any starts (port 0
+    // cannot serve); if a port turns out taken, all three start again on others.
+    ({ reservation } = await withReservedPorts(3, async (ports) => {
+      const list = ports.map((p, i) => `rl-${i + 1}=127.0.0.1:${p}`).join(',');
+      const started = await Promise.allSettled(
+        ports.map((p, i) =>
+          ServiceProcess.start({
+            name: `rl-${i + 1}`,
+            entry,
+            // A generous forward timeout: on a loaded 2-core machine a timeout would let the
+            // failure mode answer, and this test is about the owner answering every time.
+            args: ['--rules', dir, '--listen', `127.0.0.1:${p}`, '--id', `rl-${i + 1}`, '--replicas', list, '--forward-timeout-ms', '10000'],
+          }),
+        ),
+      );
+      const up = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) {
+        await Promise.all(up.map((r) => r.stop(5_000)));
+        throw failed.reason;
+      }
+      replicas.push(...up);
+    }));
     for (const r of replicas) clients.push(new Client(r.address, credentials.createInsecure()));
   }, 30_000);
 
   afterAll(async () => {
     for (const c of clients) c.close();
     await Promise.all(replicas.map((r) => r.stop(5_000)));
+    reservation?.release();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -143,6 +152,14 @@ describe('the quorumkv-rate-limiter binary', () => {
     const p = await ServiceProcess.start({ name: 'rl', entry, args: ['--rules', dir, '--listen', '127.0.0.1:0'] });
     try {
       expect(p.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      // The README's way to list the rules, with `buf curl` (npm ci installs buf; grpcurl is not in Debian).
+      const listed = spawnSync(
+        `${repoRoot}node_modules/.bin/buf`,
+        ['curl', '--schema', 'proto', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', '{}', `http://${p.address}/quorumkv.ratelimit.v1.RateLimitAdminService/ListRules`],
+        { encoding: 'utf8', cwd: repoRoot, timeout: 30_000 },
+      );
+      expect(listed.status, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ rules: [{ domain: 'a', counters: {} }] });
       p.kill('SIGTERM');
       expect(await p.exited()).toBe(0);
     } finally {

@@ -1,8 +1,9 @@
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { withReservedPorts } from '@quorumkv/local-cluster';
 import { rls } from '@quorumkv/proto';
 import { createOwnership } from './ownership.js';
-import { freePorts, request, startTestLimiter, tempDir, writeRules, type TestLimiter } from './test-harness.js';
+import { request, startTestLimiter, tempDir, writeRules, type TestLimiter } from './test-harness.js';
 import type { FailureMode } from './config.js';
 
 const Code = rls.RateLimitResponse_Code;
@@ -24,20 +25,35 @@ describe('two in-process replicas', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
+  const releases: (() => void)[] = [];
+  afterEach(() => {
+    for (const release of releases.splice(0)) release();
+  });
+
+  /**
+   * Two replicas that list each other, so their ports must be known before either starts:
+   * reserved ones (port 0 cannot serve), started again on others if a port turns out taken.
+   */
   async function pair(failureMode: FailureMode) {
-    const [p1, p2] = await freePorts(2);
-    const replicas = [
-      { id: 'rl-1', address: `127.0.0.1:${p1}` },
-      { id: 'rl-2', address: `127.0.0.1:${p2}` },
-    ];
     const dir = tempDir();
     dirs.push(dir);
     writeRules(dir, RULES);
-    const common = { dir, replicas, failureMode, forwardTimeoutMs: 500 };
-    const one = await startTestLimiter({ ...common, id: 'rl-1', listen: replicas[0]!.address });
-    const two = await startTestLimiter({ ...common, id: 'rl-2', listen: replicas[1]!.address });
-    started.push(one, two);
-    return { one, two, replicas };
+    const { value, reservation } = await withReservedPorts(2, async ([p1, p2]) => {
+      const replicas = [
+        { id: 'rl-1', address: `127.0.0.1:${p1}` },
+        { id: 'rl-2', address: `127.0.0.1:${p2}` },
+      ];
+      const common = { dir, replicas, failureMode, forwardTimeoutMs: 500 };
+      const one = await startTestLimiter({ ...common, id: 'rl-1', listen: replicas[0]!.address });
+      const two = await startTestLimiter({ ...common, id: 'rl-2', listen: replicas[1]!.address }).catch(async (err: unknown) => {
+        await one.close();
+        throw err;
+      });
+      return { one, two, replicas };
+    });
+    started.push(value.one, value.two);
+    releases.push(() => reservation.release());
+    return value;
   }
 
   it('forwards a key to its owner so the limit holds across both replicas', async () => {

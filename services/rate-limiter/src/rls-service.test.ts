@@ -202,7 +202,7 @@ describe.each([
     expect(res.statuses.map((s) => s.currentLimit?.requestsPerUnit)).toEqual([undefined, 3, 2, undefined]);
   });
 
-  it('adds the draft and the notes headers for the most restrictive limit, and Retry-After when over', async () => {
+  it('adds the draft and the X-Ratelimit headers for the most restrictive limit, and Retry-After when over', async () => {
     const ok = await limiter.shouldRateLimit(request('shop', [['user', 'hal']], [['client', 'hal']]));
     const headers = Object.fromEntries(ok.responseHeadersToAdd.map((h) => [h.key, h.value]));
     expect(headers).toEqual({

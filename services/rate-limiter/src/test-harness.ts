@@ -4,7 +4,6 @@
  */
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rls, ratelimitAdmin } from '@quorumkv/proto';
@@ -118,29 +117,4 @@ export async function startTestLimiter(options: TestLimiterOptions = {}): Promis
 /** Waits until `check` returns true; throws after `timeoutMs` (service-kit's bounded wait). */
 export function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   return waitUntil(check, timeoutMs, what);
-}
-
-/**
- * Loopback ports that were free a moment ago, all distinct: replicas must know each other's
- * addresses before any of them starts, so port 0 cannot be used for them.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  // All are held open together, so the ports are distinct; then all are released.
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === 'object' && a !== null ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
 }

@@ -30,6 +30,8 @@ export interface CommandContext {
   client(): QuorumKvClient;
   /** Writes text to stdout, newline added. */
   print(text: string): void;
+  /** Writes bytes to stdout exactly, nothing added (`get --format raw`). */
+  write(bytes: Uint8Array): void;
   /** Writes `value` to stdout as JSON (bigints as numbers when exact, else strings). */
   printJson(value: unknown): void;
 }

@@ -1,6 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { DeadlineExceededError, InvalidArgumentError, RateLimitedError } from '../errors.js';
+import { CoordinatorUnreachableError, DeadlineExceededError, InvalidArgumentError, RateLimitedError } from '../errors.js';
 import { UsageError } from './command.js';
 import { describeFailure } from './failure.js';
 
@@ -21,6 +21,14 @@ describe('describeFailure', () => {
   it('keeps server details that span lines on one line', () => {
     const err = new InvalidArgumentError('value: too large\n  limit 10240 bytes');
     expect(describeFailure(err, 'put', 'h:1').line).toBe('qkv: put failed: INVALID_ARGUMENT: value: too large limit 10240 bytes');
+  });
+
+  it('words an unreachable coordinator by what answers at the address', () => {
+    const err = new CoordinatorUnreachableError('h:1', 'No connection established', new Metadata(), 4);
+    expect(describeFailure(err, 'get', 'h:1', 'refused').line).toBe('qkv: get failed: cannot reach the coordinator at h:1 (is `npm start` running?)');
+    expect(describeFailure(err, 'get', 'h:1', 'unknown-host').line).toBe('qkv: get failed: cannot reach the coordinator at h:1: the host name does not resolve');
+    expect(describeFailure(err, 'get', 'h:1', 'http1').line).toMatch(/^qkv: get failed: an HTTP\/1 server answered at h:1, not a gRPC server/);
+    expect(describeFailure(err, 'get', 'h:1', 'other').line).toMatch(/something accepts connections there but does not answer gRPC/);
   });
 
   it('uses the command a usage error names, or the top level when it names none', () => {

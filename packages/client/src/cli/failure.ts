@@ -6,6 +6,7 @@ import {
   RateLimitedError,
   statusName,
 } from '../errors.js';
+import type { AddressDiagnosis } from './address.js';
 import { UsageError } from './command.js';
 
 /** Exit status of a failed call. */
@@ -24,12 +25,30 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** Why no gRPC connection to `address` could be made, in words, from what answers there. */
+function unreachable(address: string, diagnosis: AddressDiagnosis | undefined): string {
+  switch (diagnosis) {
+    case 'http1':
+      return (
+        `an HTTP/1 server answered at ${address}, not a gRPC server: --addr must be the coordinator's ` +
+        `gRPC address (npm start's is 127.0.0.1:7070; its /metrics ports answer HTTP)`
+      );
+    case 'unknown-host':
+      return `cannot reach the coordinator at ${address}: the host name does not resolve`;
+    case 'other':
+      return `cannot reach the coordinator at ${address}: something accepts connections there but does not answer gRPC (is it the coordinator's address?)`;
+    default:
+      return `cannot reach the coordinator at ${address} (is \`npm start\` running?)`;
+  }
+}
+
 /**
  * Describes why `command` failed, for a person: usage errors point at `--help` (exit 2);
  * failed calls name the status code and the server's details (exit 1). The class of the error
- * picks the wording, never its message text.
+ * picks the wording, never its message text; for an unreachable coordinator, `diagnosis` (what
+ * answers at the address, see `diagnoseAddress`) does.
  */
-export function describeFailure(err: unknown, command: string | undefined, address: string): Failure {
+export function describeFailure(err: unknown, command: string | undefined, address: string, diagnosis?: AddressDiagnosis): Failure {
   if (err instanceof UsageError) {
     const where = err.command ?? command;
     const hint = where ? `see 'qkv ${where} --help'` : `see 'qkv --help'`;
@@ -37,7 +56,7 @@ export function describeFailure(err: unknown, command: string | undefined, addre
   }
   const prefix = `qkv: ${command ?? 'qkv'} failed: `;
   if (err instanceof CoordinatorUnreachableError) {
-    return { line: `${prefix}cannot reach the coordinator at ${address} (is \`npm start\` running?)`, exitCode: EXIT_FAILURE };
+    return { line: `${prefix}${unreachable(address, diagnosis)}`, exitCode: EXIT_FAILURE };
   }
   if (err instanceof DeadlineExceededError) {
     return {

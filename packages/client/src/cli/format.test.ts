@@ -1,13 +1,34 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatGet, formatStatus, formatValue, getJson, printableText, toJsonText } from './format.js';
+import { formatGet, formatGetBase64, formatStatus, formatValue, getJson, printableText, toJsonText } from './format.js';
 
 describe('value formatting', () => {
-  it('prints printable UTF-8 as text and anything else as marked base64', () => {
+  it('prints UTF-8 as text, quoting text with line breaks or controls, and only binary values as base64', () => {
     expect(formatValue(Buffer.from('héllo wörld ✓'))).toBe('héllo wörld ✓');
+    expect(formatValue(Buffer.from('two\nlines'))).toBe('"two\\nlines"');
+    expect(formatValue(Buffer.from('a\tb "c" \\ \u0007 \u0085 \u2028'))).toBe('"a\\tb \\"c\\" \\\\ \\u0007 \\u0085 \\u2028"');
     expect(formatValue(Buffer.from([0xff, 0xfe, 0x00]))).toBe('(base64) //4A');
-    expect(formatValue(Buffer.from('two\nlines'))).toBe(`(base64) ${Buffer.from('two\nlines').toString('base64')}`);
     expect(formatValue(Buffer.alloc(0))).toBe('(empty)');
+  });
+
+  it('quotes text that would be read as something else: blanks at the ends, a leading quote, a marker', () => {
+    for (const text of [' padded', 'padded ', '"quoted"', '(empty)', '(not found)', '(base64) AAAA']) {
+      expect(formatValue(Buffer.from(text))).toBe(JSON.stringify(text));
+    }
+    expect(formatValue(Buffer.from('(555) 010-999'))).toBe('(555) 010-999');
+  });
+
+  it('prints every UTF-8 value on one line, and a quoted one reads back (JSON.parse) to the same bytes', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
+        const bytes = Buffer.from(text, 'utf8');
+        fc.pre(bytes.toString('utf8') === text && bytes.length > 0);
+        const shown = formatValue(bytes);
+        expect(shown).not.toMatch(/[\n\r\u2028\u2029]/);
+        if (shown.startsWith('"')) expect(Buffer.from(JSON.parse(shown) as string, 'utf8')).toEqual(bytes);
+        else expect(shown).toBe(text);
+      }),
+    );
   });
 
   it('never prints a control character or invalid UTF-8 as text, for any bytes', () => {
@@ -47,6 +68,11 @@ describe('formatGet', () => {
   it('says not found, keeping a tombstone context so a put can supersede it', () => {
     expect(formatGet({ found: false, siblings: [], context })).toEqual(['(not found)', 'context: Y3R4']);
     expect(formatGet({ found: false, siblings: [], context: Buffer.alloc(0) })).toEqual(['(not found)']);
+  });
+
+  it('prints each sibling as base64 for --format base64', () => {
+    expect(formatGetBase64({ found: true, siblings: [Buffer.from('a'), Buffer.from([0xc3])], context })).toEqual(['YQ==', 'ww==', 'context: Y3R4']);
+    expect(formatGetBase64({ found: false, siblings: [], context: Buffer.alloc(0) })).toEqual(['(not found)']);
   });
 
   it('gives JSON every sibling exactly as base64, with text when it is UTF-8', () => {

@@ -7,22 +7,53 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 
-/** The printable UTF-8 text of `bytes`, or undefined when they are not valid printable UTF-8. */
-export function printableText(bytes: Uint8Array): string | undefined {
-  let text: string;
+/** The UTF-8 text of `bytes`, or undefined when they are not valid UTF-8 (binary). */
+export function utf8Text(bytes: Uint8Array): string | undefined {
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     return undefined;
   }
-  return CONTROL.test(text) ? undefined : text;
 }
 
-/** One value for a human: its text when printable UTF-8, else `(base64) …`. */
+/** The printable UTF-8 text of `bytes`, or undefined when they are not valid printable UTF-8. */
+export function printableText(bytes: Uint8Array): string | undefined {
+  const text = utf8Text(bytes);
+  return text === undefined || CONTROL.test(text) ? undefined : text;
+}
+
+/**
+ * `text` as a double-quoted string with JSON's escapes (`\n`, `\t`, `\"`, `\\`, `\u0000`), also
+ * escaping C1 controls and the Unicode line and paragraph separators, which JSON leaves raw and
+ * which would break a line on a terminal.
+ */
+export function quoteText(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Whether printable text must be quoted to be read back exactly: leading or trailing blanks
+ * (invisible), a tab or a Unicode line separator, or a start that looks like a quoted value or one of qkv's markers.
+ */
+function needsQuotes(text: string): boolean {
+  return /^\s|\s$|[\t\u2028\u2029]/.test(text) || text.startsWith('"') || /^\((empty|not found|base64)\)/.test(text);
+}
+
+/**
+ * One value for a human, on one line: UTF-8 text as it is (`hello`), quoted with escapes when it
+ * holds a line break or another control character or would be ambiguous (`"line1\nline2"`),
+ * `(empty)` for no bytes, and `(base64) …` only for bytes that are not UTF-8.
+ */
 export function formatValue(bytes: Uint8Array): string {
   if (bytes.length === 0) return '(empty)';
-  return printableText(bytes) ?? `(base64) ${Buffer.from(bytes).toString('base64')}`;
+  const text = utf8Text(bytes);
+  if (text === undefined) return `(base64) ${Buffer.from(bytes).toString('base64')}`;
+  return CONTROL.test(text) || needsQuotes(text) ? quoteText(text) : text;
 }
+
+/** How `qkv get` prints values (`--format`). */
+export const VALUE_FORMATS = ['text', 'raw', 'base64', 'json'] as const;
+export type ValueFormat = (typeof VALUE_FORMATS)[number];
 
 /**
  * `qkv get` as text: the value (or every sibling, numbered, when writers raced) and the
@@ -43,11 +74,15 @@ export function formatGet(res: GetResult): string[] {
 /** A value in JSON: always exact as base64, plus the text when the bytes are valid UTF-8. */
 export function valueJson(bytes: Uint8Array): { base64: string; text?: string } {
   const base64 = Buffer.from(bytes).toString('base64');
-  try {
-    return { base64, text: utf8.decode(bytes) };
-  } catch {
-    return { base64 };
-  }
+  const text = utf8Text(bytes);
+  return text === undefined ? { base64 } : { base64, text };
+}
+
+/** `qkv get --format base64`: each sibling as base64 on its own line, then the context. */
+export function formatGetBase64(res: GetResult): string[] {
+  const lines = res.found ? res.siblings.map((s) => s.toString('base64')) : ['(not found)'];
+  if (res.context.length > 0) lines.push(`context: ${res.context.toString('base64')}`);
+  return lines;
 }
 
 /** `qkv get --json`. */

@@ -1,17 +1,6 @@
 #!/usr/bin/env node
-import type { Command } from './command.js';
-import { delCommand } from './commands/del.js';
-import { getCommand } from './commands/get.js';
-import { putCommand } from './commands/put.js';
-import { rulesCommand } from './commands/rules.js';
-import { statusCommand } from './commands/status.js';
+import { COMMANDS } from './registry.js';
 import { runCli } from './run-cli.js';
-
-/**
- * The registry of `qkv` commands, in the order `qkv --help` lists them. A new command is a file
- * under `commands/` exporting a {@link Command}, plus one import and one entry here.
- */
-const COMMANDS: readonly Command[] = [getCommand, putCommand, delCommand, statusCommand, rulesCommand];
 
 process.exitCode = await runCli(process.argv.slice(2), {
   commands: COMMANDS,

@@ -46,6 +46,13 @@ describe('parseCommandLine', () => {
     expect(run(['status', '--addr', 'a:1'], { QKV_ADDR: 'e:2' }).globals.address).toBe('a:1');
     expect(run(['status'], { QKV_ADDR: 'e:2' }).globals.address).toBe('e:2');
     expect(run(['status'], { QKV_ADDR: '' }).globals.address).toBe('127.0.0.1:7070');
+    expect(run(['status', '--addr', '[::1]:7070']).globals.address).toBe('[::1]:7070');
+  });
+
+  it('refuses an address without HOST:PORT, naming where it came from', () => {
+    expect(() => run(['status', '--addr', 'garbage'])).toThrow("--addr 'garbage' has no port");
+    expect(() => run(['status'], { QKV_ADDR: 'localhost' })).toThrow("QKV_ADDR 'localhost' has no port");
+    expect(() => run(['status', '--addr', 'h:0'])).toThrow("has a bad port '0'");
   });
 
   it('lets a key start with a dash after --', () => {

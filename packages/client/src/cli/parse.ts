@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_ADDRESS } from '../kv-client.js';
+import { checkAddress } from './address.js';
 import { type Command, type CommandInput, type OptionSpec, UsageError } from './command.js';
 
 /** Options every command takes. */
@@ -90,12 +91,15 @@ export function parseCommandLine(
     return typeof v === 'string' ? v : undefined;
   };
   const timeout = str('timeout');
+  const addr = str('addr');
+  const envAddr = nonEmpty(env['QKV_ADDR']);
+  const address = addr !== undefined ? checkAddress(addr, '--addr') : envAddr !== undefined ? checkAddress(envAddr, 'QKV_ADDR') : DEFAULT_ADDRESS;
   return {
     kind: 'run',
     command,
     input: { positionals, string: str, flag: (name) => values.get(name) === true },
     globals: {
-      address: str('addr') ?? nonEmpty(env['QKV_ADDR']) ?? DEFAULT_ADDRESS,
+      address,
       timeoutMs: timeout === undefined ? undefined : parsePositiveInt('--timeout', timeout, command.name),
       json: values.get('json') === true,
       caller: str('caller') ?? nonEmpty(env['QKV_CALLER']),

@@ -1,4 +1,6 @@
+import { CoordinatorUnreachableError } from '../errors.js';
 import { QuorumKvClient, type QuorumKvClientOptions } from '../kv-client.js';
+import { diagnoseAddress } from './address.js';
 import type { Command, CommandContext } from './command.js';
 import { describeFailure } from './failure.js';
 import { toJsonText } from './format.js';
@@ -7,7 +9,8 @@ import { type ParsedCommandLine, parseCommandLine } from './parse.js';
 
 /** Where `qkv` writes and what it reads from its environment; injected so tests capture output. */
 export interface CliIo {
-  stdout(text: string): void;
+  /** Text, or bytes written as they are (`get --format raw`). */
+  stdout(text: string | Uint8Array): void;
   stderr(text: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -52,13 +55,16 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
         ...(globals.caller === undefined ? {} : { caller: globals.caller }),
       })),
     print: (text) => options.stdout(`${text}\n`),
+    write: (bytes) => options.stdout(bytes),
     printJson: (value) => options.stdout(`${toJsonText(value)}\n`),
   };
   try {
     await command.run(input, ctx);
     return 0;
   } catch (err: unknown) {
-    const failure = describeFailure(err, command.name, globals.address);
+    // No connection: look at what answers there, to say more than "cannot reach".
+    const diagnosis = err instanceof CoordinatorUnreachableError ? await diagnoseAddress(globals.address) : undefined;
+    const failure = describeFailure(err, command.name, globals.address, diagnosis);
     options.stderr(`${failure.line}\n`);
     return failure.exitCode;
   } finally {

@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { reservePorts } from '@quorumkv/local-cluster';
 import { rls } from '@quorumkv/proto';
 import { createLogger } from '@quorumkv/service-kit';
 import { waitUntil } from '@quorumkv/service-kit/testing';
@@ -22,18 +22,11 @@ function skewedTimers(): Timers & { skew: number } {
   return t;
 }
 
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const a = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return typeof a === 'object' && a !== null ? a.port : 0;
-}
 
 describe('RateLimitCheckClient', () => {
   let fake: FakeRateLimiter;
   const clients: RateLimitCheckClient[] = [];
+  const releases: (() => void)[] = [];
   const client = (options: Partial<RateLimitCheckClientOptions> = {}): RateLimitCheckClient => {
     const c = new RateLimitCheckClient({ address: fake.address, timeoutMs: 2_000, logger, random: () => 0, ...options });
     clients.push(c);
@@ -45,6 +38,7 @@ describe('RateLimitCheckClient', () => {
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
+    for (const release of releases.splice(0)) release();
     await fake.close();
   });
 
@@ -108,8 +102,11 @@ describe('RateLimitCheckClient', () => {
   });
 
   it('fails open quickly when nothing listens at the address', async () => {
-    const c = new RateLimitCheckClient({ address: `127.0.0.1:${await closedPort()}`, timeoutMs: 10_000, logger });
+    // A reserved port: no other test is given it and the kernel never hands it out, so nothing listens there.
+    const closed = await reservePorts(1);
+    const c = new RateLimitCheckClient({ address: `127.0.0.1:${closed.ports[0]}`, timeoutMs: 10_000, logger });
     clients.push(c);
+    releases.push(() => closed.release());
     const started = Date.now();
     const verdict = await c.check(rateLimitRequest('quorumkv', 'a', 'Put'));
     expect(verdict.kind).toBe('failed-open');

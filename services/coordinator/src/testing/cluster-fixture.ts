@@ -1,5 +1,6 @@
 /**
- * Test fixture: three real storage-node processes on loopback port 0, an in-process coordinator
+ * Test fixture: three real storage-node processes on reserved loopback ports (a killed node
+ * restarts on its own port), an in-process coordinator
  * on 127.0.0.1:0, real grpc-js clients of its API, and a separate pool of streams for reading
  * each replica directly. Used by this service's integration tests only.
  */
@@ -7,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
-import { ServiceProcess, serviceEntry } from '@quorumkv/local-cluster';
+import { ServiceProcess, serviceEntry, withReservedPorts, type PortReservation } from '@quorumkv/local-cluster';
 import { admin, kv, type storage } from '@quorumkv/proto';
 import { createLogger, startGrpcHost, type GrpcHost } from '@quorumkv/service-kit';
 import type { NodeAddress } from '../config.js';
@@ -51,6 +52,7 @@ export class ClusterFixture {
     readonly direct: ReplicaPool,
     private readonly kvClient: kv.KeyValueServiceClient,
     private readonly adminClient: admin.ClusterServiceClient,
+    private readonly ports: PortReservation,
   ) {}
 
   /** Starts the three nodes and the coordinator, and waits until every stream is up. */
@@ -58,20 +60,29 @@ export class ClusterFixture {
     const entry = serviceEntry('storage-node');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npx tsc -b services/storage-node\` first`);
     const dir = mkdtempSync(join(tmpdir(), 'qkv-coord-'));
-    const started = await Promise.allSettled(
-      ['node-1', 'node-2', 'node-3'].map(async (id) => {
-        const dataDir = join(dir, id);
-        const process = await startNode(id, '127.0.0.1:0', dataDir);
-        return { id, dataDir, process };
-      }),
-    );
-    const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed !== undefined) {
-      // Never leave a process behind when the fixture cannot start.
-      await Promise.all(nodes.map((n) => n.process.stop(2000)));
+    let nodes: { id: string; dataDir: string; process: ServiceProcess }[];
+    let ports: PortReservation;
+    try {
+      ({ value: nodes, reservation: ports } = await withReservedPorts(3, async (reserved) => {
+        const started = await Promise.allSettled(
+          ['node-1', 'node-2', 'node-3'].map(async (id, i) => {
+            const dataDir = join(dir, id);
+            const process = await startNode(id, `127.0.0.1:${reserved[i] ?? 0}`, dataDir);
+            return { id, dataDir, process };
+          }),
+        );
+        const up = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed !== undefined) {
+          // Never leave a process behind when the fixture cannot start.
+          await Promise.all(up.map((n) => n.process.stop(2000)));
+          throw failed.reason;
+        }
+        return up;
+      }));
+    } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      throw failed.reason;
+      throw err;
     }
     const members: NodeAddress[] = nodes.map((n) => ({ id: n.id, address: n.process.address }));
     const logger = createLogger({ service: 'coordinator-test', level: 'silent' });
@@ -95,7 +106,7 @@ export class ClusterFixture {
     await Promise.all([pool.waitForUp(3, 10_000), direct.waitForUp(3, 10_000)]);
     const kvClient = new kv.KeyValueServiceClient(host.address, credentials.createInsecure());
     const adminClient = new admin.ClusterServiceClient(host.address, credentials.createInsecure());
-    return new ClusterFixture(dir, nodes, coordinator, host, pool, direct, kvClient, adminClient);
+    return new ClusterFixture(dir, nodes, coordinator, host, pool, direct, kvClient, adminClient, ports);
   }
 
   get(req: Partial<kv.GetRequest> & { key: Buffer }, deadlineMs = 5000): Promise<CallResult<kv.GetResponse>> {
@@ -152,5 +163,6 @@ export class ClusterFixture {
       }),
     );
     rmSync(this.dir, { recursive: true, force: true });
+    this.ports.release();
   }
 }

@@ -11,7 +11,7 @@ const DEFAULT_RULES = fileURLToPath(new URL('../../../../../deploy/ratelimit', i
 async function qkv(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, { commands: [rulesCommand], env: {}, stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  const code = await runCli(argv, { commands: [rulesCommand], env: {}, stdout: (t) => (out += typeof t === 'string' ? t : Buffer.from(t).toString()), stderr: (t) => (err += t) });
   return { code, out, err };
 }
 
