@@ -27,6 +27,8 @@ export * as ratelimitAdmin from './generated/quorumkv/ratelimit/v1/admin.js';
 export * as ratelimitReplica from './generated/quorumkv/ratelimit/v1/replica.js';
 /** Batched rate-limit checks over one stream (quorumkv.ratelimit.v1.RateLimitCheckService). */
 export * as ratelimitCheck from './generated/quorumkv/ratelimit/v1/check.js';
+/** Membership gossip between members (quorumkv.gossip.v1.GossipService). */
+export * as gossip from './generated/quorumkv/gossip/v1/gossip.js';
 
 import { fileURLToPath } from 'node:url';
 

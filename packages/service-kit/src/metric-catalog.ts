@@ -46,6 +46,15 @@ export const metricSpecs = {
   // Storage node: the engine.
   storageKeys: spec('quorumkv_storage_keys', 'gauge', 'Keys held by this storage node (tombstones included).'),
   storageBytes: spec('quorumkv_storage_bytes', 'gauge', 'Approximate on-disk size of this storage node\'s engine.'),
+  // Storage node: range transfers (a living ring) and cleanup.
+  storageTransferKeys: spec('quorumkv_storage_transfer_keys_total', 'counter', 'Keys streamed by range transfers, by direction (in: received and merged here; out: served to a node gaining the range).', ['direction']),
+  storageTransferBytes: spec('quorumkv_storage_transfer_bytes_total', 'counter', 'Record bytes streamed by range transfers, by direction (in, out).', ['direction']),
+  storageTransferRanges: spec('quorumkv_storage_transfer_ranges', 'gauge', 'Ranges this node receives for the current ring epoch, by state (pending, complete).', ['state']),
+  storageTransferThrottle: spec('quorumkv_storage_transfer_throttle_bytes_per_second', 'gauge', 'The range-transfer throttle in force (cluster setting stream_throughput_bytes_per_s).'),
+  storageTransferRate: spec('quorumkv_storage_transfer_rate_bytes_per_second', 'gauge', 'Bytes per second received by range transfers over the last report interval.'),
+  storageTransferRefused: spec('quorumkv_storage_transfer_refused_keys_total', 'counter', 'Transferred records this node refused to store (over a limit it is configured with).'),
+  storageCleanupKeysDropped: spec('quorumkv_storage_cleanup_keys_dropped_total', 'counter', 'Keys dropped by cleanup after a commit moved their ranges to other nodes.'),
+  storageRingEpoch: spec('quorumkv_storage_ring_epoch', 'gauge', 'The newest committed ring epoch this storage node knows.'),
   // Rate limiter: per-rule decisions, like Envoy ratelimit's per-key stats.
   rateLimitTotalHits: spec('quorumkv_ratelimit_total_hits_total', 'counter', 'Hits counted against a rule (a request may add more than one), by domain and rule.', ['domain', 'rule']),
   rateLimitOverLimit: spec('quorumkv_ratelimit_over_limit_total', 'counter', 'Hits over the rule\'s limit (denied unless in shadow mode), by domain and rule.', ['domain', 'rule']),

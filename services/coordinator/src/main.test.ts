@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Metadata, Server, ServerCredentials, credentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import { Client, Metadata, Server, ServerCredentials, credentials, status, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { ServiceProcess } from '@quorumkv/local-cluster';
 import { storage } from '@quorumkv/proto';
 import { writeTestContextKeys } from './testing/context-keys.js';
@@ -39,6 +39,7 @@ async function fakeNode(): Promise<string> {
       call.on('error', () => undefined);
     },
     stats: (_call, cb) => cb(null, { nodeId: 'x', keyCount: 0n, approximateBytes: 0n, epoch: 1n }),
+    pullRange: (_call, cb) => cb({ code: status.UNIMPLEMENTED }, null),
   } satisfies storage.StorageServiceServer);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -1,3 +1,4 @@
+import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
 import { hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
 
 /**
@@ -46,6 +47,20 @@ export const storageNodeSettings = {
     7 * 24 * 3_600_000,
   ),
   dedupPerKey: setting.int('--dedup-per-key', 'QKV_STORAGE_DEDUP_PER_KEY', 16, 'Most request ids one key remembers, the newest (0: none, no de-duplication)', 0, 1_000),
+  seeds: {
+    ...seedsSetting('QKV_STORAGE_SEEDS'),
+    description:
+      'Membership service addresses, HOST:PORT[,HOST:PORT…]: the node gossips, follows the ring, joins it (see --no-auto-join), receives the ranges it gains and drops those it releases. Without it the node runs alone, outside any ring (single-node tests)',
+    defaultText: '(none: no ring)',
+  },
+  zone: zoneSetting('QKV_STORAGE_ZONE'),
+  noAutoJoin: setting.bool(
+    '--no-auto-join',
+    'QKV_STORAGE_NO_AUTO_JOIN',
+    false,
+    'With --seeds: follow the ring but do not join it by itself; an operator adds it with `qkv cluster join ID ADDR`',
+  ),
+  advertise: advertiseSetting('QKV_STORAGE_ADVERTISE'),
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
 };
 

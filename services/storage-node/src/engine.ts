@@ -17,8 +17,10 @@ import { directorySize } from './dir-size.js';
 import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './errors.js';
 import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
+import { MetaStore } from './meta-store.js';
 import { loadNodeMeta } from './node-meta.js';
-import { dataKey, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
+import { countArc, dropArc, ensurePositionIndex, indexDigest, indexKeyOfRecord, scanIndex, type RangeCursor, type RangeEntry, type ScanOptions } from './position-index.js';
+import { asBuffer, dataKey, decodeIncoming, distinctValues, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
 /** How a storage engine is opened. */
@@ -115,6 +117,8 @@ export class StorageEngine {
   private closing = false;
   /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
   private readonly incarnation: Incarnation;
+  /** Durable small records beside the data: transfer checkpoints, pending releases. */
+  readonly meta: MetaStore;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -127,6 +131,7 @@ export class StorageEngine {
     this.incarnation = new Incarnation({ node: options.nodeId, epoch }, counter);
     this.window = { windowMs: options.dedupWindowMs ?? 600_000, perKey: options.dedupPerKey ?? 16 };
     this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
+    this.meta = new MetaStore(db, options.sync ?? false);
   }
 
   /**
@@ -146,6 +151,7 @@ export class StorageEngine {
     }
     try {
       const meta = await loadNodeMeta(db, options);
+      await ensurePositionIndex(db, options.logger);
       options.logger.info(
         { epoch: meta.epoch.toString(16), previousEpoch: meta.previousEpoch?.toString(16), keys: meta.keyCount },
         'incarnation started: every dot minted from now on carries this epoch',
@@ -237,7 +243,7 @@ export class StorageEngine {
             : pruneApplied(local.applied, nowMs, this.window);
         const recordBytes = encodeStoredSet(stored, applied);
         const outcome: CoordinateOutcome = { minted, versions, stored, storedMinted, record: recordBytes, deduplicated: false };
-        return this.batcher.put({ key: record, value: recordBytes }).then(() => {
+        return this.batcher.put({ key: record, value: recordBytes, digest: indexDigest(versions) }).then(() => {
           if (bytes === undefined) this.keys += 1;
           return outcome;
         });
@@ -326,7 +332,7 @@ export class StorageEngine {
       else value = encodeStoredSet(merged.map(versionToProto), applied);
     }
     this.warnSiblings(key, liveVersions(merged).length);
-    return this.batcher.put({ key: record, value }).then(() => {
+    return this.batcher.put({ key: record, value, digest: indexDigest(merged) }).then(() => {
       if (local === undefined) this.keys += 1;
       return merged;
     });
@@ -360,6 +366,38 @@ export class StorageEngine {
       }
     }
     this.incarnation.checkVersions(versions, field);
+  }
+
+  /**
+   * The keys whose ring position lies in the arc (start, end], in (position, key) order, with
+   * their digests and record bytes, a page at a time (see `scanIndex`).
+   */
+  scanRange(start: number, end: number, options: ScanOptions): Promise<RangeEntry[]> {
+    return this.track(() => scanIndex(this.db, start, end, options));
+  }
+
+  /** How many keys lie in the arc (start, end] after the cursor (a keys-only walk of the index). */
+  countRange(start: number, end: number, after?: RangeCursor): Promise<number> {
+    return this.track(() => countArc(this.db, start, end, after));
+  }
+
+  /**
+   * Deletes every key of the arc (start, end] — records and index entries — in bounded batches,
+   * each key under its lock, in one pass over the arc. Returns the keys deleted.
+   */
+  dropRange(start: number, end: number): Promise<number> {
+    return this.track(() =>
+      dropArc(this.db, start, end, (key) => {
+        const record = dataKey(key);
+        return this.locks.run(record.toString('latin1'), () => {
+          if (this.db.getSync(record) === undefined) return Promise.resolve(false);
+          return this.batcher.put({ key: record, value: undefined }).then(() => {
+            this.keys -= 1;
+            return true;
+          });
+        });
+      }),
+    );
   }
 
   /** Keys held (counted at open, kept since) and the size of the data directory. */
@@ -424,7 +462,17 @@ export class StorageEngine {
     // object copies and checks of the array form (measured at about a third of the engine's
     // CPU per replica write).
     const batch = this.db.batch();
-    for (const p of puts) batch.put(p.key, p.value);
+    for (const p of puts) {
+      // Why the index entry rides in the record's batch: LevelDB applies a batch whole or not at
+      // all, so no crash can leave a record without its entry or an entry without its record.
+      if (p.value === undefined) {
+        batch.del(p.key);
+        batch.del(indexKeyOfRecord(p.key));
+        continue;
+      }
+      batch.put(p.key, p.value);
+      if (p.digest !== undefined) batch.put(indexKeyOfRecord(p.key), p.digest);
+    }
     return batch.write({ sync: this.options.sync ?? false });
   }
 
@@ -444,23 +492,4 @@ export class StorageEngine {
       this.options.logger.warn({ key: Buffer.from(key).subarray(0, 64).toString('hex'), siblings: live, warnAbove: warn }, 'key holds many siblings');
     }
   }
-}
-
-/** The bytes as a Buffer over the same memory (LevelDB takes Buffers; no copy). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** A received record decoded, or bad input when it is not a valid version set. */
-function decodeIncoming(bytes: Uint8Array): StoredRecord {
-  try {
-    return decodeRecord(bytes);
-  } catch (err) {
-    throw new InvalidArgumentError('versions_record', `not a valid version set: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-/** How many different values the versions hold (a sibling-limit message names it: a Get shows each once). */
-function distinctValues(versions: readonly Version[]): number {
-  return new Set(versions.map((v) => Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString('base64'))).size;
 }

@@ -2,6 +2,8 @@
  * Conditions of the storage node, as classes with readonly context. The replica stream maps them
  * to `ReplicaError` codes in one place (`replica-error.ts`); nothing branches on message text.
  */
+import { status } from '@grpc/grpc-js';
+import { ServiceError } from '@quorumkv/service-kit';
 
 /**
  * A coordinate (or a merge, past its ceiling) would leave the key with more live siblings than
@@ -56,5 +58,33 @@ export class NodeIdMismatchError extends Error {
     readonly givenId: string,
   ) {
     super(`data directory ${dataDir} belongs to node "${storedId}", not "${givenId}"; use that id or another directory`);
+  }
+}
+
+/**
+ * A ring-epoch fence: the requester acts on an older ring epoch than this node knows. Retryable
+ * once the requester's view has caught up; the node's epoch travels in the `qkv-ring-epoch`
+ * trailer so the requester knows what to wait for.
+ */
+export class StaleRingEpochError extends ServiceError {
+  override readonly name = 'StaleRingEpochError';
+  constructor(
+    readonly requesterEpoch: bigint,
+    readonly nodeEpoch: bigint,
+  ) {
+    super(status.FAILED_PRECONDITION, `ring epoch ${requesterEpoch} is older than this node's ${nodeEpoch}: catch up and retry`, {
+      'qkv-ring-epoch': nodeEpoch.toString(),
+    });
+  }
+}
+
+/** This node has LEFT the ring: it serves no replica traffic and no ranges any more. */
+export class LeftRingError extends ServiceError {
+  override readonly name = 'LeftRingError';
+  constructor(
+    readonly nodeId: string,
+    readonly epoch: bigint,
+  ) {
+    super(status.UNAVAILABLE, `node ${nodeId} has left the ring (epoch ${epoch}): it serves no replica traffic; shut it down`);
   }
 }

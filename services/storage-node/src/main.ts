@@ -22,11 +22,13 @@ import {
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
+import { advertisedAddress, ClusterGossip } from '@quorumkv/cluster-view';
 import { storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
-import { createStorageNodeMetrics } from './metrics.js';
+import { createStorageNodeMetrics, createTransferMetrics } from './metrics.js';
 import { tracedEngine } from './observability.js';
+import { RingParticipation } from './ring-participation.js';
 import { createStorageServer } from './server.js';
 
 const COMMAND = 'quorumkv-storage-node';
@@ -37,7 +39,13 @@ function readSettings(): StorageNodeConfig {
   const config = settingsOrExit(
     COMMAND,
     () => readConfig(storageNodeSettings),
-    () => formatHelp(COMMAND, 'A quorumkv storage node: keeps versioned values of its ring slice in LevelDB.', storageNodeSettings),
+    () =>
+      formatHelp(
+        COMMAND,
+        'A quorumkv storage node: keeps versioned values of its ring slice in LevelDB. With --seeds it joins the ring through the membership ' +
+          'service, receives the ranges it gains and drops those it releases; without --seeds it runs alone, outside any ring (single-node tests).',
+        storageNodeSettings,
+      ),
   );
   if (config.id === '') refuse('--id is required (e.g. --id node-1): it names this node on the ring and in every version it mints');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.id)) refuse(`invalid setting --id: use 1-64 letters, digits, '.', '_' or '-', got "${config.id}"`);
@@ -80,7 +88,23 @@ async function main(): Promise<void> {
 
   const telemetry = registeredTelemetry();
   const metrics = createStorageNodeMetrics(engine);
-  const server = createStorageServer({ nodeId: config.id, engine: telemetry.enabled ? tracedEngine(engine) : engine, logger });
+  // Without --seeds there is no ring: no gossip, no Watch, epoch 0 (fencing off), never LEFT.
+  const gossip = config.seeds.length > 0 ? new ClusterGossip() : undefined;
+  let ring: RingParticipation | undefined;
+  const transferMetrics = createTransferMetrics(metrics.service, () => {
+    const r = ring;
+    if (r === undefined) return undefined;
+    return { counts: () => r.transfers.counts(), bytesPerSecond: r.transfers.bytesPerSecond, receiveRate: r.transfers.receiveRate, epoch: () => r.cluster.epoch };
+  });
+  const server = createStorageServer({
+    nodeId: config.id,
+    engine: telemetry.enabled ? tracedEngine(engine) : engine,
+    logger,
+    ranges: engine,
+    currentEpoch: () => ring?.currentEpoch() ?? 0n,
+    hasLeft: () => ring?.hasLeft() ?? false,
+    onRangeServed: (keys, bytes) => transferMetrics.batchOut(keys, bytes),
+  });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger }).catch(
     async (err: unknown) => {
       await engine.close();
@@ -90,7 +114,10 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
-    services: [{ name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation }],
+    services: [
+      { name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation },
+      ...(gossip ? [gossip.registration] : []),
+    ],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   }).catch(async (err: unknown) => {
     await metricsServer.close();
@@ -99,8 +126,27 @@ async function main(): Promise<void> {
   });
   // SERVING only now: the engine is open, so the first request a load balancer sends can be served.
   host.setServing(true);
+  const address = advertisedAddress(config.listen, host.port, config.advertise);
+  if (gossip) {
+    ring = new RingParticipation({
+      nodeId: config.id,
+      address,
+      zone: config.zone,
+      seeds: config.seeds,
+      autoJoin: !config.noAutoJoin,
+      engine,
+      gossip,
+      logger,
+      observer: transferMetrics,
+      onDropped: (keys) => transferMetrics.dropped(keys),
+    });
+    ring.start();
+  }
   announceListening(logger, {
     address: host.address,
+    advertised: address,
+    seeds: config.seeds.join(','),
+    zone: config.zone,
     metricsUrl: metricsServer.url,
     dataDir,
     epoch: engine.epoch.toString(16),
@@ -113,6 +159,8 @@ async function main(): Promise<void> {
     async () => {
       const until = Date.now() + config.graceMs;
       host.setServing(false);
+      // Transfers stop at a batch boundary (their checkpoints stay); gossip announces the departure.
+      await ring?.stop();
       // Streams end themselves once their running requests are answered; the grace period bounds it.
       await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
       await host.shutdown(Math.max(0, until - Date.now()));

@@ -1,4 +1,4 @@
-import { createServiceMetrics, createStorageMetrics, type ServiceMetrics, type StorageMetrics } from '@quorumkv/service-kit';
+import { createServiceMetrics, createStorageMetrics, metricSpecs, type ServiceMetrics, type StorageMetrics } from '@quorumkv/service-kit';
 import type { EngineStats } from './engine.js';
 
 /** A storage node's Prometheus metrics: the shared request and runtime metrics, and the engine gauges. */
@@ -43,4 +43,61 @@ export function createStorageNodeMetrics(engine: EngineStatsSource, service: Ser
     bytes: async () => (await stats()).approximateBytes,
   });
   return { service, storage };
+}
+
+/** What the transfer gauges are read from (a `RingParticipation`'s manager and view). */
+export interface TransferGaugeSource {
+  counts(): { pending: number; complete: number };
+  readonly bytesPerSecond: number;
+  readonly receiveRate: number;
+  epoch(): number;
+}
+
+/** The counters range transfers and cleanup feed. */
+export interface TransferMetrics {
+  /** A batch received and merged here. */
+  batchIn(keys: number, bytes: number): void;
+  /** A batch served to a node gaining a range. */
+  batchOut(keys: number, bytes: number): void;
+  keyRefused(): void;
+  dropped(keys: number): void;
+}
+
+/**
+ * Registers the range-transfer and cleanup metrics; the gauges are sampled at scrape time from
+ * `source` (absent on a node without a ring: they read 0).
+ */
+export function createTransferMetrics(service: ServiceMetrics, source: () => TransferGaugeSource | undefined): TransferMetrics {
+  const keys = service.counter(metricSpecs.storageTransferKeys);
+  const bytes = service.counter(metricSpecs.storageTransferBytes);
+  const refused = service.counter(metricSpecs.storageTransferRefused);
+  const dropped = service.counter(metricSpecs.storageCleanupKeysDropped);
+  const ranges = service.gauge(metricSpecs.storageTransferRanges);
+  service.gauge(metricSpecs.storageTransferThrottle, () => source()?.bytesPerSecond ?? 0);
+  service.gauge(metricSpecs.storageTransferRate, () => source()?.receiveRate ?? 0);
+  service.gauge(metricSpecs.storageRingEpoch, () => source()?.epoch() ?? 0);
+  // Labelled gauge: set on every scrape through a collect hook would need prom-client internals;
+  // the counts are set here whenever a batch lands, which is when they change.
+  const setRanges = (): void => {
+    const c = source()?.counts() ?? { pending: 0, complete: 0 };
+    ranges.set({ state: 'pending' }, c.pending);
+    ranges.set({ state: 'complete' }, c.complete);
+  };
+  setRanges();
+  return {
+    batchIn: (k, b) => {
+      keys.inc({ direction: 'in' }, k);
+      bytes.inc({ direction: 'in' }, b);
+      setRanges();
+    },
+    batchOut: (k, b) => {
+      keys.inc({ direction: 'out' }, k);
+      bytes.inc({ direction: 'out' }, b);
+    },
+    keyRefused: () => refused.inc(),
+    dropped: (k) => {
+      dropped.inc(k);
+      setRanges();
+    },
+  };
 }

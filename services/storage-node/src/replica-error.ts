@@ -1,6 +1,6 @@
 import { storage } from '@quorumkv/proto';
 import { DeadlineExceededError, InvalidArgumentError, NotServingError, type Logger } from '@quorumkv/service-kit';
-import { EngineClosedError, SiblingLimitError } from './errors.js';
+import { EngineClosedError, LeftRingError, SiblingLimitError } from './errors.js';
 
 const Code = storage.ReplicaError_Code;
 
@@ -12,7 +12,7 @@ export function toReplicaError(err: unknown, logger?: Logger): storage.ReplicaEr
   if (err instanceof InvalidArgumentError) return { code: Code.CODE_INVALID_ARGUMENT, message: err.message };
   if (err instanceof DeadlineExceededError) return { code: Code.CODE_DEADLINE_EXCEEDED, message: err.message };
   if (err instanceof SiblingLimitError) return { code: Code.CODE_SIBLING_LIMIT, message: err.message };
-  if (err instanceof NotServingError || err instanceof EngineClosedError) return { code: Code.CODE_UNAVAILABLE, message: err.message };
+  if (err instanceof NotServingError || err instanceof EngineClosedError || err instanceof LeftRingError) return { code: Code.CODE_UNAVAILABLE, message: err.message };
   logger?.error({ err }, 'unexpected error in a replica operation');
   const message = err instanceof Error ? err.message : String(err);
   return { code: Code.CODE_INTERNAL, message: `internal error: ${message}` };

@@ -1,9 +1,11 @@
-import type { ServerDuplexStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
-import { InvalidArgumentError, pooledSerializer, unary, type Logger } from '@quorumkv/service-kit';
+import { InvalidArgumentError, ServiceError, pooledSerializer, unary, type Logger } from '@quorumkv/service-kit';
 import { MalformedVersionError, clockFromProto, versionFromProto, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
 import type { StorageEngine } from './engine.js';
+import { LeftRingError } from './errors.js';
 import { inReplicaSpan } from './observability.js';
+import { pullRange } from './range-source.js';
 import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
 
 /** The engine operations the server needs (a {@link StorageEngine}, or a wrapper in tests). */
@@ -18,6 +20,14 @@ export interface StorageServerDeps {
   readonly now?: () => number;
   /** Requests running at once on one stream. @default 256 */
   readonly maxInFlightPerStream?: number;
+  /** The engine's range scans, for PullRange (without them PullRange answers UNIMPLEMENTED). */
+  readonly ranges?: Pick<StorageEngine, 'scanRange' | 'countRange'>;
+  /** The newest ring epoch this node knows (its Watch subscription). @default () => 0n (no ring) */
+  readonly currentEpoch?: () => bigint;
+  /** Whether this node is LEFT in its newest ring: it then refuses replica traffic. @default () => false */
+  readonly hasLeft?: () => boolean;
+  /** Called once per PullRange batch served (transfer metrics). */
+  readonly onRangeServed?: (keys: number, bytes: number, requester: string) => void;
 }
 
 /**
@@ -113,10 +123,18 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
   const sessions = new Set<ReplicateSession>();
   let draining = false;
   const now = deps.now ?? Date.now;
+  const currentEpoch = deps.currentEpoch ?? ((): bigint => 0n);
+  const hasLeft = deps.hasLeft ?? ((): boolean => false);
 
   const replicate = (call: ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>): void => {
     const session = new ReplicateSession(call, {
-      handle: (request, deadline) => inReplicaSpan(request, () => runOp(deps.engine, request, deadline)),
+      handle: (request, deadline) =>
+        inReplicaSpan(request, () => {
+          // Why a LEFT node refuses: its ranges belong to other nodes now and it drops them; a
+          // coordinator still on an old view must not read from or write to it.
+          if (hasLeft()) throw new LeftRingError(deps.nodeId, currentEpoch());
+          return runOp(deps.engine, request, deadline);
+        }),
       logger: deps.logger,
       now,
       ...(deps.maxInFlightPerStream !== undefined ? { maxInFlight: deps.maxInFlightPerStream } : {}),
@@ -131,7 +149,13 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
     return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes), epoch: s.epoch };
   });
 
-  const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats };
+  const ranges = deps.ranges;
+  const pull = unary<storage.PullRangeRequest, storage.PullRangeResponse>(deps.logger, (req) => {
+    if (ranges === undefined) return Promise.reject(new ServiceError(status.UNIMPLEMENTED, 'this node serves no range streaming'));
+    return pullRange({ nodeId: deps.nodeId, engine: ranges, currentEpoch, hasLeft, ...(deps.onRangeServed ? { onServed: deps.onRangeServed } : {}) }, req);
+  });
+
+  const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats, pullRange: pull };
   return {
     definition: storageServiceDefinition,
     implementation,

@@ -4,10 +4,15 @@
  * fsync with `--sync`), so many concurrent writers share the cost of one system call.
  */
 
-/** One record to store. */
+/** One record to store, or (`value` undefined) to delete. */
 export interface RecordPut {
   readonly key: Buffer;
-  readonly value: Buffer;
+  readonly value: Buffer | undefined;
+  /**
+   * The record's ring-position index entry: its digest, written beside the record (omitted by
+   * writers that keep no index, as in tests of the batcher alone).
+   */
+  readonly digest?: Buffer;
 }
 
 /** Writes a batch atomically; resolves once LevelDB has appended it to its log. */
