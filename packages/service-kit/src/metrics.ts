@@ -68,6 +68,8 @@ export interface ServiceMetrics {
   counter<L extends string>(spec: MetricSpec<L>, sample?: CounterSampler<L>): Counter<L>;
   /** Registers a gauge, optionally sampled at scrape time. */
   gauge<L extends string>(spec: MetricSpec<L>, sample?: GaugeSampler): Gauge<L>;
+  /** Registers a labelled gauge whose series are all sampled at scrape time (series not returned are dropped). */
+  labelledGauge<L extends string>(spec: MetricSpec<L>, sample: CounterSampler<L>): Gauge<L>;
   /** Registers a histogram. @default buckets LATENCY_BUCKETS_SECONDS */
   histogram<L extends string>(spec: MetricSpec<L>, buckets?: readonly number[]): Histogram<L>;
 }
@@ -131,6 +133,19 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
         : {}),
     });
   };
+  const labelledGauge = <L extends string>(spec: MetricSpec<L>, sample: CounterSampler<L>): Gauge<L> => {
+    const s = checked(spec, 'gauge');
+    return new Gauge<L>({
+      name: s.name,
+      help: s.help,
+      labelNames: s.labelNames,
+      registers: [registry],
+      collect(this: Gauge<L>) {
+        this.reset();
+        for (const { labels, value } of sample()) this.set(labels, value);
+      },
+    });
+  };
   const histogram = <L extends string>(spec: MetricSpec<L>, buckets: readonly number[] = LATENCY_BUCKETS_SECONDS): Histogram<L> => {
     const s = checked(spec, 'histogram');
     return new Histogram<L>({ name: s.name, help: s.help, labelNames: s.labelNames, buckets: [...buckets], registers: [registry] });
@@ -141,6 +156,7 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
     grpcRequestDuration: histogram(metricSpecs.grpcServerRequestDuration),
     counter,
     gauge,
+    labelledGauge,
     histogram,
   };
 }

@@ -217,6 +217,12 @@ export class TreeKeeper {
     await this.running?.catch(() => undefined);
   }
 
+  /** Refuses a call on another epoch, or for an arc this node does not hold (built or not). */
+  checkHeld(epoch: number, arc: Arc): void {
+    this.checkEpoch(epoch);
+    if (this.slots.get(arc.start, arc.end) === undefined) throw new ArcNotHeldError(arc.start, arc.end);
+  }
+
   private checkEpoch(epoch: number): void {
     if (this.epoch === undefined) throw new NoRingError();
     if (epoch !== this.epoch) throw new RingEpochMismatchError(epoch, this.epoch);
