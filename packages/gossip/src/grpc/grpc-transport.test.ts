@@ -115,14 +115,15 @@ describe('GrpcGossipTransport: members over real gRPC on loopback', () => {
     // A new process on the same address, starting over at incarnation 0, knowing nobody.
     const restarted = await startNode('m3', m3.port);
     await restarted.member.join([m0.address]);
-    const backMs = await until(others, () => others.every((o) => stateOf(o, 'm3') === 'alive'), 3_000, 'm0..m2 see m3 alive again');
+    // Bounds are a few seconds, not tens (grpc-js's own backoff): loose enough for a loaded CI box.
+    const backMs = await until(others, () => others.every((o) => stateOf(o, 'm3') === 'alive'), 6_000, 'm0..m2 see m3 alive again');
     const suspicions = suspicionsOf(others, 'm3');
     // It stays alive: every member's channel to the address reconnected, so their probes succeed.
     await observeFor(2_000);
     expect(others.map((o) => stateOf(o, 'm3'))).toEqual(['alive', 'alive', 'alive']);
     expect(suspicions()).toBe(0);
     expect(m0.member.member('m3')?.incarnation).toBeGreaterThan(0);
-    expect(backMs).toBeLessThan(3_000);
+    expect(backMs).toBeLessThan(6_000);
   });
 
   it('sees a running member alive again within about a second once its server comes back, and keeps it alive (no long reconnect backoff)', async () => {
@@ -136,12 +137,12 @@ describe('GrpcGossipTransport: members over real gRPC on loopback', () => {
     await observeFor(1_000);
 
     m2.server = (await serve(m2.transport, m2.port)).server;
-    const backMs = await until(others, () => others.every((o) => stateOf(o, 'm2') === 'alive'), 4_000, 'm0, m1, m3 see m2 alive again');
+    const backMs = await until(others, () => others.every((o) => stateOf(o, 'm2') === 'alive'), 6_000, 'm0, m1, m3 see m2 alive again');
     const suspicions = suspicionsOf(others, 'm2');
     await observeFor(2_000);
     expect(others.map((o) => stateOf(o, 'm2'))).toEqual(['alive', 'alive', 'alive']);
     expect(suspicions()).toBe(0);
-    expect(backMs).toBeLessThan(4_000);
+    expect(backMs).toBeLessThan(6_000);
     // And m2, which held everyone down while nothing reached it, sees them all alive again by its
     // next full-state syncs (every 2 s here).
     await until([m2], () => m2.member.liveCount === 4, 5_000, 'm2 sees everyone alive again');
