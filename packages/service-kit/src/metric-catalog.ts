@@ -88,6 +88,22 @@ export const metricSpecs = {
   rateLimitFailover: spec('quorumkv_ratelimit_failover_total', 'counter', 'Decisions made without the owning replica, by failover mode (fail open, fail closed, local).', ['mode']),
   rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, limiter-error).', ['outcome', 'reason']),
   rateLimitCheckTimeouts: spec('quorumkv_ratelimit_check_timeouts_total', 'counter', 'Rate-limit checks that ran out of time before a decision.'),
+  // Membership service: the ring, its changes, liveness and data moving.
+  membershipRingEpoch: spec('quorumkv_membership_ring_epoch', 'gauge', 'The committed ring epoch this membership replica knows.'),
+  membershipStateVersion: spec('quorumkv_membership_state_version', 'gauge', 'The version of the replicated cluster state (ring and settings) this replica knows.'),
+  membershipClaimant: spec('quorumkv_membership_claimant', 'gauge', '1 on the membership replica that applies changes now (the claimant), 0 on the others.'),
+  membershipChanges: spec('quorumkv_membership_changes_total', 'counter', 'Cluster changes this replica committed as claimant, by kind (join, leave, remove, commit, throttle).', ['kind']),
+  membershipMembers: spec('quorumkv_membership_members', 'gauge', 'Members by role and liveness as this replica\'s gossip sees them (storage: the nodes of the ring, LEFT ones excluded).', ['role', 'liveness']),
+  membershipRingMembers: spec('quorumkv_membership_ring_members', 'gauge', 'Storage nodes of the committed ring by state (joining, normal, leaving, left).', ['state']),
+  membershipTransferBytes: spec('quorumkv_membership_transfer_bytes_total', 'counter', 'Bytes of ranges streamed to new owners, as the receiving nodes reported them.'),
+  membershipTransferKeys: spec('quorumkv_membership_transfer_keys_total', 'counter', 'Keys of ranges streamed to new owners, as the receiving nodes reported them.'),
+  membershipTransferRangesPending: spec('quorumkv_membership_transfer_ranges_pending', 'gauge', 'Ranges of the pending ring epoch not reported complete yet.'),
+  membershipTransferBytesLeft: spec('quorumkv_membership_transfer_bytes_left', 'gauge', 'Bytes the receiving nodes estimate are left to stream for the pending ring epoch.'),
+  membershipTransferStalled: spec('quorumkv_membership_transfer_stalled_seconds', 'gauge', 'Seconds since a transfer of the pending ring epoch last made progress (0 when nothing is pending).'),
+  gossipSuspicions: spec('quorumkv_gossip_suspicions_total', 'counter', 'Members this replica\'s gossip saw become suspect, by role.', ['role']),
+  gossipRefutations: spec('quorumkv_gossip_refutations_total', 'counter', 'Suspect or down members seen alive again (a refuted suspicion, or a restart), by role.', ['role']),
+  gossipDowns: spec('quorumkv_gossip_downs_total', 'counter', 'Members this replica\'s gossip saw declared down, by role.', ['role']),
+  gossipProtocolEvents: spec('quorumkv_gossip_protocol_events_total', 'counter', 'This process\'s own gossip decisions, by type (suspicion-raised, declared-down, refuted, stalled).', ['type']),
 } as const;
 
 /** The metric names, for services and tests: `metricNames.quorumFailures` is `quorumkv_quorum_failures_total`. */

@@ -66,6 +66,11 @@ describe('createServiceMetrics', () => {
     // A counter read at scrape time from counts kept elsewhere (the coordinator's check client).
     let allowed = 6;
     metrics.counter(metricSpecs.rateLimitChecks, () => [{ labels: { outcome: 'allowed', reason: 'decided' }, value: allowed++ }]);
+    // The membership service registers its metrics straight from the catalog.
+    for (const spec of Object.values(metricSpecs).filter((m) => /^quorumkv_(membership|gossip)_/.test(m.name))) {
+      if (spec.type === 'counter') metrics.counter(spec);
+      else metrics.gauge(spec);
+    }
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual(Object.values(metricNames).sort());
     const text = await metrics.registry.metrics();

@@ -42,6 +42,9 @@ export type GaugeSampler = () => number | Promise<number>;
  */
 export type CounterSampler<L extends string> = () => readonly { labels: Partial<Record<L, string>>; value: number }[];
 
+/** Reads a labelled gauge at scrape time: every series with its value now (series it no longer lists disappear). */
+export type LabelledGaugeSampler<L extends string> = () => readonly { labels: Partial<Record<L, string>>; value: number }[];
+
 /** Options of {@link createServiceMetrics}. */
 export interface ServiceMetricsOptions {
   /** The registry to fill. @default a new one: call createServiceMetrics once per process */
@@ -68,8 +71,8 @@ export interface ServiceMetrics {
   counter<L extends string>(spec: MetricSpec<L>, sample?: CounterSampler<L>): Counter<L>;
   /** Registers a gauge, optionally sampled at scrape time. */
   gauge<L extends string>(spec: MetricSpec<L>, sample?: GaugeSampler): Gauge<L>;
-  /** Registers a labelled gauge whose series are all sampled at scrape time (series not returned are dropped). */
-  labelledGauge<L extends string>(spec: MetricSpec<L>, sample: CounterSampler<L>): Gauge<L>;
+  /** Registers a labelled gauge whose series are all rebuilt at scrape time from `sample`. */
+  labelledGauge<L extends string>(spec: MetricSpec<L>, sample: LabelledGaugeSampler<L>): Gauge<L>;
   /** Registers a histogram. @default buckets LATENCY_BUCKETS_SECONDS */
   histogram<L extends string>(spec: MetricSpec<L>, buckets?: readonly number[]): Histogram<L>;
 }
@@ -133,7 +136,7 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
         : {}),
     });
   };
-  const labelledGauge = <L extends string>(spec: MetricSpec<L>, sample: CounterSampler<L>): Gauge<L> => {
+  const labelledGauge = <L extends string>(spec: MetricSpec<L>, sample: LabelledGaugeSampler<L>): Gauge<L> => {
     const s = checked(spec, 'gauge');
     return new Gauge<L>({
       name: s.name,

@@ -1,4 +1,5 @@
-import { ConfigError, hostPort, parseHostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
+import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
+import { ConfigError, hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -11,9 +12,9 @@ export const antiEntropySettings = {
   id: setting.string('--id', 'QKV_AE_ID', 'anti-entropy', 'This worker\'s name in membership and in logs'),
   listen: hostPort('--listen', 'QKV_AE_LISTEN', '127.0.0.1:7180', 'gRPC listen address of the admin API (qkv repair); port 0 picks a free port'),
   metricsListen: hostPort('--metrics-listen', 'QKV_AE_METRICS_LISTEN', '127.0.0.1:0', 'Prometheus /metrics listen address (port 0 picks a free port; the listening line logs the URL)'),
-  seeds: {
-    ...setting.list('--seeds', 'QKV_AE_SEEDS', ['127.0.0.1:7946'], 'Membership service addresses (HOST:PORT,...): the worker follows the ring they serve'),
-  },
+  seeds: seedsSetting('QKV_AE_SEEDS', ['127.0.0.1:7946']),
+  zone: zoneSetting('QKV_AE_ZONE'),
+  advertise: advertiseSetting('QKV_AE_ADVERTISE'),
   periodMs: setting.int('--period-ms', 'QKV_AE_PERIOD_MS', HOUR_MS, 'Time between two passes over every range and replica pair', 1_000, 30 * DAY_MS),
   tombstoneGraceMs: setting.int(
     '--tombstone-grace-ms',
@@ -46,8 +47,8 @@ export const antiEntropySettings = {
 export type AntiEntropyConfig = ConfigOf<typeof antiEntropySettings>;
 
 /**
- * Checks what one setting alone cannot: the seeds' form, and that the tombstone grace period is
- * longer than the exchange period.
+ * Checks what one setting alone cannot: that there are seeds, and that the tombstone grace period
+ * is longer than the exchange period.
  *
  * Why the grace period must be longer: a replica that missed a delete learns the tombstone from an
  * exchange, and exchanges come once per period; a tombstone purged sooner could be gone from the
@@ -57,14 +58,7 @@ export type AntiEntropyConfig = ConfigOf<typeof antiEntropySettings>;
  * @throws ConfigError naming both settings.
  */
 export function checkAntiEntropyConfig(config: AntiEntropyConfig): AntiEntropyConfig {
-  if (config.seeds.length === 0) throw new ConfigError('--seeds', 'at least one membership address is needed');
-  for (const seed of config.seeds) {
-    try {
-      parseHostPort(seed);
-    } catch {
-      throw new ConfigError('--seeds', `expected HOST:PORT, got "${seed}"`);
-    }
-  }
+  if (config.seeds.length === 0) throw new ConfigError('--seeds', 'at least one membership address is needed: the worker follows the ring it serves');
   if (config.tombstoneGraceMs <= config.periodMs) {
     throw new ConfigError(
       '--tombstone-grace-ms',

@@ -84,6 +84,8 @@ export class AntiEntropyWorker {
     passesCompleted: 0,
     lastFullPassMs: 0,
   };
+  /** Comparisons finished, by result (the metric's labels). */
+  readonly results: Record<'in_sync' | 'repaired' | 'out_of_sync' | 'building' | 'failed', number> = { in_sync: 0, repaired: 0, out_of_sync: 0, building: 0, failed: 0 };
   readonly sync = new SyncState();
   readonly health: NodeHealth;
   readonly throttle: Throttle;
@@ -94,6 +96,7 @@ export class AntiEntropyWorker {
   private seq = 0;
   private passIds = 0;
   private readonly running = new Map<string, number>();
+  private readonly perNode = new Map<string, { exchanges: number; keysRepaired: number }>();
   private readonly passes = new Set<Pass>();
   private lastPass: Pass | undefined;
   private epochAbort = new AbortController();
@@ -118,6 +121,16 @@ export class AntiEntropyWorker {
   /** The storage nodes of the ring followed now. */
   get clusterNodes(): ReadonlyMap<string, ClusterNode> {
     return this.nodes;
+  }
+
+  /** Comparisons and keys repaired in sessions involving `node`, since start. */
+  nodeCounters(node: string): { readonly exchanges: number; readonly keysRepaired: number } {
+    return this.perNode.get(node) ?? { exchanges: 0, keysRepaired: 0 };
+  }
+
+  /** The throttles changed: a higher per-node limit may let queued sessions start now. */
+  throttleChanged(): void {
+    this.pump();
   }
 
   /** Exchange sessions running now that involve `node`. */
@@ -352,6 +365,13 @@ export class AntiEntropyWorker {
     if (o.result === 'failed' || o.result === 'out-of-sync') pass.exchangesFailed += 1;
     pass.keysRepaired += o.repaired;
     this.counters.exchanges += 1;
+    for (const n of [pair.a, pair.b]) {
+      let pn = this.perNode.get(n);
+      if (pn === undefined) this.perNode.set(n, (pn = { exchanges: 0, keysRepaired: 0 }));
+      pn.exchanges += 1;
+      pn.keysRepaired += o.repaired;
+    }
+    this.results[o.result.replace(/-/g, '_') as keyof typeof this.results] += 1;
     if (o.result === 'failed' || o.result === 'out-of-sync') this.counters.exchangesFailed += 1;
     if (o.walked) this.counters.treeWalks += 1;
     this.counters.keysRepaired += o.repaired;

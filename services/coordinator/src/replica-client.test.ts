@@ -147,7 +147,7 @@ describe('ReplicaClient', () => {
     const { node, client } = await setup();
     const p = client.coordinate({ key: Buffer.from('k'), context: [], value: Buffer.from('v'), tombstone: false, requestId: Buffer.alloc(0) }, 1000);
     await vi.waitFor(() => expect(node.requests).toHaveLength(1));
-    node.answer(node.requests[0]!.id, { $case: 'error', error: { code: storage.ReplicaError_Code.CODE_SIBLING_LIMIT, message: '65 siblings' } });
+    node.answer(node.requests[0]!.id, { $case: 'error', error: { code: storage.ReplicaError_Code.CODE_SIBLING_LIMIT, message: '65 siblings', ringEpoch: 0 } });
     const err = await p.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReplicaOpError);
     expect((err as ReplicaOpError).code).toBe(storage.ReplicaError_Code.CODE_SIBLING_LIMIT);

@@ -241,7 +241,7 @@ export class ReplicaClient {
     }
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     const { id, answer } = this.pending.open(timeout);
-    this.outbox.push({ id, trace: activeTraceRecord(), timeoutMs: timeout, op }, requestBytes(op));
+    this.outbox.push({ id, trace: activeTraceRecord(), timeoutMs: timeout, ringEpoch: 0, op }, requestBytes(op));
     return answer;
   }
 

@@ -62,19 +62,18 @@ export class NodeIdMismatchError extends Error {
 }
 
 /**
- * A ring-epoch fence: the requester acts on an older ring epoch than this node knows. Retryable
- * once the requester's view has caught up; the node's epoch travels in the `qkv-ring-epoch`
- * trailer so the requester knows what to wait for.
+ * A replica request routed by an older ring epoch than this node knows. Refused before any work:
+ * the sender must catch up with the ring (see `ReplicaRequest.ring_epoch`) and route again.
  */
-export class StaleRingEpochError extends ServiceError {
-  override readonly name = 'StaleRingEpochError';
+export class StaleEpochError extends Error {
+  override readonly name = 'StaleEpochError';
   constructor(
-    readonly requesterEpoch: bigint,
-    readonly nodeEpoch: bigint,
+    /** The epoch the request was routed by. */
+    readonly requestEpoch: number,
+    /** The epoch this node knows. */
+    readonly knownEpoch: number,
   ) {
-    super(status.FAILED_PRECONDITION, `ring epoch ${requesterEpoch} is older than this node's ${nodeEpoch}: catch up and retry`, {
-      'qkv-ring-epoch': nodeEpoch.toString(),
-    });
+    super(`request routed by ring epoch ${requestEpoch}, but this node knows epoch ${knownEpoch}: refresh the ring and retry`);
   }
 }
 
@@ -83,7 +82,7 @@ export class LeftRingError extends ServiceError {
   override readonly name = 'LeftRingError';
   constructor(
     readonly nodeId: string,
-    readonly epoch: bigint,
+    readonly epoch: number,
   ) {
     super(status.UNAVAILABLE, `node ${nodeId} has left the ring (epoch ${epoch}): it serves no replica traffic; shut it down`);
   }

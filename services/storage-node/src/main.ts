@@ -110,7 +110,8 @@ async function main(): Promise<void> {
     engine: telemetry.enabled ? tracedEngine(engine) : engine,
     logger,
     ranges: engine,
-    currentEpoch: () => ring?.currentEpoch() ?? 0n,
+    currentEpoch: () => ring?.currentEpoch() ?? 0,
+    waitForEpoch: (epoch, timeoutMs) => ring?.waitForEpoch(epoch, timeoutMs) ?? Promise.resolve(),
     hasLeft: () => ring?.hasLeft() ?? false,
     onRangeServed: (keys, bytes) => transferMetrics.batchOut(keys, bytes),
   });

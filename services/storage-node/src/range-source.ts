@@ -5,9 +5,10 @@
  * restarted, and the requester's token bucket (not the source) sets the pace.
  */
 import type { storage } from '@quorumkv/proto';
-import { InvalidArgumentError } from '@quorumkv/service-kit';
+import { status } from '@grpc/grpc-js';
+import { InvalidArgumentError, ServiceError } from '@quorumkv/service-kit';
 import type { StorageEngine } from './engine.js';
-import { LeftRingError, StaleRingEpochError } from './errors.js';
+import { LeftRingError } from './errors.js';
 
 /** Keys per batch unless the requester asks otherwise. */
 export const DEFAULT_PULL_KEYS = 1000;
@@ -21,7 +22,11 @@ export interface RangeSourceDeps {
   readonly nodeId: string;
   readonly engine: Pick<StorageEngine, 'scanRange' | 'countRange'>;
   /** The newest ring epoch this node knows (0 without a ring). */
-  readonly currentEpoch: () => bigint;
+  readonly currentEpoch: () => number;
+  /** Resolves once this node's view reached the epoch (absent: no ring, served at once). */
+  readonly waitForEpoch?: (epoch: number, timeoutMs: number) => Promise<unknown>;
+  /** Resolves once no replica request admitted under an older epoch is still running. */
+  readonly drainedBelow: (epoch: number) => Promise<void>;
   /** Whether this node is LEFT in its newest ring. */
   readonly hasLeft: () => boolean;
   /** Called once per batch served (metrics: transfer keys and bytes out). */
@@ -34,15 +39,30 @@ function bounded(value: number, fallback: number, max: number, field: string): n
   return value;
 }
 
+/** How long a source waits for its own view to reach the requester's epoch before refusing. */
+const VIEW_WAIT_MS = 5_000;
+
 /** Serves one PullRange call. */
 export async function pullRange(deps: RangeSourceDeps, req: storage.PullRangeRequest): Promise<storage.PullRangeResponse> {
-  const epoch = deps.currentEpoch();
+  const wanted = Number(req.ringEpoch);
+  let epoch = deps.currentEpoch();
   if (deps.hasLeft()) throw new LeftRingError(deps.nodeId, epoch);
   // Why refuse an older epoch: the arc the requester computed may not be ours any more (a later
   // commit can have moved it, and we may have dropped it), and an empty answer would look like
-  // "nothing to move". A newer epoch than ours is fine: we are a replica the claimant named as
-  // source, and what we hold of the arc only grows until a later epoch releases it.
-  if (req.ringEpoch < epoch) throw new StaleRingEpochError(req.ringEpoch, epoch);
+  // "nothing to move".
+  if (wanted < epoch) {
+    throw new ServiceError(status.FAILED_PRECONDITION, `ring epoch ${wanted} is older than this node's ${epoch}: catch up and retry`, { 'qkv-ring-epoch': String(epoch) });
+  }
+  // Why wait for our view to reach the requester's epoch, then for older requests to drain: only
+  // then does every write this node admits come from a coordinator that also writes to the
+  // pending owner. A write admitted under an older epoch and landing after this batch was read
+  // would reach neither the batch nor the new owner.
+  if (wanted > epoch && deps.waitForEpoch) {
+    await deps.waitForEpoch(wanted, VIEW_WAIT_MS).catch(() => undefined);
+    epoch = deps.currentEpoch();
+    if (wanted > epoch) throw new ServiceError(status.UNAVAILABLE, `this node has not seen ring epoch ${wanted} yet (it knows ${epoch}): retry`);
+  }
+  await deps.drainedBelow(wanted);
   const maxKeys = bounded(req.maxKeys, DEFAULT_PULL_KEYS, MAX_PULL_KEYS, 'max_keys');
   const maxBytes = bounded(req.maxBytes, DEFAULT_PULL_BYTES, MAX_PULL_BYTES, 'max_bytes');
   const after = req.resume ? { position: req.afterPosition, key: req.afterKey } : undefined;
@@ -64,5 +84,5 @@ export async function pullRange(deps: RangeSourceDeps, req: storage.PullRangeReq
   const done = records.length === entries.length;
   const keysLeft = req.countKeys ? BigInt(await deps.engine.countRange(req.start, req.end, after)) : 0n;
   deps.onServed?.(records.length, bytes, req.requesterId);
-  return { records, done, keysLeft, ringEpoch: epoch };
+  return { records, done, keysLeft, ringEpoch: BigInt(epoch) };
 }

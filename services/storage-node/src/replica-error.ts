@@ -1,6 +1,6 @@
 import { storage } from '@quorumkv/proto';
 import { DeadlineExceededError, InvalidArgumentError, NotServingError, type Logger } from '@quorumkv/service-kit';
-import { EngineClosedError, LeftRingError, SiblingLimitError } from './errors.js';
+import { EngineClosedError, LeftRingError, SiblingLimitError, StaleEpochError } from './errors.js';
 
 const Code = storage.ReplicaError_Code;
 
@@ -9,11 +9,12 @@ const Code = storage.ReplicaError_Code;
  * stream. Known conditions keep their code; anything else is CODE_INTERNAL with its stack logged.
  */
 export function toReplicaError(err: unknown, logger?: Logger): storage.ReplicaError {
-  if (err instanceof InvalidArgumentError) return { code: Code.CODE_INVALID_ARGUMENT, message: err.message };
-  if (err instanceof DeadlineExceededError) return { code: Code.CODE_DEADLINE_EXCEEDED, message: err.message };
-  if (err instanceof SiblingLimitError) return { code: Code.CODE_SIBLING_LIMIT, message: err.message };
-  if (err instanceof NotServingError || err instanceof EngineClosedError || err instanceof LeftRingError) return { code: Code.CODE_UNAVAILABLE, message: err.message };
+  if (err instanceof InvalidArgumentError) return { code: Code.CODE_INVALID_ARGUMENT, message: err.message, ringEpoch: 0 };
+  if (err instanceof DeadlineExceededError) return { code: Code.CODE_DEADLINE_EXCEEDED, message: err.message, ringEpoch: 0 };
+  if (err instanceof SiblingLimitError) return { code: Code.CODE_SIBLING_LIMIT, message: err.message, ringEpoch: 0 };
+  if (err instanceof StaleEpochError) return { code: Code.CODE_STALE_EPOCH, message: err.message, ringEpoch: err.knownEpoch };
+  if (err instanceof NotServingError || err instanceof EngineClosedError || err instanceof LeftRingError) return { code: Code.CODE_UNAVAILABLE, message: err.message, ringEpoch: 0 };
   logger?.error({ err }, 'unexpected error in a replica operation');
   const message = err instanceof Error ? err.message : String(err);
-  return { code: Code.CODE_INTERNAL, message: `internal error: ${message}` };
+  return { code: Code.CODE_INTERNAL, message: `internal error: ${message}`, ringEpoch: 0 };
 }

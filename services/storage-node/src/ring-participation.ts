@@ -61,7 +61,10 @@ export class RingParticipation {
   }
 
   /** The newest ring epoch this node knows (0 before the first view): the server's fence. */
-  readonly currentEpoch = (): bigint => BigInt(this.cluster.epoch);
+  readonly currentEpoch = (): number => this.cluster.epoch;
+
+  /** Resolves once the view reached `epoch` (rejects after `timeoutMs`). */
+  readonly waitForEpoch = (epoch: number, timeoutMs: number): Promise<unknown> => this.cluster.waitForEpoch(epoch, timeoutMs);
 
   /** Whether this node is LEFT in the newest ring it knows. */
   readonly hasLeft = (): boolean => this.left;

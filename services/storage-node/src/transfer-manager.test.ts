@@ -34,7 +34,7 @@ async function open(id: string): Promise<StorageEngine> {
 }
 
 /** A storage node serving PullRange over real gRPC on port 0; `epoch` is the ring epoch it knows. */
-async function serve(id: string, engine: StorageEngine, epoch: () => bigint = () => 1n): Promise<string> {
+async function serve(id: string, engine: StorageEngine, epoch: () => number = () => 1): Promise<string> {
   const server = new Server();
   const s = createStorageServer({ nodeId: id, engine, ranges: engine, logger: captureLogger(id).logger, currentEpoch: epoch });
   server.addService(s.definition, s.implementation);
@@ -259,7 +259,7 @@ describe('TransferManager', () => {
   it('a source that knows a newer ring epoch refuses the pull (FAILED_PRECONDITION) rather than answer for arcs it may no longer hold', async () => {
     const source = await open('node-1');
     await fill(source);
-    const address = await serve('node-1', source, () => 5n);
+    const address = await serve('node-1', source, () => 5);
     const puller = new GrpcRangePuller();
     try {
       await expect(

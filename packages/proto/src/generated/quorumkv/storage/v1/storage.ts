@@ -108,6 +108,15 @@ export interface ReplicaRequest {
   trace: { [key: string]: string };
   /** Time left for this request; a node drops work that has already expired. */
   timeoutMs: number;
+  /**
+   * The committed ring epoch the sender routed this request by (0: none). A node that knows a
+   * newer epoch refuses the request with CODE_STALE_EPOCH and its own epoch: a coordinator on an
+   * old epoch could otherwise write only to a range's old owners after the range was streamed to
+   * its new one, and the write would fall between them. (The membership service's epochs are
+   * uint64; one per ring change, they stay far below 2^32, and the hot path carries no 64-bit
+   * integer.)
+   */
+  ringEpoch: number;
   op?: { $case: "read"; read: ReadOp } | { $case: "coordinate"; coordinate: CoordinateOp } | {
     $case: "merge";
     merge: MergeOp;
@@ -215,6 +224,8 @@ export interface MergeResult {
 export interface ReplicaError {
   code: ReplicaError_Code;
   message: string;
+  /** With CODE_STALE_EPOCH: the ring epoch the node knows. */
+  ringEpoch: number;
 }
 
 export enum ReplicaError_Code {
@@ -224,6 +235,11 @@ export enum ReplicaError_Code {
   CODE_SIBLING_LIMIT = 3,
   CODE_INVALID_ARGUMENT = 4,
   CODE_UNAVAILABLE = 5,
+  /**
+   * CODE_STALE_EPOCH - The request's ring_epoch is older than the node's: retry once the sender's view has
+   * reached `ring_epoch` below.
+   */
+  CODE_STALE_EPOCH = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -247,6 +263,9 @@ export function replicaError_CodeFromJSON(object: any): ReplicaError_Code {
     case 5:
     case "CODE_UNAVAILABLE":
       return ReplicaError_Code.CODE_UNAVAILABLE;
+    case 6:
+    case "CODE_STALE_EPOCH":
+      return ReplicaError_Code.CODE_STALE_EPOCH;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -268,6 +287,8 @@ export function replicaError_CodeToJSON(object: ReplicaError_Code): string {
       return "CODE_INVALID_ARGUMENT";
     case ReplicaError_Code.CODE_UNAVAILABLE:
       return "CODE_UNAVAILABLE";
+    case ReplicaError_Code.CODE_STALE_EPOCH:
+      return "CODE_STALE_EPOCH";
     case ReplicaError_Code.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -1049,7 +1070,7 @@ export const ReplicaRequestBatch: MessageFns<ReplicaRequestBatch> = {
 };
 
 function createBaseReplicaRequest(): ReplicaRequest {
-  return { id: 0, trace: {}, timeoutMs: 0, op: undefined };
+  return { id: 0, trace: {}, timeoutMs: 0, ringEpoch: 0, op: undefined };
 }
 
 export const ReplicaRequest: MessageFns<ReplicaRequest> = {
@@ -1062,6 +1083,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     });
     if (message.timeoutMs !== 0) {
       writer.uint32(24).uint32(message.timeoutMs);
+    }
+    if (message.ringEpoch !== 0) {
+      writer.uint32(40).uint32(message.ringEpoch);
     }
     switch (message.op?.$case) {
       case "read":
@@ -1115,6 +1139,14 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
             }
 
             message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringEpoch = reader.uint32();
             continue;
           }
           case 10: {
@@ -1175,6 +1207,11 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
         : isSet(object.timeout_ms)
         ? globalThis.Number(object.timeout_ms)
         : 0,
+      ringEpoch: isSet(object.ringEpoch)
+        ? globalThis.Number(object.ringEpoch)
+        : isSet(object.ring_epoch)
+        ? globalThis.Number(object.ring_epoch)
+        : 0,
       op: isSet(object.read)
         ? { $case: "read", read: ReadOp.fromJSON(object.read) }
         : isSet(object.coordinate)
@@ -1202,6 +1239,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     if (message.timeoutMs !== 0) {
       obj.timeoutMs = Math.round(message.timeoutMs);
     }
+    if (message.ringEpoch !== 0) {
+      obj.ringEpoch = Math.round(message.ringEpoch);
+    }
     if (message.op?.$case === "read") {
       obj.read = ReadOp.toJSON(message.op.read);
     } else if (message.op?.$case === "coordinate") {
@@ -1228,6 +1268,7 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
       {},
     );
     message.timeoutMs = object.timeoutMs ?? 0;
+    message.ringEpoch = object.ringEpoch ?? 0;
     switch (object.op?.$case) {
       case "read": {
         if (object.op?.read !== undefined && object.op?.read !== null) {
@@ -2141,7 +2182,7 @@ export const MergeResult: MessageFns<MergeResult> = {
 };
 
 function createBaseReplicaError(): ReplicaError {
-  return { code: 0, message: "" };
+  return { code: 0, message: "", ringEpoch: 0 };
 }
 
 export const ReplicaError: MessageFns<ReplicaError> = {
@@ -2151,6 +2192,9 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     }
     if (message.message !== "") {
       writer.uint32(18).string(message.message);
+    }
+    if (message.ringEpoch !== 0) {
+      writer.uint32(24).uint32(message.ringEpoch);
     }
     return writer;
   },
@@ -2184,6 +2228,14 @@ export const ReplicaError: MessageFns<ReplicaError> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ringEpoch = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2200,6 +2252,11 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     return {
       code: isSet(object.code) ? replicaError_CodeFromJSON(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      ringEpoch: isSet(object.ringEpoch)
+        ? globalThis.Number(object.ringEpoch)
+        : isSet(object.ring_epoch)
+        ? globalThis.Number(object.ring_epoch)
+        : 0,
     };
   },
 
@@ -2211,6 +2268,9 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.ringEpoch !== 0) {
+      obj.ringEpoch = Math.round(message.ringEpoch);
+    }
     return obj;
   },
 
@@ -2221,6 +2281,7 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     const message = createBaseReplicaError();
     message.code = object.code ?? 0;
     message.message = object.message ?? "";
+    message.ringEpoch = object.ringEpoch ?? 0;
     return message;
   },
 };
