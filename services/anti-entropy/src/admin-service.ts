@@ -4,7 +4,7 @@
  * the worker runs.
  */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { antiEntropy } from '@quorumkv/proto';
+import type { antiEntropy } from '@quorumkv/proto';
 import { InvalidArgumentError, unary, type Logger } from '@quorumkv/service-kit';
 import { NoRingYetError, UnknownNodeError } from './errors.js';
 import type { Pass } from './pass.js';

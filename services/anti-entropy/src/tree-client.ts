@@ -52,7 +52,7 @@ export class TreeClient {
     meter: ByteMeter,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      method.call(this.client, request, new Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+      method(request, new Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
         if (err !== null) {
           meter.add('tree', sizeOf(reqCodec, request));
           reject(err);
@@ -66,7 +66,7 @@ export class TreeClient {
 
   async summaries(epoch: number, arcs: readonly Arc[], meter: ByteMeter): Promise<ArcSummaryInfo[]> {
     const res = await this.call(
-      this.client.treeSummaries,
+      this.client.treeSummaries.bind(this.client),
       storageTrees.TreeSummariesRequest,
       storageTrees.TreeSummariesResponse,
       { ringEpoch: BigInt(epoch), arcs: arcs.map((a) => ({ start: a.start, end: a.end })) },
@@ -77,7 +77,7 @@ export class TreeClient {
 
   async branches(epoch: number, arc: Arc, parentDepth: number, parents: readonly number[], bits: number, meter: ByteMeter): Promise<Uint8Array> {
     const res = await this.call(
-      this.client.treeBranches,
+      this.client.treeBranches.bind(this.client),
       storageTrees.TreeBranchesRequest,
       storageTrees.TreeBranchesResponse,
       { ringEpoch: BigInt(epoch), arc: { start: arc.start, end: arc.end }, parentDepth, parents: [...parents], bits },
@@ -88,7 +88,7 @@ export class TreeClient {
 
   async segmentEntries(epoch: number, arc: Arc, depth: number, segments: readonly number[], meter: ByteMeter): Promise<KeyDigest[]> {
     const res = await this.call(
-      this.client.segmentEntries,
+      this.client.segmentEntries.bind(this.client),
       storageTrees.SegmentEntriesRequest,
       storageTrees.SegmentEntriesResponse,
       { ringEpoch: BigInt(epoch), arc: { start: arc.start, end: arc.end }, depth, segments: [...segments] },
@@ -99,7 +99,7 @@ export class TreeClient {
 
   async listTombstones(epoch: number, arc: Arc, writtenBeforeMs: number, afterKey: Uint8Array, limit: number, meter: ByteMeter): Promise<TombstonePage> {
     const res = await this.call(
-      this.client.listTombstones,
+      this.client.listTombstones.bind(this.client),
       storageTrees.ListTombstonesRequest,
       storageTrees.ListTombstonesResponse,
       { ringEpoch: BigInt(epoch), arc: { start: arc.start, end: arc.end }, writtenBeforeMs: BigInt(Math.max(0, Math.floor(writtenBeforeMs))), afterKey: Buffer.from(afterKey), limit },
@@ -110,7 +110,7 @@ export class TreeClient {
 
   async purgeTombstones(epoch: number, arc: Arc, writtenBeforeMs: number, keys: readonly KeyDigest[], meter: ByteMeter): Promise<{ purged: number; changed: number }> {
     return this.call(
-      this.client.purgeTombstones,
+      this.client.purgeTombstones.bind(this.client),
       storageTrees.PurgeTombstonesRequest,
       storageTrees.PurgeTombstonesResponse,
       {

@@ -34,6 +34,12 @@ export interface CommandContext {
   write(bytes: Uint8Array): void;
   /** Writes `value` to stdout as JSON (bigints as numbers when exact, else strings). */
   printJson(value: unknown): void;
+  /** Writes text to stdout as it is (a progress bar redrawn with `\r`). */
+  printRaw(text: string): void;
+  /** Whether stdout is a terminal (progress bars only there). */
+  readonly tty: boolean;
+  /** The environment (addresses of other services, e.g. QKV_ANTI_ENTROPY_ADDR). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface CliIo {
   stdout(text: string | Uint8Array): void;
   stderr(text: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal. @default false */
+  readonly stdoutIsTty?: boolean;
 }
 
 /** Everything {@link runCli} needs. */
@@ -57,6 +59,9 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     print: (text) => options.stdout(`${text}\n`),
     write: (bytes) => options.stdout(bytes),
     printJson: (value) => options.stdout(`${toJsonText(value)}\n`),
+    printRaw: (text) => options.stdout(text),
+    tty: options.stdoutIsTty ?? false,
+    env: options.env,
   };
   try {
     await command.run(input, ctx);
