@@ -88,6 +88,9 @@ export const metricSpecs = {
   rateLimitFailover: spec('quorumkv_ratelimit_failover_total', 'counter', 'Decisions made without the owning replica, by failover mode (fail open, fail closed, local).', ['mode']),
   rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, limiter-error).', ['outcome', 'reason']),
   rateLimitCheckTimeouts: spec('quorumkv_ratelimit_check_timeouts_total', 'counter', 'Rate-limit checks that ran out of time before a decision.'),
+  // Coordinator: the ring it routes by.
+  coordinatorRingEpoch: spec('quorumkv_coordinator_ring_epoch', 'gauge', 'The committed ring epoch this coordinator routes by.'),
+  coordinatorReroutes: spec('quorumkv_coordinator_reroutes_total', 'counter', 'Operations routed again after a storage node refused an older ring epoch (epoch fencing), once this coordinator caught up.'),
   // Membership service: the ring, its changes, liveness and data moving.
   membershipRingEpoch: spec('quorumkv_membership_ring_epoch', 'gauge', 'The committed ring epoch this membership replica knows.'),
   membershipStateVersion: spec('quorumkv_membership_state_version', 'gauge', 'The version of the replicated cluster state (ring and settings) this replica knows.'),

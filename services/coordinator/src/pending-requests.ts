@@ -1,5 +1,5 @@
-import { storage } from '@quorumkv/proto';
-import { ReplicaOpError, ReplicaProtocolError, ReplicaTimeoutError } from './errors.js';
+import type { storage } from '@quorumkv/proto';
+import { replicaErrorFrom, ReplicaProtocolError, ReplicaTimeoutError } from './errors.js';
 import type { TimerHandle, Timers } from './timers.js';
 
 /** What a node answered for one request (an error answer rejects instead). */
@@ -56,8 +56,7 @@ export class PendingRequests {
     const result = res.result;
     if (result === undefined) p.reject(new ReplicaProtocolError(this.nodeId, 'empty answer'));
     else if (result.$case === 'error') {
-      const e = result.error;
-      p.reject(new ReplicaOpError(this.nodeId, e.code, storage.replicaError_CodeToJSON(e.code), e.message));
+      p.reject(replicaErrorFrom(this.nodeId, result.error));
     } else p.resolve(result);
   }
 

@@ -199,24 +199,24 @@ export class ReplicaClient {
     this.notify();
   }
 
-  /** Reads every version of `key`. */
-  async read(key: Buffer, timeoutMs: number): Promise<storage.Version[]> {
-    const result = await this.request({ $case: 'read', read: { key } }, timeoutMs);
+  /** Reads every version of `key`; `ringEpoch` is the ring epoch the read was routed by. */
+  async read(key: Buffer, timeoutMs: number, ringEpoch = 0): Promise<storage.Version[]> {
+    const result = await this.request({ $case: 'read', read: { key } }, timeoutMs, ringEpoch);
     if (result.$case !== 'read') throw new ReplicaProtocolError(this.nodeId, `answered a read with ${result.$case}`);
     return result.read.versions;
   }
 
   /** Mints a version at this node (one local read-modify-write there). */
-  async coordinate(op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult> {
-    const result = await this.request({ $case: 'coordinate', coordinate: op }, timeoutMs);
+  async coordinate(op: storage.CoordinateOp, timeoutMs: number, ringEpoch = 0): Promise<storage.CoordinateResult> {
+    const result = await this.request({ $case: 'coordinate', coordinate: op }, timeoutMs, ringEpoch);
     if (result.$case !== 'coordinate') throw new ReplicaProtocolError(this.nodeId, `answered a coordinate with ${result.$case}`);
     return result.coordinate;
   }
 
   /** Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this node's set. */
-  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number): Promise<void> {
+  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0): Promise<void> {
     const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES } : { key, versions: [], versionsRecord: versions };
-    const result = await this.request({ $case: 'merge', merge }, timeoutMs);
+    const result = await this.request({ $case: 'merge', merge }, timeoutMs, ringEpoch);
     if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
   }
 
@@ -233,15 +233,16 @@ export class ReplicaClient {
   /**
    * Sends one request on the stream (in the batch of this event-loop turn). Fails at once when
    * the stream is down; otherwise settles with the answer carrying the same id, or fails when the
-   * stream breaks or the timeout passes.
+   * stream breaks or the timeout passes. `ringEpoch`: the ring epoch the request was routed by
+   * (a node that knows a newer one refuses it: epoch fencing).
    */
-  request(op: ReplicaOp, timeoutMs: number): Promise<ReplicaResult> {
+  request(op: ReplicaOp, timeoutMs: number, ringEpoch = 0): Promise<ReplicaResult> {
     if (!this.up || this.stream === undefined) {
       return Promise.reject(new ReplicaUnavailableError(this.nodeId, this.lastCause));
     }
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     const { id, answer } = this.pending.open(timeout);
-    this.outbox.push({ id, trace: activeTraceRecord(), timeoutMs: timeout, ringEpoch: 0, op }, requestBytes(op));
+    this.outbox.push({ id, trace: activeTraceRecord(), timeoutMs: timeout, ringEpoch, op }, requestBytes(op));
     return answer;
   }
 

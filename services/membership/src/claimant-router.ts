@@ -22,6 +22,13 @@ export interface Claimant {
 
 type ForwardableMethod = 'join' | 'leave' | 'remove' | 'transfers' | 'setThrottle' | 'reportTransfers';
 
+/** What a generated method definition gives a generic unary call. */
+interface UnaryDefinition<Req, Res> {
+  readonly path: string;
+  readonly requestSerialize: (value: Req) => Buffer;
+  readonly responseDeserialize: (bytes: Buffer) => Res;
+}
+
 /** Decides where commands run and forwards them. */
 export class ClaimantRouter {
   private readonly clients = new Map<string, membership.MembershipServiceClient>();
@@ -60,12 +67,13 @@ export class ClaimantRouter {
     }
     const md = new Metadata();
     md.set(FORWARDED, this.selfId);
-    const fn = client[method] as unknown as (req: Req, md: Metadata, opts: { deadline: number }, cb: (err: GrpcError | null, res: Res) => void) => void;
+    const def = membership.MembershipServiceService[method] as unknown as UnaryDefinition<Req, Res>;
     const c = client;
     const until = Number.isFinite(deadline) ? deadline : Date.now() + this.forwardTimeoutMs;
     return new Promise<Res>((resolve, reject) => {
-      fn.call(c, request, md, { deadline: until }, (err, res) => {
-        if (!err) resolve(res);
+      c.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, md, { deadline: until }, (err: GrpcError | null, res?: Res) => {
+        if (!err && res !== undefined) resolve(res);
+        else if (!err) reject(new ClaimantUnreachableError(to.id, 'empty answer'));
         else if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) reject(new ClaimantUnreachableError(to.id, err.details));
         else reject(new ServiceError(err.code, err.details));
       });

@@ -61,13 +61,13 @@ async function main(): Promise<void> {
     context: () => ({ liveness: (id) => (started ? gossip.gossip.member(id)?.state : undefined), now: Date.now() }),
   });
   const stats = new StorageStats();
-  let server: ReturnType<typeof createMembershipServer> | undefined;
+  const holder: { server?: ReturnType<typeof createMembershipServer> } = {};
   const metrics = createMembershipMetrics({
     state: () => replica.state,
-    isClaimant: () => server?.claimant().self ?? false,
-    members: () => server?.members() ?? [],
+    isClaimant: () => holder.server?.claimant().self ?? false,
+    members: () => holder.server?.members() ?? [],
     transfers: () => {
-      const t = server?.tracker;
+      const t = holder.server?.tracker;
       if (!t || t.waitingFor.length === 0) return { rangesPending: 0, bytesLeft: 0, stalledSeconds: 0 };
       const list = t.transfers();
       return {
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       };
     },
   });
-  server = createMembershipServer({
+  const server = createMembershipServer({
     id: config.id,
     replica,
     acceptor,
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     forwardTimeoutMs: config.peerTimeoutMs * 15,
     metrics,
   });
+  holder.server = server;
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   const host = await startGrpcHost({
     address: config.listen,

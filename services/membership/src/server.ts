@@ -4,7 +4,7 @@
  * replica's chosen state and gossip view, and transfer reports lead to the commit of the pending
  * epoch. Does not bind: `main.ts` binds it with `startGrpcHost`.
  */
-import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import { type ClusterMember } from '@quorumkv/cluster-view';
 import type { GossipMember } from '@quorumkv/gossip';
 import { membership, membershipConsensus } from '@quorumkv/proto';
@@ -95,7 +95,7 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
   ) =>
     unary<Req, membership.ChangeResponse>(logger, async (req, call) => {
       const change = toChange(req);
-      const to = router.route(call as ServerUnaryCall<unknown, unknown>);
+      const to = router.route(call);
       if (to) return router.forward<Req, membership.ChangeResponse>(to, method, req, callDeadline(call));
       const r = await replica.commit(change);
       if (r.changed) deps.metrics?.changes.inc({ kind: change.kind });
@@ -112,20 +112,20 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
     remove: command<membership.RemoveRequest>('remove', (req) => ({ kind: 'remove', id: required('id', req.id) })),
     setThrottle: unary<membership.SetThrottleRequest, membership.SetThrottleResponse>(logger, async (req, call) => {
       const change: RingChange = { kind: 'throttle', bytesPerS: Number(req.bytesPerS) };
-      const to = router.route(call as ServerUnaryCall<unknown, unknown>);
+      const to = router.route(call);
       if (to) return router.forward(to, 'setThrottle', req, callDeadline(call));
       const r = await replica.commit(change);
       if (r.changed) deps.metrics?.changes.inc({ kind: 'throttle' });
       return { bytesPerS: BigInt(r.state.settings.streamThroughputBytesPerS) };
     }),
     transfers: unary<membership.TransfersRequest, membership.TransfersResponse>(logger, async (req, call) => {
-      const to = router.route(call as ServerUnaryCall<unknown, unknown>);
+      const to = router.route(call);
       if (to) return router.forward(to, 'transfers', req, callDeadline(call));
       return { transfers: tracker.transfers(), streamThroughputBytesPerS: BigInt(replica.state.settings.streamThroughputBytesPerS) };
     }),
     reportTransfers: unary<membership.TransferReport, membership.ReportTransfersResponse>(logger, async (req, call) => {
       required('node_id', req.nodeId);
-      const to = router.route(call as ServerUnaryCall<unknown, unknown>);
+      const to = router.route(call);
       if (to) return router.forward(to, 'reportTransfers', req, callDeadline(call));
       const { outcome, delta } = tracker.record(req);
       deps.metrics?.transferBytes.inc(delta.bytes);

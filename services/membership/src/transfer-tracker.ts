@@ -5,7 +5,7 @@
  * new claimant hears them again.
  */
 import type { membership } from '@quorumkv/proto';
-import { type RangeTransfer, RingView } from '@quorumkv/ring';
+import { type RangeTransfer, type RingView } from '@quorumkv/ring';
 import { pendingMoves } from './ring-changes.js';
 
 /** One node's latest report for the pending epoch. */

@@ -123,9 +123,15 @@ export class GrpcPeerTransport implements PeerTransport {
   private call<Req, Res>(peer: string, method: 'prepare' | 'accept' | 'decide', request: Req): Promise<Res> {
     const client = this.clients.get(peer);
     if (!client) return Promise.reject(new Error(`unknown membership replica ${peer}`));
-    const fn = client[method] as unknown as (req: Req, md: Metadata, opts: { deadline: number }, cb: (err: GrpcError | null, res: Res) => void) => void;
+    const def = wire.MembershipPeerServiceService[method] as unknown as {
+      readonly path: string;
+      readonly requestSerialize: (value: Req) => Buffer;
+      readonly responseDeserialize: (bytes: Buffer) => Res;
+    };
     return new Promise<Res>((resolve, reject) => {
-      fn.call(client, request, new Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata(), { deadline: Date.now() + this.timeoutMs }, (err: GrpcError | null, res?: Res) =>
+        err || res === undefined ? reject(err ?? new Error('empty answer')) : resolve(res),
+      );
     });
   }
 }
