@@ -8,7 +8,7 @@
  * value a delete superseded. It is idempotent and commutes with writes: a repair racing a write
  * cannot lose that write (the node merges under the key's lock).
  */
-import { sameDigest, versionSetDigest, type Digest } from '@quorumkv/merkle';
+import type { Digest } from '@quorumkv/merkle';
 import { mergeVersions, sameVersions, type Version } from '@quorumkv/vclock';
 import type { ByteMeter, StorageLink } from './storage-link.js';
 
@@ -35,13 +35,13 @@ export interface KeyRepairResult {
  * needs only the other side's set); every other one is, since only its current set tells what
  * it lacks.
  */
-export async function repairKey(key: Uint8Array, sides: readonly RepairSide[], meter: ByteMeter): Promise<KeyRepairResult> {
+export async function repairKey(epoch: number, key: Uint8Array, sides: readonly RepairSide[], meter: ByteMeter): Promise<KeyRepairResult> {
   const failed: { node: string; error: unknown }[] = [];
   const reads = await Promise.all(
     sides.map(async (side): Promise<Version[] | undefined> => {
       if (side.digest === null) return [];
       try {
-        return await side.link.read(key, meter);
+        return await side.link.read(epoch, key, meter);
       } catch (error) {
         failed.push({ node: side.link.node, error });
         return undefined;
@@ -57,7 +57,7 @@ export async function repairKey(key: Uint8Array, sides: readonly RepairSide[], m
       const held = reads[i];
       if (held === undefined || sameVersions(held, merged)) return;
       try {
-        await side.link.merge(key, merged, meter);
+        await side.link.merge(epoch, key, merged, meter);
         written += 1;
       } catch (error) {
         failed.push({ node: side.link.node, error });
@@ -65,9 +65,4 @@ export async function repairKey(key: Uint8Array, sides: readonly RepairSide[], m
     }),
   );
   return { written, failed };
-}
-
-/** Whether a listed digest is the digest of `versions` (tests and checks). */
-export function digestMatches(digest: Digest | undefined, versions: readonly Version[]): boolean {
-  return sameDigest(digest, versionSetDigest(versions));
 }

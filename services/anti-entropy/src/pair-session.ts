@@ -216,6 +216,7 @@ async function walkAndRepair(
   await forEachLimited(found.divergent, deps.repairConcurrency, async (d) => {
     await deps.throttle.keys(1, deps.signal);
     const result = await repairKey(
+      epoch,
       d.key,
       [{ link: a, digest: d.a ?? null }, { link: b, digest: d.b ?? null }, ...others.map((link) => ({ link }))],
       meter,

@@ -54,10 +54,13 @@ export interface StorageLink {
   summaries(epoch: number, arcs: readonly Arc[], meter: ByteMeter): Promise<ArcSummaryInfo[]>;
   branches(epoch: number, arc: Arc, parentDepth: number, parents: readonly number[], bits: number, meter: ByteMeter): Promise<Uint8Array>;
   segmentEntries(epoch: number, arc: Arc, depth: number, segments: readonly number[], meter: ByteMeter): Promise<KeyDigest[]>;
-  /** Every version of `key` on the node (empty when absent). */
-  read(key: Uint8Array, meter: ByteMeter): Promise<Version[]>;
+  /**
+   * Every version of `key` on the node (empty when absent). `epoch`: the ring epoch the repair is
+   * planned on (a node on a newer one refuses it, as it refuses a coordinator's stale request).
+   */
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]>;
   /** Merges `versions` into the node's set of `key` (idempotent). */
-  merge(key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void>;
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void>;
   listTombstones(epoch: number, arc: Arc, writtenBeforeMs: number, afterKey: Uint8Array, limit: number, meter: ByteMeter): Promise<TombstonePage>;
   purgeTombstones(
     epoch: number,

@@ -12,8 +12,8 @@ import { TreeClient } from './tree-client.js';
 
 /** Reads and merges of keys on one node (the Replicate stream's ReadOp and MergeOp). */
 export interface ReplicaIo {
-  read(key: Uint8Array, meter: ByteMeter): Promise<Version[]>;
-  merge(key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void>;
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]>;
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void>;
   close(): void;
 }
 
@@ -38,12 +38,12 @@ class GrpcStorageLink implements StorageLink {
     return this.trees.segmentEntries(epoch, arc, depth, segments, meter);
   }
 
-  read(key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
-    return this.replica.read(key, meter);
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
+    return this.replica.read(epoch, key, meter);
   }
 
-  merge(key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void> {
-    return this.replica.merge(key, versions, meter);
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void> {
+    return this.replica.merge(epoch, key, versions, meter);
   }
 
   listTombstones(epoch: number, arc: Arc, writtenBeforeMs: number, afterKey: Uint8Array, limit: number, meter: ByteMeter): Promise<TombstonePage> {

@@ -465,6 +465,7 @@ export class AntiEntropyWorker {
               continue;
             }
             const result = await repairKey(
+              plan.epoch,
               key,
               nodes.map((n) => ({ link: this.options.link(n) })),
               meter,

@@ -83,7 +83,7 @@ class CountingPuller implements RangePuller {
   }
 }
 
-function manager(dest: StorageEngine, puller: RangePuller, reports: membership.TransferReport[], opts: { rate?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {}): TransferManager {
+function manager(dest: StorageEngine, puller: RangePuller, reports: membership.TransferReport[], opts: { rate?: number; now?: () => number; sleep?: (ms: number) => Promise<void>; parallel?: number } = {}): TransferManager {
   return new TransferManager({
     nodeId: 'node-4',
     engine: dest,
@@ -99,6 +99,7 @@ function manager(dest: StorageEngine, puller: RangePuller, reports: membership.T
     ...(opts.rate ? { bytesPerSecond: opts.rate } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    ...(opts.parallel ? { parallelPulls: opts.parallel } : {}),
   });
 }
 
@@ -211,6 +212,7 @@ describe('TransferManager', () => {
     const reports: membership.TransferReport[] = [];
     const waits: number[] = [];
     const m = manager(dest, puller, reports, {
+      parallel: 1,
       sleep: (ms) => {
         waits.push(ms);
         return new Promise((r) => setImmediate(r));

@@ -83,6 +83,11 @@ export class MemoryNode implements StorageLink {
     }
   }
 
+  /** Refuses an older epoch, as a storage node's fence does. */
+  private checkEpoch(epoch: number): void {
+    if (epoch < this.epoch) throw grpcError(status.UNAVAILABLE, `stale epoch ${epoch} < ${this.epoch}`);
+  }
+
   private tree(epoch: number, arc: Arc): MemoryReplica {
     if (epoch !== this.epoch) throw grpcError(status.FAILED_PRECONDITION, `ring epoch ${epoch} is not ${this.epoch}`);
     const t = this.trees.get(`${arc.start}:${arc.end}`);
@@ -116,15 +121,17 @@ export class MemoryNode implements StorageLink {
     });
   }
 
-  read(key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
     return this.enter('read', () => {
+      this.checkEpoch(epoch);
       meter.add('repair', 50);
       return [...(this.data.get(id(key))?.versions ?? [])];
     });
   }
 
-  merge(key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void> {
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void> {
     return this.enter('merge', () => {
+      this.checkEpoch(epoch);
       meter.add('repair', 50);
       const held = this.data.get(id(key))?.versions ?? [];
       const merged = mergeVersions(held, versions);
