@@ -56,6 +56,8 @@ export interface RepairStatus {
   /** 0 before the first full pass. */
   readonly lastFullPassMs: number;
   readonly current: RepairPassProgress | undefined;
+  /** Every pass started and not finished, oldest first. */
+  readonly running: readonly RepairPassProgress[];
   readonly last: RepairPassProgress | undefined;
   readonly periodMs: number;
   readonly tombstoneGraceMs: number;
@@ -140,6 +142,7 @@ export class AntiEntropyClient {
       exchangesFailed: Number(s.exchangesFailed),
       lastFullPassMs: Number(s.lastFullPassMs),
       current: progress(s.current),
+      running: s.running.map((p) => progress(p) as RepairPassProgress),
       last: progress(s.last),
       periodMs: Number(s.periodMs),
       tombstoneGraceMs: Number(s.tombstoneGraceMs),

@@ -87,6 +87,7 @@ export function statusOf(deps: AdminServiceDeps): antiEntropy.StatusResponse {
       keysRepaired: big(worker.nodeCounters(n.id).keysRepaired),
     })),
     transientKeys: big(c.transientKeys),
+    running: worker.activePasses().map((p) => progressOf(p) as antiEntropy.PassProgress),
   };
 }
 

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     periodMs: config.periodMs,
     tombstoneGraceMs: config.tombstoneGraceMs,
     purgeTombstones: config.purgeTombstones,
+    purgeIntervalMs: config.purgeIntervalMs,
     confirmPauseMs: config.confirmPauseMs,
     repairConcurrency: config.repairConcurrency,
     throttle: { exchangesPerSecond: config.exchangesPerSecond, keysPerSecond: config.keysPerSecond, maxExchangesPerNode: config.maxExchangesPerNode },

@@ -120,9 +120,10 @@ export class ReplicaBatches implements ReplicaIo {
         waiting.delete(response.id);
         const request = requests[response.id - 1];
         // The request and the answer as encoded, plus their field tags and lengths in the batch
-        // messages (about 4 bytes); the batches' own prefixes are shared by the whole batch.
+        // messages (about 4 bytes); the first answer also carries the two messages' prefixes.
         const requestBytes = request === undefined ? 0 : storage.ReplicaRequest.encode(request).finish().length;
-        item.meter.add('repair', requestBytes + storage.ReplicaResponse.encode(response).finish().length + 4 + (2 * GRPC_PREFIX_BYTES) / items.length);
+        const prefixes = response.id === 1 ? 2 * GRPC_PREFIX_BYTES : 0;
+        item.meter.add('repair', requestBytes + storage.ReplicaResponse.encode(response).finish().length + 4 + prefixes);
         const r = response.result;
         if (r?.$case === 'error') item.reject(new ReplicaRequestError(this.node, grpcCodeOf(r.error.code), r.error.code, r.error.message));
         else item.resolve(r);

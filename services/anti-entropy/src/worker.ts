@@ -37,6 +37,11 @@ export interface WorkerOptions extends WorkerClock {
   readonly periodMs: number;
   readonly tombstoneGraceMs: number;
   readonly purgeTombstones: boolean;
+  /**
+   * Least time between two purges: a purge reads every key of the ranges it covers on every
+   * replica, and tombstones only need to go eventually (the grace period is days). @default 0
+   */
+  readonly purgeIntervalMs?: number;
   readonly confirmPauseMs: number;
   readonly repairConcurrency: number;
   readonly throttle: ThrottleSettings;
@@ -102,6 +107,8 @@ export class AntiEntropyWorker {
   private epochAbort = new AbortController();
   private readonly stopped = new AbortController();
   private nextScheduledAt = 0;
+  /** When the last purge started (0: never). */
+  private lastPurgeAt = 0;
   private scheduleTimer: { cancel(): void } | undefined;
   private flaggedRun: Promise<void> | undefined;
   private sessionCount = 0;
@@ -399,7 +406,9 @@ export class AntiEntropyWorker {
     const done = (): void => {
       this.endPass(pass);
       this.counters.passesCompleted += 1;
-      if (pass.full) this.counters.lastFullPassMs = pass.finishedAtMs;
+      // A full pass counts only when every exchange of it completed: a range that could not be
+      // compared (a node down) has not been exchanged, and the overdue alert must see it.
+      if (pass.full && pass.exchangesFailed === 0) this.counters.lastFullPassMs = pass.finishedAtMs;
       this.options.logger.info({ pass: pass.id, ...pass.view() }, 'pass finished');
       if (pass.building.size > 0 && pass.epoch === this.plan?.epoch) {
         const retry = this.options.buildingRetryMs ?? Math.min(this.options.periodMs, 10_000);
@@ -407,7 +416,9 @@ export class AntiEntropyWorker {
         this.options.setTimer(() => this.startPass({ trigger: 'building-retry', arcIds }), retry);
       }
     };
-    if (!this.options.purgeTombstones || pass.scope.trigger === 'building-retry') return done();
+    const purgeDue = this.lastPurgeAt === 0 || this.options.now() - this.lastPurgeAt >= (this.options.purgeIntervalMs ?? 0);
+    if (!this.options.purgeTombstones || pass.scope.trigger === 'building-retry' || !purgeDue) return done();
+    this.lastPurgeAt = this.options.now();
     const run = this.purge(pass).then(done, (err: unknown) => {
       this.options.logger.warn({ err, pass: pass.id }, 'tombstone purge stopped');
       done();

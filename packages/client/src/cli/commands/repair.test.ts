@@ -48,7 +48,7 @@ async function fakeWorker(): Promise<{ address: string; requests: antiEntropy.Re
         bytesExchanged: 123_456n,
         lastFullPassMs: 1_700_000_000_000n,
         periodMs: 3_600_000n,
-        ...(finished ? { last: pass(10, true) } : { current: pass(reads * 4, false) }),
+        ...(finished ? { last: pass(10, true) } : { current: pass(reads * 4, false), running: [pass(reads * 4, false)] }),
       });
     }),
     flagKeys: unary(() => ({ accepted: 0, pending: 0 })),

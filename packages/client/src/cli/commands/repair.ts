@@ -70,7 +70,7 @@ export function statusLines(s: RepairStatus, tty: boolean): string[] {
     `ring epoch ${s.ringEpoch}: ${s.rangesTotal} ranges — ${s.rangesInSync} in sync, ${s.rangesOutOfSync} out of sync, ${s.rangesUnknown} not compared yet${s.rangesOverdue > 0 ? `, ${s.rangesOverdue} OVERDUE` : ''}`,
     `keys repaired ${s.keysRepaired}, bytes exchanged ${bytes(s.bytesExchanged)}, tombstones purged ${s.tombstonesPurged}, keys flagged ${s.flaggedKeys}`,
     `last full pass: ${when(s.lastFullPassMs)} (period ${Math.round(s.periodMs / 1000)} s)`,
-    s.current ? `running: ${passLine(s.current, tty)}` : 'running: nothing',
+    ...(s.running.length === 0 ? ['running: nothing'] : s.running.map((p) => `running: ${passLine(p, tty)}`)),
   ];
   if (s.last) lines.push(`last: ${passLine(s.last, false)}`);
   for (const n of s.nodes) {
@@ -89,7 +89,8 @@ function clientOf(input: CommandInput, ctx: CommandContext): AntiEntropyClient {
 async function follow(client: AntiEntropyClient, id: number, ctx: CommandContext): Promise<RepairPassProgress | undefined> {
   for (let lastLine = 0; ; ) {
     const s = await client.status();
-    const pass = s.current?.id === id ? s.current : s.last?.id === id ? s.last : undefined;
+    const pass = s.running.find((p) => p.id === id) ?? (s.last?.id === id ? s.last : undefined);
+    // Not running and not the last to finish: it finished before another one did.
     if (pass === undefined || pass.finishedAtMs > 0) {
       if (ctx.tty && !ctx.json) ctx.printRaw('\n');
       return pass;

@@ -104,7 +104,7 @@ export interface StatusResponse {
   exchangesFailed: bigint;
   /** When the last pass over every range finished (ms since epoch); 0: none yet. */
   lastFullPassMs: bigint;
-  /** The pass running now, if any. */
+  /** The pass running now, if any (the oldest, when several are: `running` lists them all). */
   current?:
     | PassProgress
     | undefined;
@@ -119,6 +119,11 @@ export interface StatusResponse {
   nodes: NodeState[];
   /** Writes that landed between the two looks of an exchange (seen once, not repaired). */
   transientKeys: bigint;
+  /**
+   * Every pass started and not finished, oldest first (a manual pass waits behind none: its
+   * exchanges run before the schedule's).
+   */
+  running: PassProgress[];
 }
 
 export interface FlagKeysRequest {
@@ -1071,6 +1076,7 @@ function createBaseStatusResponse(): StatusResponse {
     flaggedKeys: 0,
     nodes: [],
     transientKeys: 0n,
+    running: [],
   };
 }
 
@@ -1165,6 +1171,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         throw new globalThis.Error("value provided for field message.transientKeys of type uint64 too large");
       }
       writer.uint32(160).uint64(message.transientKeys);
+    }
+    for (const v of message.running) {
+      PassProgress.encode(v!, writer.uint32(170).fork()).join();
     }
     return writer;
   },
@@ -1342,6 +1351,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.transientKeys = reader.uint64() as bigint;
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.running.push(PassProgress.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1438,6 +1455,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.transient_keys)
         ? BigInt(object.transient_keys)
         : 0n,
+      running: globalThis.Array.isArray(object?.running)
+        ? object.running.map((e: any) => PassProgress.fromJSON(e))
+        : [],
     };
   },
 
@@ -1503,6 +1523,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.transientKeys !== 0n) {
       obj.transientKeys = message.transientKeys.toString();
     }
+    if (message.running?.length) {
+      obj.running = message.running.map((e) => PassProgress.toJSON(e));
+    }
     return obj;
   },
 
@@ -1551,6 +1574,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.transientKeys = (object.transientKeys !== undefined && object.transientKeys !== null)
       ? BigInt(object.transientKeys)
       : 0n;
+    message.running = object.running?.map((e) => PassProgress.fromPartial(e)) || [];
     return message;
   },
 };
