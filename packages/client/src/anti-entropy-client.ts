@@ -26,7 +26,7 @@ export class AntiEntropyUnreachableError extends UnavailableError {
 /** One pass's progress. */
 export interface RepairPassProgress {
   readonly id: number;
-  /** `schedule`, `manual`, `flagged`, `node-returned` or `building-retry`. */
+  /** `schedule`, `manual`, `flagged` or `node-returned`. */
   readonly trigger: string;
   /** The node a manual pass is about ('' for every node). */
   readonly node: string;

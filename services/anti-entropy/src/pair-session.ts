@@ -75,6 +75,8 @@ export interface PairSessionDeps {
   /** Waits `ms` (a slow node's pause between calls). */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly repairConcurrency: number;
+  /** Differing arcs walked at once in one session. @default 16 */
+  readonly arcConcurrency?: number;
   readonly now: () => number;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
@@ -161,20 +163,36 @@ export async function runPairSession(a: StorageLink, b: StorageLink, epoch: numb
     else if (sameRoot(x, y)) record({ arc, result: 'in-sync', comparedAt, divergent: 0, repaired: 0, transient: 0, walked: false });
     else differing.push({ arc, sa: x, sb: y });
   }
-  for (let i = 0; i < differing.length; i++) {
-    const d = differing[i] as (typeof differing)[number];
-    try {
-      deps.signal?.throwIfAborted();
-      await deps.throttle.exchange(deps.signal);
-      record(await walkAndRepair(a, b, epoch, d.arc, d.sa, d.sb, meter, deps));
-    } catch (err) {
-      failRest(
-        differing.slice(i).map((x) => x.arc),
-        comparedAt,
-      );
-      if (deps.signal?.aborted === true) throw err;
-      return { a: a.node, b: b.node, arcs: outcomes, meter, keysRepaired, failure: failureOf(err) };
-    }
+  // Differing arcs are walked several at a time: each walk waits `pause` between its two looks,
+  // and walks that wait together cost one pause, not one each (a pass under write load finds
+  // most arcs differing for writes in flight).
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(deps.signal?.reason);
+  deps.signal?.addEventListener('abort', onAbort);
+  const walkDeps = { ...deps, signal: stop.signal };
+  let failure: unknown;
+  const pending = new Set(differing.map((d) => d.arc));
+  try {
+    await forEachLimited(differing, deps.arcConcurrency ?? 16, async (d) => {
+      if (stop.signal.aborted) return;
+      try {
+        await deps.throttle.exchange(stop.signal);
+        const outcome = await walkAndRepair(a, b, epoch, d.arc, d.sa, d.sb, meter, walkDeps);
+        pending.delete(d.arc);
+        record(outcome);
+      } catch (err) {
+        // The first failure stops the session: the other walks end at their next call.
+        if (failure === undefined && !stop.signal.aborted) failure = err;
+        stop.abort(err);
+      }
+    });
+  } finally {
+    deps.signal?.removeEventListener('abort', onAbort);
+  }
+  if (deps.signal?.aborted === true) throw deps.signal.reason instanceof Error ? deps.signal.reason : new Error('session aborted');
+  if (failure !== undefined) {
+    failRest([...pending], comparedAt);
+    return { a: a.node, b: b.node, arcs: outcomes, meter, keysRepaired, failure: failureOf(failure) };
   }
   return { a: a.node, b: b.node, arcs: outcomes, meter, keysRepaired };
 }

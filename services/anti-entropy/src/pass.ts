@@ -6,15 +6,14 @@
 import type { NodePair, RangeFilter } from './ring-plan.js';
 
 /** Why a pass runs. */
-export type PassTrigger = 'schedule' | 'manual' | 'flagged' | 'node-returned' | 'building-retry';
+export type PassTrigger = 'schedule' | 'manual' | 'flagged' | 'node-returned';
 
 /** Lower runs first. */
 export const PASS_PRIORITY: Readonly<Record<PassTrigger, number>> = {
   flagged: 0,
   manual: 1,
   'node-returned': 2,
-  'building-retry': 3,
-  schedule: 4,
+  schedule: 3,
 };
 
 /** What a pass was asked to cover. */
@@ -51,8 +50,8 @@ export class Pass {
   finishedAtMs = 0;
   /** Sessions not finished yet. */
   sessionsLeft: number;
-  /** Arcs some session found still building (retried soon). */
-  readonly building = new Set<string>();
+  /** Sessions re-run for arcs a node was still building, by pair. */
+  readonly buildingAttempts = new Map<string, number>();
   /** Arcs of this pass, and whether every pair of each found it in sync here. */
   readonly arcsInSync = new Map<string, boolean>();
   readonly exchangesTotal: number;

@@ -270,4 +270,29 @@ describe('AntiEntropyWorker', () => {
     expect(worker.counters.passesCompleted).toBe(2);
     expect(worker.counters.lastFullPassMs).toBe(clock.t);
   });
+
+  it('compares again, within the same pass, the ranges a node was still building a tree for', async () => {
+    const { cluster, worker, clock, fireTimers } = setup(['n1', 'n2', 'n3']);
+    fill(cluster, 300);
+    const n2 = cluster.node('n2');
+    for (let i = 0; i < 300; i += 30) n2.put(`key-${i}`, []);
+    const plan = new RingPlan(cluster.snapshot.view);
+    for (const arc of plan.arcs) n2.building.add(arc.id);
+    worker.setCluster(cluster.snapshot);
+    let idle = false;
+    void worker.idle().then(() => {
+      idle = true;
+    });
+    for (let turn = 0; turn < 200 && !idle; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      // The tree is ready a few seconds later.
+      if (turn === 20) n2.building.clear();
+      clock.t += 2_000;
+      fireTimers();
+    }
+    expect(idle).toBe(true);
+    expect(worker.counters.passesCompleted).toBe(1);
+    expect(worker.lastFinishedPass?.view()).toMatchObject({ exchangesDone: worker.lastFinishedPass?.exchangesTotal, exchangesFailed: 0, keysRepaired: 10 });
+    expect(allEqual(cluster, 300)).toBe(true);
+  });
 });

@@ -1,7 +1,6 @@
 /**
  * The anti-entropy worker: follows the ring, runs a pass over every (range, replica pair) once per
- * period — and sooner on `qkv repair`, for flagged ranges, for a node that came back, for ranges
- * whose trees were still building — with at most `maxExchangesPerNode` sessions per node at a
+ * period — and sooner on `qkv repair`, for flagged ranges, for a node that came back — with at most `maxExchangesPerNode` sessions per node at a
  * time, skipping nodes that back off; repairs flagged keys before anything else; and after a pass
  * purges the tombstones every replica of an in-sync range holds past the grace period.
  */
@@ -47,8 +46,13 @@ export interface WorkerOptions extends WorkerClock {
   readonly throttle: ThrottleSettings;
   readonly slowCallMs: number;
   readonly backoffMaxMs: number;
-  /** Delay before ranges found building are tried again. @default min(period, 10 s) */
+  /**
+   * Ranges a node is still building a tree for (it just started, or the ring changed) are compared
+   * again this long later, within the same pass. @default 2000
+   */
   readonly buildingRetryMs?: number;
+  /** How long a pass keeps retrying such ranges before it counts them as failed. @default 300000 */
+  readonly buildingWaitMs?: number;
 }
 
 /** Running totals since start. */
@@ -111,6 +115,8 @@ export class AntiEntropyWorker {
   private lastPurgeAt = 0;
   private scheduleTimer: { cancel(): void } | undefined;
   private flaggedRun: Promise<void> | undefined;
+  /** Sessions waiting on a timer to run again (ranges still building). */
+  private retriesPending = 0;
   private sessionCount = 0;
   private readonly work = new Set<Promise<unknown>>();
   private idleWaiters: (() => void)[] = [];
@@ -243,7 +249,7 @@ export class AntiEntropyWorker {
   }
 
   private isIdle(): boolean {
-    return this.queue.length === 0 && this.sessionCount === 0 && this.flagged.size === 0 && this.flaggedRun === undefined && this.work.size === 0;
+    return this.queue.length === 0 && this.sessionCount === 0 && this.retriesPending === 0 && this.flagged.size === 0 && this.flaggedRun === undefined && this.work.size === 0;
   }
 
   private track(p: Promise<unknown>): void {
@@ -308,7 +314,7 @@ export class AntiEntropyWorker {
     const b = this.nodes.get(pair.b);
     const skip = this.whyNot(a, pair.a) ?? this.whyNot(b, pair.b);
     if (skip !== undefined || a === undefined || b === undefined) {
-      this.sessionDone(pass, {
+      this.sessionDone(pass, pair, {
         a: pair.a,
         b: pair.b,
         arcs: pair.arcs.map((arc) => ({ arc, result: 'failed', comparedAt: this.options.now(), divergent: 0, repaired: 0, transient: 0, walked: false })),
@@ -338,12 +344,12 @@ export class AntiEntropyWorker {
       onArc: (o) => this.arcDone(pass, pair, o),
     })
       .then(
-        (outcome) => this.sessionDone(pass, outcome, false),
+        (outcome) => this.sessionDone(pass, pair, outcome, false),
         (err: unknown) => {
           if (signal.aborted) return;
           // Not a node's failure (those end the session with `failure`): a bug, logged loudly.
           this.options.logger.error({ err, a: pair.a, b: pair.b }, 'exchange session failed');
-          this.sessionDone(pass, { a: pair.a, b: pair.b, arcs: [], meter: new ByteMeter(), keysRepaired: 0, failure: { kind: 'node', node: '', message: describeFailure(err) } });
+          this.sessionDone(pass, pair, { a: pair.a, b: pair.b, arcs: [], meter: new ByteMeter(), keysRepaired: 0, failure: { kind: 'node', node: '', message: describeFailure(err) } });
         },
       )
       .finally(() => {
@@ -362,14 +368,22 @@ export class AntiEntropyWorker {
     return undefined;
   }
 
+  /** Whether arcs of `pair` found building are compared again within this pass. */
+  private mayRetryBuilding(pass: Pass, pair: NodePair): boolean {
+    const retryMs = this.options.buildingRetryMs ?? 2_000;
+    const attempts = Math.ceil((this.options.buildingWaitMs ?? 300_000) / retryMs);
+    return pass.epoch === this.plan?.epoch && (pass.buildingAttempts.get(pair.id) ?? 0) < attempts;
+  }
+
   private arcDone(pass: Pass, pair: NodePair, o: ArcOutcome): void {
     if (pass.epoch !== this.plan?.epoch) return;
+    // Compared again later in this pass: not done yet.
+    if (o.result === 'building' && this.mayRetryBuilding(pass, pair)) return;
     this.sync.record(`${o.arc.start}:${o.arc.end}`, pair.a, pair.b, o.result, o.comparedAt);
     const id = `${o.arc.start}:${o.arc.end}`;
-    if (o.result === 'building') pass.building.add(id);
     if (o.result !== 'in-sync' && o.result !== 'repaired') pass.arcsInSync.set(id, false);
     pass.exchangesDone += 1;
-    if (o.result === 'failed' || o.result === 'out-of-sync') pass.exchangesFailed += 1;
+    if (o.result === 'failed' || o.result === 'out-of-sync' || o.result === 'building') pass.exchangesFailed += 1;
     pass.keysRepaired += o.repaired;
     this.counters.exchanges += 1;
     for (const n of [pair.a, pair.b]) {
@@ -386,22 +400,39 @@ export class AntiEntropyWorker {
   }
 
   /** A session ended; `replay` records arcs of a session that never ran. */
-  private sessionDone(pass: Pass, outcome: SessionOutcome, replay = true): void {
-    if (replay) {
-      const pair = { id: '', a: outcome.a, b: outcome.b, arcs: [] };
-      for (const o of outcome.arcs) this.arcDone(pass, pair, o);
-    }
+  private sessionDone(pass: Pass, pair: NodePair, outcome: SessionOutcome, replay = true): void {
+    const retry = outcome.failure === undefined && this.mayRetryBuilding(pass, pair);
+    if (replay) for (const o of outcome.arcs) this.arcDone(pass, pair, o);
     pass.bytesExchanged += outcome.meter.total;
     this.counters.treeBytes += outcome.meter.tree;
     this.counters.repairBytes += outcome.meter.repair;
     if (outcome.failure !== undefined) {
       this.options.logger.warn({ pass: pass.id, a: outcome.a, b: outcome.b, failure: outcome.failure }, 'exchange session stopped early');
     }
+    const building = new Set(outcome.arcs.filter((o) => o.result === 'building').map((o) => `${o.arc.start}:${o.arc.end}`));
+    if (retry && building.size > 0) {
+      // The session goes on later with the arcs a node was still building (a tree is built
+      // in seconds): `qkv repair --wait` then ends once every range was really compared.
+      pass.buildingAttempts.set(pair.id, (pass.buildingAttempts.get(pair.id) ?? 0) + 1);
+      const again: NodePair = { ...pair, arcs: pair.arcs.filter((a) => building.has(a.id)) };
+      this.retriesPending += 1;
+      this.options.setTimer(() => {
+        this.retriesPending -= 1;
+        if (pass.finished || pass.epoch !== this.plan?.epoch) {
+          this.notifyIdle();
+          return;
+        }
+        this.queue.push({ pass, pair: again, seq: this.seq++ });
+        this.queue.sort((x, y) => PASS_PRIORITY[x.pass.scope.trigger] - PASS_PRIORITY[y.pass.scope.trigger] || x.seq - y.seq);
+        this.pump();
+      }, this.options.buildingRetryMs ?? 2_000);
+      return;
+    }
     pass.sessionsLeft -= 1;
     if (pass.sessionsLeft === 0) this.finishPass(pass);
   }
 
-  /** Every session of the pass ended: purge, retry building ranges, record it. */
+  /** Every session of the pass ended: purge, record it. */
   private finishPass(pass: Pass): void {
     const done = (): void => {
       this.endPass(pass);
@@ -410,14 +441,9 @@ export class AntiEntropyWorker {
       // compared (a node down) has not been exchanged, and the overdue alert must see it.
       if (pass.full && pass.exchangesFailed === 0) this.counters.lastFullPassMs = pass.finishedAtMs;
       this.options.logger.info({ pass: pass.id, ...pass.view() }, 'pass finished');
-      if (pass.building.size > 0 && pass.epoch === this.plan?.epoch) {
-        const retry = this.options.buildingRetryMs ?? Math.min(this.options.periodMs, 10_000);
-        const arcIds = new Set(pass.building);
-        this.options.setTimer(() => this.startPass({ trigger: 'building-retry', arcIds }), retry);
-      }
     };
     const purgeDue = this.lastPurgeAt === 0 || this.options.now() - this.lastPurgeAt >= (this.options.purgeIntervalMs ?? 0);
-    if (!this.options.purgeTombstones || pass.scope.trigger === 'building-retry' || !purgeDue) return done();
+    if (!this.options.purgeTombstones || !purgeDue) return done();
     this.lastPurgeAt = this.options.now();
     const run = this.purge(pass).then(done, (err: unknown) => {
       this.options.logger.warn({ err, pass: pass.id }, 'tombstone purge stopped');

@@ -32,6 +32,8 @@ export class MemoryNode implements StorageLink {
   epoch = 0;
   /** Calls fail UNAVAILABLE while set. */
   down = false;
+  /** Arcs (`start:end`) whose trees this node reports as still building. */
+  readonly building = new Set<string>();
   /** Awaited at the start of every call (tests make calls take time). */
   delay: () => Promise<void> = () => Promise.resolve();
   /** Called at the start of every call (tests count concurrency or inject writes). */
@@ -100,6 +102,7 @@ export class MemoryNode implements StorageLink {
       meter.add('tree', 10 + 30 * arcs.length);
       return arcs.map((arc) => {
         const s = this.tree(epoch, arc).tree.summary();
+        if (this.building.has(`${arc.start}:${arc.end}`)) return { start: arc.start, end: arc.end, depth: 0, keyCount: 0, root: new Uint8Array(0), building: true };
         return { start: arc.start, end: arc.end, ...s, building: false };
       });
     });
