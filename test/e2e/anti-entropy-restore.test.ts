@@ -14,9 +14,9 @@ import { repoRoot } from '@quorumkv/local-cluster';
 import { createLogger } from '@quorumkv/service-kit';
 import { StorageEngine } from '@quorumkv/storage-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReplicaInjector } from '../support/replica-injector.js';
+import { ReplicaProbe } from '../support/replica-probe.js';
 import { RingCluster } from '../support/ring-cluster.js';
-import { eventually, readReplica } from '../support/test-cluster.js';
+import { eventually } from '../support/test-cluster.js';
 
 const KEYS = 20_000;
 const QKV = join(repoRoot, 'packages/client/dist/cli/main.js');
@@ -54,8 +54,12 @@ async function settled(): Promise<RepairStatus> {
 
 /** The dots of a key's set on one node, sorted (what a replica's version-set digest covers). */
 async function dotsOn(node: string, key: string): Promise<string[]> {
-  const versions = await readReplica(cluster.nodeAddress(node), Buffer.from(key));
-  return versions.map((v) => `${v.dot?.node}/${v.dot?.epoch}/${v.dot?.counter}`).sort();
+  const probe = new ReplicaProbe(cluster.nodeAddress(node), cluster.ring.epoch);
+  try {
+    return (await probe.read(key)).map((v) => `${v.dot?.node}/${v.dot?.epoch}/${v.dot?.counter}`).sort();
+  } finally {
+    probe.close();
+  }
 }
 
 beforeAll(async () => {
@@ -145,7 +149,7 @@ describe('anti-entropy on a real cluster', () => {
     const before = await settled();
     // A sibling only node-1 holds, merged into it directly (as a stalled replication would leave it).
     const injected = Array.from({ length: 50 }, (_, j) => `user:${j * 397 + 11}`);
-    const injector = new ReplicaInjector(cluster.nodeAddress('node-1'), cluster.ring.epoch);
+    const injector = new ReplicaProbe(cluster.nodeAddress('node-1'), cluster.ring.epoch);
     try {
       for (const key of injected) await injector.addSibling(key, `injected ${key}`);
     } finally {

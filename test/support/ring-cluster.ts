@@ -19,6 +19,8 @@ export interface RingClusterOptions {
   /** Extra flags of the anti-entropy worker. */
   readonly antiEntropyArgs?: readonly string[];
   readonly storageArgs?: readonly string[];
+  /** Start the anti-entropy worker with the cluster (else `startAntiEntropy()` later). @default true */
+  readonly antiEntropy?: boolean;
 }
 
 function entry(service: string): string {
@@ -29,7 +31,7 @@ function entry(service: string): string {
 export class RingCluster {
   readonly nodes = new Map<string, ServiceProcess>();
   coordinator!: ServiceProcess;
-  antiEntropy!: ServiceProcess;
+  antiEntropy: ServiceProcess | undefined;
   membership!: ServiceProcess;
   private view!: ClusterViewClient;
 
@@ -87,7 +89,7 @@ export class RingCluster {
       env: { LOG_LEVEL: 'warn' },
       logFile: join(this.dataDir, 'logs', 'coordinator.log'),
     });
-    this.antiEntropy = await this.startAntiEntropy();
+    if (this.options.antiEntropy !== false) this.antiEntropy = await this.startAntiEntropy();
   }
 
   /** The membership service's address (every process's --seeds). */
@@ -151,13 +153,14 @@ export class RingCluster {
   }
 
   async startAntiEntropy(): Promise<ServiceProcess> {
-    return ServiceProcess.start({
+    this.antiEntropy = await ServiceProcess.start({
       name: 'anti-entropy',
       entry: entry('anti-entropy'),
       args: ['--listen', this.antiEntropyAddress, '--seeds', this.seed, '--metrics-listen', '127.0.0.1:0', ...(this.options.antiEntropyArgs ?? [])],
       env: { LOG_LEVEL: 'info' },
       logFile: join(this.dataDir, 'logs', 'anti-entropy.log'),
     });
+    return this.antiEntropy;
   }
 
   /** The coordinator's address. */

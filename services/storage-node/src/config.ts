@@ -61,6 +61,12 @@ export const storageNodeSettings = {
     'With --seeds: follow the ring but do not join it by itself; an operator adds it with `qkv cluster join ID ADDR`',
   ),
   advertise: advertiseSetting('QKV_STORAGE_ADVERTISE'),
+  merkleTrees: setting.bool(
+    '--merkle-trees',
+    'QKV_STORAGE_MERKLE_TREES',
+    true,
+    'Keep a Merkle tree per replicated ring arc for anti-entropy (--merkle-trees=false: none, and no TreeService; for measuring their cost)',
+  ),
   treeRebuildKeysPerSecond: setting.int(
     '--tree-rebuild-keys-per-second',
     'QKV_STORAGE_TREE_REBUILD_KEYS_PER_SECOND',

@@ -89,14 +89,16 @@ async function main(): Promise<void> {
 
   const telemetry = registeredTelemetry();
   const metrics = createStorageNodeMetrics(engine);
-  const trees = await openNodeTrees({
-    engine,
-    nodeId: config.id,
-    logger,
-    metrics: metrics.service,
-    rebuildKeysPerSecond: config.treeRebuildKeysPerSecond,
-    verifyIntervalMs: config.treeVerifyIntervalMs,
-  });
+  const trees = config.merkleTrees
+    ? await openNodeTrees({
+        engine,
+        nodeId: config.id,
+        logger,
+        metrics: metrics.service,
+        rebuildKeysPerSecond: config.treeRebuildKeysPerSecond,
+        verifyIntervalMs: config.treeVerifyIntervalMs,
+      })
+    : undefined;
   // Without --seeds there is no ring: no gossip, no Watch, epoch 0 (fencing off), never LEFT.
   const gossip = config.seeds.length > 0 ? new ClusterGossip() : undefined;
   let ring: RingParticipation | undefined;
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
     logger,
     services: [
       { name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation },
-      trees.registration,
+      ...(trees ? [trees.registration] : []),
       ...(gossip ? [gossip.registration] : []),
     ],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
       onDropped: (keys) => transferMetrics.dropped(keys),
     });
     // Before start, so the trees see the first view too.
-    trees.follow(ring.cluster);
+    trees?.follow(ring.cluster);
     ring.start();
   }
   announceListening(logger, {
@@ -177,9 +179,9 @@ async function main(): Promise<void> {
       // Streams end themselves once their running requests are answered; the grace period bounds it.
       await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
       await host.shutdown(Math.max(0, until - Date.now()));
-      await trees.stop();
+      await trees?.stop();
       // The trees are saved after the last write, so the next start can trust them.
-      await engine.close(() => trees.save());
+      await engine.close(trees ? () => trees.save() : undefined);
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);
