@@ -18,8 +18,8 @@ export const antiEntropyBenchCommand: BenchCommand = {
   options: {
     keys: { kind: 'int', default: 100_000, min: 1_000, max: 10_000_000, description: 'keys on every replica' },
     'divergence-per-million': { kind: 'int', default: 1_000, min: 1, max: 1_000_000, description: 'keys diverged on one replica, per million (1000: 0.1%)' },
-    duration: { kind: 'int', default: 5, metavar: 'SECONDS', unit: 's', description: 'measured time of each put run' },
-    rounds: { kind: 'int', default: 3, max: 30, description: 'interleaved put rounds (trees, no trees); the median ratio is reported' },
+    duration: { kind: 'int', default: 8, metavar: 'SECONDS', unit: 's', description: 'measured time of each put run' },
+    rounds: { kind: 'int', default: 6, max: 30, description: 'interleaved put rounds (trees, no trees, ABBA order); the median ratio is reported' },
     concurrency: { kind: 'int', default: 64, description: 'puts in flight, closed loop' },
     json: { kind: 'flag', description: 'print one JSON object on stdout' },
     'dry-run': { kind: 'flag', description: 'print the plan and the estimate; start nothing' },
@@ -27,7 +27,7 @@ export const antiEntropyBenchCommand: BenchCommand = {
 };
 
 /** Each put run's warm-up. */
-export const PUT_WARMUP_MS = 2_000;
+export const PUT_WARMUP_MS = 3_000;
 
 /** What the run will do, from the options alone. */
 export function antiEntropyPlan(args: { keys: number; duration: number; rounds: number }): BenchPlan {

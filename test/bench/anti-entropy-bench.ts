@@ -140,6 +140,7 @@ async function exchangeBytes(cluster: RingCluster): Promise<ExchangeFigures> {
   const started = performance.now();
   const outcome = await runPairSession(link('node-1'), link('node-3'), ringPlan.epoch, pair.arcs, {
     others: () => [],
+    arcsHeld: (node) => ringPlan.arcsHeld(node),
     throttle: new Throttle({ exchangesPerSecond: 1_000_000, keysPerSecond: 10_000_000, maxExchangesPerNode: 1, now: Date.now, sleep: (ms) => sleep(ms) }),
     health: new NodeHealth({ now: Date.now, random: Math.random, maxMs: 60_000, slowCallMs: 60_000 }),
     pause: () => sleep(1_000),
@@ -165,37 +166,58 @@ async function exchangeBytes(cluster: RingCluster): Promise<ExchangeFigures> {
   };
 }
 
-/** The worker restores a wiped node-3: seconds from the node listening again to the last pass done, keys repaired. */
+/**
+ * The worker restores a wiped node-3: seconds from the node listening again until it holds as many
+ * keys as node-1, and the keys the worker repaired meanwhile. `qkv repair --node node-3` is asked
+ * at once and again whenever a pass ends short of it (failure detection may still hold the node
+ * down for a moment: the worker then skips it, and starts a pass of its own when it sees it back).
+ */
 async function restore(cluster: RingCluster): Promise<{ seconds: number; keys: number }> {
   await cluster.startAntiEntropy();
   const ae = new AntiEntropyClient({ address: cluster.antiEntropyAddress, deadlineMs: 30_000 });
-  const settled = async (): Promise<void> => {
+  const idle = async (): Promise<void> => {
     for (;;) {
       const s = await ae.status().catch(() => undefined);
       if (s !== undefined && s.ringEpoch > 0 && s.running.length === 0 && s.lastFullPassMs > 0) return;
       await sleep(250);
     }
   };
+  const keysOf = (node: string): Promise<number> => metric(cluster.nodes.get(node)?.metricsUrl, 'quorumkv_storage_keys');
   try {
     // The worker's first pass brings node-2 up to date with the exchange above.
-    await settled();
+    await idle();
     const before = (await ae.status()).keysRepaired;
+    const want = await keysOf('node-1');
     await cluster.stopNode('node-3');
     rmSync(cluster.nodeDir('node-3'), { recursive: true, force: true });
     await cluster.startNode('node-3');
     const started = Date.now();
-    await ae.repair({ node: 'node-3' });
-    await settled();
-    const s = await ae.status();
-    const finished = Math.max(s.last?.finishedAtMs ?? Date.now(), started);
-    return { seconds: (finished - started) / 1000, keys: s.keysRepaired - before };
+    for (;;) {
+      await ae.repair({ node: 'node-3' });
+      await idle();
+      if ((await keysOf('node-3')) >= want) break;
+      if (Date.now() - started > 600_000) throw new Error('node-3 was not restored within 10 minutes');
+      await sleep(500);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    return { seconds, keys: (await ae.status()).keysRepaired - before };
   } finally {
     ae.close();
   }
 }
 
-/** Puts/s through each cluster's coordinator, interleaved rounds. */
-async function putCost(progress: BenchProgress): Promise<{ withTrees: number[]; withoutTrees: number[]; generatorCpuUs: number[] }> {
+interface PutRun {
+  readonly opsPerSecond: number;
+  /** CPU of the coordinator and the storage nodes per put (µs): less sensitive to other load than throughput. */
+  readonly serverCpuUs: number;
+  readonly generatorCpuUs: number;
+}
+
+/**
+ * Puts through each cluster's coordinator, interleaved rounds in ABBA order (the cluster measured
+ * second in one round goes first in the next), so a trend of the machine's load falls on both.
+ */
+async function putCost(progress: BenchProgress): Promise<{ withTrees: PutRun[]; withoutTrees: PutRun[] }> {
   const generator = buildGrpcLoad();
   const trees = await RingCluster.start({ antiEntropy: false });
   const none = await RingCluster.start({ antiEntropy: false, storageArgs: ['--merkle-trees=false'] });
@@ -204,12 +226,12 @@ async function putCost(progress: BenchProgress): Promise<{ withTrees: number[]; 
     (k) => Buffer.from(kv.PutRequest.encode({ key: k, value: VALUE, context: Buffer.alloc(0), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, w: 2, requestId }).finish()),
     'put-',
   );
-  const withTrees: number[] = [];
-  const withoutTrees: number[] = [];
-  const generatorCpuUs: number[] = [];
+  const withTrees: PutRun[] = [];
+  const withoutTrees: PutRun[] = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const [label, cluster, out] of [['trees', trees, withTrees], ['no trees', none, withoutTrees]] as const) {
+      const order = [['trees', trees, withTrees], ['no trees', none, withoutTrees]] as const;
+      for (const [label, cluster, out] of r % 2 === 0 ? order : [...order].reverse()) {
         progress.step(r, `puts, ${label}`);
         await sleep(1_000);
         const pids = [cluster.coordinator, ...cluster.nodes.values()].flatMap((p) => (p.pid === undefined ? [] : [p.pid]));
@@ -224,16 +246,19 @@ async function putCost(progress: BenchProgress): Promise<{ withTrees: number[]; 
           durationMs: duration * 1000,
           cpu: [{ name: 'server', pids }],
         });
-        out.push(result.opsPerSecond);
-        generatorCpuUs.push(((result.generatorCpuMs ?? 0) * 1000) / Math.max(1, result.ops));
-        progress.log(`round ${r + 1} ${label.padEnd(9)} ${result.opsPerSecond.toFixed(0).padStart(6)} puts/s  p99 ${result.p99Ms.toFixed(1)} ms${result.errors > 0 ? `  ${result.errors} errors` : ''}`);
+        const ops = Math.max(1, result.ops);
+        const run = { opsPerSecond: result.opsPerSecond, serverCpuUs: ((result.cpuMs.get('server') ?? 0) * 1000) / ops, generatorCpuUs: (result.generatorCpuMs * 1000) / ops };
+        out.push(run);
+        progress.log(
+          `round ${r + 1} ${label.padEnd(9)} ${run.opsPerSecond.toFixed(0).padStart(6)} puts/s  server CPU ${run.serverCpuUs.toFixed(0)} µs/put  p99 ${result.p99Ms.toFixed(1)} ms${result.errors > 0 ? `  ${result.errors} errors` : ''}`,
+        );
       }
     }
   } finally {
     await trees.stop();
     await none.stop();
   }
-  return { withTrees, withoutTrees, generatorCpuUs };
+  return { withTrees, withoutTrees };
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
@@ -273,7 +298,10 @@ try {
 log('puts/s with and without the trees…');
 const puts = await putCost(progress);
 progress.finish();
-const ratios = puts.withTrees.map((w, i) => w / (puts.withoutTrees[i] ?? Number.NaN));
+const ratios = puts.withTrees.map((w, i) => w.opsPerSecond / (puts.withoutTrees[i]?.opsPerSecond ?? Number.NaN));
+const cpuRatios = puts.withTrees.map((w, i) => w.serverCpuUs / (puts.withoutTrees[i]?.serverCpuUs ?? Number.NaN));
+const generatorCpuUs = median([...puts.withTrees, ...puts.withoutTrees].map((p) => p.generatorCpuUs));
+const fastest = Math.max(...[...puts.withTrees, ...puts.withoutTrees].map((p) => p.opsPerSecond));
 const result = {
   keys: KEYS,
   divergentKeys: DIVERGENT,
@@ -293,12 +321,17 @@ const result = {
   restoreSeconds: Number(restored.seconds.toFixed(2)),
   restoreKeys: restored.keys,
   restoreKeysPerSecond: Math.round(restored.keys / restored.seconds),
-  putsPerSecondWithTrees: Math.round(median(puts.withTrees)),
-  putsPerSecondWithoutTrees: Math.round(median(puts.withoutTrees)),
+  putsPerSecondWithTrees: Math.round(median(puts.withTrees.map((p) => p.opsPerSecond))),
+  putsPerSecondWithoutTrees: Math.round(median(puts.withoutTrees.map((p) => p.opsPerSecond))),
   putThroughputCost: Number((1 - median(ratios)).toFixed(4)),
   putRatiosPerRound: ratios.map((r) => Number(r.toFixed(4))),
-  generatorCpuUsPerPut: Number(median(puts.generatorCpuUs).toFixed(1)),
-  generatorHeadroom: Number((1e6 / median(puts.generatorCpuUs) / Math.max(median(puts.withTrees), median(puts.withoutTrees))).toFixed(1)),
+  serverCpuUsPerPutWithTrees: Math.round(median(puts.withTrees.map((p) => p.serverCpuUs))),
+  serverCpuUsPerPutWithoutTrees: Math.round(median(puts.withoutTrees.map((p) => p.serverCpuUs))),
+  putCpuCost: Number((median(cpuRatios) - 1).toFixed(4)),
+  putCpuRatiosPerRound: cpuRatios.map((r) => Number(r.toFixed(4))),
+  generatorCpuUsPerPut: Number(generatorCpuUs.toFixed(1)),
+  // Puts/s the generator's CPU per put would allow on one core, over the fastest rate measured.
+  generatorHeadroom: Number((1e6 / generatorCpuUs / fastest).toFixed(1)),
   treeBytesPerMillionKeys,
   loadAverage: { start: loadAtStart.map((l) => Number(l.toFixed(2))), end: loadavg().map((l) => Number(l.toFixed(2))) },
 };
@@ -309,6 +342,9 @@ else {
   log(`restore of a wiped replica: ${result.restoreKeys} keys in ${result.restoreSeconds} s = ${result.restoreKeysPerSecond} keys/s`);
   log(
     `puts/s with trees ${result.putsPerSecondWithTrees}, without ${result.putsPerSecondWithoutTrees}: cost ${(100 * result.putThroughputCost).toFixed(1)}% (target ≤ 5%; per round ${result.putRatiosPerRound.join(', ')})`,
+  );
+  log(
+    `server CPU per put with trees ${result.serverCpuUsPerPutWithTrees} µs, without ${result.serverCpuUsPerPutWithoutTrees} µs: ${(100 * result.putCpuCost).toFixed(1)}% more (per round ${result.putCpuRatiosPerRound.join(', ')})`,
   );
   log(`load generator: ${result.generatorCpuUsPerPut} µs of its CPU per put: headroom ${result.generatorHeadroom}x the measured rate`);
   log(`tree memory: ${(result.treeBytesPerMillionKeys / 1e6).toFixed(2)} MB per million keys`);

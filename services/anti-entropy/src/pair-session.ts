@@ -75,6 +75,12 @@ export interface PairSessionDeps {
   /** Waits `ms` (a slow node's pause between calls). */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly repairConcurrency: number;
+  /**
+   * How many arcs `node` replicates on the ring: when the session covers all of them, its
+   * summaries are asked for with no list (the node answers every arc it holds), which saves
+   * the list's bytes — with N nodes and N replicas, every pair shares every arc.
+   */
+  readonly arcsHeld?: (node: string) => number;
   /** Differing arcs walked at once in one session. @default 16 */
   readonly arcConcurrency?: number;
   readonly now: () => number;
@@ -147,7 +153,8 @@ export async function runPairSession(a: StorageLink, b: StorageLink, epoch: numb
   let sa: ArcSummaryInfo[];
   let sb: ArcSummaryInfo[];
   try {
-    [sa, sb] = await Promise.all([call(a, deps, () => a.summaries(epoch, arcs, meter)), call(b, deps, () => b.summaries(epoch, arcs, meter))]);
+    const asked = (node: string): readonly Arc[] => (deps.arcsHeld?.(node) === arcs.length ? [] : arcs);
+    [sa, sb] = await Promise.all([call(a, deps, () => a.summaries(epoch, asked(a.node), meter)), call(b, deps, () => b.summaries(epoch, asked(b.node), meter))]);
   } catch (err) {
     failRest(arcs, comparedAt);
     return { a: a.node, b: b.node, arcs: outcomes, meter, keysRepaired, failure: failureOf(err) };

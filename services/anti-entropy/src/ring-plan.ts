@@ -58,6 +58,7 @@ export class RingPlan {
   readonly epoch: number;
   readonly arcs: readonly PlannedArc[];
   private readonly pairList: readonly NodePair[];
+  private readonly held = new Map<string, number>();
 
   constructor(readonly view: RingView) {
     this.epoch = view.epoch;
@@ -65,6 +66,7 @@ export class RingPlan {
     const pairs = new Map<string, { a: string; b: string; arcs: PlannedArc[] }>();
     for (const arc of this.arcs) {
       const r = arc.replicas;
+      for (const id of r) this.held.set(id, (this.held.get(id) ?? 0) + 1);
       for (let i = 0; i < r.length; i++) {
         for (let j = i + 1; j < r.length; j++) {
           const x = r[i] as string;
@@ -77,6 +79,11 @@ export class RingPlan {
       }
     }
     this.pairList = [...pairs.entries()].map(([id, p]) => ({ id, ...p })).sort((x, y) => (x.id < y.id ? -1 : 1));
+  }
+
+  /** How many arcs `node` replicates. */
+  arcsHeld(node: string): number {
+    return this.held.get(node) ?? 0;
   }
 
   /** Storage nodes of the current ring (NORMAL and LEAVING). */

@@ -333,6 +333,7 @@ export class AntiEntropyWorker {
           .map((r) => this.nodes.get(r))
           .filter((n): n is ClusterNode => n !== undefined && this.whyNot(n, n.id) === undefined)
           .map((n) => this.options.link(n)),
+      arcsHeld: (node) => this.plan?.arcsHeld(node) ?? -1,
       throttle: this.throttle,
       health: this.health,
       pause: (s) => this.options.sleep(this.options.confirmPauseMs, s),
