@@ -145,7 +145,7 @@ async function exchangeBytes(cluster: RingCluster): Promise<ExchangeFigures> {
     health: new NodeHealth({ now: Date.now, random: Math.random, maxMs: 60_000, slowCallMs: 60_000 }),
     pause: () => sleep(1_000),
     sleep: (ms) => sleep(ms),
-    repairConcurrency: 64,
+    repairConcurrency: 128,
     now: Date.now,
     logger: silent,
   });
@@ -267,7 +267,7 @@ const progress = new BenchProgress(plan);
 const loadAtStart = loadavg();
 const cluster = await RingCluster.start({
   antiEntropy: false,
-  antiEntropyArgs: ['--period-ms', '3600000', '--keys-per-second', '1000000', '--exchanges-per-second', '100000', '--confirm-pause-ms', '1000'],
+  antiEntropyArgs: ['--period-ms', '3600000', '--keys-per-second', '1000000', '--exchanges-per-second', '100000', '--confirm-pause-ms', '1000', '--repair-concurrency', '256'],
 });
 let exchange: ExchangeFigures;
 let restored: { seconds: number; keys: number };

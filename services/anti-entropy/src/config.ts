@@ -47,7 +47,7 @@ export const antiEntropySettings = {
   callTimeoutMs: setting.int('--call-timeout-ms', 'QKV_AE_CALL_TIMEOUT_MS', 10_000, 'Timeout of each call to a storage node', 100, 600_000),
   slowCallMs: setting.int('--slow-call-ms', 'QKV_AE_SLOW_CALL_MS', 1_000, 'A storage node answering slower than this is given more time between calls', 1, 600_000),
   backoffMaxMs: setting.int('--backoff-max-ms', 'QKV_AE_BACKOFF_MAX_MS', 60_000, 'Longest back-off of a storage node after errors', 100, 3_600_000),
-  repairConcurrency: setting.int('--repair-concurrency', 'QKV_AE_REPAIR_CONCURRENCY', 32, 'Keys repaired at the same time (reads and merges in flight)', 1, 4_096),
+  repairConcurrency: setting.int('--repair-concurrency', 'QKV_AE_REPAIR_CONCURRENCY', 128, 'Keys repaired at the same time (reads and merges in flight)', 1, 4_096),
   graceMs: setting.int('--grace-ms', 'QKV_AE_GRACE_MS', 5_000, 'On SIGTERM, how long a running exchange may take before it is cut', 0, 600_000),
 };
 
