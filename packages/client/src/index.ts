@@ -6,10 +6,22 @@ export { type BytesLike, toBuffer } from './bytes.js';
 export { type CallWithRetryOptions, type RetryClock, type RetryEvent, callWithRetry } from './call-with-retry.js';
 export { type ClusterStatus, type NodeStatus } from './cluster-status.js';
 export {
+  type ChangeResult,
+  type ClusterMembers,
+  type ClusterTransfers,
+  type Liveness,
+  type MemberInfo,
+  type MemberRole,
+  type RangeTransfer,
+  type RingState,
+} from './cluster-members.js';
+export { DEFAULT_MEMBERSHIP_ADDRESS, type JoinOptions, MembershipClient, type MembershipClientOptions } from './membership-client.js';
+export {
   ClientOptionsError,
   CoordinatorUnreachableError,
   DeadlineExceededError,
   InvalidArgumentError,
+  MembershipUnreachableError,
   QuorumKvError,
   REPLICAS_STORED_TRAILER,
   RateLimitedError,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitForRing, waitForServing } from './cluster-ready.js';
 import { ensureContextKeys } from './context-keys.js';
 import { ServiceProcess } from './service-process.js';
 import { defaultRulesDir, serviceEntry, serviceNodeArgs } from './paths.js';
@@ -16,6 +17,8 @@ export interface LocalClusterOptions {
   /** Replication factor N. @default min(3, nodes) */
   readonly replicationFactor?: number;
   readonly host?: string;
+  /** Membership service port (0: a reserved free port). @default 0 */
+  readonly membershipPort?: number;
   /** Coordinator port (0: a reserved free port). @default 0 */
   readonly coordinatorPort?: number;
   /** First storage node port; node i gets base + i - 1. 0 gives each node a reserved free port. @default 0 */
@@ -27,7 +30,7 @@ export interface LocalClusterOptions {
    * (node i gets `storageBase + i - 1`) and the rate limiter's. Absent or 0 gives reserved free
    * ports; each service logs its URL, kept as `ServiceProcess.metricsUrl`.
    */
-  readonly metricsPorts?: { readonly coordinator?: number; readonly storageBase?: number; readonly rateLimiter?: number };
+  readonly metricsPorts?: { readonly coordinator?: number; readonly storageBase?: number; readonly rateLimiter?: number; readonly membership?: number };
   /** Rules folder for the rate limiter. @default deploy/ratelimit */
   readonly rulesDir?: string;
   /** Data folder; node i keeps its LevelDB in `<dataDir>/node-i`, logs in `<dataDir>/logs`. */
@@ -43,6 +46,7 @@ export interface LocalClusterOptions {
    */
   readonly env?: NodeJS.ProcessEnv;
   /** Extra flags per service. */
+  readonly membershipArgs?: readonly string[];
   readonly storageArgs?: readonly string[];
   readonly coordinatorArgs?: readonly string[];
   readonly rateLimiterArgs?: readonly string[];
@@ -55,10 +59,16 @@ export interface LocalClusterOptions {
    * launcher, whose Ctrl-C must not also reach the services. @default false
    */
   readonly detached?: boolean;
+  /**
+   * How long {@link LocalCluster.start} waits for every storage node to be NORMAL in the ring (they
+   * join one at a time, each after the ranges it gains arrived) and the coordinator to report
+   * SERVING. @default 60000
+   */
+  readonly readyTimeoutMs?: number;
 }
 
 /** A service's Prometheus job name. */
-export type ServiceJob = 'storage-node' | 'coordinator' | 'rate-limiter';
+export type ServiceJob = 'membership' | 'storage-node' | 'coordinator' | 'rate-limiter';
 
 /**
  * The environment of one service: every variable given (OTEL_*, LOG_LEVEL…) unchanged, plus
@@ -80,10 +90,11 @@ export interface StorageNodeInfo {
 
 /** Every port a cluster binds, none of them 0. */
 interface PortPlan {
+  readonly membership: number;
   readonly coordinator: number;
   readonly storage: readonly number[];
   readonly rateLimiter: number | undefined;
-  readonly metrics: { readonly coordinator: number; readonly storage: readonly number[]; readonly rateLimiter: number };
+  readonly metrics: { readonly membership: number; readonly coordinator: number; readonly storage: readonly number[]; readonly rateLimiter: number };
 }
 
 /**
@@ -98,10 +109,12 @@ function planPorts(options: LocalClusterOptions, reserved: readonly number[]): {
   const storageBase = options.storageBasePort;
   const metricsBase = options.metricsPorts?.storageBase;
   const plan: PortPlan = {
+    membership: pick(options.membershipPort),
     coordinator: pick(options.coordinatorPort),
     storage: nodes.map((i) => pick(storageBase ? storageBase + i : 0)),
     rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? undefined : pick(options.rateLimiterPort),
     metrics: {
+      membership: pick(options.metricsPorts?.membership),
       coordinator: pick(options.metricsPorts?.coordinator),
       storage: nodes.map((i) => pick(metricsBase ? metricsBase + i : 0)),
       rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? 0 : pick(options.metricsPorts?.rateLimiter),
@@ -116,6 +129,7 @@ export class LocalCluster {
     readonly options: LocalClusterOptions,
     /** The key file the coordinator signs contexts with (start other coordinators with it too). */
     readonly contextKeysFile: string,
+    public membership: ServiceProcess,
     readonly storageNodes: StorageNodeInfo[],
     public coordinator: ServiceProcess,
     public rateLimiter: ServiceProcess | undefined,
@@ -125,12 +139,14 @@ export class LocalCluster {
   private reservation: PortReservation | undefined;
 
   /**
-   * Starts the storage nodes, then the rate limiter, then the coordinator pointing at them.
+   * Starts the membership service, then the storage nodes (each joins the ring through it), then
+   * the rate limiter and the coordinator, which follow the ring through it too; resolves once every
+   * node is NORMAL in the ring and the coordinator reports SERVING.
    * Ports asked as 0 are reserved first; if a program that ignores reservations took one before
    * its service bound it, the cluster starts again on other ports.
    */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
-    for (const s of ['storage-node', 'coordinator'] as const) {
+    for (const s of ['membership', 'storage-node', 'coordinator'] as const) {
       if (!existsSync(serviceEntry(s))) throw new Error(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
     }
     const { needed, plan } = planPorts(options, []);
@@ -146,13 +162,16 @@ export class LocalCluster {
     const count = options.nodes ?? 3;
     const started: ServiceProcess[] = [];
     try {
+      const membership = await LocalCluster.startMembership(options, ports);
+      started.push(membership);
+      const seeds = membership.address;
       const storageNodes: StorageNodeInfo[] = [];
       const starts = [];
       for (let i = 1; i <= count; i++) {
         const id = `node-${i}`;
         const dataDir = join(options.dataDir, id);
         starts.push(
-          LocalCluster.startStorageNode(options, id, dataDir, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }).then((p) => {
+          LocalCluster.startStorageNode(options, id, dataDir, seeds, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }).then((p) => {
             started.push(p);
             storageNodes.push({ id, dataDir, process: p });
           }),
@@ -174,6 +193,8 @@ export class LocalCluster {
             `${options.host ?? '127.0.0.1'}:${ports.rateLimiter}`,
             '--rules',
             options.rulesDir ?? defaultRulesDir,
+            '--seeds',
+            seeds,
             ...LocalCluster.metricsListen(options, ports.metrics.rateLimiter),
             ...(options.rateLimiterArgs ?? []),
           ],
@@ -182,8 +203,13 @@ export class LocalCluster {
         started.push(rateLimiter);
       }
       const contextKeysFile = options.contextKeysFile ?? ensureContextKeys(options.dataDir);
-      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter, ports, contextKeysFile);
-      return new LocalCluster(options, contextKeysFile, storageNodes, coordinator, rateLimiter);
+      const coordinator = await LocalCluster.startCoordinator(options, seeds, rateLimiter, ports, contextKeysFile);
+      started.push(coordinator);
+      const readyMs = options.readyTimeoutMs ?? 60_000;
+      const until = Date.now() + readyMs;
+      await waitForRing([seeds], storageNodes.map((s) => s.id), readyMs);
+      await waitForServing(coordinator.address, 'the coordinator', Math.max(1_000, until - Date.now()));
+      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
       throw err;
@@ -207,10 +233,31 @@ export class LocalCluster {
     return ['--metrics-listen', `${options.host ?? '127.0.0.1'}:${port}`];
   }
 
+  private static startMembership(options: LocalClusterOptions, ports: PortPlan): Promise<ServiceProcess> {
+    const n = options.replicationFactor ?? Math.min(3, options.nodes ?? 3);
+    return ServiceProcess.start({
+      name: 'membership',
+      entry: serviceEntry('membership'),
+      args: [
+        '--listen',
+        `${options.host ?? '127.0.0.1'}:${ports.membership}`,
+        '--data-dir',
+        join(options.dataDir, 'membership'),
+        // Only when the cluster state is created (the first start on this data folder).
+        '--replication-factor',
+        String(n),
+        ...LocalCluster.metricsListen(options, ports.metrics.membership),
+        ...(options.membershipArgs ?? []),
+      ],
+      ...LocalCluster.common(options, 'membership', 'membership'),
+    });
+  }
+
   private static startStorageNode(
     options: LocalClusterOptions,
     id: string,
     dataDir: string,
+    seeds: string,
     ports: { readonly port: number; readonly metricsPort: number },
   ): Promise<ServiceProcess> {
     return ServiceProcess.start({
@@ -223,6 +270,8 @@ export class LocalCluster {
         `${options.host ?? '127.0.0.1'}:${ports.port}`,
         '--data-dir',
         dataDir,
+        '--seeds',
+        seeds,
         ...LocalCluster.metricsListen(options, ports.metricsPort),
         ...(options.storageArgs ?? []),
       ],
@@ -232,22 +281,19 @@ export class LocalCluster {
 
   private static startCoordinator(
     options: LocalClusterOptions,
-    nodes: readonly StorageNodeInfo[],
+    seeds: string,
     rateLimiter: ServiceProcess | undefined,
     ports: PortPlan,
     contextKeysFile: string,
   ): Promise<ServiceProcess> {
-    const n = options.replicationFactor ?? Math.min(3, nodes.length);
     return ServiceProcess.start({
       name: 'coordinator',
       entry: serviceEntry('coordinator'),
       args: [
         '--listen',
         `${options.host ?? '127.0.0.1'}:${ports.coordinator}`,
-        '--nodes',
-        nodes.map((s) => `${s.id}=${s.process.address}`).join(','),
-        '--replication-factor',
-        String(n),
+        '--seeds',
+        seeds,
         '--context-keys-file',
         contextKeysFile,
         ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
@@ -263,12 +309,18 @@ export class LocalCluster {
     return this.coordinator.address;
   }
 
+  /** The membership service's address (the seed every process joins through; `qkv cluster …` talks to it). */
+  get membershipAddress(): string {
+    return this.membership.address;
+  }
+
   /**
    * Every service process with its Prometheus job name (`storage-node`, `coordinator`,
    * `rate-limiter`: the names the alerts and the dashboard use) and instance name.
    */
   services(): { readonly job: ServiceJob; readonly instance: string; readonly process: ServiceProcess }[] {
     return [
+      { job: 'membership' as const, instance: 'membership', process: this.membership },
       ...this.storageNodes.map((s) => ({ job: 'storage-node' as const, instance: s.id, process: s.process })),
       { job: 'coordinator' as const, instance: 'coordinator', process: this.coordinator },
       ...(this.rateLimiter ? [{ job: 'rate-limiter' as const, instance: 'rate-limiter', process: this.rateLimiter }] : []),
@@ -282,7 +334,7 @@ export class LocalCluster {
   }
 
   /**
-   * The service called `name` (`node-1`…, `coordinator`, `rate-limiter`).
+   * The service called `name` (`membership`, `node-1`…, `coordinator`, `rate-limiter`).
    * @throws Error naming the services there are, for an unknown name.
    */
   service(name: string): { readonly job: ServiceJob; readonly instance: string; readonly process: ServiceProcess } {
@@ -302,6 +354,7 @@ export class LocalCluster {
     const fresh = await ServiceProcess.start(old.spec);
     if (name === 'coordinator') this.coordinator = fresh;
     else if (name === 'rate-limiter') this.rateLimiter = fresh;
+    else if (name === 'membership') this.membership = fresh;
     else this.node(name).process = fresh;
     return fresh;
   }
@@ -312,10 +365,14 @@ export class LocalCluster {
     await this.restart(id);
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after the grace period), then frees its reserved ports. */
+  /**
+   * Stops every process (SIGTERM, then SIGKILL after the grace period) — the coordinator first,
+   * the membership service last, so it hears the others leave — then frees its reserved ports.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     await this.coordinator.stop(graceMs);
     await Promise.all([...this.storageNodes.map((s) => s.process.stop(graceMs)), this.rateLimiter?.stop(graceMs)]);
+    await this.membership.stop(graceMs);
     this.reservation?.release();
   }
 }

@@ -20,7 +20,7 @@ export interface Claimant {
   readonly self: boolean;
 }
 
-type ForwardableMethod = 'join' | 'leave' | 'remove' | 'transfers' | 'setThrottle' | 'reportTransfers';
+export type ForwardableMethod = 'join' | 'leave' | 'remove' | 'transfers' | 'setThrottle' | 'reportTransfers';
 
 /** What a generated method definition gives a generic unary call. */
 interface UnaryDefinition<Req, Res> {
@@ -48,7 +48,7 @@ export class ClaimantRouter {
   }
 
   /** Where `call` must run: undefined for here, else the claimant to forward it to. */
-  route(call: ServerUnaryCall<unknown, unknown>): Claimant | undefined {
+  route(call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata'>): Claimant | undefined {
     if (call.metadata.get(FORWARDED).length > 0) return undefined;
     const c = this.claimant();
     return c.self ? undefined : c;

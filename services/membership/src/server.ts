@@ -4,13 +4,14 @@
  * replica's chosen state and gossip view, and transfer reports lead to the commit of the pending
  * epoch. Does not bind: `main.ts` binds it with `startGrpcHost`.
  */
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { type ClusterMember } from '@quorumkv/cluster-view';
 import type { GossipMember } from '@quorumkv/gossip';
 import { membership, membershipConsensus } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
 import { callDeadline, InvalidArgumentError, type Logger, type ServiceRegistration, unary } from '@quorumkv/service-kit';
-import { ClaimantRouter, type Claimant } from './claimant-router.js';
+import { ClaimantRouter, type Claimant, type ForwardableMethod } from './claimant-router.js';
+import { ClaimantUnreachableError } from './errors.js';
 import type { ClusterState } from './cluster-state.js';
 import { clusterMembers } from './members.js';
 import type { MembershipMetrics } from './metrics.js';
@@ -89,17 +90,32 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
     );
   };
 
-  const command = <Req>(
-    method: 'join' | 'leave' | 'remove',
-    toChange: (req: Req) => RingChange,
-  ) =>
-    unary<Req, membership.ChangeResponse>(logger, async (req, call) => {
+  /**
+   * Runs `local` here when this replica is the claimant, else forwards the call. A claimant that
+   * does not answer (dead, and not yet declared down by gossip) does not block the cluster: this
+   * replica proposes itself. Why that is safe: Paxos keeps two proposers from choosing different
+   * states, and every command is idempotent and checked against the state it will follow.
+   */
+  const routed = async <Req, Res>(method: ForwardableMethod, req: Req, call: Pick<ServerUnaryCall<Req, Res>, 'metadata' | 'getDeadline'>, local: () => Promise<Res>): Promise<Res> => {
+    const to = router.route(call);
+    if (!to) return local();
+    try {
+      return await router.forward<Req, Res>(to, method, req, callDeadline(call));
+    } catch (err) {
+      if (!(err instanceof ClaimantUnreachableError)) throw err;
+      logger.warn({ claimant: to.id, method }, 'the claimant does not answer; this replica proposes itself');
+      return local();
+    }
+  };
+
+  const command = <Req>(method: 'join' | 'leave' | 'remove', toChange: (req: Req) => RingChange) =>
+    unary<Req, membership.ChangeResponse>(logger, (req, call) => {
       const change = toChange(req);
-      const to = router.route(call);
-      if (to) return router.forward<Req, membership.ChangeResponse>(to, method, req, callDeadline(call));
-      const r = await replica.commit(change);
-      if (r.changed) deps.metrics?.changes.inc({ kind: change.kind });
-      return { epoch: BigInt(r.state.ring.epoch), message: r.message };
+      return routed(method, req, call, async () => {
+        const r = await replica.commit(change);
+        if (r.changed) deps.metrics?.changes.inc({ kind: change.kind });
+        return { epoch: BigInt(r.state.ring.epoch), message: r.message };
+      });
     });
 
   const implementation: membership.MembershipServiceServer = {
@@ -110,28 +126,27 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
     join: command<membership.JoinRequest>('join', (req) => ({ kind: 'join', id: required('id', req.id), address: required('address', req.address), zone: req.zone.trim() })),
     leave: command<membership.LeaveRequest>('leave', (req) => ({ kind: 'leave', id: required('id', req.id) })),
     remove: command<membership.RemoveRequest>('remove', (req) => ({ kind: 'remove', id: required('id', req.id) })),
-    setThrottle: unary<membership.SetThrottleRequest, membership.SetThrottleResponse>(logger, async (req, call) => {
-      const change: RingChange = { kind: 'throttle', bytesPerS: Number(req.bytesPerS) };
-      const to = router.route(call);
-      if (to) return router.forward(to, 'setThrottle', req, callDeadline(call));
-      const r = await replica.commit(change);
-      if (r.changed) deps.metrics?.changes.inc({ kind: 'throttle' });
-      return { bytesPerS: BigInt(r.state.settings.streamThroughputBytesPerS) };
-    }),
-    transfers: unary<membership.TransfersRequest, membership.TransfersResponse>(logger, async (req, call) => {
-      const to = router.route(call);
-      if (to) return router.forward(to, 'transfers', req, callDeadline(call));
-      return { transfers: tracker.transfers(), streamThroughputBytesPerS: BigInt(replica.state.settings.streamThroughputBytesPerS) };
-    }),
-    reportTransfers: unary<membership.TransferReport, membership.ReportTransfersResponse>(logger, async (req, call) => {
+    setThrottle: unary<membership.SetThrottleRequest, membership.SetThrottleResponse>(logger, (req, call) =>
+      routed('setThrottle', req, call, async () => {
+        const r = await replica.commit({ kind: 'throttle', bytesPerS: Number(req.bytesPerS) });
+        if (r.changed) deps.metrics?.changes.inc({ kind: 'throttle' });
+        return { bytesPerS: BigInt(r.state.settings.streamThroughputBytesPerS) };
+      }),
+    ),
+    transfers: unary<membership.TransfersRequest, membership.TransfersResponse>(logger, (req, call) =>
+      routed('transfers', req, call, () =>
+        Promise.resolve({ transfers: tracker.transfers(), streamThroughputBytesPerS: BigInt(replica.state.settings.streamThroughputBytesPerS) }),
+      ),
+    ),
+    reportTransfers: unary<membership.TransferReport, membership.ReportTransfersResponse>(logger, (req, call) => {
       required('node_id', req.nodeId);
-      const to = router.route(call);
-      if (to) return router.forward(to, 'reportTransfers', req, callDeadline(call));
-      const { outcome, delta } = tracker.record(req);
-      deps.metrics?.transferBytes.inc(delta.bytes);
-      deps.metrics?.transferKeys.inc(delta.keys);
-      if (outcome === 'all-complete') commitPending(tracker.epoch);
-      return {};
+      return routed('reportTransfers', req, call, () => {
+        const { outcome, delta } = tracker.record(req);
+        deps.metrics?.transferBytes.inc(delta.bytes);
+        deps.metrics?.transferKeys.inc(delta.keys);
+        if (outcome === 'all-complete') commitPending(tracker.epoch);
+        return Promise.resolve({});
+      });
     }),
   };
 

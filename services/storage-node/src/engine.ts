@@ -18,6 +18,7 @@ import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './erro
 import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
 import { MetaStore } from './meta-store.js';
+import { OperationGate } from './operation-gate.js';
 import { loadNodeMeta } from './node-meta.js';
 import { sha1Position } from '@quorumkv/ring';
 import {
@@ -133,10 +134,7 @@ export class StorageEngine {
   private readonly batcher: WriteBatcher;
   private readonly now: () => number;
   private readonly window: DedupWindow;
-  /** Operations started and not yet settled, and who waits for there to be none. */
-  private running = 0;
-  private runningWaiters: (() => void)[] = [];
-  private closing = false;
+  private readonly ops = new OperationGate();
   /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
   private readonly incarnation: Incarnation;
   /** Durable small records beside the data: transfer checkpoints, pending releases. */
@@ -494,9 +492,7 @@ export class StorageEngine {
    * once the last write is in LevelDB and before the database closes (the trees are saved there).
    */
   async close(beforeClose?: () => Promise<void>): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.running > 0) await new Promise<void>((resolve) => this.runningWaiters.push(resolve));
+    if (!(await this.ops.close())) return;
     await this.batcher.idle();
     if (beforeClose !== undefined) {
       try {
@@ -510,31 +506,19 @@ export class StorageEngine {
     this.options.logger.info({ batches, records, keys: this.keys }, 'engine closed');
   }
 
+  /** Runs an operation unless closing, counting it until it settles (see `OperationGate`). */
+  private track<T>(op: () => Promise<T>): Promise<T> {
+    return this.ops.track(op);
+  }
+
+  /** Whether closing has started: new operations are refused. */
+  private get closing(): boolean {
+    return this.ops.closed;
+  }
+
   private get maxValueBytes(): number {
     return this.options.maxValueBytes ?? 10 * 1024;
   }
-
-  /** Runs an operation unless closing, counting it until it settles (a throw is a rejection). */
-  private track<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closing) return Promise.reject(new EngineClosedError());
-    let p: Promise<T>;
-    try {
-      p = op();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    this.running += 1;
-    p.then(this.settled, this.settled);
-    return p;
-  }
-
-  private readonly settled = (): void => {
-    this.running -= 1;
-    if (this.running > 0) return;
-    const waiters = this.runningWaiters;
-    this.runningWaiters = [];
-    for (const w of waiters) w();
-  };
 
   /**
    * Why synchronous: a LevelDB get is a memtable or block-cache lookup (or one page-cache read)

@@ -57,6 +57,8 @@ export interface TransferGaugeSource {
 export interface TransferMetrics {
   /** A batch received and merged here. */
   batchIn(keys: number, bytes: number): void;
+  /** The ranges to receive changed (the pending/complete gauge is set again). */
+  rangesChanged(): void;
   /** A batch served to a node gaining a range. */
   batchOut(keys: number, bytes: number): void;
   keyRefused(): void;
@@ -76,8 +78,7 @@ export function createTransferMetrics(service: ServiceMetrics, source: () => Tra
   service.gauge(metricSpecs.storageTransferThrottle, () => source()?.bytesPerSecond ?? 0);
   service.gauge(metricSpecs.storageTransferRate, () => source()?.receiveRate ?? 0);
   service.gauge(metricSpecs.storageRingEpoch, () => source()?.epoch() ?? 0);
-  // Labelled gauge: set on every scrape through a collect hook would need prom-client internals;
-  // the counts are set here whenever a batch lands, which is when they change.
+  // A labelled gauge, set whenever the counts change (a new epoch's ranges, a range completed).
   const setRanges = (): void => {
     const c = source()?.counts() ?? { pending: 0, complete: 0 };
     ranges.set({ state: 'pending' }, c.pending);
@@ -88,17 +89,14 @@ export function createTransferMetrics(service: ServiceMetrics, source: () => Tra
     batchIn: (k, b) => {
       keys.inc({ direction: 'in' }, k);
       bytes.inc({ direction: 'in' }, b);
-      setRanges();
     },
+    rangesChanged: setRanges,
     batchOut: (k, b) => {
       keys.inc({ direction: 'out' }, k);
       bytes.inc({ direction: 'out' }, b);
     },
     keyRefused: () => refused.inc(),
-    dropped: (k) => {
-      dropped.inc(k);
-      setRanges();
-    },
+    dropped: (k) => dropped.inc(k),
   };
 }
 

@@ -23,6 +23,8 @@ import type { Checkpoint, CheckpointStore, PullId } from './transfer-checkpoints
 export interface TransferObserver {
   batchIn(keys: number, bytes: number): void;
   keyRefused(): void;
+  /** The set of ranges to receive changed (a new epoch) or one completed. */
+  rangesChanged(): void;
 }
 
 /** What {@link TransferManager} needs. */
@@ -138,6 +140,7 @@ export class TransferManager {
     const transfers = view.transfersTo(this.deps.nodeId);
     if (transfers.length === 0) {
       this.run = undefined;
+      this.deps.observer?.rangesChanged();
       void this.deps.checkpoints.clearBefore(view.epoch).catch(() => undefined);
       return;
     }
@@ -154,6 +157,7 @@ export class TransferManager {
     }
     const run: EpochRun = { epoch: view.epoch, abort: new AbortController(), pulls, complete: false };
     this.run = run;
+    this.deps.observer?.rangesChanged();
     this.deps.logger.info({ epoch: view.epoch, ranges: transfers.length, pulls: pulls.length }, 'range transfers start');
     run.done = this.runEpoch(run).catch((err: unknown) => {
       if (!(err instanceof Aborted) && !run.abort.signal.aborted) this.deps.logger.error({ err, epoch: run.epoch }, 'range transfers failed');
@@ -186,7 +190,10 @@ export class TransferManager {
     };
     await Promise.all(Array.from({ length: this.deps.parallelPulls ?? 2 }, worker));
     run.complete = true;
-    this.deps.logger.info({ epoch: run.epoch, pulls: run.pulls.length, keys: sum(run.pulls, (p) => p.checkpoint.keysDone) }, 'range transfers complete');
+    this.deps.logger.info(
+      { epoch: run.epoch, pulls: run.pulls.length, keys: sum(run.pulls, (p) => p.checkpoint.keysDone), bytes: sum(run.pulls, (p) => p.checkpoint.bytesDone) },
+      'range transfers complete',
+    );
     // Tell membership now rather than at the next tick.
     await this.sendReport(run);
     await reporting;
@@ -312,6 +319,7 @@ export class TransferManager {
     p.checkpoint = next;
     this.bytesIn += bytes;
     this.deps.observer?.batchIn(res.records.length, bytes);
+    if (next.complete) this.deps.observer?.rangesChanged();
   }
 
   /**

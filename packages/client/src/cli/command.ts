@@ -1,4 +1,5 @@
 import type { QuorumKvClient } from '../kv-client.js';
+import type { MembershipClient } from '../membership-client.js';
 
 /** One option of a command: `--name VALUE` (string) or `--name` (boolean). */
 export interface OptionSpec {
@@ -28,18 +29,20 @@ export interface CommandContext {
   readonly address: string;
   /** The SDK client, created on first use (a command that needs no server never dials one). */
   client(): QuorumKvClient;
+  /** A client of the membership service at `address`, closed when the command ends. */
+  membership(address: string): MembershipClient;
+  /** The environment `qkv` runs in (`QKV_MEMBERSHIP`…). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal (progress bars, screen refreshes). */
+  readonly interactive: boolean;
+  /** Waits `ms` (a refresh interval). */
+  sleep(ms: number): Promise<void>;
   /** Writes text to stdout, newline added. */
   print(text: string): void;
   /** Writes bytes to stdout exactly, nothing added (`get --format raw`). */
   write(bytes: Uint8Array): void;
   /** Writes `value` to stdout as JSON (bigints as numbers when exact, else strings). */
   printJson(value: unknown): void;
-  /** Writes text to stdout as it is (a progress bar redrawn with `\r`). */
-  printRaw(text: string): void;
-  /** Whether stdout is a terminal (progress bars only there). */
-  readonly tty: boolean;
-  /** The environment (addresses of other services, e.g. QKV_ANTI_ENTROPY_ADDR). */
-  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /**

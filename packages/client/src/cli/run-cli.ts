@@ -1,5 +1,7 @@
-import { CoordinatorUnreachableError } from '../errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CoordinatorUnreachableError, MembershipUnreachableError } from '../errors.js';
 import { QuorumKvClient, type QuorumKvClientOptions } from '../kv-client.js';
+import { MembershipClient } from '../membership-client.js';
 import { diagnoseAddress } from './address.js';
 import type { Command, CommandContext } from './command.js';
 import { describeFailure } from './failure.js';
@@ -14,7 +16,7 @@ export interface CliIo {
   stderr(text: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether stdout is a terminal. @default false */
-  readonly stdoutIsTty?: boolean;
+  readonly interactive?: boolean;
 }
 
 /** Everything {@link runCli} needs. */
@@ -46,6 +48,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
   }
   const { command, input, globals } = parsed;
   let client: QuorumKvClient | undefined;
+  const membershipClients: MembershipClient[] = [];
   const ctx: CommandContext = {
     json: globals.json,
     address: globals.address,
@@ -56,23 +59,35 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
         deadlineMs: globals.timeoutMs,
         ...(globals.caller === undefined ? {} : { caller: globals.caller }),
       })),
+    membership: (address) => {
+      const m = new MembershipClient({
+        address,
+        deadlineMs: globals.timeoutMs,
+        ...(options.clientOptions?.sleep ? { sleep: options.clientOptions.sleep } : {}),
+        ...(options.clientOptions?.random ? { random: options.clientOptions.random } : {}),
+      });
+      membershipClients.push(m);
+      return m;
+    },
+    env: options.env,
+    interactive: options.interactive ?? false,
+    sleep: options.clientOptions?.sleep ?? ((ms) => delay(ms)),
     print: (text) => options.stdout(`${text}\n`),
     write: (bytes) => options.stdout(bytes),
     printJson: (value) => options.stdout(`${toJsonText(value)}\n`),
-    printRaw: (text) => options.stdout(text),
-    tty: options.stdoutIsTty ?? false,
-    env: options.env,
   };
   try {
     await command.run(input, ctx);
     return 0;
   } catch (err: unknown) {
     // No connection: look at what answers there, to say more than "cannot reach".
-    const diagnosis = err instanceof CoordinatorUnreachableError ? await diagnoseAddress(globals.address) : undefined;
+    const unreachable = err instanceof CoordinatorUnreachableError ? globals.address : err instanceof MembershipUnreachableError ? err.address : undefined;
+    const diagnosis = unreachable !== undefined ? await diagnoseAddress(unreachable) : undefined;
     const failure = describeFailure(err, command.name, globals.address, diagnosis);
     options.stderr(`${failure.line}\n`);
     return failure.exitCode;
   } finally {
     client?.close();
+    for (const m of membershipClients) m.close();
   }
 }

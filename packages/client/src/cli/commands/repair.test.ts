@@ -67,9 +67,9 @@ async function qkv(argv: string[], tty = false): Promise<{ code: number; out: st
   const code = await runCli(argv, {
     commands: [repairCommand],
     env: {},
-    stdout: (t) => (out += typeof t === 'string' ? t : ''),
+    stdout: (t) => (out += typeof t === 'string' ? t : Buffer.from(t).toString()),
     stderr: (t) => (err += t),
-    stdoutIsTty: tty,
+    interactive: tty,
   });
   return { code, out, err };
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AntiEntropyClient, DEFAULT_ANTI_ENTROPY_ADDRESS, type RepairPassProgress, type RepairStatus } from '../../anti-entropy-client.js';
 import { checkAddress } from '../address.js';
 import { type Command, type CommandContext, type CommandInput, UsageError } from '../command.js';
@@ -92,17 +91,17 @@ async function follow(client: AntiEntropyClient, id: number, ctx: CommandContext
     const pass = s.running.find((p) => p.id === id) ?? (s.last?.id === id ? s.last : undefined);
     // Not running and not the last to finish: it finished before another one did.
     if (pass === undefined || pass.finishedAtMs > 0) {
-      if (ctx.tty && !ctx.json) ctx.printRaw('\n');
+      if (ctx.interactive && !ctx.json) ctx.write(Buffer.from('\n'));
       return pass;
     }
     if (!ctx.json) {
-      if (ctx.tty) ctx.printRaw(`\r${passLine(pass, true)}`);
+      if (ctx.interactive) ctx.write(Buffer.from(`\r${passLine(pass, true)}`));
       else if (Date.now() - lastLine >= 1_000) {
         ctx.print(passLine(pass, false));
         lastLine = Date.now();
       }
     }
-    await sleep(250);
+    await ctx.sleep(250);
   }
 }
 
@@ -145,7 +144,7 @@ export const repairCommand: Command = {
         }
         const s = await client.status();
         if (ctx.json) ctx.printJson(statusJson(s));
-        else for (const line of statusLines(s, ctx.tty)) ctx.print(line);
+        else for (const line of statusLines(s, ctx.interactive)) ctx.print(line);
         return;
       }
       const range = input.string('range');
