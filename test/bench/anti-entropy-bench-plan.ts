@@ -37,7 +37,8 @@ export function antiEntropyPlan(args: { keys: number; duration: number; rounds: 
     rounds: args.rounds,
     seconds: args.duration,
     overheadSeconds: PUT_WARMUP_MS / 1000 + 1,
-    // Three clusters started, the keys loaded and exchanged, a replica restored.
-    startupSeconds: 90 + (args.keys / 100_000) * 60,
+    // Three clusters started, the keys loaded and exchanged, a replica restored, a warm-up run
+    // on each put cluster.
+    startupSeconds: 90 + (args.keys / 100_000) * 60 + 2 * (args.duration + PUT_WARMUP_MS / 1000),
   };
 }

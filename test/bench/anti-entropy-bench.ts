@@ -229,6 +229,22 @@ async function putCost(progress: BenchProgress): Promise<{ withTrees: PutRun[]; 
   const withTrees: PutRun[] = [];
   const withoutTrees: PutRun[] = [];
   try {
+    // One unmeasured run on each first: JIT, LevelDB's first compactions and the trees' first
+    // deeper rebuilds happen there, not in round 1.
+    for (const [label, cluster] of [['trees', trees], ['no trees', none]] as const) {
+      progress.log(`warm-up run, ${label}`);
+      await runGenerator(generator, `warm-up ${label}`, {
+        addresses: [cluster.coordinatorAddress],
+        path: '/quorumkv.kv.v1.KeyValueService/Put',
+        request,
+        firstKey: 1_000_000_000,
+        concurrency,
+        connections: 2,
+        warmupMs: PUT_WARMUP_MS,
+        durationMs: duration * 1000,
+        cpu: [],
+      });
+    }
     for (let r = 0; r < rounds; r++) {
       const order = [['trees', trees, withTrees], ['no trees', none, withoutTrees]] as const;
       for (const [label, cluster, out] of r % 2 === 0 ? order : [...order].reverse()) {
