@@ -61,6 +61,31 @@ export const storageNodeSettings = {
     'With --seeds: follow the ring but do not join it by itself; an operator adds it with `qkv cluster join ID ADDR`',
   ),
   advertise: advertiseSetting('QKV_STORAGE_ADVERTISE'),
+  merkleTrees: setting.bool(
+    '--merkle-trees',
+    'QKV_STORAGE_MERKLE_TREES',
+    true,
+    'Keep a Merkle tree per replicated ring arc for anti-entropy (--merkle-trees=false: none, and no TreeService; for measuring their cost)',
+  ),
+  treeRebuildKeysPerSecond: setting.int(
+    '--tree-rebuild-keys-per-second',
+    'QKV_STORAGE_TREE_REBUILD_KEYS_PER_SECOND',
+    50_000,
+    'Keys per second a Merkle tree build or verification reads, so it never starves foreground traffic',
+    1,
+    100_000_000,
+  ),
+  treeVerifyIntervalMs: {
+    ...setting.int(
+      '--tree-verify-interval-ms',
+      'QKV_STORAGE_TREE_VERIFY_INTERVAL_MS',
+      7 * 24 * 3_600_000,
+      'How often the Merkle trees are rebuilt from the data records and compared (drift is counted); 0: never',
+      0,
+      365 * 24 * 3_600_000,
+    ),
+    defaultText: '604800000 (a week)',
+  },
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
 };
 

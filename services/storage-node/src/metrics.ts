@@ -99,3 +99,26 @@ export function createTransferMetrics(service: ServiceMetrics, source: () => Tra
     dropped: (k) => dropped.inc(k),
   };
 }
+
+/** What the Merkle tree metrics are read from (a `TreeKeeper`). */
+export interface TreeGaugeSource {
+  memoryBytes(): number;
+  readonly arcCount: number;
+  readonly arcsBuilding: number;
+  readonly counters: { readonly arcsBuilt: number; readonly verifications: number; readonly drift: number; readonly keysScanned: number };
+}
+
+/** The Merkle tree metrics, sampled from the tree keeper at scrape time; returns the purge counter. */
+export function createTreeMetrics(service: ServiceMetrics, trees: TreeGaugeSource): { purged(keys: number): void } {
+  service.gauge(metricSpecs.storageTreeBytes, () => trees.memoryBytes());
+  service.labelledGauge(metricSpecs.storageTreeArcs, () => [
+    { labels: { state: 'built' }, value: trees.arcCount - trees.arcsBuilding },
+    { labels: { state: 'building' }, value: trees.arcsBuilding },
+  ]);
+  service.counter(metricSpecs.storageTreeBuilds, () => [{ labels: {}, value: trees.counters.arcsBuilt }]);
+  service.counter(metricSpecs.storageTreeVerifications, () => [{ labels: {}, value: trees.counters.verifications }]);
+  service.counter(metricSpecs.storageTreeDrift, () => [{ labels: {}, value: trees.counters.drift }]);
+  service.counter(metricSpecs.storageTreeKeysScanned, () => [{ labels: {}, value: trees.counters.keysScanned }]);
+  const purged = service.counter(metricSpecs.storageTombstonesPurged);
+  return { purged: (keys) => purged.inc(keys) };
+}
