@@ -46,14 +46,14 @@ RUN npm ci --omit=dev --no-audit --no-fund $(for s in services/*/; do printf -- 
 #    and read-only to the service's user.
 FROM ${NODE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="quorumkv" \
-      org.opencontainers.image.description="quorumkv storage node, coordinator and rate limiter (first argument picks the service)"
+      org.opencontainers.image.description="quorumkv membership service, storage node, coordinator and rate limiter (first argument picks the service)"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /app/ ./
 COPY --chmod=0755 deploy/docker/entrypoint.sh /usr/local/bin/quorumkv
 # Numeric, so Kubernetes' runAsNonRoot can verify it (a user name cannot be checked).
 USER 1000:1000
-# gRPC: coordinator 7070, storage node 7101, rate limiter 8081; /metrics: 9070, 9101, 9081.
-EXPOSE 7070 7101 8081 9070 9081 9101
+# gRPC: coordinator 7070, storage node 7101, rate limiter 8081, membership 7946; /metrics: 9070, 9101, 9081, 9946.
+EXPOSE 7070 7101 7946 8081 9070 9081 9101 9946
 ENTRYPOINT ["/usr/local/bin/quorumkv"]
 CMD ["--help"]

@@ -1,9 +1,10 @@
 /**
- * Whether the pieces find each other. Membership is static for now, so a replica list must name
- * exactly the pods of its StatefulSet, by their stable DNS names through the StatefulSet's
- * headless Service — the coordinator's storage nodes, the rate limiter's replicas, NATS's
- * cluster routes. And every name a pod refers to (a Service it dials, a ConfigMap, a
- * ServiceAccount) exists, and every Service reaches pods on ports they declare.
+ * Whether the pieces find each other. The membership replicas list each other (Paxos needs a
+ * fixed set), so that list must name exactly the pods of their StatefulSet by their stable DNS
+ * names, as NATS's cluster routes must; every other service finds the cluster through its
+ * `--seeds`, which must name the membership service (its headless Service or its pods). And every
+ * name a pod refers to (a Service it dials, a ConfigMap, a ServiceAccount) exists, and every
+ * Service reaches pods on ports they declare.
  */
 import type { K8sObject } from './manifests.js';
 import { settingValue, type QuorumkvContainer } from './container-wiring.js';
@@ -40,29 +41,56 @@ function differences(where: string, what: string, listed: readonly string[], exp
   return [`${where}: ${what} must name exactly the pods of the StatefulSet${missing.length > 0 ? `; missing ${missing.join(', ')}` : ''}${extra.length > 0 ? `; not a pod: ${extra.join(', ')}` : ''}`];
 }
 
-/** Settings that list the pods of another service's StatefulSet as ID=HOST:PORT, the id being the pod name. */
-const PEER_LISTS: readonly { service: string; flag: string; of: string }[] = [
-  { service: 'coordinator', flag: '--nodes', of: 'storage-node' },
-  { service: 'rate-limiter', flag: '--replicas', of: 'rate-limiter' },
-];
+/** Settings that list the pods of another service's StatefulSet as HOST:PORT, by their stable names. */
+const PEER_LISTS: readonly { service: string; flag: string; of: string }[] = [{ service: 'membership', flag: '--peers', of: 'membership' }];
 
-/** The replica lists against the StatefulSets, and the coordinator's rate limiter against a Service. */
+/** Services whose `--seeds` must name the membership service. */
+const SEEDED = ['storage-node', 'coordinator', 'rate-limiter'];
+
+/** The single StatefulSet of `service` in `ns`, or a problem. */
+function statefulSetOf(containers: readonly QuorumkvContainer[], service: string, ns: string | undefined): Workload | undefined {
+  const sets = containers.filter((o) => o.service === service && o.workload.obj.kind === 'StatefulSet' && o.workload.obj.metadata.namespace === ns);
+  return sets.length === 1 ? (sets[0] as QuorumkvContainer).workload : undefined;
+}
+
+/** A comma-separated setting as a list. */
+function listSetting(objects: readonly K8sObject[], qc: QuorumkvContainer, flag: string): string[] {
+  return (settingValue(objects, qc, flag) ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+}
+
+/**
+ * The membership replicas' list of each other against their StatefulSet; every service's seeds
+ * against the membership service; the coordinator's rate limiter against a Service.
+ */
 export function peerListProblems(objects: readonly K8sObject[], containers: readonly QuorumkvContainer[]): string[] {
   const out: string[] = [];
   for (const qc of containers) {
     const ns = qc.workload.obj.metadata.namespace;
     for (const list of PEER_LISTS.filter((l) => l.service === qc.service)) {
-      const sets = containers.filter((o) => o.service === list.of && o.workload.obj.kind === 'StatefulSet' && o.workload.obj.metadata.namespace === ns);
-      if (sets.length !== 1) {
-        out.push(`${qc.where}: ${list.flag} lists ${list.of} pods, but there are ${sets.length} ${list.of} StatefulSets here`);
+      const sts = statefulSetOf(containers, list.of, ns);
+      if (sts === undefined) {
+        out.push(`${qc.where}: ${list.flag} lists ${list.of} pods, but there is not exactly one ${list.of} StatefulSet here`);
         continue;
       }
-      const sts = (sets[0] as QuorumkvContainer).workload;
       const { addresses, problem } = podAddresses(objects, sts, 'grpc');
       if (problem !== undefined) out.push(problem);
-      const expected = addresses.map((a) => `${a.replace(/\..*$/, '')}=${a}`);
-      const listed = (settingValue(objects, qc, list.flag) ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-      out.push(...differences(qc.where, list.flag, listed, expected));
+      out.push(...differences(qc.where, list.flag, listSetting(objects, qc, list.flag), addresses));
+    }
+    if (SEEDED.includes(qc.service)) {
+      const sts = statefulSetOf(containers, 'membership', ns);
+      const seeds = listSetting(objects, qc, '--seeds');
+      if (sts === undefined) out.push(`${qc.where}: --seeds needs the membership service, but there is not exactly one membership StatefulSet here`);
+      else if (seeds.length === 0) out.push(`${qc.where}: --seeds is not set: the service would not find the cluster`);
+      else {
+        const { addresses } = podAddresses(objects, sts, 'grpc');
+        const serviceName = (sts.obj['spec'] as { serviceName?: string }).serviceName ?? '';
+        const port = addresses[0]?.split(':')[1] ?? '';
+        const known = [...addresses, `${serviceName}:${port}`];
+        for (const seed of seeds) if (!known.includes(seed)) out.push(`${qc.where}: --seeds ${seed} is neither the membership Service (${serviceName}:${port}) nor one of its pods`);
+      }
     }
     if (qc.service === 'coordinator') {
       const target = settingValue(objects, qc, '--rate-limiter') ?? '';

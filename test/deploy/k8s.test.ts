@@ -70,9 +70,9 @@ describe('the production overlay', () => {
   it('mounts the rate-limit rules ConfigMap as a folder (not subPath), generated from deploy/ratelimit under a fixed name so updates reload live', () => {
     const rules = get(prod(), 'ConfigMap', 'quorumkv-ratelimit-rules');
     expect(rules['data']).toEqual({ 'quorumkv.yaml': readFileSync(join(repoRoot, 'deploy/ratelimit/quorumkv.yaml'), 'utf8') });
-    const mount = containerOf(prod(), 'StatefulSet', 'quorumkv-rate-limiter').volumeMounts?.find((m) => m.name === 'rules');
+    const mount = containerOf(prod(), 'Deployment', 'quorumkv-rate-limiter').volumeMounts?.find((m) => m.name === 'rules');
     expect(mount).toEqual({ name: 'rules', mountPath: '/etc/quorumkv/ratelimit', readOnly: true });
-    expect(containerOf(prod(), 'StatefulSet', 'quorumkv-rate-limiter').env).toContainEqual({ name: 'QKV_RL_RULES', value: '/etc/quorumkv/ratelimit' });
+    expect(containerOf(prod(), 'Deployment', 'quorumkv-rate-limiter').env).toContainEqual({ name: 'QKV_RL_RULES', value: '/etc/quorumkv/ratelimit' });
   });
 
   it('ships the Grafana dashboard as a ConfigMap generated from deploy/grafana/quorumkv.json, and a PodMonitor whose job names match the alerts', () => {
@@ -80,11 +80,32 @@ describe('the production overlay', () => {
     expect(dashboard['data']).toEqual({ 'quorumkv.json': readFileSync(join(repoRoot, 'deploy/grafana/quorumkv.json'), 'utf8') });
     expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     expect(get(prod(), 'PodMonitor', 'quorumkv').spec).toMatchObject({ jobLabel: 'app.kubernetes.io/name', podMetricsEndpoints: [{ port: 'metrics' }] });
-    const jobs = ['StatefulSet/quorumkv-storage', 'Deployment/quorumkv-coordinator', 'StatefulSet/quorumkv-rate-limiter'].map((id) => {
+    const jobs = ['StatefulSet/quorumkv-membership', 'StatefulSet/quorumkv-storage', 'Deployment/quorumkv-coordinator', 'Deployment/quorumkv-rate-limiter'].map((id) => {
       const [kind = '', name = ''] = id.split('/');
       return (get(prod(), kind, name).spec['template'] as { metadata: { labels: Record<string, string> } }).metadata.labels['app.kubernetes.io/name'];
     });
-    expect(jobs).toEqual(['storage-node', 'coordinator', 'rate-limiter']);
+    expect(jobs).toEqual(['membership', 'storage-node', 'coordinator', 'rate-limiter']);
+  });
+
+  it('runs the membership service as a StatefulSet of three with volumes, a headless Service publishing not-ready pods, and every other service seeded with it', () => {
+    const sts = get(prod(), 'StatefulSet', 'quorumkv-membership');
+    expect(sts.spec).toMatchObject({ serviceName: 'quorumkv-membership', replicas: 3, podManagementPolicy: 'Parallel' });
+    expect(sts.spec['volumeClaimTemplates']).toMatchObject([{ metadata: { name: 'data' }, spec: { storageClassName: 'ssd' } }]);
+    expect(get(prod(), 'Service', 'quorumkv-membership').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    for (const [kind, name, env] of [
+      ['StatefulSet', 'quorumkv-storage', 'QKV_STORAGE_SEEDS'],
+      ['Deployment', 'quorumkv-coordinator', 'QKV_COORDINATOR_SEEDS'],
+      ['Deployment', 'quorumkv-rate-limiter', 'QKV_RL_SEEDS'],
+    ] as const) {
+      expect(containerOf(prod(), kind, name).env).toContainEqual({ name: env, value: 'quorumkv-membership:7946' });
+    }
+    expect(containerOf(prod(), 'Deployment', 'quorumkv-coordinator').env?.some((e) => e.name === 'QKV_COORDINATOR_NODES')).toBe(false);
+  });
+
+  it('runs the rate limiter as a Deployment scaled on CPU (its peers come from membership), with no static replica list', () => {
+    expect(get(prod(), 'HorizontalPodAutoscaler', 'quorumkv-rate-limiter').spec).toMatchObject({ minReplicas: 3, maxReplicas: 9, metrics: [{ resource: { name: 'cpu' } }] });
+    expect(get(prod(), 'Deployment', 'quorumkv-rate-limiter').spec['replicas']).toBeUndefined();
+    expect(containerOf(prod(), 'Deployment', 'quorumkv-rate-limiter').env?.some((e) => e.name === 'QKV_RL_REPLICAS')).toBe(false);
   });
 
   it('scales coordinators on CPU from 3 to 12, and the Deployment leaves the count to the autoscaler', () => {
@@ -228,15 +249,15 @@ describe('the checks catch what they are for', () => {
       delete containerOf(o, 'StatefulSet', 'quorumkv-storage').startupProbe;
       const coordinator = containerOf(o, 'Deployment', 'quorumkv-coordinator');
       coordinator.livenessProbe = structuredClone(coordinator.readinessProbe);
-      delete containerOf(o, 'StatefulSet', 'quorumkv-rate-limiter').resources?.limits?.['memory'];
+      delete containerOf(o, 'Deployment', 'quorumkv-rate-limiter').resources?.limits?.['memory'];
       const nats = containerOf(o, 'StatefulSet', 'quorumkv-nats');
       nats.securityContext = { ...nats.securityContext, allowPrivilegeEscalation: true, capabilities: {} };
     });
     expect(problems).toEqual([
       'quorumkv/Deployment/quorumkv-coordinator container coordinator: livenessProbe is the same as readinessProbe (a container that is only not ready would be restarted)',
+      'quorumkv/Deployment/quorumkv-rate-limiter container rate-limiter: no resources.limits.memory',
       'quorumkv/StatefulSet/quorumkv-nats container nats: securityContext.allowPrivilegeEscalation is not false',
       'quorumkv/StatefulSet/quorumkv-nats container nats: securityContext.capabilities.drop does not include ALL',
-      'quorumkv/StatefulSet/quorumkv-rate-limiter container rate-limiter: no resources.limits.memory',
       'quorumkv/StatefulSet/quorumkv-storage container storage-node: no startupProbe',
     ]);
   });
@@ -244,7 +265,7 @@ describe('the checks catch what they are for', () => {
   it('refuses a workload of several replicas without a PDB or a host spread, a pod no NetworkPolicy admits to, and an unpinned image', () => {
     const problems = broken((o) => {
       o.splice(o.indexOf(get(o, 'PodDisruptionBudget', 'quorumkv-coordinator')), 1);
-      const spread = podOf(o, 'StatefulSet', 'quorumkv-rate-limiter').topologySpreadConstraints ?? [];
+      const spread = podOf(o, 'StatefulSet', 'quorumkv-membership').topologySpreadConstraints ?? [];
       spread.splice(1, 1);
       o.splice(o.indexOf(get(o, 'NetworkPolicy', 'quorumkv-nats')), 1);
       containerOf(o, 'StatefulSet', 'quorumkv-nats').image = 'nats:latest';
@@ -252,8 +273,8 @@ describe('the checks catch what they are for', () => {
     expect(problems).toEqual([
       'quorumkv/StatefulSet/quorumkv-nats container nats: image "nats:latest" is not pinned to a tag or digest',
       'quorumkv/Deployment/quorumkv-coordinator: runs up to 12 replicas but no PodDisruptionBudget selects its pods',
+      'quorumkv/StatefulSet/quorumkv-membership: runs up to 3 replicas but has no topologySpreadConstraint over kubernetes.io/hostname selecting its pods',
       'quorumkv/StatefulSet/quorumkv-nats: no NetworkPolicy with ingress rules selects its pods',
-      'quorumkv/StatefulSet/quorumkv-rate-limiter: runs up to 3 replicas but has no topologySpreadConstraint over kubernetes.io/hostname selecting its pods',
     ]);
   });
 
@@ -269,28 +290,31 @@ describe('the checks catch what they are for', () => {
     const problems = broken((o) => {
       const storage = containerOf(o, 'StatefulSet', 'quorumkv-storage');
       storage.env?.push({ name: 'QKV_STORAGE_LISTN', value: '0.0.0.0:7101' });
-      setEnv(containerOf(o, 'StatefulSet', 'quorumkv-rate-limiter'), 'QKV_RL_METRICS_LISTEN', '127.0.0.1:9081');
+      setEnv(containerOf(o, 'Deployment', 'quorumkv-rate-limiter'), 'QKV_RL_METRICS_LISTEN', '127.0.0.1:9081');
       setEnv(containerOf(o, 'Deployment', 'quorumkv-coordinator'), 'QKV_COORDINATOR_GRACE_MS', '30000');
     });
     expect(problems).toEqual([
       expect.stringMatching(/^quorumkv\/StatefulSet\/quorumkv-storage container storage-node: QKV_STORAGE_LISTN is not a setting of storage-node \(its variables: QKV_STORAGE_ID, QKV_STORAGE_LISTEN,/),
-      'quorumkv/StatefulSet/quorumkv-rate-limiter container rate-limiter: --metrics-listen 127.0.0.1:9081 listens on loopback only; other pods cannot reach it',
+      'quorumkv/Deployment/quorumkv-rate-limiter container rate-limiter: --metrics-listen 127.0.0.1:9081 listens on loopback only; other pods cannot reach it',
       'quorumkv/Deployment/quorumkv-coordinator container coordinator: terminationGracePeriodSeconds 25 is shorter than preStop 5 s + --grace-ms 30 s + 2 s exit bound (37 s)',
     ]);
   });
 
-  it('refuses storage scaled without the coordinator list, NATS scaled without its routes, and a ConfigMap that does not exist', () => {
+  it('lets storage scale alone, but refuses membership scaled without its peer list, seeds that are not the membership service, NATS scaled without its routes, and a ConfigMap that does not exist', () => {
+    expect(broken((o) => (get(o, 'StatefulSet', 'quorumkv-storage').spec['replicas'] = 5))).toEqual([]);
     const problems = broken((o) => {
-      get(o, 'StatefulSet', 'quorumkv-storage').spec['replicas'] = 4;
+      get(o, 'StatefulSet', 'quorumkv-membership').spec['replicas'] = 5;
+      setEnv(containerOf(o, 'Deployment', 'quorumkv-coordinator'), 'QKV_COORDINATOR_SEEDS', 'quorumkv-storage:7101');
       get(o, 'StatefulSet', 'quorumkv-nats').spec['replicas'] = 2;
-      const rl = podOf(o, 'StatefulSet', 'quorumkv-rate-limiter');
+      const rl = podOf(o, 'Deployment', 'quorumkv-rate-limiter');
       const rules = (rl.volumes ?? []).find((v) => v.name === 'rules');
       if (rules?.configMap) rules.configMap.name = 'quorumkv-ratelimit-rulez';
     });
     expect(problems).toEqual([
-      'quorumkv/Deployment/quorumkv-coordinator container coordinator: --nodes must name exactly the pods of the StatefulSet; missing quorumkv-storage-3=quorumkv-storage-3.quorumkv-storage:7101',
+      'quorumkv/Deployment/quorumkv-coordinator container coordinator: --seeds quorumkv-storage:7101 is neither the membership Service (quorumkv-membership:7946) nor one of its pods',
+      'quorumkv/StatefulSet/quorumkv-membership container membership: --peers must name exactly the pods of the StatefulSet; missing quorumkv-membership-3.quorumkv-membership:7946, quorumkv-membership-4.quorumkv-membership:7946',
       'quorumkv/StatefulSet/quorumkv-nats nats.conf: cluster.routes must name exactly the pods of the StatefulSet; not a pod: quorumkv-nats-2.quorumkv-nats-headless:6222',
-      'quorumkv/StatefulSet/quorumkv-rate-limiter: ConfigMap quorumkv-ratelimit-rulez does not exist here',
+      'quorumkv/Deployment/quorumkv-rate-limiter: ConfigMap quorumkv-ratelimit-rulez does not exist here',
     ]);
   });
 });

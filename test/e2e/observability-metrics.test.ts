@@ -89,7 +89,7 @@ describe('Prometheus metrics of every service (3 storage nodes, coordinator, rat
     await t.kv.get({ key: b('m-1') });
     await shouldRateLimit(t.cluster.rateLimiter?.address ?? '', 'metrics-e2e');
     const services = t.cluster.services();
-    expect(services.map((s) => s.job)).toEqual(['storage-node', 'storage-node', 'storage-node', 'coordinator', 'rate-limiter']);
+    expect(services.map((s) => s.job)).toEqual(['membership', 'storage-node', 'storage-node', 'storage-node', 'coordinator', 'rate-limiter']);
     for (const s of services) {
       const { text, contentType } = await scrape(s.process.metricsUrl);
       expect(contentType, s.instance).toMatch(/^text\/plain; version=0\.0\.4/);

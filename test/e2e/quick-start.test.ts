@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '@quorumkv/local-cluster';
+import { repoRoot, reservePorts, type PortReservation } from '@quorumkv/local-cluster';
 import { waitUntil } from '@quorumkv/service-kit/testing';
 import { E2E_TLS } from '../support/test-cluster.js';
 
@@ -16,7 +16,16 @@ import { E2E_TLS } from '../support/test-cluster.js';
  * Every port 0: the launcher picks free ones and prints them (npm start's fixed ports may be in
  * use by anyone on this machine).
  */
-const FREE_PORTS = ['--port', '--storage-port', '--rate-limiter-port', '--metrics-port', '--storage-metrics-port', '--rate-limiter-metrics-port'].flatMap((flag) => [
+const FREE_PORTS = [
+  '--port',
+  '--membership-port',
+  '--storage-port',
+  '--rate-limiter-port',
+  '--metrics-port',
+  '--membership-metrics-port',
+  '--storage-metrics-port',
+  '--rate-limiter-metrics-port',
+].flatMap((flag) => [
   flag,
   '0',
 ]);
@@ -42,6 +51,9 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   let out = '';
   let coordinator = '';
   let coordinatorMetrics = '';
+  let membership = '';
+  let added: ChildProcess | undefined;
+  let reservation: PortReservation | undefined;
   // With QKV_E2E_TLS=1, `npm start -- --tls` and `qkv --tls-dir <data-dir>/tls`.
   const tlsArgs = E2E_TLS ? ['--tls-dir', join(dataDir, 'tls')] : [];
   const qkv = (...args: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['--addr', coordinator, ...tlsArgs, ...args]);
@@ -81,9 +93,12 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     if (gone) throw new Error(`the launcher exited early:\n${out}`);
     coordinator = /Coordinator \(KeyValueService\): (127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
     coordinatorMetrics = /Coordinator \(KeyValueService\): \S+ {2}metrics http:\/\/(127\.0\.0\.1:\d+)\/metrics/.exec(out)?.[1] ?? '';
+    membership = /membership \(ring, cluster commands\): (127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
   });
 
   afterAll(() => {
+    added?.kill('SIGKILL');
+    reservation?.release();
     launcher?.kill('SIGKILL');
     for (const pid of seen) if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
@@ -93,6 +108,9 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     expect(coordinator, out).not.toBe('');
     expect(coordinatorMetrics, out).not.toBe('');
     expect(out).toContain(`npx qkv put greeting hello --addr ${coordinator}`);
+    expect(membership, out).not.toBe('');
+    expect(out).toContain(`npx qkv cluster status --membership ${membership}`);
+    expect(out).toMatch(new RegExp(`npx quorumkv-storage-node --id node-4 --listen 127\\.0\\.0\\.1:\\d+ --data-dir \\S+ --seeds ${membership}`));
     expect(out).toContain(`npx quorumkv-local status | restart [NAME] | stop NAME --data-dir ${dataDir}`);
   });
 
@@ -107,6 +125,43 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     const missing = await qkv('get', '');
     expect(missing.code).not.toBe(0);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('qkv cluster status lists every member: the three storage nodes NORMAL and alive, the coordinator, the rate limiter and the membership service', async () => {
+    const status = await run('packages/client/bin/qkv.js', ['cluster', 'status', '--json', '--membership', membership, ...tlsArgs]);
+    expect(status, status.stderr).toMatchObject({ code: 0 });
+    const doc = JSON.parse(status.stdout) as { members: { id: string; role: string; liveness: string; ringState: string | null; ownedShare: number }[] };
+    const storage = doc.members.filter((m) => m.role === 'storage');
+    expect(storage.map((m) => [m.id, m.liveness, m.ringState])).toEqual([
+      ['node-1', 'alive', 'normal'],
+      ['node-2', 'alive', 'normal'],
+      ['node-3', 'alive', 'normal'],
+    ]);
+    expect(storage.reduce((sum, m) => sum + m.ownedShare, 0)).toBeCloseTo(1, 6);
+    expect(doc.members.map((m) => m.role).sort()).toEqual(['coordinator', 'membership', 'rate-limiter', 'storage', 'storage', 'storage']);
+  });
+
+  it('adds a node to the running cluster with the one command the launcher prints; it joins, receives its ranges and serves', async () => {
+    reservation = await reservePorts(1);
+    const [port] = reservation.ports;
+    const printed = /npx quorumkv-storage-node (--id node-4 .*)$/m.exec(out)?.[1] ?? '';
+    // The printed command, on a port reserved for this test instead of the next fixed one.
+    const args = printed.split(' ').map((a) => a.replace(/^127\.0\.0\.1:710\d$/, `127.0.0.1:${port}`));
+    added = spawn(process.execPath, [join(repoRoot, 'services/storage-node/bin/quorumkv-storage-node.js'), ...args, '--metrics-listen', '127.0.0.1:0'], { stdio: 'ignore' });
+    const cluster = (...a: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['cluster', ...a, '--membership', membership, ...tlsArgs]);
+    await waitUntil(async () => /node-4 .* alive +normal/.test((await cluster('status')).stdout), 30_000, 'node-4 to join the ring and become NORMAL');
+    const transfers = await cluster('transfers');
+    expect(transfers.stdout).toMatch(/^no ranges moving/);
+    await waitUntil(async () => (await qkv('status')).stdout.includes('4/4 nodes up'), 15_000, 'the coordinator to follow the ring');
+    expect((await qkv('get', 'greeting')).stdout).toMatch(/^hello\n/);
+    // And out again: decommissioned, LEFT, then stopped.
+    const leave = await cluster('leave', 'node-4');
+    expect(leave, leave.stderr).toMatchObject({ code: 0 });
+    const ringState = async (): Promise<string | null | undefined> =>
+      (JSON.parse((await cluster('status', '--json')).stdout) as { members: { id: string; ringState: string | null }[] }).members.find((m) => m.id === 'node-4')?.ringState;
+    await waitUntil(async () => (await ringState()) === 'left', 30_000, 'node-4 to be LEFT');
+    added.kill('SIGTERM');
+    expect((await qkv('get', 'greeting')).stdout).toMatch(/^hello\n/);
   });
 
   it('deletes what get showed: qkv del, then get says not found', async () => {
@@ -158,7 +213,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     const restart = await local('restart', 'node-3');
     expect(restart, restart.stderr).toMatchObject({ code: 0 });
     expect(restart.stdout).toMatch(/^node-3 is up again: 127\.0\.0\.1:\d+ \(pid \d+\)/);
-    const pids = await Promise.all(['node-1', 'node-2', 'node-3', 'coordinator', 'rate-limiter'].map(pidOf));
+    const pids = await Promise.all(['membership', 'node-1', 'node-2', 'node-3', 'coordinator', 'rate-limiter'].map(pidOf));
 
     // Ctrl-C: SIGINT to the launcher's process group.
     const group = launcher?.pid;
@@ -169,7 +224,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     expect(pids.filter(alive)).toEqual([]);
     // Each service drained and stopped once, cleanly: none was cut short by a second signal.
     const logs = readdirSync(join(dataDir, 'logs'));
-    expect(logs.sort()).toEqual(['coordinator.log', 'node-1.log', 'node-2.log', 'node-3.log', 'rate-limiter.log']);
+    expect(logs.sort()).toEqual(['coordinator.log', 'membership.log', 'node-1.log', 'node-2.log', 'node-3.log', 'rate-limiter.log']);
     for (const log of logs) {
       const text = readFileSync(join(dataDir, 'logs', log), 'utf8');
       expect(text.trimEnd().split('\n').some((l) => l.includes('"msg":"stopped"')), log).toBe(true);

@@ -208,7 +208,8 @@ export class FaultCluster {
       env: { LOG_LEVEL: 'warn', QKVF_CLOCK_FILE: this.clockFile(name) },
       commandPrefix: ['ip', 'netns', 'exec', m.ns],
       logFile: join(this.options.runDir, 'logs', `${name}.log`),
-      startTimeoutMs: 30_000,
+      // Generous: a node that reopens a large folder after kill -9, on a loaded 2-core box.
+      startTimeoutMs: 60_000,
     };
     this.services.set(name, new ManagedService(name, kind, spec, await ServiceProcess.start(spec)));
   }

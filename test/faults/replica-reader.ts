@@ -18,6 +18,9 @@ export async function readFromReplica(address: string, keys: readonly string[], 
   if (keys.length === 0) return out;
   const client = new storage.StorageServiceClient(address, credentials.createInsecure());
   const stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> = client.replicate({ deadline: Date.now() + timeoutMs });
+  // timeout_ms is a uint32 on the wire: a fractional time left (what a caller computes from a
+  // deadline) would fail the request's serialization.
+  const requestTimeoutMs = Math.max(1, Math.ceil(timeoutMs));
   try {
     await new Promise<void>((resolve) => {
       const finish = (why?: string): void => {
@@ -37,7 +40,7 @@ export async function readFromReplica(address: string, keys: readonly string[], 
       stream.on('end', () => finish('stream ended'));
       for (let i = 0; i < keys.length; i += BATCH) {
         const requests = keys.slice(i, i + BATCH).map((key, j) =>
-          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs, op: { $case: 'read', read: { key: Buffer.from(key) } } }),
+          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs: requestTimeoutMs, op: { $case: 'read', read: { key: Buffer.from(key) } } }),
         );
         stream.write({ requests });
       }

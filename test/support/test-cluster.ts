@@ -116,7 +116,8 @@ export async function readReplica(address: string, key: Buffer, timeoutMs = 5_00
       stream.on('data', (batch: storage.ReplicaResponseBatch) => resolve(batch.responses.find((r) => r.id === 1)));
       stream.on('error', reject);
     });
-    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, op: { $case: 'read', read: { key } } })] });
+    // A test looking at one replica routes by no ring: the highest epoch is never fenced.
+    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key } } })] });
     const res = await answer;
     stream.cancel();
     if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);

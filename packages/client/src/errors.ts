@@ -12,6 +12,8 @@ export interface FailureContext {
   readonly connected: boolean;
   /** Server-requested wait parsed from `retry-after` trailers, when present. */
   readonly retryAfterMs: number | undefined;
+  /** Which server the client dials. @default 'coordinator' */
+  readonly service?: 'coordinator' | 'membership';
 }
 
 /** Name of a gRPC status code (`UNAVAILABLE`), or the number when the code is unknown. */
@@ -75,6 +77,23 @@ export class UnavailableError extends QuorumKvError {
  */
 export class CoordinatorUnreachableError extends UnavailableError {
   override readonly name = 'CoordinatorUnreachableError';
+  constructor(
+    readonly address: string,
+    details: string,
+    metadata: Metadata,
+    attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(details, metadata, attempts, options);
+  }
+}
+
+/**
+ * No connection to the membership service could be made (refused, unresolvable, dropped): the
+ * command never reached it, so nothing changed.
+ */
+export class MembershipUnreachableError extends UnavailableError {
+  override readonly name = 'MembershipUnreachableError';
   constructor(
     readonly address: string,
     details: string,
@@ -165,8 +184,9 @@ export function toQuorumKvError(err: unknown, ctx: FailureContext): QuorumKvErro
     case status.INVALID_ARGUMENT:
       return new InvalidArgumentError(details, metadata, ctx.attempts, options);
     case status.UNAVAILABLE:
-      return ctx.connected
-        ? new UnavailableError(details, metadata, ctx.attempts, options)
+      if (ctx.connected) return new UnavailableError(details, metadata, ctx.attempts, options);
+      return ctx.service === 'membership'
+        ? new MembershipUnreachableError(ctx.address, details, metadata, ctx.attempts, options)
         : new CoordinatorUnreachableError(ctx.address, details, metadata, ctx.attempts, options);
     case status.DEADLINE_EXCEEDED:
       return new DeadlineExceededError(ctx.deadlineMs, details, metadata, ctx.attempts, options);

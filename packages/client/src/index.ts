@@ -6,10 +6,22 @@ export { type BytesLike, toBuffer } from './bytes.js';
 export { type CallWithRetryOptions, type RetryClock, type RetryEvent, callWithRetry } from './call-with-retry.js';
 export { type ClusterStatus, type NodeStatus } from './cluster-status.js';
 export {
+  type ChangeResult,
+  type ClusterMembers,
+  type ClusterTransfers,
+  type Liveness,
+  type MemberInfo,
+  type MemberRole,
+  type RangeTransfer,
+  type RingState,
+} from './cluster-members.js';
+export { DEFAULT_MEMBERSHIP_ADDRESS, type JoinOptions, MembershipClient, type MembershipClientOptions } from './membership-client.js';
+export {
   ClientOptionsError,
   CoordinatorUnreachableError,
   DeadlineExceededError,
   InvalidArgumentError,
+  MembershipUnreachableError,
   QuorumKvError,
   REPLICAS_STORED_TRAILER,
   RateLimitedError,
@@ -43,3 +55,12 @@ export {
 } from './retry-policy.js';
 export { type LoadedTls, type PemSource, TlsFileError, type TlsOptions, loadTls, tlsCredentials } from './tls-options.js';
 export { type TlsDiagnosis, describeTlsDiagnosis, diagnoseTls } from './tls-diagnosis.js';
+export {
+  AntiEntropyClient,
+  AntiEntropyUnreachableError,
+  DEFAULT_ANTI_ENTROPY_ADDRESS,
+  type AntiEntropyClientOptions,
+  type RepairPassProgress,
+  type RepairStatus,
+  type RepairThrottle,
+} from './anti-entropy-client.js';

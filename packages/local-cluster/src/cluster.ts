@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitForRing, waitForServing } from './cluster-ready.js';
 import { ensureContextKeys } from './context-keys.js';
-import { devTlsArgs, ensureDevCertificates, type DevCertificates, type DevServiceRole } from './dev-certificates.js';
+import { devChannelCredentials, devTlsArgs, ensureDevCertificates, type DevCertificates, type DevServiceRole } from './dev-certificates.js';
 import { ServiceProcess } from './service-process.js';
 import { defaultRulesDir, serviceEntry, serviceNodeArgs } from './paths.js';
 import { withReservedPorts, type PortReservation } from './port-reservation.js';
@@ -17,18 +18,28 @@ export interface LocalClusterOptions {
   /** Replication factor N. @default min(3, nodes) */
   readonly replicationFactor?: number;
   readonly host?: string;
+  /** Membership service port (0: a reserved free port). @default 0 */
+  readonly membershipPort?: number;
   /** Coordinator port (0: a reserved free port). @default 0 */
   readonly coordinatorPort?: number;
   /** First storage node port; node i gets base + i - 1. 0 gives each node a reserved free port. @default 0 */
   readonly storageBasePort?: number;
   /** Rate limiter port (0: a reserved free port); `false` starts no rate limiter. @default false */
   readonly rateLimiterPort?: number | false;
+  /** Anti-entropy worker's admin port (0: a reserved free port); `false` starts none. @default false */
+  readonly antiEntropyPort?: number | false;
   /**
    * Ports of the Prometheus `/metrics` endpoints: the coordinator's, the first storage node's
    * (node i gets `storageBase + i - 1`) and the rate limiter's. Absent or 0 gives reserved free
    * ports; each service logs its URL, kept as `ServiceProcess.metricsUrl`.
    */
-  readonly metricsPorts?: { readonly coordinator?: number; readonly storageBase?: number; readonly rateLimiter?: number };
+  readonly metricsPorts?: {
+    readonly coordinator?: number;
+    readonly storageBase?: number;
+    readonly rateLimiter?: number;
+    readonly membership?: number;
+    readonly antiEntropy?: number;
+  };
   /** Rules folder for the rate limiter. @default deploy/ratelimit */
   readonly rulesDir?: string;
   /** Data folder; node i keeps its LevelDB in `<dataDir>/node-i`, logs in `<dataDir>/logs`. */
@@ -44,9 +55,11 @@ export interface LocalClusterOptions {
    */
   readonly env?: NodeJS.ProcessEnv;
   /** Extra flags per service. */
+  readonly membershipArgs?: readonly string[];
   readonly storageArgs?: readonly string[];
   readonly coordinatorArgs?: readonly string[];
   readonly rateLimiterArgs?: readonly string[];
+  readonly antiEntropyArgs?: readonly string[];
   /** Flags for node (V8 heap sizes, `--cpu-prof`) given to every service process. @default [] */
   readonly nodeArgs?: readonly string[];
   /**
@@ -62,10 +75,16 @@ export interface LocalClusterOptions {
    * launcher, whose Ctrl-C must not also reach the services. @default false
    */
   readonly detached?: boolean;
+  /**
+   * How long {@link LocalCluster.start} waits for every storage node to be NORMAL in the ring (they
+   * join one at a time, each after the ranges it gains arrived) and the coordinator to report
+   * SERVING. @default 60000
+   */
+  readonly readyTimeoutMs?: number;
 }
 
 /** A service's Prometheus job name. */
-export type ServiceJob = 'storage-node' | 'coordinator' | 'rate-limiter';
+export type ServiceJob = 'membership' | 'storage-node' | 'coordinator' | 'rate-limiter' | 'anti-entropy';
 
 /**
  * The environment of one service: every variable given (OTEL_*, LOG_LEVEL…) unchanged, plus
@@ -87,10 +106,18 @@ export interface StorageNodeInfo {
 
 /** Every port a cluster binds, none of them 0. */
 interface PortPlan {
+  readonly membership: number;
   readonly coordinator: number;
   readonly storage: readonly number[];
   readonly rateLimiter: number | undefined;
-  readonly metrics: { readonly coordinator: number; readonly storage: readonly number[]; readonly rateLimiter: number };
+  readonly antiEntropy: number | undefined;
+  readonly metrics: {
+    readonly membership: number;
+    readonly coordinator: number;
+    readonly storage: readonly number[];
+    readonly rateLimiter: number;
+    readonly antiEntropy: number;
+  };
 }
 
 /**
@@ -105,13 +132,17 @@ function planPorts(options: LocalClusterOptions, reserved: readonly number[]): {
   const storageBase = options.storageBasePort;
   const metricsBase = options.metricsPorts?.storageBase;
   const plan: PortPlan = {
+    membership: pick(options.membershipPort),
     coordinator: pick(options.coordinatorPort),
     storage: nodes.map((i) => pick(storageBase ? storageBase + i : 0)),
     rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? undefined : pick(options.rateLimiterPort),
+    antiEntropy: options.antiEntropyPort === undefined || options.antiEntropyPort === false ? undefined : pick(options.antiEntropyPort),
     metrics: {
+      membership: pick(options.metricsPorts?.membership),
       coordinator: pick(options.metricsPorts?.coordinator),
       storage: nodes.map((i) => pick(metricsBase ? metricsBase + i : 0)),
       rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? 0 : pick(options.metricsPorts?.rateLimiter),
+      antiEntropy: options.antiEntropyPort === undefined || options.antiEntropyPort === false ? 0 : pick(options.metricsPorts?.antiEntropy),
     },
   };
   return { plan, needed: used };
@@ -123,9 +154,12 @@ export class LocalCluster {
     readonly options: LocalClusterOptions,
     /** The key file the coordinator signs contexts with (start other coordinators with it too). */
     readonly contextKeysFile: string,
+    public membership: ServiceProcess,
     readonly storageNodes: StorageNodeInfo[],
     public coordinator: ServiceProcess,
     public rateLimiter: ServiceProcess | undefined,
+    /** The anti-entropy worker, when one was asked for. */
+    public antiEntropy: ServiceProcess | undefined,
     /** The development certificates, when the cluster runs with TLS. */
     readonly tls: DevCertificates | undefined,
   ) {}
@@ -134,12 +168,14 @@ export class LocalCluster {
   private reservation: PortReservation | undefined;
 
   /**
-   * Starts the storage nodes, then the rate limiter, then the coordinator pointing at them.
+   * Starts the membership service, then the storage nodes (each joins the ring through it), then
+   * the rate limiter and the coordinator, which follow the ring through it too; resolves once every
+   * node is NORMAL in the ring and the coordinator reports SERVING.
    * Ports asked as 0 are reserved first; if a program that ignores reservations took one before
    * its service bound it, the cluster starts again on other ports.
    */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
-    for (const s of ['storage-node', 'coordinator'] as const) {
+    for (const s of ['membership', 'storage-node', 'coordinator'] as const) {
       if (!existsSync(serviceEntry(s))) throw new Error(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
     }
     // Before any service starts: they read these files as they start.
@@ -157,13 +193,16 @@ export class LocalCluster {
     const count = options.nodes ?? 3;
     const started: ServiceProcess[] = [];
     try {
+      const membership = await LocalCluster.startMembership(options, ports, tls);
+      started.push(membership);
+      const seeds = membership.address;
       const storageNodes: StorageNodeInfo[] = [];
       const starts = [];
       for (let i = 1; i <= count; i++) {
         const id = `node-${i}`;
         const dataDir = join(options.dataDir, id);
         starts.push(
-          LocalCluster.startStorageNode(options, id, dataDir, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }, tls).then((p) => {
+          LocalCluster.startStorageNode(options, id, dataDir, seeds, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }, tls).then((p) => {
             started.push(p);
             storageNodes.push({ id, dataDir, process: p });
           }),
@@ -185,6 +224,8 @@ export class LocalCluster {
             `${options.host ?? '127.0.0.1'}:${ports.rateLimiter}`,
             '--rules',
             options.rulesDir ?? defaultRulesDir,
+            '--seeds',
+            seeds,
             ...LocalCluster.metricsListen(options, ports.metrics.rateLimiter),
             ...LocalCluster.tlsArgs(tls, 'rate-limiter'),
             ...(options.rateLimiterArgs ?? []),
@@ -194,8 +235,33 @@ export class LocalCluster {
         started.push(rateLimiter);
       }
       const contextKeysFile = options.contextKeysFile ?? ensureContextKeys(options.dataDir);
-      const coordinator = await LocalCluster.startCoordinator(options, storageNodes, rateLimiter, ports, contextKeysFile, tls);
-      return new LocalCluster(options, contextKeysFile, storageNodes, coordinator, rateLimiter, tls);
+      const coordinator = await LocalCluster.startCoordinator(options, seeds, rateLimiter, ports, contextKeysFile, tls);
+      started.push(coordinator);
+      const readyMs = options.readyTimeoutMs ?? 60_000;
+      const until = Date.now() + readyMs;
+      const probe = tls === undefined ? undefined : devChannelCredentials(tls);
+      await waitForRing([seeds], storageNodes.map((s) => s.id), readyMs, probe);
+      await waitForServing(coordinator.address, 'the coordinator', Math.max(1_000, until - Date.now()), probe);
+      // Last: its first pass starts as soon as it sees the ring, every node in it.
+      let antiEntropy: ServiceProcess | undefined;
+      if (ports.antiEntropy !== undefined) {
+        antiEntropy = await ServiceProcess.start({
+          name: 'anti-entropy',
+          entry: serviceEntry('anti-entropy'),
+          args: [
+            '--listen',
+            `${options.host ?? '127.0.0.1'}:${ports.antiEntropy}`,
+            '--seeds',
+            seeds,
+            ...LocalCluster.metricsListen(options, ports.metrics.antiEntropy),
+            ...LocalCluster.tlsArgs(tls, 'anti-entropy'),
+            ...(options.antiEntropyArgs ?? []),
+          ],
+          ...LocalCluster.common(options, 'anti-entropy', 'anti-entropy'),
+        });
+        started.push(antiEntropy);
+      }
+      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter, antiEntropy, tls);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
       throw err;
@@ -223,10 +289,32 @@ export class LocalCluster {
     return tls === undefined ? [] : devTlsArgs(tls, role);
   }
 
+  private static startMembership(options: LocalClusterOptions, ports: PortPlan, tls: DevCertificates | undefined): Promise<ServiceProcess> {
+    const n = options.replicationFactor ?? Math.min(3, options.nodes ?? 3);
+    return ServiceProcess.start({
+      name: 'membership',
+      entry: serviceEntry('membership'),
+      args: [
+        '--listen',
+        `${options.host ?? '127.0.0.1'}:${ports.membership}`,
+        '--data-dir',
+        join(options.dataDir, 'membership'),
+        // Only when the cluster state is created (the first start on this data folder).
+        '--replication-factor',
+        String(n),
+        ...LocalCluster.metricsListen(options, ports.metrics.membership),
+        ...LocalCluster.tlsArgs(tls, 'membership'),
+        ...(options.membershipArgs ?? []),
+      ],
+      ...LocalCluster.common(options, 'membership', 'membership'),
+    });
+  }
+
   private static startStorageNode(
     options: LocalClusterOptions,
     id: string,
     dataDir: string,
+    seeds: string,
     ports: { readonly port: number; readonly metricsPort: number },
     tls: DevCertificates | undefined,
   ): Promise<ServiceProcess> {
@@ -240,6 +328,8 @@ export class LocalCluster {
         `${options.host ?? '127.0.0.1'}:${ports.port}`,
         '--data-dir',
         dataDir,
+        '--seeds',
+        seeds,
         ...LocalCluster.metricsListen(options, ports.metricsPort),
         ...LocalCluster.tlsArgs(tls, 'storage-node'),
         ...(options.storageArgs ?? []),
@@ -250,23 +340,20 @@ export class LocalCluster {
 
   private static startCoordinator(
     options: LocalClusterOptions,
-    nodes: readonly StorageNodeInfo[],
+    seeds: string,
     rateLimiter: ServiceProcess | undefined,
     ports: PortPlan,
     contextKeysFile: string,
     tls: DevCertificates | undefined,
   ): Promise<ServiceProcess> {
-    const n = options.replicationFactor ?? Math.min(3, nodes.length);
     return ServiceProcess.start({
       name: 'coordinator',
       entry: serviceEntry('coordinator'),
       args: [
         '--listen',
         `${options.host ?? '127.0.0.1'}:${ports.coordinator}`,
-        '--nodes',
-        nodes.map((s) => `${s.id}=${s.process.address}`).join(','),
-        '--replication-factor',
-        String(n),
+        '--seeds',
+        seeds,
         '--context-keys-file',
         contextKeysFile,
         ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
@@ -284,15 +371,22 @@ export class LocalCluster {
     return this.coordinator.address;
   }
 
+  /** The membership service's address (the seed every process joins through; `qkv cluster …` talks to it). */
+  get membershipAddress(): string {
+    return this.membership.address;
+  }
+
   /**
    * Every service process with its Prometheus job name (`storage-node`, `coordinator`,
    * `rate-limiter`: the names the alerts and the dashboard use) and instance name.
    */
   services(): { readonly job: ServiceJob; readonly instance: string; readonly process: ServiceProcess }[] {
     return [
+      { job: 'membership' as const, instance: 'membership', process: this.membership },
       ...this.storageNodes.map((s) => ({ job: 'storage-node' as const, instance: s.id, process: s.process })),
       { job: 'coordinator' as const, instance: 'coordinator', process: this.coordinator },
       ...(this.rateLimiter ? [{ job: 'rate-limiter' as const, instance: 'rate-limiter', process: this.rateLimiter }] : []),
+      ...(this.antiEntropy ? [{ job: 'anti-entropy' as const, instance: 'anti-entropy', process: this.antiEntropy }] : []),
     ];
   }
 
@@ -303,7 +397,7 @@ export class LocalCluster {
   }
 
   /**
-   * The service called `name` (`node-1`…, `coordinator`, `rate-limiter`).
+   * The service called `name` (`membership`, `node-1`…, `coordinator`, `rate-limiter`).
    * @throws Error naming the services there are, for an unknown name.
    */
   service(name: string): { readonly job: ServiceJob; readonly instance: string; readonly process: ServiceProcess } {
@@ -323,6 +417,8 @@ export class LocalCluster {
     const fresh = await ServiceProcess.start(old.spec);
     if (name === 'coordinator') this.coordinator = fresh;
     else if (name === 'rate-limiter') this.rateLimiter = fresh;
+    else if (name === 'membership') this.membership = fresh;
+    else if (name === 'anti-entropy') this.antiEntropy = fresh;
     else this.node(name).process = fresh;
     return fresh;
   }
@@ -333,10 +429,15 @@ export class LocalCluster {
     await this.restart(id);
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after the grace period), then frees its reserved ports. */
+  /**
+   * Stops every process (SIGTERM, then SIGKILL after the grace period) — the coordinator first,
+   * the membership service last, so it hears the others leave — then frees its reserved ports.
+   */
   async stop(graceMs = 10_000): Promise<void> {
+    await this.antiEntropy?.stop(graceMs);
     await this.coordinator.stop(graceMs);
     await Promise.all([...this.storageNodes.map((s) => s.process.stop(graceMs)), this.rateLimiter?.stop(graceMs)]);
+    await this.membership.stop(graceMs);
     this.reservation?.release();
   }
 }

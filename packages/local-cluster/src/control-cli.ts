@@ -8,7 +8,7 @@ export const controlUsage = `Usage: npx quorumkv-local status                 ev
        npx quorumkv-local stop NAME             stop NAME (SIGTERM); it stays down until restarted
 Options: --data-dir DIR   the running cluster's data (default ./.qkv-data, env QKV_DATA_DIR)
 
-NAME is node-1, node-2…, coordinator or rate-limiter. These talk to the running \`npm start\`
+NAME is membership, node-1, node-2…, coordinator or rate-limiter. These talk to the running \`npm start\`
 (or \`npm run start:observe\`) through its control socket; a service started this way is the
 launcher's, so it stops with the cluster.`;
 

@@ -14,7 +14,7 @@ import type { ServiceState, Supervisor } from './supervisor.js';
 /** What a control command asks. */
 export interface ControlRequest {
   readonly command: 'status' | 'restart' | 'stop';
-  /** The service (`node-2`, `coordinator`, `rate-limiter`); for restart, none means every one that is down. */
+  /** The service (`membership`, `node-2`, `coordinator`, `rate-limiter`); for restart, none means every one that is down. */
   readonly name?: string;
 }
 

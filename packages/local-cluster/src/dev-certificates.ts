@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type ChannelCredentials, credentials } from '@grpc/grpc-js';
 import {
   clientIdentity,
   createCertificateAuthority,
@@ -22,6 +23,8 @@ export const DEV_SERVICE_ROLES = {
   coordinator: SERVICE_IDENTITIES.coordinator,
   'storage-node': SERVICE_IDENTITIES.storageNode,
   'rate-limiter': SERVICE_IDENTITIES.rateLimiter,
+  membership: SERVICE_IDENTITIES.membership,
+  'anti-entropy': SERVICE_IDENTITIES.antiEntropy,
 } as const;
 
 export type DevServiceRole = keyof typeof DEV_SERVICE_ROLES;
@@ -114,4 +117,14 @@ export async function ensureDevCertificates(dataDir: string, options: DevCertifi
 export function devTlsArgs(certs: DevCertificates, role: DevServiceRole): string[] {
   const own = certs.services[role];
   return ['--tls-ca', certs.ca, '--tls-cert', own.cert, '--tls-key', own.key];
+}
+
+/**
+ * Channel credentials for the launcher's own readiness checks (the ring through Watch, the
+ * coordinator's health): the anti-entropy worker's certificate, since the membership service
+ * serves Watch only to quorumkv's services and the launcher watches as that role.
+ */
+export function devChannelCredentials(certs: DevCertificates): ChannelCredentials {
+  const own = certs.services['anti-entropy'];
+  return credentials.createSsl(readFileSync(certs.ca), readFileSync(own.key), readFileSync(own.cert));
 }

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
+/** A quorumkv service (its folder under `services/`). */
+export type ServiceName = 'membership' | 'storage-node' | 'coordinator' | 'rate-limiter' | 'anti-entropy';
+
 /** The repository root (this file is packages/local-cluster/{src,dist}/paths.*). */
 export const repoRoot: string = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -9,12 +12,12 @@ export const repoRoot: string = fileURLToPath(new URL('../../../', import.meta.u
  * The compiled entry point of a service. The launcher starts services as separate processes by
  * path; it never imports them (libraries do not depend on services).
  */
-export function serviceEntry(service: 'storage-node' | 'coordinator' | 'rate-limiter'): string {
+export function serviceEntry(service: ServiceName): string {
   return join(repoRoot, 'services', service, 'dist', 'main.js');
 }
 
 /** The committed launcher of a service, `services/<name>/bin/quorumkv-<name>.js` (the container's entrypoint runs it). */
-export function serviceBin(service: 'storage-node' | 'coordinator' | 'rate-limiter'): string {
+export function serviceBin(service: ServiceName): string {
   return join(repoRoot, 'services', service, 'bin', `quorumkv-${service}.js`);
 }
 
@@ -25,7 +28,7 @@ export function serviceBin(service: 'storage-node' | 'coordinator' | 'rate-limit
  * shebang's comment says why a flag is there.
  * @throws Error when the first line is not `#!/usr/bin/env [-S] node [flags…]`.
  */
-export function serviceNodeArgs(service: 'storage-node' | 'coordinator' | 'rate-limiter'): readonly string[] {
+export function serviceNodeArgs(service: ServiceName): readonly string[] {
   const bin = serviceBin(service);
   const firstLine = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
   const m = /^#!\/usr\/bin\/env (?:-S )?node((?: +-[^\s]+)*) *$/.exec(firstLine);

@@ -53,7 +53,7 @@ describe('prometheus config for the local cluster', () => {
     const parsed = parseLaunchOptions([], {}, true);
     if (parsed.help) throw new Error('unexpected help');
     const ports = parsed.options.cluster.metricsPorts;
-    const expected = [ports?.storageBase, (ports?.storageBase ?? 0) + 1, (ports?.storageBase ?? 0) + 2, ports?.coordinator, ports?.rateLimiter].map(
+    const expected = [ports?.membership, ports?.storageBase, (ports?.storageBase ?? 0) + 1, (ports?.storageBase ?? 0) + 2, ports?.coordinator, ports?.rateLimiter].map(
       (p) => `127.0.0.1:${p}`,
     );
     const targets = [...readFileSync(file, 'utf8').matchAll(/targets: \['([^']+)'\]/g)].map((m) => m[1]);

@@ -7,7 +7,7 @@ import { canListen, withReservedPorts } from './port-reservation.js';
 
 /** One `/metrics` endpoint to scrape. */
 export interface ScrapeTarget {
-  /** The scrape job: the service (`storage-node`, `coordinator`, `rate-limiter`). */
+  /** The scrape job: the service (`membership`, `storage-node`, `coordinator`, `rate-limiter`). */
   readonly job: ServiceJob;
   /** `HOST:PORT` of its metrics server. */
   readonly address: string;

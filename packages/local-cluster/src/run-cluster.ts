@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { LocalCluster } from './cluster.js';
-import { DEV_CLIENT_IDENTITY } from './dev-certificates.js';
+import { DEV_CLIENT_IDENTITY, devTlsArgs } from './dev-certificates.js';
 import { checkNoOtherLauncher, serveControl } from './control.js';
 import { launchUsage, parseLaunchOptions, UsageError, type LaunchOptions } from './launch-options.js';
 import { serviceEntry } from './paths.js';
@@ -30,13 +30,23 @@ function tracingLine(env: NodeJS.ProcessEnv): string {
 /** The summary printed once the cluster is up. */
 export function describeCluster(cluster: LocalCluster, options: LaunchOptions, env: NodeJS.ProcessEnv): string[] {
   const tlsDir = cluster.tls === undefined ? undefined : shortPath(cluster.tls.dir);
-  const addr = (cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`) + (tlsDir === undefined ? '' : ` --tls-dir ${tlsDir}`);
+  const tlsFlag = tlsDir === undefined ? '' : ` --tls-dir ${tlsDir}`;
+  const addr = (cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`) + tlsFlag;
+  const membershipFlag = (cluster.membershipAddress === '127.0.0.1:7946' ? '' : ` --membership ${cluster.membershipAddress}`) + tlsFlag;
+  // The next node on the next fixed port: a node keeps its address across restarts (the ring
+  // records it), so a port of 0 would not do.
+  const next = cluster.storageNodes.length + 1;
+  const base = options.cluster.storageBasePort ?? 0;
+  const nextPort = base > 0 ? base + cluster.storageNodes.length : 7101 + cluster.storageNodes.length;
+  const nodeTls = cluster.tls === undefined ? '' : ` ${devTlsArgs(cluster.tls, 'storage-node').join(' ')}`;
   const metrics = (url: string | undefined): string => (url === undefined ? '' : `  metrics ${url}`);
   return [
     '',
     `quorumkv is up. Coordinator (KeyValueService): ${cluster.address}${metrics(cluster.coordinator.metricsUrl)}`,
+    `  membership (ring, cluster commands): ${cluster.membershipAddress}${metrics(cluster.membership.metricsUrl)}`,
     ...cluster.storageNodes.map((s) => `  storage ${s.id}: ${s.process.address}${metrics(s.process.metricsUrl)}  (data ${s.dataDir})`),
     ...(cluster.rateLimiter ? [`  rate limiter (Envoy RLS): ${cluster.rateLimiter.address}${metrics(cluster.rateLimiter.metricsUrl)}`] : []),
+    ...(cluster.antiEntropy ? [`  anti-entropy (qkv repair): ${cluster.antiEntropy.address}${metrics(cluster.antiEntropy.metricsUrl)}`] : []),
     `  logs: ${resolve(options.cluster.dataDir, 'logs')}`,
     tracingLine(env),
     ...tlsLines(cluster),
@@ -45,6 +55,12 @@ export function describeCluster(cluster: LocalCluster, options: LaunchOptions, e
     `  npx qkv put greeting hello${addr}`,
     `  npx qkv get greeting${addr}`,
     `  npx qkv status${addr}`,
+    `  npx qkv cluster status${membershipFlag}`,
+    ...(cluster.antiEntropy ? [`  npx qkv repair status${cluster.antiEntropy.address === '127.0.0.1:7180' ? '' : ` --anti-entropy ${cluster.antiEntropy.address}`}${tlsFlag}`] : []),
+    '',
+    'Add a storage node to the running cluster (it joins the ring by itself; watch its ranges arrive):',
+    `  npx quorumkv-storage-node --id node-${next} --listen 127.0.0.1:${nextPort} --data-dir ${resolve(options.cluster.dataDir, `node-${next}`)} --seeds ${cluster.membershipAddress}${nodeTls}`,
+    `  npx qkv cluster transfers${membershipFlag}`,
     '',
     options.autoRestart
       ? 'A service that crashes is restarted on its ports (after 1 s, then longer while it keeps crashing).'
@@ -98,7 +114,7 @@ export async function runCluster(argv: readonly string[], extras: LaunchExtras =
   // locked LevelDB folder or a taken port, with a less helpful message.
   await checkNoOtherLauncher(clusterOptions.dataDir);
   process.stdout.write(
-    `Starting quorumkv: ${clusterOptions.nodes} storage nodes (N=${clusterOptions.replicationFactor}), data in ${clusterOptions.dataDir}\n`,
+    `Starting quorumkv: the membership service, ${clusterOptions.nodes} storage nodes (N=${clusterOptions.replicationFactor}, joining the ring one by one), data in ${clusterOptions.dataDir}\n`,
   );
   // Why detached: Ctrl-C signals the terminal's whole foreground process group. Had the services
   // been in it, each would start draining on that SIGINT and then get the launcher's SIGTERM a

@@ -26,7 +26,7 @@ export type { TraceLogFields } from './log-context.js';
 export { LATENCY_BUCKETS_SECONDS, metricNames, metricSpecs } from './metric-catalog.js';
 export type { MetricSpec, MetricType } from './metric-catalog.js';
 export { checkMetricName, createServiceMetrics, MetricNameError } from './metrics.js';
-export type { CounterSampler, GaugeSampler, ServiceMetrics, ServiceMetricsOptions } from './metrics.js';
+export type { CounterSampler, GaugeSampler, LabelledGaugeSampler, ServiceMetrics, ServiceMetricsOptions } from './metrics.js';
 export { createMetricsServerInterceptor } from './metrics-interceptor.js';
 export type { MetricsInterceptorOptions } from './metrics-interceptor.js';
 export { startMetricsServer } from './metrics-server.js';

@@ -42,6 +42,9 @@ export type GaugeSampler = () => number | Promise<number>;
  */
 export type CounterSampler<L extends string> = () => readonly { labels: Partial<Record<L, string>>; value: number }[];
 
+/** Reads a labelled gauge at scrape time: every series with its value now (series it no longer lists disappear). */
+export type LabelledGaugeSampler<L extends string> = () => readonly { labels: Partial<Record<L, string>>; value: number }[];
+
 /** Options of {@link createServiceMetrics}. */
 export interface ServiceMetricsOptions {
   /** The registry to fill. @default a new one: call createServiceMetrics once per process */
@@ -68,6 +71,8 @@ export interface ServiceMetrics {
   counter<L extends string>(spec: MetricSpec<L>, sample?: CounterSampler<L>): Counter<L>;
   /** Registers a gauge, optionally sampled at scrape time. */
   gauge<L extends string>(spec: MetricSpec<L>, sample?: GaugeSampler): Gauge<L>;
+  /** Registers a labelled gauge whose series are all rebuilt at scrape time from `sample`. */
+  labelledGauge<L extends string>(spec: MetricSpec<L>, sample: LabelledGaugeSampler<L>): Gauge<L>;
   /** Registers a histogram. @default buckets LATENCY_BUCKETS_SECONDS */
   histogram<L extends string>(spec: MetricSpec<L>, buckets?: readonly number[]): Histogram<L>;
 }
@@ -131,6 +136,19 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
         : {}),
     });
   };
+  const labelledGauge = <L extends string>(spec: MetricSpec<L>, sample: LabelledGaugeSampler<L>): Gauge<L> => {
+    const s = checked(spec, 'gauge');
+    return new Gauge<L>({
+      name: s.name,
+      help: s.help,
+      labelNames: s.labelNames,
+      registers: [registry],
+      collect(this: Gauge<L>) {
+        this.reset();
+        for (const { labels, value } of sample()) this.set(labels, value);
+      },
+    });
+  };
   const histogram = <L extends string>(spec: MetricSpec<L>, buckets: readonly number[] = LATENCY_BUCKETS_SECONDS): Histogram<L> => {
     const s = checked(spec, 'histogram');
     return new Histogram<L>({ name: s.name, help: s.help, labelNames: s.labelNames, buckets: [...buckets], registers: [registry] });
@@ -141,6 +159,7 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
     grpcRequestDuration: histogram(metricSpecs.grpcServerRequestDuration),
     counter,
     gauge,
+    labelledGauge,
     histogram,
   };
 }

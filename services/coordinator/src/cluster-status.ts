@@ -7,15 +7,17 @@ export interface ClusterStatusDeps {
   readonly pool: ReplicaPool;
   /** The ring's first-owner share per node (HashRing.shares()). */
   readonly shares: () => ReadonlyMap<string, number>;
-  readonly replicationFactor: number;
-  readonly vnodes: number;
+  /** The ring's N and vnodes now. */
+  readonly replicationFactor: () => number;
+  readonly vnodes: () => number;
   /** Deadline of each node's Stats call. */
   readonly statusTimeoutMs: number;
   readonly timers: { now(): number };
 }
 
 /**
- * The cluster as this coordinator sees it. A node is `up` when its Replicate stream is open AND
+ * The cluster as this coordinator sees it: the storage nodes of the ring it follows (pending ones
+ * included; `qkv cluster status` asks the membership service for every member and ring state). A node is `up` when its Replicate stream is open AND
  * it answers a Stats call within a short deadline: an open stream to a wedged process is not up.
  * Nodes are asked in parallel, so Status takes at most one Stats deadline.
  */
@@ -35,7 +37,7 @@ export async function clusterStatus(deps: ClusterStatusDeps, callDeadlineMs: num
       }
     }),
   );
-  return { replicationFactor: deps.replicationFactor, vnodesPerNode: deps.vnodes, nodes };
+  return { replicationFactor: deps.replicationFactor(), vnodesPerNode: deps.vnodes(), nodes };
 }
 
 /** The grpc-js implementation of quorumkv.admin.v1.ClusterService. */

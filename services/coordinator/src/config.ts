@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ContextKeysError, parseContextKeys, type ContextKeySet } from '@quorumkv/vclock';
+import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
 import {
   batchReceiveLimit,
   clientCertificateSetting,
@@ -14,39 +15,6 @@ import {
   type ReadConfigOptions,
   type SettingSpec,
 } from '@quorumkv/service-kit';
-
-/** One storage node of the static membership. */
-export interface NodeAddress {
-  readonly id: string;
-  /** `host:port` of its StorageService. */
-  readonly address: string;
-}
-
-/** Parses `node-1=127.0.0.1:7101,node-2=127.0.0.1:7102`: unique ids, checked addresses. */
-export function parseNodeList(raw: string): NodeAddress[] {
-  const nodes: NodeAddress[] = [];
-  const seen = new Set<string>();
-  for (const part of raw.split(',')) {
-    const item = part.trim();
-    if (item.length === 0) continue;
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new Error(`expected ID=HOST:PORT, got "${item}"`);
-    const id = item.slice(0, eq).trim();
-    if (seen.has(id)) throw new Error(`node id "${id}" appears twice`);
-    seen.add(id);
-    nodes.push({ id, address: parseHostPort(item.slice(eq + 1)) });
-  }
-  return nodes;
-}
-
-const nodesSetting: SettingSpec<NodeAddress[]> = {
-  flag: '--nodes',
-  env: 'QKV_COORDINATOR_NODES',
-  description: 'Storage nodes (static membership), as ID=HOST:PORT,ID=HOST:PORT,… (required)',
-  default: [],
-  defaultText: '(required)',
-  parse: parseNodeList,
-};
 
 const rateLimiterSetting: SettingSpec<string> = {
   flag: '--rate-limiter',
@@ -100,12 +68,20 @@ const METADATA_KEY = /^[0-9a-z_.-]+$/;
 
 /** Every setting of the coordinator, declared once; `--help` prints this table. */
 export const coordinatorSettings = {
-  nodes: nodesSetting,
+  seeds: {
+    ...seedsSetting('QKV_COORDINATOR_SEEDS'),
+    description:
+      'Membership service addresses, HOST:PORT[,HOST:PORT…] (required): the coordinator follows the committed ring through them and gossips as a member',
+  },
   contextKeysFile: contextKeysFileSetting,
-  listen: hostPort('--listen', 'QKV_COORDINATOR_LISTEN', '127.0.0.1:7070', 'Address to serve KeyValueService and ClusterService on'),
+  id: {
+    ...setting.string('--id', 'QKV_COORDINATOR_ID', '', 'This coordinator\'s member id in the cluster gossip (unique)'),
+    defaultText: '<host name>-<pid> (the pod name in Kubernetes)',
+  },
+  listen: hostPort('--listen', 'QKV_COORDINATOR_LISTEN', '127.0.0.1:7070', 'Address to serve KeyValueService, ClusterService and gossip on'),
+  advertise: advertiseSetting('QKV_COORDINATOR_ADVERTISE'),
+  zone: zoneSetting('QKV_COORDINATOR_ZONE'),
   metricsListen: hostPort('--metrics-listen', 'QKV_COORDINATOR_METRICS_LISTEN', '127.0.0.1:0', 'Prometheus /metrics listen address (port 0 picks a free port; the listening line logs the URL)'),
-  replicationFactor: setting.int('--replication-factor', 'QKV_COORDINATOR_REPLICATION_FACTOR', 3, 'N: replicas per key (at most the number of nodes)', 1, 64),
-  vnodes: setting.int('--vnodes', 'QKV_COORDINATOR_VNODES', 128, 'Virtual nodes per storage node on the hash ring', 1, 4096),
   replicaTimeoutMs: setting.int(
     '--replica-timeout-ms',
     'QKV_COORDINATOR_REPLICA_TIMEOUT_MS',
@@ -113,6 +89,14 @@ export const coordinatorSettings = {
     'A replica that has not answered after this long counts as a miss',
     1,
     600_000,
+  ),
+  ringWaitMs: setting.int(
+    '--ring-wait-ms',
+    'QKV_COORDINATOR_RING_WAIT_MS',
+    2_000,
+    'When a storage node knows a newer ring epoch, how long a request waits for this coordinator to catch up before it fails UNAVAILABLE',
+    1,
+    60_000,
   ),
   maxKeyBytes: setting.int('--max-key-bytes', 'QKV_COORDINATOR_MAX_KEY_BYTES', 1024, 'Largest key accepted, in bytes', 1, 1 << 20),
   maxValueBytes: setting.int('--max-value-bytes', 'QKV_COORDINATOR_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
@@ -157,9 +141,11 @@ export const coordinatorSettings = {
     'x-quorumkv-caller',
     'gRPC metadata key naming the caller for rate limiting (absent: "anonymous"); a verified client certificate\'s identity wins',
   ),
-  // Mutual TLS on the client API and on the channels to storage nodes and the rate limiter.
+  // Mutual TLS on the client API and on the channels to storage nodes, the rate limiter and the
+  // membership service. No `none`: gossip shares the port, and its peers are known only by the
+  // client certificate the handshake asks for.
   ...tlsSettings('QKV_COORDINATOR'),
-  tlsClientCerts: clientCertificateSetting('QKV_COORDINATOR'),
+  tlsClientCerts: clientCertificateSetting('QKV_COORDINATOR', ['optional', 'required']),
 };
 
 /** The coordinator's settings, read and checked, with the context keys read from their file. */
@@ -172,15 +158,21 @@ export type CoordinatorConfig = ConfigOf<typeof coordinatorSettings> & {
 export function coordinatorHelp(): string {
   return formatHelp(
     'quorumkv-coordinator',
-    'Stateless coordinator: serves quorumkv.kv.v1.KeyValueService with tunable quorums and read repair.',
+    'Stateless coordinator: serves quorumkv.kv.v1.KeyValueService with tunable quorums and read repair, routing by the ring the membership service commits.',
     coordinatorSettings,
   );
 }
 
+/** What to tell an operator who still passes the static node list. */
+const NODES_GONE =
+  'is gone: the coordinator no longer keeps a static list of storage nodes; it follows the ring the membership service commits. ' +
+  'Pass --seeds HOST:PORT (the membership service; `npm start` runs it at 127.0.0.1:7946), and start each storage node with --seeds too (it joins the ring by itself)';
+
 /**
  * Reads flags and environment through the table, then checks what one setting alone cannot:
- * `--nodes` is required, N may not exceed the number of nodes, the caller metadata key must be
- * a text key, a rate limiter needs a domain, and the context key file must exist and hold keys.
+ * `--seeds` is required (and the old `--nodes` refused with what to do instead), the caller
+ * metadata key must be a text key, a rate limiter needs a domain, and the context key file must
+ * exist and hold keys.
  *
  * Why no default key: contexts must verify on every coordinator of the cluster and across
  * restarts, so a key made up at start would break clients on the next restart or the next
@@ -189,16 +181,17 @@ export function coordinatorHelp(): string {
  * @throws ConfigError naming the setting.
  */
 export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: true } | { help: false; config: CoordinatorConfig } {
+  const argv = options.argv ?? process.argv.slice(2);
+  const env = options.env ?? process.env;
+  if (argv.some((a) => a === '--nodes' || a.startsWith('--nodes='))) throw new ConfigError('--nodes', NODES_GONE);
+  if (env['QKV_COORDINATOR_NODES'] !== undefined) throw new ConfigError('QKV_COORDINATOR_NODES', NODES_GONE);
   const result = readConfig(coordinatorSettings, options);
   if (result.help) return result;
   const { config } = result;
-  if (config.nodes.length === 0) {
-    throw new ConfigError('--nodes', 'is required: list the storage nodes as ID=HOST:PORT,… (or set QKV_COORDINATOR_NODES)');
-  }
-  if (config.replicationFactor > config.nodes.length) {
+  if (config.seeds.length === 0) {
     throw new ConfigError(
-      '--replication-factor',
-      `is ${config.replicationFactor} but only ${config.nodes.length} node(s) are listed in --nodes; N cannot exceed the number of nodes`,
+      '--seeds',
+      'is required: give the membership service address(es) as HOST:PORT[,HOST:PORT…] (or set QKV_COORDINATOR_SEEDS); `npm start` runs it at 127.0.0.1:7946',
     );
   }
   if (!METADATA_KEY.test(config.callerMetadataKey) || config.callerMetadataKey.startsWith('grpc-') || config.callerMetadataKey.endsWith('-bin')) {

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { storage } from '@quorumkv/proto';
+import { storage } from '@quorumkv/proto';
 import { ServiceError } from '@quorumkv/service-kit';
 
 /** Why one replica did not count towards a quorum, for the error message and the logs. */
@@ -158,7 +158,7 @@ export class ReplicaTimeoutError extends ReplicaRequestError {
 
 /** The node answered with a ReplicaError. `code` is the storage protocol's error code. */
 export class ReplicaOpError extends ReplicaRequestError {
-  override readonly name = 'ReplicaOpError';
+  override readonly name: string = 'ReplicaOpError';
   constructor(
     node: string,
     readonly code: storage.ReplicaError_Code,
@@ -166,6 +166,60 @@ export class ReplicaOpError extends ReplicaRequestError {
     readonly detail: string,
   ) {
     super(node, `${codeName}: ${detail}`);
+  }
+}
+
+/**
+ * The node refused a request routed by an older ring epoch than it knows (epoch fencing); it
+ * did nothing. The coordinator catches up with the ring and routes the operation again.
+ */
+export class StaleRingEpochError extends ReplicaOpError {
+  override readonly name = 'StaleRingEpochError';
+  constructor(
+    node: string,
+    /** The ring epoch the node knows. */
+    readonly knownEpoch: number,
+    detail: string,
+  ) {
+    super(node, storage.ReplicaError_Code.CODE_STALE_EPOCH, 'CODE_STALE_EPOCH', detail);
+  }
+}
+
+/** The error a node's `ReplicaError` answer becomes. */
+export function replicaErrorFrom(node: string, e: storage.ReplicaError): ReplicaOpError {
+  if (e.code === storage.ReplicaError_Code.CODE_STALE_EPOCH) return new StaleRingEpochError(node, e.ringEpoch, e.message);
+  return new ReplicaOpError(node, e.code, storage.replicaError_CodeToJSON(e.code), e.message);
+}
+
+/**
+ * Storage nodes know a newer ring epoch than this coordinator, and its view did not catch up in
+ * time (UNAVAILABLE: retry; if it lasts, the coordinator cannot reach the membership service).
+ */
+export class RingBehindError extends ServiceError {
+  override readonly name = 'RingBehindError';
+  constructor(
+    readonly known: number,
+    readonly needed: number,
+    readonly waitedMs: number,
+  ) {
+    super(
+      status.UNAVAILABLE,
+      `the storage nodes are at ring epoch ${needed} but this coordinator is at ${known} and did not catch up within ${waitedMs} ms ` +
+        '(is the membership service reachable from it?); retry',
+    );
+  }
+}
+
+/** The ring has no storage node yet (UNAVAILABLE): nothing can be read or written. */
+export class EmptyRingError extends ServiceError {
+  override readonly name = 'EmptyRingError';
+  constructor(readonly epoch: number) {
+    super(
+      status.UNAVAILABLE,
+      epoch === 0
+        ? 'no cluster view yet: this coordinator has not heard from the membership service (check --seeds)'
+        : `the ring has no storage node (ring epoch ${epoch}): start storage nodes with --seeds pointing at the membership service`,
+    );
   }
 }
 

@@ -2,8 +2,8 @@
  * The quorumkv coordinator: a stateless KeyValueService that routes by the ring, runs the
  * quorum (N, W, R) over one stream per storage node, merges versions and repairs on read.
  */
-export { coordinatorHelp, coordinatorSettings, loadCoordinatorConfig, parseNodeList, readContextKeysFile } from './config.js';
-export type { CoordinatorConfig, NodeAddress } from './config.js';
+export { coordinatorHelp, coordinatorSettings, loadCoordinatorConfig, readContextKeysFile } from './config.js';
+export type { CoordinatorConfig } from './config.js';
 export {
   QuorumNotReachedError,
   REPLICAS_STORED_TRAILER,
@@ -17,7 +17,11 @@ export {
   ReplicaTimeoutError,
   ReplicaUnavailableError,
   SiblingLimitError,
+  EmptyRingError,
+  RingBehindError,
+  StaleRingEpochError,
   failureReason,
+  replicaErrorFrom,
 } from './errors.js';
 export type { ReplicaFailure } from './errors.js';
 export { awaitQuorum, quorumSize, withDeadlines } from './quorum.js';
@@ -37,9 +41,12 @@ export type { RequestLimits, ValidGet, ValidWrite } from './validate.js';
 export { ReplicaClient } from './replica-client.js';
 export type { KeepaliveOptions, ReplicaClientOptions, ReplicaResult } from './replica-client.js';
 export { ReplicaPool } from './replica-pool.js';
-export type { MergeSet, ReplicaPoolOptions, ReplicaTransport } from './replica-pool.js';
-export { KvOperations, keyValueService, toGetResponse } from './kv-handlers.js';
-export type { KvCounts, KvDeps, Placement } from './kv-handlers.js';
+export type { MergeSet, NodeAddress, ReplicaPoolOptions, ReplicaTransport } from './replica-pool.js';
+export { clusterRing, fixedRing, followRing, streamTargets } from './ring-source.js';
+export type { RingSource } from './ring-source.js';
+export { FenceWatch } from './fence-watch.js';
+export { KvOperations, MAX_REROUTES, keyValueService, toGetResponse } from './kv-handlers.js';
+export type { KvCounts, KvDeps, SizeLimits } from './kv-handlers.js';
 export { ReadRepair } from './read-repair.js';
 export type { ReadRepairCounts, ReadRepairOptions } from './read-repair.js';
 export { clusterService, clusterStatus } from './cluster-status.js';

@@ -3,11 +3,12 @@ import { status } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import { DeadlineExceededError, InvalidArgumentError, createLogger } from '@quorumkv/service-kit';
 import { clockFromProto, mergeVersions, mintVersion, versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
-import { REPLICAS_STORED_TRAILER, ReplicaOpError, ReplicaUnavailableError, SiblingLimitError, WriteNotAcknowledgedError } from './errors.js';
+import { REPLICAS_STORED_TRAILER, ReplicaOpError, ReplicaUnavailableError, SiblingLimitError, StaleRingEpochError, WriteNotAcknowledgedError } from './errors.js';
 import { KvOperations } from './kv-handlers.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
 import { testContexts } from './testing/context-keys.js';
+import { TestRouting } from './testing/test-routing.js';
 import { systemTimers } from './timers.js';
 
 const contexts = testContexts();
@@ -17,6 +18,7 @@ interface Sent {
   readonly node: string;
   readonly kind: 'read' | 'coordinate' | 'merge';
   readonly timeoutMs: number;
+  readonly ringEpoch: number;
 }
 
 /**
@@ -31,6 +33,8 @@ class MemoryReplicas implements ReplicaTransport {
   readonly down = new Set<string>();
   readonly hung = new Set<string>();
   readonly refuse = new Map<string, storage.ReplicaError_Code>();
+  /** The ring epoch each node knows: it refuses requests routed by an older one (epoch fencing). */
+  readonly knownEpoch = new Map<string, number>();
   private readonly data = new Map<string, Map<string, Version[]>>();
   private readonly applied = new Map<string, storage.AppliedWrite[]>();
 
@@ -38,10 +42,12 @@ class MemoryReplicas implements ReplicaTransport {
     return this.data.get(node)?.get(key) ?? [];
   }
 
-  private answer<T>(node: string, kind: Sent['kind'], timeoutMs: number, fn: () => T): Promise<T> {
-    this.sent.push({ node, kind, timeoutMs });
+  private answer<T>(node: string, kind: Sent['kind'], timeoutMs: number, ringEpoch: number, fn: () => T): Promise<T> {
+    this.sent.push({ node, kind, timeoutMs, ringEpoch });
     if (this.down.has(node)) return Promise.reject(new ReplicaUnavailableError(node, 'connection refused'));
     if (this.hung.has(node)) return new Promise<T>(() => undefined);
+    const known = this.knownEpoch.get(node) ?? 0;
+    if (ringEpoch < known) return Promise.reject(new StaleRingEpochError(node, known, `routed by ${ringEpoch}, knows ${known}`));
     const code = this.refuse.get(node);
     if (code !== undefined) return Promise.reject(new ReplicaOpError(node, code, storage.replicaError_CodeToJSON(code), 'refused'));
     return Promise.resolve().then(fn);
@@ -53,8 +59,8 @@ class MemoryReplicas implements ReplicaTransport {
     return m;
   }
 
-  read(node: string, key: Buffer, timeoutMs: number): Promise<storage.Version[]> {
-    return this.answer(node, 'read', timeoutMs, () => this.versions(node, key.toString()).map(versionToProto));
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]> {
+    return this.answer(node, 'read', timeoutMs, ringEpoch, () => this.versions(node, key.toString()).map(versionToProto));
   }
 
   private record(node: string, k: string): Buffer {
@@ -62,9 +68,9 @@ class MemoryReplicas implements ReplicaTransport {
     return Buffer.from(storage.VersionSet.encode({ versions: this.versions(node, k).map(versionToProto), applied }).finish());
   }
 
-  coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult> {
+  coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult> {
     this.coordinateOps.push(op);
-    return this.answer(node, 'coordinate', timeoutMs, () => {
+    return this.answer(node, 'coordinate', timeoutMs, ringEpoch, () => {
       const k = op.key.toString();
       const applied = this.applied.get(`${node}/${k}`) ?? [];
       const seen = op.requestId.length > 0 ? applied.find((a) => a.requestId.equals(op.requestId)) : undefined;
@@ -89,8 +95,8 @@ class MemoryReplicas implements ReplicaTransport {
     });
   }
 
-  merge(node: string, key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number): Promise<void> {
-    return this.answer(node, 'merge', timeoutMs, () => {
+  merge(node: string, key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch: number): Promise<void> {
+    return this.answer(node, 'merge', timeoutMs, ringEpoch, () => {
       const k = key.toString();
       const set = Array.isArray(versions) ? { versions, applied: [] } : storage.VersionSet.decode(versions);
       this.store(node).set(k, mergeVersions(this.versions(node, k), set.versions.map(versionFromProto)));
@@ -107,20 +113,21 @@ class MemoryReplicas implements ReplicaTransport {
 const T0 = 5_000_000;
 const NODES = ['node-1', 'node-2', 'node-3'];
 
-function setup(): { replicas: MemoryReplicas; ops: KvOperations; repair: ReadRepair } {
+function setup(routing = new TestRouting(NODES)): { replicas: MemoryReplicas; ops: KvOperations; repair: ReadRepair; routing: TestRouting } {
   const replicas = new MemoryReplicas();
   const logger = createLogger({ service: 'test', level: 'silent' });
   const repair = new ReadRepair({ transport: replicas, logger, timeoutMs: 1000 });
   const ops = new KvOperations({
     transport: replicas,
-    placement: { preferenceList: () => [...NODES] },
-    limits: { maxKeyBytes: 16, maxValueBytes: 16, replicationFactor: 3 },
+    ring: routing,
+    limits: { maxKeyBytes: 16, maxValueBytes: 16 },
     replicaTimeoutMs: 1000,
+    ringWaitMs: 500,
     timers: systemTimers,
     readRepair: repair,
     contexts,
   });
-  return { replicas, ops, repair };
+  return { replicas, ops, repair, routing };
 }
 
 const RID = Buffer.from('request-0001');
@@ -292,8 +299,8 @@ describe('KvOperations', () => {
     // node-2 answers only after node-3 failed: the quorum is already out of reach by then.
     const slow = replicas.merge.bind(replicas);
     const later = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-    replicas.merge = (node, key, versions, timeoutMs) =>
-      node === 'node-2' ? later(50).then(() => slow(node, key, versions, timeoutMs)) : slow(node, key, versions, timeoutMs);
+    replicas.merge = (node, key, versions, timeoutMs, ringEpoch) =>
+      node === 'node-2' ? later(50).then(() => slow(node, key, versions, timeoutMs, ringEpoch)) : slow(node, key, versions, timeoutMs, ringEpoch);
     const pending = failure(ops.put(put('k', 'v', { w: 3, requestId: RID }), Number.POSITIVE_INFINITY));
     await vi.advanceTimersByTimeAsync(50);
     expect((await pending as Error).message).toMatch(/^write not acknowledged by enough replicas: stored on 2 of 3 replicas \(node-1, node-2\)/);
@@ -320,5 +327,108 @@ describe('KvOperations', () => {
     await ops.get(get('k', 1), Number.POSITIVE_INFINITY);
     await vi.waitFor(() => expect(repair.counts.acknowledged).toBe(2));
     expect(NODES.map((n) => replicas.versions(n, 'k').length)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('KvOperations while ranges move (pending targets)', () => {
+  const MOVING = () => new TestRouting(NODES, { epoch: 4, pending: ['node-4'] });
+  const where = (r: MemoryReplicas): string[] => r.sent.map((s) => `${s.kind}@${s.node}`);
+
+  it('writes to the current replicas and the pending one, and needs W + P acknowledgements', async () => {
+    const { replicas, ops } = setup(MOVING());
+    await ops.put(put('k', 'v'), Number.POSITIVE_INFINITY);
+    expect(where(replicas).sort()).toEqual(['coordinate@node-1', 'merge@node-2', 'merge@node-3', 'merge@node-4']);
+    expect(replicas.versions('node-4', 'k')).toHaveLength(1);
+    expect(replicas.sent.every((s) => s.ringEpoch === 4)).toBe(true);
+  });
+
+  it('W acknowledgements among the replicas being replaced are not enough: W=2 + P=1 needs a third', async () => {
+    const { replicas, ops } = setup(MOVING());
+    // Only the minter and node-2 would answer: 2 = W, but not W + P.
+    replicas.down.add('node-3');
+    replicas.down.add('node-4');
+    const err = await failure(ops.put(put('k', 'v'), Number.POSITIVE_INFINITY));
+    expect(err).toBeInstanceOf(WriteNotAcknowledgedError);
+    expect((err as Error).message).toMatch(/stored on 2 of 4 replicas \(node-1, node-2\), 3 needed/);
+    // The pending node answering makes it W + P.
+    replicas.down.delete('node-4');
+    await ops.put(put('k2', 'v'), Number.POSITIVE_INFINITY);
+  });
+
+  it('mints at a current replica, never at a pending one, even with the first current replica down', async () => {
+    const { replicas, ops } = setup(MOVING());
+    replicas.down.add('node-1');
+    await ops.put(put('k', 'v', { w: 1 }), Number.POSITIVE_INFINITY);
+    expect(replicas.sent.filter((s) => s.kind === 'coordinate').map((s) => s.node)).toEqual(['node-1', 'node-2']);
+  });
+
+  it('reads only the current replicas: a pending node is not asked before the move commits', async () => {
+    const { replicas, ops } = setup(MOVING());
+    await ops.put(put('k', 'v'), Number.POSITIVE_INFINITY);
+    replicas.sent.length = 0;
+    await ops.get(get('k', 3), Number.POSITIVE_INFINITY);
+    expect(where(replicas).filter((w) => w.startsWith('read')).sort()).toEqual(['read@node-1', 'read@node-2', 'read@node-3']);
+  });
+});
+
+describe('KvOperations with epoch fencing', () => {
+  const fail = failure;
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a write refused by nodes on a newer epoch waits for the ring to reach it, then continues there without minting twice', async () => {
+    const { replicas, ops, routing } = setup(new TestRouting(NODES, { epoch: 5 }));
+    // node-2 and node-3 already know epoch 6, where node-4 replaced node-3.
+    replicas.knownEpoch.set('node-2', 6);
+    replicas.knownEpoch.set('node-3', 6);
+    const pending = ops.put(put('k', 'v'), Number.POSITIVE_INFINITY);
+    await vi.waitFor(() => expect(replicas.sent.some((s) => s.node === 'node-3')).toBe(true));
+    routing.advance(6, ['node-1', 'node-2', 'node-4']);
+    await pending;
+    expect(replicas.sent.filter((s) => s.kind === 'coordinate')).toHaveLength(1);
+    expect(replicas.sent.filter((s) => s.ringEpoch === 6).map((s) => `${s.kind}@${s.node}`).sort()).toEqual(['merge@node-2', 'merge@node-4']);
+    expect(['node-1', 'node-2', 'node-4'].map((n) => replicas.versions(n, 'k').length)).toEqual([1, 1, 1]);
+    expect(ops.counts.reroutes).toBe(1);
+  });
+
+  it('a minter that refuses an old epoch stops the write on that ring: it is minted once, on the new one', async () => {
+    const { replicas, ops, routing } = setup(new TestRouting(NODES, { epoch: 5 }));
+    replicas.knownEpoch.set('node-1', 6);
+    const pending = ops.put(put('k', 'v'), Number.POSITIVE_INFINITY);
+    await vi.waitFor(() => expect(replicas.sent).toHaveLength(1));
+    routing.advance(6, NODES);
+    await pending;
+    expect(replicas.sent.map((s) => `${s.kind}@${s.node}/${s.ringEpoch}`)).toEqual(['coordinate@node-1/5', 'coordinate@node-1/6', 'merge@node-2/6', 'merge@node-3/6']);
+  });
+
+  it('a read refused for an old epoch is answered from the newer ring once the view caught up', async () => {
+    const { replicas, ops, routing } = setup(new TestRouting(NODES, { epoch: 2 }));
+    await ops.put(put('k', 'v', { w: 3 }), Number.POSITIVE_INFINITY);
+    for (const n of NODES) replicas.knownEpoch.set(n, 3);
+    const pending = ops.get(get('k'), Number.POSITIVE_INFINITY);
+    await vi.waitFor(() => expect(replicas.sent.filter((s) => s.kind === 'read')).toHaveLength(3));
+    routing.advance(3, NODES);
+    expect((await pending).found).toBe(true);
+  });
+
+  it('fails UNAVAILABLE naming both epochs when the view does not catch up within ringWaitMs', async () => {
+    const { replicas, ops } = setup(new TestRouting(NODES, { epoch: 5 }));
+    for (const n of NODES) replicas.knownEpoch.set(n, 7);
+    const pending = fail(ops.get(get('k'), Number.POSITIVE_INFINITY));
+    await vi.advanceTimersByTimeAsync(500);
+    const err = (await pending) as { code: number; message: string };
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.message).toMatch(/ring epoch 7 but this coordinator is at 5 and did not catch up within 500 ms/);
+  });
+
+  it('a write whose quorum is met despite one refusal is acknowledged at once (the refusing node gets it through the move)', async () => {
+    const { replicas, ops } = setup(new TestRouting(NODES, { epoch: 5 }));
+    replicas.knownEpoch.set('node-3', 6);
+    await ops.put(put('k', 'v'), Number.POSITIVE_INFINITY);
+    expect(ops.counts.reroutes).toBe(0);
   });
 });

@@ -10,27 +10,38 @@ import {
   type ContextCodec,
   type Version,
 } from '@quorumkv/vclock';
+import type { WriteTargets } from '@quorumkv/ring';
 import {
+  EmptyRingError,
   QuorumNotReachedError,
   ReplicaOpError,
+  RingBehindError,
   SiblingLimitError,
+  StaleRingEpochError,
   WriteNotAcknowledgedError,
   failureReason,
   mayHaveStored,
   type ReplicaFailure,
 } from './errors.js';
+import { FenceWatch } from './fence-watch.js';
 import { replicaSpan } from './observability.js';
 import { awaitQuorum, withDeadlines, type ReplicaAttempt } from './quorum.js';
 import type { TimerHandle } from './timers.js';
 import type { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
+import type { RoutingRing, RoutingSource } from './ring-source.js';
 import type { Timers } from './timers.js';
 import { validateDelete, validateGet, validatePut, type RequestLimits, type ValidWrite } from './validate.js';
 
-/** Where keys live: the ring's preference list (first N distinct physical nodes clockwise). */
-export interface Placement {
-  preferenceList(key: Uint8Array, n: number): string[];
-}
+/** Size limits a request is checked against (N comes from the ring). */
+export type SizeLimits = Omit<RequestLimits, 'replicationFactor'>;
+
+/**
+ * How many times one operation is routed again after storage nodes said they know a newer ring
+ * epoch (each time after this coordinator's view caught up): a ring moves one epoch per change,
+ * so more than a couple in one call means something else is wrong.
+ */
+export const MAX_REROUTES = 3;
 
 /** Operation counters (also fed to Prometheus when {@link KvDeps.metrics} is given). */
 export interface KvCounts {
@@ -40,15 +51,23 @@ export interface KvCounts {
   siblingLimitRefusals: number;
   /** Writes a replica answered from its memory of the request id instead of minting again. */
   deduplicated: number;
+  /** Operations routed again after a storage node refused an older ring epoch (epoch fencing). */
+  reroutes: number;
 }
 
 /** What the key-value operations need. */
 export interface KvDeps {
   readonly transport: ReplicaTransport;
-  readonly placement: Placement;
-  readonly limits: RequestLimits;
+  /** The committed ring to route by (the membership service's, followed as it changes). */
+  readonly ring: RoutingSource;
+  readonly limits: SizeLimits;
   /** A replica that has not answered after this long counts as a miss. */
   readonly replicaTimeoutMs: number;
+  /**
+   * How long an operation waits for this coordinator's ring to catch up with the newer epoch a
+   * storage node reported, before it fails UNAVAILABLE (bounded by the call's deadline too).
+   */
+  readonly ringWaitMs: number;
   readonly timers: Timers;
   readonly readRepair: ReadRepair;
   /** Signs the contexts handed to clients and checks the ones they pass back. */
@@ -62,7 +81,7 @@ export interface KvDeps {
  * request), then the quorum. Independent of grpc-js so tests can call it with any deadline.
  */
 export class KvOperations {
-  readonly counts: KvCounts = { quorumFailures: { get: 0, put: 0, delete: 0 }, siblingsCreated: 0, siblingLimitRefusals: 0, deduplicated: 0 };
+  readonly counts: KvCounts = { quorumFailures: { get: 0, put: 0, delete: 0 }, siblingsCreated: 0, siblingLimitRefusals: 0, deduplicated: 0, reroutes: 0 };
   private readonly deps: KvDeps;
 
   constructor(deps: KvDeps) {
@@ -76,35 +95,41 @@ export class KvOperations {
    */
   async get(req: kv.GetRequest, callDeadlineMs: number): Promise<kv.GetResponse> {
     const { deps } = this;
-    const { key, r } = validateGet(req, deps.limits);
-    const now = this.checkTime(callDeadlineMs, 'reading');
-    const replicas = deps.placement.preferenceList(key, deps.limits.replicationFactor);
-    const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
-    const attempts: ReplicaAttempt<Version[]>[] = replicas.map((node) => ({
-      node,
-      // Why convert inside the attempt: a replica answering with a malformed version counts as
-      // a miss, like one that did not answer.
-      result: replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout)).then(fromProto),
-    }));
-    const outcome = await this.quorum('get', callDeadlineMs, () =>
-      awaitQuorum(attempts, { needed: r, callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'reading the key' }),
+    validateGet(req, this.limitsOf(deps.ring.current()));
+    return this.quorum('get', callDeadlineMs, () =>
+      this.routed(callDeadlineMs, async (ring, fence) => {
+        const { key, r } = validateGet(req, this.limitsOf(ring));
+        const now = this.checkTime(callDeadlineMs, 'reading');
+        // Reads go to the current replicas only: a pending (JOINING) node may not have received
+        // the key yet, and until the move commits the old owners hold it.
+        const replicas = ring.readReplicas(key);
+        if (replicas.length === 0) throw new EmptyRingError(ring.epoch);
+        const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
+        const attempts: ReplicaAttempt<Version[]>[] = replicas.map((node) => ({
+          node,
+          // Why convert inside the attempt: a replica answering with a malformed version counts as
+          // a miss, like one that did not answer.
+          result: fence.watch(replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch))).then(fromProto),
+        }));
+        const outcome = await awaitQuorum(attempts, { needed: r, callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'reading the key' });
+        let merged: Version[] = [];
+        for (const a of outcome.answers) merged = mergeVersions(merged, a.value);
+        void deps.readRepair.afterRead(key, attempts, ring.epoch);
+        return toGetResponse(merged, key, deps.contexts);
+      }),
     );
-    let merged: Version[] = [];
-    for (const a of outcome.answers) merged = mergeVersions(merged, a.value);
-    void deps.readRepair.afterRead(key, attempts);
-    return toGetResponse(merged, key, deps.contexts);
   }
 
   /** Writes a value: mint at one replica, replicate its set to the others, reply after W acks. */
   async put(req: kv.PutRequest, callDeadlineMs: number): Promise<kv.PutResponse> {
-    const write = validatePut(req, this.deps.limits, this.deps.contexts);
+    const write = validatePut(req, this.limitsOf(this.deps.ring.current()), this.deps.contexts);
     const minted = await this.write(write, callDeadlineMs, 'put');
     return { context: this.deps.contexts.encode(contextOf([minted]), write.key) };
   }
 
   /** Writes a tombstone the same way as a put. */
   async delete(req: kv.DeleteRequest, callDeadlineMs: number): Promise<kv.DeleteResponse> {
-    const write = validateDelete(req, this.deps.limits, this.deps.contexts);
+    const write = validateDelete(req, this.limitsOf(this.deps.ring.current()), this.deps.contexts);
     await this.write(write, callDeadlineMs, 'delete');
     return {};
   }
@@ -117,11 +142,35 @@ export class KvOperations {
    *
    * A write that misses W is not undone (see {@link WriteNotAcknowledgedError}): it fails saying
    * where it is stored, and its request id (when the client sent one) makes a retry safe.
+   *
+   * When storage nodes refuse it for an older ring epoch, the write catches up and continues on
+   * the newer ring: a version already minted is not minted again, only replicated to the new
+   * ring's targets.
    */
   private async write(write: ValidWrite, callDeadlineMs: number, op: 'put' | 'delete'): Promise<Version> {
+    let minted: Minted | undefined;
+    return this.quorum(op, callDeadlineMs, () =>
+      this.routed(callDeadlineMs, async (ring, fence) => {
+        const targets = ring.writeTargets(write.key);
+        if (targets.replicas.length === 0) throw new EmptyRingError(ring.epoch);
+        minted ??= await this.mint(write, targets, ring, fence, callDeadlineMs);
+        await this.replicate(write, minted, targets, ring, fence, callDeadlineMs);
+        return versionFromProto(minted.version);
+      }),
+    );
+  }
+
+  /**
+   * Phase 1: the first reachable current replica in preference order mints. A replica that timed
+   * out may still have minted; the next one then mints too, and the value shows up as two
+   * siblings rather than being lost — the safe side of the ambiguity.
+   *
+   * Why among the current replicas only, never a pending one: the minter's set after the write is
+   * what every other target receives, and its memory of request ids is what de-duplicates a
+   * retry; a JOINING node may not have received the key's earlier versions and ids yet.
+   */
+  private async mint(write: ValidWrite, targets: WriteTargets, ring: RoutingRing, fence: FenceWatch, callDeadlineMs: number): Promise<Minted> {
     const { deps } = this;
-    const n = deps.limits.replicationFactor;
-    const replicas = deps.placement.preferenceList(write.key, n);
     const coordinateOp: storage.CoordinateOp = {
       key: write.key,
       context: clockToProto(write.context),
@@ -129,72 +178,83 @@ export class KvOperations {
       tombstone: write.tombstone,
       requestId: write.requestId,
     };
-    const hasRequestId = write.requestId.length > 0;
-    return this.quorum(op, callDeadlineMs, async () => {
-      // Phase 1: the first reachable replica in preference order mints. A replica that timed out
-      // may still have minted; the next one then mints too, and the value shows up as two
-      // siblings rather than being lost — the safe side of the ambiguity.
-      const notStored: ReplicaFailure[] = [];
-      const unknown: ReplicaFailure[] = [];
-      let minter: string | undefined;
-      let minted: storage.CoordinateResult | undefined;
-      for (const node of replicas) {
-        const now = this.checkTime(callDeadlineMs, 'writing');
-        const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
-        try {
-          minted = await withDeadlines(node, replicaSpan('replica.coordinate', node, () => deps.transport.coordinate(node, coordinateOp, timeout)), {
-            callDeadlineMs,
-            replicaDeadlineMs: now + deps.replicaTimeoutMs,
-            timers: deps.timers,
-            what: 'writing the key',
-          });
-          minter = node;
-          break;
-        } catch (err) {
-          this.refuseOnBadWrite(err, node);
-          (mayHaveStored(err) ? unknown : notStored).push({ node, reason: failureReason(err) });
-        }
-      }
-      if (minted === undefined || minter === undefined) throw new WriteNotAcknowledgedError(write.w, n, [], notStored, unknown, hasRequestId);
-      if (minted.version === undefined) throw new ServiceError(status.INTERNAL, `replica ${minter} minted no version`);
-      if (minted.deduplicated) {
-        this.counts.deduplicated++;
-      } else if (minted.siblingCount > 1) {
-        this.counts.siblingsCreated++;
-        deps.metrics?.siblingsCreated.inc();
-      }
-      const version = minted.version;
-
-      // Phase 2: replicate to the other N-1; W counts the minter. Why the minter's WHOLE set and
-      // not just the new version: a context keeps only the highest counter per actor, so a
-      // replica holding (n,2) without its concurrent sibling (n,1) would hand out a context
-      // covering (n,1) unseen, and the next write with it would drop a sibling no client saw.
-      // A de-duplicated retry replicates too: it completes what the first attempt left undone.
+    const asked = targets.replicas.length + targets.pending.length;
+    const notStored: ReplicaFailure[] = [];
+    const unknown: ReplicaFailure[] = [];
+    for (const node of targets.replicas) {
       const now = this.checkTime(callDeadlineMs, 'writing');
       const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
-      // The set as the minter's stored record bytes, passed on undecoded; older nodes send messages.
-      const versions = minted.versionsRecord.length > 0 ? minted.versionsRecord : minted.versions.length > 0 ? minted.versions : [version];
-      const attempts = replicas
-        .filter((node) => node !== minter)
-        .map((node) => ({ node, result: replicaSpan('replica.merge', node, () => deps.transport.merge(node, write.key, versions, timeout)) }));
-      const replicaDeadlineMs = now + deps.replicaTimeoutMs;
       try {
-        await awaitQuorum(attempts, {
-          needed: write.w - 1,
-          prior: { answered: 1 },
-          asked: n,
-          callDeadlineMs,
-          replicaDeadlineMs,
-          timers: deps.timers,
-          what: 'replicating the write',
-        });
+        const result = await withDeadlines(
+          node,
+          fence.watch(replicaSpan('replica.coordinate', node, () => deps.transport.coordinate(node, coordinateOp, timeout, ring.epoch))),
+          { callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'writing the key' },
+        );
+        if (result.version === undefined) throw new ServiceError(status.INTERNAL, `replica ${node} minted no version`);
+        if (result.deduplicated) {
+          this.counts.deduplicated++;
+        } else if (result.siblingCount > 1) {
+          this.counts.siblingsCreated++;
+          deps.metrics?.siblingsCreated.inc();
+        }
+        // The set as the minter's stored record bytes, passed on undecoded; older nodes send messages.
+        const versions = result.versionsRecord.length > 0 ? result.versionsRecord : result.versions.length > 0 ? result.versions : [result.version];
+        return { node, version: result.version, versions, mayHaveMinted: new Set(unknown.map((f) => f.node)) };
       } catch (err) {
-        if (!(err instanceof QuorumNotReachedError)) throw err;
-        const mayHaveMinted = new Set(unknown.map((f) => f.node));
-        throw await this.notAcknowledged(write.w, n, minter, attempts, mayHaveMinted, Math.min(callDeadlineMs, replicaDeadlineMs), hasRequestId);
+        this.refuseOnBadWrite(err, node);
+        (mayHaveStored(err) ? unknown : notStored).push({ node, reason: failureReason(err) });
+        // This coordinator routes by an old ring: mint nowhere else on it (the write is routed again).
+        if (err instanceof StaleRingEpochError) break;
       }
-      return versionFromProto(version);
-    });
+    }
+    throw new WriteNotAcknowledgedError(write.w + targets.pending.length, asked, [], notStored, unknown, write.requestId.length > 0);
+  }
+
+  /**
+   * Phase 2: replicate the minter's set to every other target and wait for W + P acknowledgements
+   * (the minter counts when it is a target). Why the minter's WHOLE set and not just the new
+   * version: a context keeps only the highest counter per actor, so a replica holding (n,2)
+   * without its concurrent sibling (n,1) would hand out a context covering (n,1) unseen, and the
+   * next write with it would drop a sibling no client saw. A de-duplicated retry replicates too:
+   * it completes what the first attempt left undone.
+   *
+   * Why W + P while ranges move (P: the key's pending targets, nodes gaining it): the write must
+   * end up on W of the key's FUTURE replicas, whichever way the move ends. The future set is the
+   * current one with some replicas replaced by the pending nodes; W + P acknowledgements among
+   * N + P targets include at least W future replicas, because at most P of them can come from
+   * replicas that are leaving the key (P gained means P replaced). A plain W could be met by
+   * exactly the replicas being replaced — acknowledged, then released once the move commits. And
+   * since at most P acknowledgements can come from pending nodes, W + P also leaves the write on
+   * W current replicas, so reads (which stay on the current replicas until the commit) see it.
+   */
+  private async replicate(write: ValidWrite, minted: Minted, targets: WriteTargets, ring: RoutingRing, fence: FenceWatch, callDeadlineMs: number): Promise<void> {
+    const { deps } = this;
+    const all = [...targets.replicas, ...targets.pending];
+    const minterCounts = all.includes(minted.node) ? 1 : 0;
+    const needed = write.w + targets.pending.length;
+    const now = this.checkTime(callDeadlineMs, 'writing');
+    const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
+    const attempts = all
+      .filter((node) => node !== minted.node)
+      .map((node) => ({
+        node,
+        result: fence.watch(replicaSpan('replica.merge', node, () => deps.transport.merge(node, write.key, minted.versions, timeout, ring.epoch))),
+      }));
+    const replicaDeadlineMs = now + deps.replicaTimeoutMs;
+    try {
+      await awaitQuorum(attempts, {
+        needed: needed - minterCounts,
+        prior: { answered: minterCounts },
+        asked: all.length,
+        callDeadlineMs,
+        replicaDeadlineMs,
+        timers: deps.timers,
+        what: 'replicating the write',
+      });
+    } catch (err) {
+      if (!(err instanceof QuorumNotReachedError)) throw err;
+      throw await this.notAcknowledged(needed, all.length, minted.node, attempts, minted.mayHaveMinted, Math.min(callDeadlineMs, replicaDeadlineMs), write.requestId.length > 0);
+    }
   }
 
   /**
@@ -242,6 +302,44 @@ export class KvOperations {
   }
 
   /**
+   * Runs one operation on the current ring; if it fails short of its quorum and a storage node
+   * refused a request because it knows a newer ring epoch (epoch fencing), waits (bounded by
+   * `ringWaitMs` and the call's deadline) until this coordinator's ring reached that epoch and
+   * runs it again there.
+   */
+  private async routed<T>(callDeadlineMs: number, run: (ring: RoutingRing, fence: FenceWatch) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const ring = this.deps.ring.current();
+      const fence = new FenceWatch();
+      try {
+        return await run(ring, fence);
+      } catch (err) {
+        const fenced = err instanceof QuorumNotReachedError || err instanceof WriteNotAcknowledgedError;
+        if (!fenced || fence.newest <= ring.epoch || attempt >= MAX_REROUTES) throw err;
+        await this.catchUp(ring.epoch, fence.newest, callDeadlineMs);
+        this.counts.reroutes++;
+      }
+    }
+  }
+
+  /** Waits for the ring to reach `needed`. @throws RingBehindError, or DEADLINE_EXCEEDED when the call's time is up. */
+  private async catchUp(known: number, needed: number, callDeadlineMs: number): Promise<void> {
+    const now = this.checkTime(callDeadlineMs, 'catching up with the ring');
+    const wait = Math.min(this.deps.ringWaitMs, callDeadlineMs - now);
+    try {
+      await this.deps.ring.waitForEpoch(needed, wait);
+    } catch {
+      if (this.deps.timers.now() >= callDeadlineMs) throw new DeadlineExceededError(`catching up with ring epoch ${needed}`);
+      throw new RingBehindError(Math.max(known, this.deps.ring.current().epoch), needed, Math.round(wait));
+    }
+  }
+
+  /** The request limits with N from the ring the request is routed by. */
+  private limitsOf(ring: RoutingRing): RequestLimits {
+    return { ...this.deps.limits, replicationFactor: ring.replicationFactor };
+  }
+
+  /**
    * Runs a quorum step, counting failures. A quorum missed because the client's own deadline
    * ran out is reported as DEADLINE_EXCEEDED (the replica timeouts were cut to the time left).
    */
@@ -263,6 +361,16 @@ export class KvOperations {
     if (now >= callDeadlineMs) throw new DeadlineExceededError(what);
     return now;
   }
+}
+
+/** A version minted at one replica, and what goes to the others. */
+interface Minted {
+  readonly node: string;
+  readonly version: storage.Version;
+  /** The minter's whole set (its stored record bytes, or versions as messages). */
+  readonly versions: Buffer | storage.Version[];
+  /** Replicas tried before it that may have minted too (timed out). */
+  readonly mayHaveMinted: ReadonlySet<string>;
 }
 
 function fromProto(versions: storage.Version[]): Version[] {

@@ -112,7 +112,7 @@ describe('coordinator with three storage nodes', () => {
     const [first] = cluster.preferenceList(key);
     if (first === undefined) throw new Error('empty preference list');
     // A version only one replica holds (as if the other two missed the write).
-    const minted = await cluster.direct.coordinate(first, { key, context: [], value: Buffer.from('lonely'), tombstone: false, requestId: Buffer.alloc(0) }, 2000);
+    const minted = await cluster.direct.coordinate(first, { key, context: [], value: Buffer.from('lonely'), tombstone: false, requestId: Buffer.alloc(0) }, 2000, 1);
     const before = cluster.coordinator.readRepair.counts.sent;
     must(await cluster.get({ key, r: 1 }));
     await waitUntil(

@@ -65,7 +65,7 @@ describe("the coordinator's log lines", () => {
       { node: 'node-1', result: Promise.resolve([version]) },
       { node: 'node-3', result: Promise.resolve([]) },
     ] as unknown as Attempts;
-    await repair.afterRead(Buffer.from('k'), attempts);
+    await repair.afterRead(Buffer.from('k'), attempts, 1);
     await new Promise((r) => setTimeout(r, 100));
     client.close();
     await new Promise((r) => setImmediate(r));

@@ -1,12 +1,22 @@
 #!/usr/bin/env node
 /**
- * quorumkv-coordinator: wiring only. Starts telemetry, reads the settings, opens a stream to every
- * storage node, serves /metrics, binds the gRPC server, reports SERVING once enough streams are
- * up, and drains on SIGTERM.
+ * quorumkv-coordinator: wiring only. Starts telemetry, reads the settings, follows the ring the
+ * membership service commits (a stream to every storage node in it), serves /metrics, binds the
+ * gRPC server (with gossip on the same port), reports SERVING once enough streams are up, and
+ * drains on SIGTERM.
  */
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
 import { hostname } from 'node:os';
+import {
+  advertisedAddress,
+  ClusterGossip,
+  ClusterViewClient,
+  gossipAccessPolicy,
+  gossipChannelCredentials,
+  gossipReceiveLimit,
+  membershipChannelCredentials,
+} from '@quorumkv/cluster-view';
 import {
   announceListening,
   createLogger,
@@ -27,6 +37,7 @@ import { admissionGate } from './admission.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
+import { clusterRing, followRing } from './ring-source.js';
 import { createCoordinatorServer } from './server.js';
 
 const COMMAND = 'quorumkv-coordinator';
@@ -38,38 +49,53 @@ function readSettings(): CoordinatorConfig {
 async function main(): Promise<void> {
   const config = readSettings();
   const telemetry = registeredTelemetry();
-  // A coordinator is stateless and has no configured id: host and pid tell its instances apart
-  // (the pod name in Kubernetes, where the pid is always 1).
-  const logger = createLogger({ service: 'coordinator', node: `${hostname()}/${process.pid}` });
+  // A coordinator is stateless: unless told, host and pid tell its instances apart (the pod name
+  // in Kubernetes, where the pid is always 1).
+  const id = config.id !== '' ? config.id : process.pid === 1 ? hostname() : `${hostname()}-${process.pid}`;
+  const logger = createLogger({ service: 'coordinator', node: id });
   const metrics = createCoordinatorMetrics();
   const transport = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.coordinator });
+  const cluster = new ClusterViewClient({ seeds: config.seeds, watcherId: id, role: 'coordinator', logger, credentials: membershipChannelCredentials(transport) });
+  const ring = clusterRing(cluster);
   // Internal channels accept a peer by its identity, not its host name: a storage node is
   // dialed at whatever address the membership gives, and must be a storage node.
   const pool = new ReplicaPool({
-    nodes: config.nodes,
     logger,
     maxReceiveMessageBytes: replicaAnswerLimit(config),
     credentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }),
   });
+  const stopFollowing = followRing(ring, pool, logger);
+  const gossip = new ClusterGossip({ credentials: gossipChannelCredentials(transport) });
   const contexts = new ContextCodec(config.contextKeys);
-  const server = createCoordinatorServer({ config, pool, logger, contexts, metrics: metrics.kv });
+  const server = createCoordinatorServer({ config, pool, ring, logger, contexts, metrics: metrics.kv });
+  metrics.service.gauge(metricSpecs.coordinatorRingEpoch, () => ring.current().epoch);
+  metrics.service.counter(metricSpecs.coordinatorReroutes, () => [{ labels: {}, value: server.operations.counts.reroutes }]);
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
+  cluster.start();
   const rateLimiting = startRateLimiting(config, logger, metrics.service, transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.rateLimiter] }));
   const host = await startGrpcHost({
     address: config.listen,
-    services: server.services,
+    services: [...server.services, gossip.registration],
     logger,
-    maxReceiveMessageBytes: kvReceiveLimit(config),
+    // Gossip shares the port: a full-state sync can be larger than any KeyValueService request.
+    maxReceiveMessageBytes: Math.max(kvReceiveLimit(config), gossipReceiveLimit()),
     serverOptions: { 'grpc.enable_channelz': 0 },
     // Admission first, below grpc-js: a shed call costs next to nothing and is never checked.
     admit: admissionGate(server.admission, { callerMetadataKey: config.callerMetadataKey }),
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
-    // The client API: anyone the TLS handshake admits (--tls-client-certs) may call it.
-    security: { transport, clientCertificates: config.tlsClientCerts, ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }) },
+    // The client API: anyone the TLS handshake admits (--tls-client-certs) may call it; gossip
+    // on the same port only quorumkv's services.
+    security: {
+      transport,
+      clientCertificates: config.tlsClientCerts,
+      access: gossipAccessPolicy,
+      ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+    },
   }).catch(async (err: unknown) => {
     transport.close();
+    cluster.close();
     pool.close();
     rateLimiting?.close();
     await metricsServer.close();
@@ -80,12 +106,14 @@ async function main(): Promise<void> {
     { labels: { reason: 'node' }, value: server.admission.refused.node },
   ]);
   server.watchReadiness((serving) => host.setServing(serving));
+  const address = advertisedAddress(config.listen, host.port, config.advertise);
+  gossip.start({ id, address, role: 'coordinator', zone: config.zone, seeds: config.seeds, logger });
   announceListening(logger, {
     address: host.address,
+    advertised: address,
+    id,
+    seeds: config.seeds.join(','),
     metricsUrl: metricsServer.url,
-    nodes: config.nodes.length,
-    replicationFactor: config.replicationFactor,
-    readyAt: server.readyAt,
     contextKey: contexts.currentKeyId,
     contextKeysAccepted: config.contextKeys.keys.length,
     tracing: telemetry.enabled,
@@ -97,8 +125,11 @@ async function main(): Promise<void> {
     logger,
     async () => {
       // NOT_SERVING, then calls in flight finish (their replica streams stay open until then),
-      // then the streams close.
+      // then the streams close; gossip tells the cluster this coordinator left (not died).
       await host.shutdown(config.graceMs);
+      await gossip.stop();
+      stopFollowing();
+      cluster.close();
       pool.close();
       rateLimiting?.close();
       transport.close();

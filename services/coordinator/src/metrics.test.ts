@@ -8,6 +8,7 @@ import { createCoordinatorMetrics } from './metrics.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
 import { testContexts } from './testing/context-keys.js';
+import { TestRouting } from './testing/test-routing.js';
 import { systemTimers } from './timers.js';
 
 const NODES = ['node-1', 'node-2', 'node-3'];
@@ -39,9 +40,10 @@ function setup(transport: ReplicaTransport): { ops: KvOperations; scrape: () => 
   const metrics = createCoordinatorMetrics();
   const ops = new KvOperations({
     transport,
-    placement: { preferenceList: () => [...NODES] },
-    limits: { maxKeyBytes: 16, maxValueBytes: 16, replicationFactor: 3 },
+    ring: new TestRouting(NODES),
+    limits: { maxKeyBytes: 16, maxValueBytes: 16 },
     replicaTimeoutMs: 1000,
+    ringWaitMs: 1000,
     timers: systemTimers,
     readRepair: new ReadRepair({ transport, logger, timeoutMs: 1000 }),
     metrics: metrics.kv,

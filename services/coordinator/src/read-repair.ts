@@ -48,7 +48,7 @@ export class ReadRepair {
    * Starts the repair of one key in the background, once every attempt of its read settled.
    * Returns the promise of that work (tests await it; the handler does not).
    */
-  afterRead(key: Buffer, attempts: readonly ReplicaAttempt<Version[]>[]): Promise<void> {
+  afterRead(key: Buffer, attempts: readonly ReplicaAttempt<Version[]>[], ringEpoch: number): Promise<void> {
     return Promise.allSettled(attempts.map((a) => a.result)).then((results) => {
       let merged: Version[] = [];
       const answers: { node: string; versions: Version[] }[] = [];
@@ -61,15 +61,15 @@ export class ReadRepair {
       const stale = answers.filter((a) => !sameVersions(a.versions, merged));
       if (stale.length === 0) return undefined;
       const proto = merged.map(versionToProto);
-      return Promise.all(stale.map((a) => this.repair(a.node, key, proto))).then(() => undefined);
+      return Promise.all(stale.map((a) => this.repair(a.node, key, proto, ringEpoch))).then(() => undefined);
     });
   }
 
-  private async repair(node: string, key: Buffer, versions: ReturnType<typeof versionToProto>[]): Promise<void> {
+  private async repair(node: string, key: Buffer, versions: ReturnType<typeof versionToProto>[], ringEpoch: number): Promise<void> {
     this.counts.sent++;
     this.options.onRepair?.(node);
     try {
-      await replicaSpan('replica.repair', node, () => this.options.transport.merge(node, key, versions, this.options.timeoutMs));
+      await replicaSpan('replica.repair', node, () => this.options.transport.merge(node, key, versions, this.options.timeoutMs, ringEpoch));
       this.counts.acknowledged++;
     } catch (err) {
       this.counts.failed++;

@@ -1,6 +1,6 @@
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { reservePorts } from '@quorumkv/local-cluster';
 import { storage } from '@quorumkv/proto';
 import { createLogger } from '@quorumkv/service-kit';
@@ -39,6 +39,7 @@ class FakeNode {
         call.on('error', () => undefined);
       },
       stats: (_call: unknown, cb: (err: null, res: storage.StatsResponse) => void) => cb(null, { nodeId: 'fake', keyCount: 7n, approximateBytes: 99n, epoch: 1n }),
+      pullRange: (_call: unknown, cb: (err: { code: number }, res: null) => void) => cb({ code: status.UNIMPLEMENTED }, null),
     } satisfies storage.StorageServiceServer);
     node.port = await new Promise<number>((resolve, reject) =>
       node.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -155,7 +156,7 @@ describe('ReplicaClient', () => {
     const { node, client } = await setup();
     const p = client.coordinate({ key: Buffer.from('k'), context: [], value: Buffer.from('v'), tombstone: false, requestId: Buffer.alloc(0) }, 1000);
     await vi.waitFor(() => expect(node.requests).toHaveLength(1));
-    node.answer(node.requests[0]!.id, { $case: 'error', error: { code: storage.ReplicaError_Code.CODE_SIBLING_LIMIT, message: '65 siblings' } });
+    node.answer(node.requests[0]!.id, { $case: 'error', error: { code: storage.ReplicaError_Code.CODE_SIBLING_LIMIT, message: '65 siblings', ringEpoch: 0 } });
     const err = await p.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReplicaOpError);
     expect((err as ReplicaOpError).code).toBe(storage.ReplicaError_Code.CODE_SIBLING_LIMIT);

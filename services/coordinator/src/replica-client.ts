@@ -14,7 +14,7 @@ import {
   type Timers,
 } from '@quorumkv/service-kit';
 import {
-  ReplicaOpError,
+  replicaErrorFrom,
   ReplicaOverloadedError,
   ReplicaProtocolError,
   ReplicaStreamBrokenError,
@@ -218,24 +218,24 @@ export class ReplicaClient {
     this.client.close();
   }
 
-  /** Reads every version of `key`. */
-  async read(key: Buffer, timeoutMs: number): Promise<storage.Version[]> {
-    const result = await this.request({ $case: 'read', read: { key } }, timeoutMs);
+  /** Reads every version of `key`; `ringEpoch` is the ring epoch the read was routed by. */
+  async read(key: Buffer, timeoutMs: number, ringEpoch = 0): Promise<storage.Version[]> {
+    const result = await this.request({ $case: 'read', read: { key } }, timeoutMs, ringEpoch);
     if (result.$case !== 'read') throw new ReplicaProtocolError(this.nodeId, `answered a read with ${result.$case}`);
     return result.read.versions;
   }
 
   /** Mints a version at this node (one local read-modify-write there). */
-  async coordinate(op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult> {
-    const result = await this.request({ $case: 'coordinate', coordinate: op }, timeoutMs);
+  async coordinate(op: storage.CoordinateOp, timeoutMs: number, ringEpoch = 0): Promise<storage.CoordinateResult> {
+    const result = await this.request({ $case: 'coordinate', coordinate: op }, timeoutMs, ringEpoch);
     if (result.$case !== 'coordinate') throw new ReplicaProtocolError(this.nodeId, `answered a coordinate with ${result.$case}`);
     return result.coordinate;
   }
 
   /** Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this node's set. */
-  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number): Promise<void> {
+  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0): Promise<void> {
     const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES } : { key, versions: [], versionsRecord: versions };
-    const result = await this.request({ $case: 'merge', merge }, timeoutMs);
+    const result = await this.request({ $case: 'merge', merge }, timeoutMs, ringEpoch);
     if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
   }
 
@@ -252,25 +252,23 @@ export class ReplicaClient {
   /**
    * Sends one request on the stream (in the batch of this event-loop turn). Fails at once when
    * the stream is down or full; otherwise settles with the answer carrying the same id, or fails
-   * when the stream breaks or the timeout passes.
+   * when the stream breaks or the timeout passes. `ringEpoch`: the ring epoch the request was
+   * routed by (a node that knows a newer one refuses it: epoch fencing).
    */
-  async request(op: ReplicaOp, timeoutMs: number): Promise<ReplicaResult> {
+  async request(op: ReplicaOp, timeoutMs: number, ringEpoch = 0): Promise<ReplicaResult> {
     const timeout = Math.max(1, Math.ceil(timeoutMs));
     const trace = activeTraceRecord();
     // The moment the stream client fails this request, in the node's clock (0 before a sample).
     const deadlineMs = this.clock.toNodeTime(this.timers.now() + timeout);
     let response: storage.ReplicaResponse;
     try {
-      response = await this.stream.call((id) => ({ id, trace, timeoutMs: timeout, deadlineMs, op }), timeout, requestBytes(op, trace));
+      response = await this.stream.call((id) => ({ id, trace, timeoutMs: timeout, deadlineMs, ringEpoch, op }), timeout, requestBytes(op, trace));
     } catch (err) {
       throw this.replicaError(err);
     }
     const result = response.result;
     if (result === undefined) throw new ReplicaProtocolError(this.nodeId, 'empty answer');
-    if (result.$case === 'error') {
-      const e = result.error;
-      throw new ReplicaOpError(this.nodeId, e.code, storage.replicaError_CodeToJSON(e.code), e.message);
-    }
+    if (result.$case === 'error') throw replicaErrorFrom(this.nodeId, result.error);
     return result;
   }
 

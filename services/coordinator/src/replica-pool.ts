@@ -1,6 +1,5 @@
 import type { storage } from '@quorumkv/proto';
 import type { Logger } from '@quorumkv/service-kit';
-import type { NodeAddress } from './config.js';
 import { ReplicaUnavailableError } from './errors.js';
 import { ReplicaClient, type ReplicaClientOptions } from './replica-client.js';
 import type { Timers } from './timers.js';
@@ -11,24 +10,32 @@ import type { Timers } from './timers.js';
  */
 export type MergeSet = storage.Version[] | Buffer;
 
+/** One storage node to keep a stream to: its ring id and the address of its StorageService. */
+export interface NodeAddress {
+  readonly id: string;
+  readonly address: string;
+}
+
 /**
  * What the request handlers need from the storage nodes. {@link ReplicaPool} implements it over
- * gRPC streams; handler tests can implement it in memory.
+ * gRPC streams; handler tests can implement it in memory. Every request carries the ring epoch
+ * it was routed by: a node that knows a newer one refuses it (`StaleRingEpochError`).
  */
 export interface ReplicaTransport {
   /** Every version of `key` at `node`. */
-  read(node: string, key: Buffer, timeoutMs: number): Promise<storage.Version[]>;
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]>;
   /** Mints a version at `node`. */
-  coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult>;
+  coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult>;
   /** Merges versions (or a whole set's record bytes) into `node`'s set. */
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number): Promise<void>;
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number): Promise<void>;
   /** Whether requests to `node` will be sent now (its stream is open). */
   isUp(node: string): boolean;
 }
 
 /** Options shared by every node's client. */
 export interface ReplicaPoolOptions {
-  readonly nodes: readonly NodeAddress[];
+  /** The nodes to start with (more come and go with {@link ReplicaPool.setNodes}). @default none */
+  readonly nodes?: readonly NodeAddress[];
   readonly logger: Logger;
   readonly timers?: Timers;
   readonly random?: () => number;
@@ -41,44 +48,70 @@ export interface ReplicaPoolOptions {
 
 /**
  * The coordinator's connections: one {@link ReplicaClient} (one long-lived stream) per storage
- * node of the static membership.
+ * node of the ring. `setNodes` follows the ring: streams to new nodes open, streams to nodes that
+ * left close.
  */
 export class ReplicaPool implements ReplicaTransport {
   private readonly clients = new Map<string, ReplicaClient>();
   private readonly listeners = new Set<(upCount: number) => void>();
+  private started = false;
+  private closed = false;
 
-  constructor(options: ReplicaPoolOptions) {
-    for (const node of options.nodes) {
+  constructor(private readonly options: ReplicaPoolOptions) {
+    this.setNodes(options.nodes ?? []);
+  }
+
+  /**
+   * Keeps a stream to exactly these nodes: opens the new ones (once started), closes those no
+   * longer listed (their requests in flight fail as a broken stream), and replaces a node whose
+   * address changed. Returns the ids added and removed.
+   */
+  setNodes(nodes: readonly NodeAddress[]): { added: string[]; removed: string[] } {
+    const added: string[] = [];
+    const removed: string[] = [];
+    if (this.closed) return { added, removed };
+    const wanted = new Map(nodes.map((n) => [n.id, n.address]));
+    for (const [id, client] of [...this.clients]) {
+      if (wanted.get(id) === client.address) continue;
+      client.close();
+      this.clients.delete(id);
+      removed.push(id);
+    }
+    for (const node of nodes) {
+      if (this.clients.has(node.id)) continue;
       const client = new ReplicaClient({
         nodeId: node.id,
         address: node.address,
-        logger: options.logger,
-        ...(options.timers ? { timers: options.timers } : {}),
-        ...(options.random ? { random: options.random } : {}),
-        ...(options.backoff ? { backoff: options.backoff } : {}),
-        ...(options.keepalive ? { keepalive: options.keepalive } : {}),
-        ...(options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: options.maxReceiveMessageBytes } : {}),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
+        logger: this.options.logger,
+        ...(this.options.timers ? { timers: this.options.timers } : {}),
+        ...(this.options.random ? { random: this.options.random } : {}),
+        ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+        ...(this.options.keepalive ? { keepalive: this.options.keepalive } : {}),
+        ...(this.options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: this.options.maxReceiveMessageBytes } : {}),
+        ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       });
-      client.onStateChange(() => {
-        const up = this.upCount();
-        for (const l of this.listeners) l(up);
-      });
+      client.onStateChange(() => this.notify());
       this.clients.set(node.id, client);
+      if (this.started) client.start();
+      added.push(node.id);
     }
+    if (removed.length > 0) this.notify();
+    return { added, removed };
   }
 
   /** Opens every node's stream (they reconnect on their own from then on). */
   start(): void {
+    this.started = true;
     for (const c of this.clients.values()) c.start();
   }
 
   /** Closes every stream; pending requests fail. */
   close(): void {
+    this.closed = true;
     for (const c of this.clients.values()) c.close();
   }
 
-  /** Node ids, in membership order. */
+  /** Node ids, in the order they were added. */
   nodeIds(): string[] {
     return [...this.clients.keys()];
   }
@@ -124,19 +157,19 @@ export class ReplicaPool implements ReplicaTransport {
     });
   }
 
-  read(node: string, key: Buffer, timeoutMs: number): Promise<storage.Version[]> {
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]> {
     const c = this.clients.get(node);
-    return c ? c.read(key, timeoutMs) : Promise.reject(new ReplicaUnavailableError(node, 'not a member'));
+    return c ? c.read(key, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
-  coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number): Promise<storage.CoordinateResult> {
+  coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult> {
     const c = this.clients.get(node);
-    return c ? c.coordinate(op, timeoutMs) : Promise.reject(new ReplicaUnavailableError(node, 'not a member'));
+    return c ? c.coordinate(op, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number): Promise<void> {
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number): Promise<void> {
     const c = this.clients.get(node);
-    return c ? c.merge(key, versions, timeoutMs) : Promise.reject(new ReplicaUnavailableError(node, 'not a member'));
+    return c ? c.merge(key, versions, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
   isUp(node: string): boolean {
@@ -146,5 +179,10 @@ export class ReplicaPool implements ReplicaTransport {
   /** Requests in flight on `node`'s stream now (0 for a node that is not a member). */
   inFlight(node: string): number {
     return this.clients.get(node)?.inFlight ?? 0;
+  }
+
+  private notify(): void {
+    const up = this.upCount();
+    for (const l of this.listeners) l(up);
   }
 }

@@ -10,7 +10,7 @@ export interface AdminServiceDeps {
   readonly rules: { readonly current: RuleSet; readonly counters: RuleLoadCounters };
   readonly stats: RuleStats;
   readonly router: { readonly counters: RouterCounters };
-  readonly replica: { readonly id: string; readonly replicas: readonly string[]; readonly failureMode: FailureMode; liveCounters(): number };
+  readonly replica: { readonly id: string; replicas(): readonly string[]; readonly failureMode: FailureMode; liveCounters(): number };
   readonly logger: Logger;
 }
 
@@ -56,7 +56,7 @@ export function listRules(deps: AdminServiceDeps, req: ratelimitAdmin.ListRulesR
     lastLoadError: loads.lastError,
     replica: {
       id: deps.replica.id,
-      replicas: [...deps.replica.replicas],
+      replicas: [...deps.replica.replicas()],
       ownedDecisions: big(routed.ownedDecisions),
       forwardedDecisions: big(routed.forwardedDecisions),
       ownerUnreachable: big(routed.ownerUnreachable),

@@ -10,9 +10,8 @@ const read = (argv: string[]) => {
 
 describe('rate limiter settings', () => {
   it('default to Envoy\'s usual port, fail-open and every header', () => {
-    const c = read(['--rules', '/tmp/r']);
-    expect(c).toMatchObject({ listen: '127.0.0.1:8081', failureMode: 'open', headers: 'all', replicas: [], id: 'rl-1' });
-    expect(() => checkConfig(c)).not.toThrow();
+    const c = checkConfig(read(['--rules', '/tmp/r']));
+    expect(c).toMatchObject({ listen: '127.0.0.1:8081', failureMode: 'open', headers: 'all', replicas: [], seeds: [], id: 'rl-1' });
   });
 
   it('parse replicas as ID=HOST:PORT and refuse duplicates or bad addresses, naming the setting', () => {
@@ -31,6 +30,14 @@ describe('rate limiter settings', () => {
     expect(read(['--rules', 'x', '--headers', 'x-ratelimit']).headers).toBe('x-ratelimit');
     expect(read(['--rules', 'x', '--headers', 'notes']).headers).toBe('x-ratelimit');
     expect(() => read(['--rules', 'x', '--headers', 'some'])).toThrow(/--headers: expected one of none, draft, x-ratelimit, all/);
+  });
+
+  it('take --seeds (membership from gossip) or --replicas (static), not both, and give each process its own id with --seeds', () => {
+    const dynamic = checkConfig(read(['--rules', 'x', '--seeds', '127.0.0.1:7946']));
+    expect(dynamic.seeds).toEqual(['127.0.0.1:7946']);
+    expect(dynamic.id).toMatch(new RegExp(`-${process.pid}$`));
+    expect(checkConfig(read(['--rules', 'x', '--seeds', '127.0.0.1:7946', '--id', 'rl-7'])).id).toBe('rl-7');
+    expect(() => checkConfig(read(['--rules', 'x', '--seeds', '127.0.0.1:7946', '--replicas', 'rl-1=a:1']))).toThrow(/--replicas: cannot be combined with --seeds/);
   });
 
   it('require the rules folder and an --id that is among the replicas', () => {

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
 import { batchReceiveLimit, clientCertificateSetting, hostPort, parseHostPort, setting, tlsSettings, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
 
 /** One rate-limiter replica: its id and the address its peers dial. */
@@ -51,9 +53,10 @@ const replicas: SettingSpec<ReplicaAddress[]> = {
   flag: '--replicas',
   env: 'QKV_RL_REPLICAS',
   description:
-    'Every replica of this rate limiter as ID=HOST:PORT, comma-separated (this one included); counter keys are spread over them by consistent hashing. Empty: this replica owns every key',
+    'Static mode, without a membership service (e.g. a rate limiter for Envoy alone): every replica as ID=HOST:PORT, comma-separated (this one included); ' +
+    'counter keys are spread over them by consistent hashing and never move. Not with --seeds. Neither: this replica owns every key',
   default: [],
-  defaultText: '(none: standalone)',
+  defaultText: '(none)',
   parse: parseReplicas,
 };
 
@@ -65,7 +68,18 @@ export const rateLimiterSettings = {
   rules: setting.string('--rules', 'QKV_RL_RULES', '', 'Folder of YAML rule files (required); watched and hot-reloaded'),
   listen: hostPort('--listen', 'QKV_RL_LISTEN', '127.0.0.1:8081', 'gRPC listen address (Envoy usually dials 8081; port 0 picks a free port)'),
   metricsListen: hostPort('--metrics-listen', 'QKV_RL_METRICS_LISTEN', '127.0.0.1:0', 'Prometheus /metrics listen address (port 0 picks a free port; the listening line logs the URL)'),
-  id: setting.string('--id', 'QKV_RL_ID', 'rl-1', 'This replica\'s id; must be one of --replicas when they are given'),
+  id: {
+    ...setting.string('--id', 'QKV_RL_ID', '', 'This replica\'s id: one of --replicas in static mode; unique among the cluster\'s members with --seeds'),
+    defaultText: 'rl-1 (with --seeds: <host name>-<pid>, the pod name in Kubernetes)',
+  },
+  seeds: {
+    ...seedsSetting('QKV_RL_SEEDS'),
+    description:
+      'Membership service addresses, HOST:PORT[,…]: this replica gossips as a cluster member and spreads counter keys over the live rate-limiter members (ownership follows them). Not with --replicas',
+    defaultText: '(none)',
+  },
+  advertise: advertiseSetting('QKV_RL_ADVERTISE'),
+  zone: zoneSetting('QKV_RL_ZONE'),
   replicas,
   failureMode: setting.enumOf(
     '--failure-mode',
@@ -128,16 +142,24 @@ export class RateLimiterConfigError extends Error {
 }
 
 /**
- * Checks what a single setting cannot: the rules folder is given and this replica's id is among
- * the replicas.
+ * Checks what a single setting cannot: the rules folder is given, `--seeds` and `--replicas` are
+ * not both given, and in static mode this replica's id is among the replicas. Fills in the
+ * default id (`rl-1`, or with `--seeds` one unique to this process).
  * @throws RateLimiterConfigError naming the setting.
  */
-export function checkConfig(config: RateLimiterConfig): void {
+export function checkConfig(config: RateLimiterConfig): RateLimiterConfig {
   if (config.rules.trim() === '') throw new RateLimiterConfigError('--rules', 'is required (a folder of YAML rule files)');
-  if (config.id.trim() === '') throw new RateLimiterConfigError('--id', 'must not be empty');
+  if (config.seeds.length > 0 && config.replicas.length > 0) {
+    throw new RateLimiterConfigError(
+      '--replicas',
+      'cannot be combined with --seeds: with --seeds the replicas are the live rate-limiter members the cluster gossips; --replicas is the static mode without a membership service',
+    );
+  }
+  if (config.id.trim() === '') config = { ...config, id: config.seeds.length > 0 ? (process.pid === 1 ? hostname() : `${hostname()}-${process.pid}`) : 'rl-1' };
   if (config.replicas.length > 0 && !config.replicas.some((r) => r.id === config.id)) {
     throw new RateLimiterConfigError('--id', `"${config.id}" is not one of --replicas (${config.replicas.map((r) => r.id).join(', ')})`);
   }
+  return config;
 }
 
 /**

@@ -3,8 +3,7 @@ import type { Logger } from '@quorumkv/service-kit';
 import type { FailureMode } from './config.js';
 import { OwnerUnreachableError, type UnreachableReason } from './errors.js';
 import type { LimiterStore } from './limiter-store.js';
-import type { Ownership } from './ownership.js';
-import type { PeerForwarder } from './peer-forwarder.js';
+import type { ReplicaSet } from './replica-set.js';
 
 /** A decision and whether the failure mode made it (the owner could not be reached). */
 export interface RoutedDecision {
@@ -21,15 +20,16 @@ export interface RouterCounters {
   forwardedDecisions: number;
   /** Decisions the failure mode made because the owner did not answer. */
   ownerUnreachable: number;
+  /** Decisions moved to an unreachable owner's successor (membership from gossip). */
+  failedOver: number;
   /** The same, by why the owner did not answer (`timeout` is Envoy's check timeout). */
   unreachableByReason: Record<UnreachableReason, number>;
 }
 
 export interface CounterRouterOptions {
-  readonly ownership: Ownership;
+  /** Who owns each key, and the forwarder to each other replica. */
+  readonly replicas: ReplicaSet;
   readonly store: LimiterStore;
-  /** One forwarder per other replica, by id. */
-  readonly peers: ReadonlyMap<string, PeerForwarder>;
   readonly failureMode: FailureMode;
   readonly now: () => number;
   readonly logger: Logger;
@@ -48,6 +48,7 @@ export class CounterRouter {
     ownedDecisions: 0,
     forwardedDecisions: 0,
     ownerUnreachable: 0,
+    failedOver: 0,
     unreachableByReason: { timeout: 0, 'stream-failed': 0, overloaded: 0, 'owner-refused': 0, closed: 0, 'unknown-replica': 0 },
   };
   private lastUnreachableLog = 0;
@@ -58,14 +59,14 @@ export class CounterRouter {
    * Decides `hits` for `counterKey` (negative: a refund, see {@link LimiterStore.decide}). A local decision is taken before this returns (so local
    * requests are applied in arrival order); a forwarded one resolves when the owner answers.
    */
-  decide(counterKey: string, policy: LimitPolicy, hits: number): Promise<RoutedDecision> {
-    const { ownership, store, peers } = this.options;
-    const owner = ownership.owner(counterKey);
-    if (owner === ownership.selfId) {
+  decide(counterKey: string, policy: LimitPolicy, hits: number, failedOver = false): Promise<RoutedDecision> {
+    const { replicas, store } = this.options;
+    const owner = replicas.owner(counterKey);
+    if (owner === replicas.selfId) {
       this.counters.ownedDecisions++;
       return Promise.resolve({ decision: store.decide(counterKey, policy, hits, this.options.now()), degraded: false });
     }
-    const peer = peers.get(owner);
+    const peer = replicas.peer(owner);
     if (peer === undefined) {
       return Promise.resolve(this.failureDecision(policy, new OwnerUnreachableError(owner, 'unknown-replica', 'no forwarder for this replica')));
     }
@@ -73,8 +74,18 @@ export class CounterRouter {
     return peer.decide(counterKey, policy, hits).then(
       (decision) => ({ decision, degraded: false }),
       (err: unknown) => {
-        if (err instanceof OwnerUnreachableError) return this.failureDecision(policy, err);
-        throw err;
+        if (!(err instanceof OwnerUnreachableError)) throw err;
+        // Membership from gossip: a key whose owner is gone (its stream broke or closed, or it did
+        // not answer in time) goes to the owner's successor, once — a successor that fails too
+        // leaves it to the failure mode. An owner that refused the item or is only backed up is
+        // alive and counting: moving its key would count it twice. See ReplicaSet.owner and the
+        // README's bound.
+        if (replicas.failover && !failedOver && err.reason !== 'owner-refused' && err.reason !== 'overloaded') {
+          replicas.passOver(owner);
+          this.counters.failedOver++;
+          return this.decide(counterKey, policy, hits, true);
+        }
+        return this.failureDecision(policy, err);
       },
     );
   }

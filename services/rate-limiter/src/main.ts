@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `quorumkv-rate-limiter --rules DIR [--listen HOST:PORT] [--id ID --replicas ID=HOST:PORT,…]`:
+ * `quorumkv-rate-limiter --rules DIR [--listen HOST:PORT] [--seeds HOST:PORT,… | --id ID --replicas ID=HOST:PORT,…]`:
  * the Envoy-compatible rate limit service. Wiring only: start telemetry, read the settings, load
  * the rules, serve /metrics, bind, report SERVING, drain on SIGTERM.
  */
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
+import { advertisedAddress, ClusterGossip, gossipChannelCredentials, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import {
   announceListening,
   createLogger,
@@ -22,6 +23,7 @@ import {
   transportSecurityOrExit,
 } from '@quorumkv/service-kit';
 import { checkConfig, rateLimiterSettings, RateLimiterConfigError } from './config.js';
+import { followRateLimiters } from './gossip-replicas.js';
 import { createRateLimiterMetrics } from './metrics.js';
 import { InitialRulesError } from './rules-reloader.js';
 import { createRateLimiterServer, rateLimiterAccessPolicy } from './server.js';
@@ -35,8 +37,7 @@ const config = settingsOrExit(
   command,
   () => {
     const parsed = readConfig(rateLimiterSettings);
-    if (!parsed.help) checkConfig(parsed.config);
-    return parsed;
+    return parsed.help ? parsed : { help: false as const, config: checkConfig(parsed.config) };
   },
   () => formatHelp(command, summary, rateLimiterSettings),
   [RateLimiterConfigError],
@@ -44,11 +45,14 @@ const config = settingsOrExit(
 
 const logger = createLogger({ service: 'rate-limiter', node: config.id });
 const transport = transportSecurityOrExit(command, config, { logger, identity: SERVICE_IDENTITIES.rateLimiter });
+const dynamicMembership = config.seeds.length > 0;
 const server = createRateLimiterServer({
   config,
   logger,
+  dynamicMembership,
   peerCredentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.rateLimiter] }),
 });
+const gossip = dynamicMembership ? new ClusterGossip({ credentials: gossipChannelCredentials(transport) }) : undefined;
 try {
   await server.start();
 } catch (err) {
@@ -65,9 +69,10 @@ const metrics = createRateLimiterMetrics({ rules: server.reloader, stats: server
 const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
 const host = await startGrpcHost({
   address: config.listen,
-  services: server.services,
+  services: gossip ? [...server.services, gossip.registration] : server.services,
   logger,
-  maxReceiveMessageBytes: server.maxReceiveMessageBytes,
+  // With --seeds, gossip shares the port: its full-state syncs must fit too.
+  maxReceiveMessageBytes: gossip ? Math.max(server.maxReceiveMessageBytes, gossipReceiveLimit()) : server.maxReceiveMessageBytes,
   interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   direct: { methods: server.direct, observe: directCallObserver({ metrics: metrics.service, telemetry }) },
   security: {
@@ -77,12 +82,25 @@ const host = await startGrpcHost({
     ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
   },
 });
+let stopFollowing: (() => void) | undefined;
+if (gossip) {
+  const member = gossip.start({
+    id: config.id,
+    address: advertisedAddress(config.listen, host.port, config.advertise),
+    role: 'rate-limiter',
+    zone: config.zone,
+    seeds: config.seeds,
+    logger,
+  });
+  stopFollowing = followRateLimiters(member, server.replicas, logger);
+}
 host.setServing(true);
 announceListening(logger, {
   address: host.address,
   metricsUrl: metricsServer.url,
   id: config.id,
-  replicas: config.replicas.map((r) => r.id),
+  membership: dynamicMembership ? `gossip via ${config.seeds.join(',')}` : config.replicas.length > 0 ? 'static --replicas' : 'standalone',
+  replicas: server.replicas.replicas(),
   failureMode: config.failureMode,
   headers: config.headers,
   rules: config.rules,
@@ -96,6 +114,9 @@ onShutdownSignal(
   async () => {
     host.setServing(false);
     server.endPeerStreams();
+    stopFollowing?.();
+    // The others see this replica leave (not fail) and take its keys at once.
+    await gossip?.stop();
     await host.shutdown(config.graceMs);
     server.close();
     transport.close();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CounterRouter } from './counter-router.js';
 import { LimiterStore } from './limiter-store.js';
 import { createRateLimiterMetrics } from './metrics.js';
-import { createOwnership } from './ownership.js';
+import { ReplicaSet } from './replica-set.js';
 import { RuleStats } from './rule-stats.js';
 import type { RuleLoadCounters } from './rules-reloader.js';
 
@@ -37,13 +37,13 @@ function setup(): {
   const rules = ruleSet(RULES);
   const stats = new RuleStats();
   const loads: RuleLoadCounters = { configLoadSuccess: 1, configLoadError: 0, lastError: '' };
+  const logger = createLogger({ service: 'test', level: 'silent' });
   const router = new CounterRouter({
-    ownership: createOwnership('rl-1', []),
+    replicas: new ReplicaSet({ selfId: 'rl-1', forwardTimeoutMs: 100, logger, failover: false }),
     store: new LimiterStore(),
-    peers: new Map(),
     failureMode: 'closed',
     now: () => 0,
-    logger: createLogger({ service: 'test', level: 'silent' }),
+    logger,
   });
   const metrics = createRateLimiterMetrics({ rules: { current: rules, counters: loads }, stats, router, failureMode: 'closed' });
   return { stats, loads, router, metrics };

@@ -75,7 +75,7 @@ const RULE_COUNTERS = ['totalHits', 'overLimit', 'nearLimit', 'withinLimit', 'sh
 /**
  * Registers the rate limiter's metrics and mirrors its counters into them at scrape time:
  * per-rule hits (`domain`, `rule` = the rule's configured id, never a request's values), config
- * loads, failover decisions (`mode` = `fail_open` or `fail_closed`) and check timeouts. Detailed
+ * loads, failover decisions (`mode` = `fail_open`, `fail_closed`, or `successor` when an unreachable owner's keys went to the next replica) and check timeouts. Detailed
  * (per-value) counters stay on the admin API: their label values would be unbounded.
  */
 export function createRateLimiterMetrics(sources: RateLimitCountSources): RateLimiterMetrics {
@@ -108,6 +108,8 @@ export function createRateLimiterMetrics(sources: RateLimitCountSources): RateLi
     const routed = sources.router.counters;
     const mode = `fail_${sources.failureMode}`;
     failover.update(mode, routed.ownerUnreachable, { mode });
+    // Membership from gossip: decisions an unreachable owner's successor took instead.
+    failover.update('successor', routed.failedOver, { mode: 'successor' });
     timeouts.update('', routed.unreachableByReason.timeout);
   };
   registry.beforeCollect(sync);

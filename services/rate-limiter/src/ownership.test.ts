@@ -1,5 +1,18 @@
-import { describe, expect, it } from 'vitest';
-import { createOwnership } from './ownership.js';
+import { createLogger } from '@quorumkv/service-kit';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ReplicaAddress } from './config.js';
+import { ReplicaSet } from './replica-set.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const created: ReplicaSet[] = [];
+
+/** The static ownership of `selfId` over `replicas` (as `--replicas` makes it). */
+function createOwnership(selfId: string, replicas: readonly ReplicaAddress[]): ReplicaSet {
+  const set = new ReplicaSet({ selfId, forwardTimeoutMs: 100, logger, failover: false });
+  set.setReplicas(replicas);
+  created.push(set);
+  return set;
+}
 
 const replicas = [
   { id: 'rl-1', address: '127.0.0.1:1' },
@@ -8,6 +21,10 @@ const replicas = [
 ];
 
 describe('ownership', () => {
+  afterEach(() => {
+    for (const s of created.splice(0)) s.close();
+  });
+
   it('gives every key the same owner on every replica, one of the replicas', () => {
     const views = replicas.map((r) => createOwnership(r.id, [...replicas].reverse()));
     for (let i = 0; i < 500; i++) {

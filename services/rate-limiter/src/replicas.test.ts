@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withReservedPorts } from '@quorumkv/local-cluster';
 import { rls } from '@quorumkv/proto';
-import { createOwnership } from './ownership.js';
+import { createLogger } from '@quorumkv/service-kit';
+import { ReplicaSet } from './replica-set.js';
 import { request, startTestLimiter, tempDir, writeRules, type TestLimiter } from './test-harness.js';
 import type { FailureMode } from './config.js';
 
@@ -11,9 +12,13 @@ const RULES = { 'd.yaml': 'domain: d\ndescriptors:\n  - key: k\n    rate_limit: 
 
 /** A descriptor value whose counter key the given replica owns. */
 function keyOwnedBy(owner: string, replicas: { id: string; address: string }[]): string {
-  const o = createOwnership('any', replicas);
-  for (let i = 0; ; i++) {
-    if (o.owner(JSON.stringify(['d', 'k', `v${i}`])) === owner) return `v${i}`;
+  const o = new ReplicaSet({ selfId: 'any', forwardTimeoutMs: 100, logger: createLogger({ service: 'test', level: 'silent' }), failover: false });
+  o.setReplicas(replicas);
+  const owned = (value: string): boolean => o.owner(JSON.stringify(['d', 'k', value])) === owner;
+  try {
+    for (let i = 0; ; i++) if (owned(`v${i}`)) return `v${i}`;
+  } finally {
+    o.close();
   }
 }
 

@@ -15,8 +15,7 @@ import { createCheckService } from './check-service.js';
 import { receiveLimit, rateLimiterSettings, type RateLimiterConfig } from './config.js';
 import { CounterRouter } from './counter-router.js';
 import { LimiterStore } from './limiter-store.js';
-import { createOwnership } from './ownership.js';
-import { PeerForwarder } from './peer-forwarder.js';
+import { ReplicaSet } from './replica-set.js';
 import { createReplicaService } from './replica-service.js';
 import { createDirectRlsMethod, createRlsService } from './rls-service.js';
 import { RuleStats } from './rule-stats.js';
@@ -31,6 +30,11 @@ export type RateLimiterServerConfig = Pick<
 
 export interface RateLimiterServerDeps {
   readonly config: RateLimiterServerConfig;
+  /**
+   * Replicas come from the cluster's gossip (`--seeds`): ownership follows the live members and an
+   * unreachable owner's keys go to its successor. False: the static `--replicas` list. @default false
+   */
+  readonly dynamicMembership?: boolean;
   readonly logger: Logger;
   /** Wall clock in ms (the algorithms align windows to the epoch). @default Date.now */
   readonly now?: () => number;
@@ -57,6 +61,8 @@ export interface RateLimiterServer {
   readonly stats: RuleStats;
   readonly router: CounterRouter;
   readonly store: LimiterStore;
+  /** The replicas keys are spread over (set from `--replicas`, or from gossip with `--seeds`). */
+  readonly replicas: ReplicaSet;
   /** Loads the rules (throws InitialRulesError when they are bad) and starts the idle sweep. */
   start(): Promise<void>;
   /**
@@ -101,23 +107,15 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
   const now = deps.now ?? Date.now;
   const stats = new RuleStats();
   const store = new LimiterStore();
-  const ownership = createOwnership(config.id, config.replicas);
-  const peers = new Map<string, PeerForwarder>();
-  for (const r of config.replicas) {
-    if (r.id === config.id) continue;
-    peers.set(
-      r.id,
-      new PeerForwarder({
-        selfId: config.id,
-        peerId: r.id,
-        address: r.address,
-        timeoutMs: config.forwardTimeoutMs,
-        logger,
-        ...(deps.peerCredentials ? { credentials: deps.peerCredentials } : {}),
-      }),
-    );
-  }
-  const router = new CounterRouter({ ownership, store, peers, failureMode: config.failureMode, now, logger });
+  const replicas = new ReplicaSet({
+    selfId: config.id,
+    forwardTimeoutMs: config.forwardTimeoutMs,
+    logger,
+    failover: deps.dynamicMembership ?? false,
+    ...(deps.peerCredentials ? { credentials: deps.peerCredentials } : {}),
+  });
+  replicas.setReplicas(config.replicas);
+  const router = new CounterRouter({ replicas, store, failureMode: config.failureMode, now, logger });
   const reloader = new RulesReloader({
     dir: config.rules,
     logger,
@@ -147,7 +145,7 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
         rules: reloader,
         stats,
         router,
-        replica: { id: config.id, replicas: ownership.replicas(), failureMode: config.failureMode, liveCounters: () => store.size },
+        replica: { id: config.id, replicas: () => replicas.replicas(), failureMode: config.failureMode, liveCounters: () => store.size },
         logger,
       }),
     },
@@ -165,6 +163,7 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
     stats,
     router,
     store,
+    replicas,
     async start() {
       await reloader.start();
       sweeper = setInterval(() => {
@@ -180,7 +179,7 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
     close() {
       if (sweeper) clearInterval(sweeper);
       reloader.close();
-      for (const p of peers.values()) p.close();
+      replicas.close();
     },
   };
 }

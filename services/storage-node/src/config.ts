@@ -1,3 +1,4 @@
+import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
 import { batchReceiveLimit, hostPort, setting, tlsSettings, type ConfigOf } from '@quorumkv/service-kit';
 
 /**
@@ -46,6 +47,45 @@ export const storageNodeSettings = {
     7 * 24 * 3_600_000,
   ),
   dedupPerKey: setting.int('--dedup-per-key', 'QKV_STORAGE_DEDUP_PER_KEY', 16, 'Most request ids one key remembers, the newest (0: none, no de-duplication)', 0, 1_000),
+  seeds: {
+    ...seedsSetting('QKV_STORAGE_SEEDS'),
+    description:
+      'Membership service addresses, HOST:PORT[,HOST:PORT…]: the node gossips, follows the ring, joins it (see --no-auto-join), receives the ranges it gains and drops those it releases. Without it the node runs alone, outside any ring (single-node tests)',
+    defaultText: '(none: no ring)',
+  },
+  zone: zoneSetting('QKV_STORAGE_ZONE'),
+  noAutoJoin: setting.bool(
+    '--no-auto-join',
+    'QKV_STORAGE_NO_AUTO_JOIN',
+    false,
+    'With --seeds: follow the ring but do not join it by itself; an operator adds it with `qkv cluster join ID ADDR`',
+  ),
+  advertise: advertiseSetting('QKV_STORAGE_ADVERTISE'),
+  merkleTrees: setting.bool(
+    '--merkle-trees',
+    'QKV_STORAGE_MERKLE_TREES',
+    true,
+    'Keep a Merkle tree per replicated ring arc for anti-entropy (--merkle-trees=false: none, and no TreeService; for measuring their cost)',
+  ),
+  treeRebuildKeysPerSecond: setting.int(
+    '--tree-rebuild-keys-per-second',
+    'QKV_STORAGE_TREE_REBUILD_KEYS_PER_SECOND',
+    50_000,
+    'Keys per second a Merkle tree build or verification reads, so it never starves foreground traffic',
+    1,
+    100_000_000,
+  ),
+  treeVerifyIntervalMs: {
+    ...setting.int(
+      '--tree-verify-interval-ms',
+      'QKV_STORAGE_TREE_VERIFY_INTERVAL_MS',
+      7 * 24 * 3_600_000,
+      'How often the Merkle trees are rebuilt from the data records and compared (drift is counted); 0: never',
+      0,
+      365 * 24 * 3_600_000,
+    ),
+    defaultText: '604800000 (a week)',
+  },
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
   // Mutual TLS: client certificates are always required on a storage node's port.
   ...tlsSettings('QKV_STORAGE'),

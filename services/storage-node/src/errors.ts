@@ -2,6 +2,8 @@
  * Conditions of the storage node, as classes with readonly context. The replica stream maps them
  * to `ReplicaError` codes in one place (`replica-error.ts`); nothing branches on message text.
  */
+import { status } from '@grpc/grpc-js';
+import { ServiceError } from '@quorumkv/service-kit';
 
 /**
  * A coordinate (or a merge, past its ceiling) would leave the key with more live siblings than
@@ -56,6 +58,33 @@ export class NodeIdMismatchError extends Error {
     readonly givenId: string,
   ) {
     super(`data directory ${dataDir} belongs to node "${storedId}", not "${givenId}"; use that id or another directory`);
+  }
+}
+
+/**
+ * A replica request routed by an older ring epoch than this node knows. Refused before any work:
+ * the sender must catch up with the ring (see `ReplicaRequest.ring_epoch`) and route again.
+ */
+export class StaleEpochError extends Error {
+  override readonly name = 'StaleEpochError';
+  constructor(
+    /** The epoch the request was routed by. */
+    readonly requestEpoch: number,
+    /** The epoch this node knows. */
+    readonly knownEpoch: number,
+  ) {
+    super(`request routed by ring epoch ${requestEpoch}, but this node knows epoch ${knownEpoch}: refresh the ring and retry`);
+  }
+}
+
+/** This node has LEFT the ring: it serves no replica traffic and no ranges any more. */
+export class LeftRingError extends ServiceError {
+  override readonly name = 'LeftRingError';
+  constructor(
+    readonly nodeId: string,
+    readonly epoch: number,
+  ) {
+    super(status.UNAVAILABLE, `node ${nodeId} has left the ring (epoch ${epoch}): it serves no replica traffic; shut it down`);
   }
 }
 

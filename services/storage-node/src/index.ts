@@ -8,6 +8,8 @@ export { StorageEngine } from './engine.js';
 export type { CoordinateOutcome, EngineStats, StorageEngineOptions, WriteInput } from './engine.js';
 export type { DedupWindow } from './applied-writes.js';
 export { randomEpoch } from './node-meta.js';
+export { arcSegments, indexKey, INDEX_END, INDEX_START } from './position-index.js';
+export type { RangeCursor, RangeEntry, ScanOptions } from './position-index.js';
 export { DataDirLockedError, EngineClosedError, NodeIdMismatchError, SiblingLimitError } from './errors.js';
 export { KeyedMutex } from './key-lock.js';
 export { toReplicaError } from './replica-error.js';

@@ -24,13 +24,16 @@ import {
   startMetricsServer,
   transportSecurityOrExit,
 } from '@quorumkv/service-kit';
+import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import { STORAGE_SERVICE, storageAccessPolicy } from './access.js';
 import { replicaReceiveLimit, storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
-import { createStorageNodeMetrics } from './metrics.js';
+import { createStorageNodeMetrics, createTransferMetrics } from './metrics.js';
 import { tracedEngine } from './observability.js';
+import { RingParticipation } from './ring-participation.js';
 import { createStorageServer } from './server.js';
+import { openNodeTrees } from './trees/node-trees.js';
 
 const COMMAND = 'quorumkv-storage-node';
 
@@ -40,7 +43,13 @@ function readSettings(): StorageNodeConfig {
   const config = settingsOrExit(
     COMMAND,
     () => readConfig(storageNodeSettings),
-    () => formatHelp(COMMAND, 'A quorumkv storage node: keeps versioned values of its ring slice in LevelDB.', storageNodeSettings),
+    () =>
+      formatHelp(
+        COMMAND,
+        'A quorumkv storage node: keeps versioned values of its ring slice in LevelDB. With --seeds it joins the ring through the membership ' +
+          'service, receives the ranges it gains and drops those it releases; without --seeds it runs alone, outside any ring (single-node tests).',
+        storageNodeSettings,
+      ),
   );
   if (config.id === '') refuse('--id is required (e.g. --id node-1): it names this node on the ring and in every version it mints');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.id)) refuse(`invalid setting --id: use 1-64 letters, digits, '.', '_' or '-', got "${config.id}"`);
@@ -84,7 +93,34 @@ async function main(): Promise<void> {
 
   const telemetry = registeredTelemetry();
   const metrics = createStorageNodeMetrics(engine);
-  const server = createStorageServer({ nodeId: config.id, engine: telemetry.enabled ? tracedEngine(engine) : engine, logger });
+  const trees = config.merkleTrees
+    ? await openNodeTrees({
+        engine,
+        nodeId: config.id,
+        logger,
+        metrics: metrics.service,
+        rebuildKeysPerSecond: config.treeRebuildKeysPerSecond,
+        verifyIntervalMs: config.treeVerifyIntervalMs,
+      })
+    : undefined;
+  // Without --seeds there is no ring: no gossip, no Watch, epoch 0 (fencing off), never LEFT.
+  const gossip = config.seeds.length > 0 ? new ClusterGossip() : undefined;
+  let ring: RingParticipation | undefined;
+  const transferMetrics = createTransferMetrics(metrics.service, () => {
+    const r = ring;
+    if (r === undefined) return undefined;
+    return { counts: () => r.transfers.counts(), bytesPerSecond: r.transfers.bytesPerSecond, receiveRate: r.transfers.receiveRate, epoch: () => r.cluster.epoch };
+  });
+  const server = createStorageServer({
+    nodeId: config.id,
+    engine: telemetry.enabled ? tracedEngine(engine) : engine,
+    logger,
+    ranges: engine,
+    currentEpoch: () => ring?.currentEpoch() ?? 0,
+    waitForEpoch: (epoch, timeoutMs) => ring?.waitForEpoch(epoch, timeoutMs) ?? Promise.resolve(),
+    hasLeft: () => ring?.hasLeft() ?? false,
+    onRangeServed: (keys, bytes) => transferMetrics.batchOut(keys, bytes),
+  });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger }).catch(
     async (err: unknown) => {
       await engine.close();
@@ -94,8 +130,13 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
-    maxReceiveMessageBytes: replicaReceiveLimit(config),
-    services: [{ name: STORAGE_SERVICE, definition: server.definition, implementation: server.implementation }],
+    // With --seeds, gossip shares the port: its full-state syncs must fit too.
+    maxReceiveMessageBytes: gossip ? Math.max(replicaReceiveLimit(config), gossipReceiveLimit()) : replicaReceiveLimit(config),
+    services: [
+      { name: STORAGE_SERVICE, definition: server.definition, implementation: server.implementation },
+      ...(trees ? [trees.registration] : []),
+      ...(gossip ? [gossip.registration] : []),
+    ],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
     security: {
       transport,
@@ -111,8 +152,30 @@ async function main(): Promise<void> {
   });
   // SERVING only now: the engine is open, so the first request a load balancer sends can be served.
   host.setServing(true);
+  const address = advertisedAddress(config.listen, host.port, config.advertise);
+  if (gossip) {
+    ring = new RingParticipation({
+      nodeId: config.id,
+      address,
+      zone: config.zone,
+      seeds: config.seeds,
+      autoJoin: !config.noAutoJoin,
+      engine,
+      gossip,
+      logger,
+      observer: transferMetrics,
+      onDropped: (keys) => transferMetrics.dropped(keys),
+      drainedBelow: (epoch) => server.drainedBelow(epoch),
+    });
+    // Before start, so the trees see the first view too.
+    trees?.follow(ring.cluster);
+    ring.start();
+  }
   announceListening(logger, {
     address: host.address,
+    advertised: address,
+    seeds: config.seeds.join(','),
+    zone: config.zone,
     metricsUrl: metricsServer.url,
     dataDir,
     epoch: engine.epoch.toString(16),
@@ -127,11 +190,15 @@ async function main(): Promise<void> {
     async () => {
       const until = Date.now() + config.graceMs;
       host.setServing(false);
+      // Transfers stop at a batch boundary (their checkpoints stay); gossip announces the departure.
+      await ring?.stop();
       // Streams end themselves once their running requests are answered; the grace period bounds it.
       await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
       await host.shutdown(Math.max(0, until - Date.now()));
+      await trees?.stop();
+      // The trees are saved after the last write, so the next start can trust them.
+      await engine.close(trees ? () => trees.save() : undefined);
       transport.close();
-      await engine.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);

@@ -6,10 +6,15 @@
  *   the request ids applied to the key recently (`applied`).
  * - `m` + name     → node metadata: `node-id` (UTF-8), `epoch` (8-byte big-endian: the current
  *   incarnation), and, only in folders written before epochs, `dot-counter` (8-byte big-endian,
- *   the old node-wide counter; read once at open, then deleted).
+ *   the old node-wide counter; read once at open, then deleted), `position-index` (present once
+ *   the ring-position index covers every record), `transfer/…` (range-transfer checkpoints), `release/…` (arcs to drop after a commit),
+ *   `tree/<start>-<end>` (a Merkle tree saved at a clean shutdown) and `trees-epoch` (the
+ *   incarnation that saved them: the trees are trusted only by the next one).
+ * - `a` + position (4-byte big-endian) + user key → the key's version-set digest: the ring-position
+ *   index (see `position-index.ts`), written in the same batch as the record.
  */
 import { storage } from '@quorumkv/proto';
-import { pooledSerializer } from '@quorumkv/service-kit';
+import { InvalidArgumentError, pooledSerializer } from '@quorumkv/service-kit';
 import { versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
 
 const DATA_PREFIX = 0x64; // 'd'
@@ -29,7 +34,15 @@ export function dataKey(key: Uint8Array): Buffer {
 }
 
 /** Names of the metadata records. */
-export type MetaName = 'node-id' | 'epoch' | 'dot-counter';
+export type MetaName =
+  | 'node-id'
+  | 'epoch'
+  | 'dot-counter'
+  | 'position-index'
+  | `transfer/${string}`
+  | `release/${string}`
+  | 'trees-epoch'
+  | `tree/${string}`;
 
 /** The LevelDB key of a metadata record. */
 export function metaKey(name: MetaName): Buffer {
@@ -83,4 +96,23 @@ export function encodeUint64(n: bigint): Buffer {
 export function decodeUint64(record: Uint8Array | undefined): bigint | undefined {
   if (record === undefined || record.length !== 8) return undefined;
   return Buffer.from(record.buffer, record.byteOffset, record.byteLength).readBigUInt64BE();
+}
+
+/** The bytes as a Buffer over the same memory (LevelDB takes Buffers; no copy). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A received record decoded, or bad input when it is not a valid version set. */
+export function decodeIncoming(bytes: Uint8Array): StoredRecord {
+  try {
+    return decodeRecord(bytes);
+  } catch (err) {
+    throw new InvalidArgumentError('versions_record', `not a valid version set: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** How many different values the versions hold (a sibling-limit message names it: a Get shows each once). */
+export function distinctValues(versions: readonly Version[]): number {
+  return new Set(versions.map((v) => Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString('base64'))).size;
 }

@@ -153,6 +153,7 @@ describe('ReplicateSession deadlines and clock', () => {
     trace: {},
     timeoutMs,
     deadlineMs,
+    ringEpoch: 0,
     op: { $case: 'coordinate', coordinate: { key: Buffer.from('k'), context: [], value: Buffer.from('v'), tombstone: false, requestId: Buffer.alloc(0) } },
   });
 

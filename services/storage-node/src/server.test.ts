@@ -23,13 +23,15 @@ let grpcServer: Server;
 let storageServer: StorageServer;
 let client: ReplicaStreamClient;
 let now = 1_700_000_000_000;
+let knownEpoch = 0;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'qkv-server-'));
   const { logger } = captureLogger('node-1');
   engine = await StorageEngine.open({ dataDir: dir, nodeId: 'node-1', logger, maxSiblings: 2, now: () => now });
   gated = new GatedEngine(engine);
-  storageServer = createStorageServer({ nodeId: 'node-1', engine: gated, logger, now: () => now });
+  knownEpoch = 0;
+  storageServer = createStorageServer({ nodeId: 'node-1', engine: gated, logger, now: () => now, currentEpoch: () => knownEpoch });
   grpcServer = new Server();
   grpcServer.addService(storageServer.definition, storageServer.implementation);
   const port = await new Promise<number>((resolve, reject) =>
@@ -93,7 +95,7 @@ describe('StorageService over a real gRPC stream', () => {
   it('answers a bad request with CODE_INVALID_ARGUMENT and keeps the stream serving', async () => {
     const empty = await client.send(read(''));
     expect(resultOf(empty)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
-    const noOp = await client.sendRaw({ id: 77, trace: {}, timeoutMs: 0, deadlineMs: 0, op: undefined });
+    const noOp = await client.sendRaw({ id: 77, trace: {}, timeoutMs: 0, deadlineMs: 0, ringEpoch: 0, op: undefined });
     expect(resultOf(noOp)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     const noDot = await client.send({
       $case: 'merge',
@@ -184,5 +186,41 @@ describe('StorageService over a real gRPC stream', () => {
     expect((await running).result?.$case).toBe('coordinate');
     await drained;
     await client.whenEnded();
+  });
+
+  it('refuses a request routed by an older ring epoch with CODE_STALE_EPOCH and its own epoch, storing nothing; the same or a newer epoch is served', async () => {
+    knownEpoch = 7;
+    client.ringEpoch = 6;
+    const stale = resultOf(await client.send(coordinate('fenced', 'v')));
+    expect(stale).toMatchObject({ $case: 'error', error: { code: Code.CODE_STALE_EPOCH, ringEpoch: 7 } });
+    expect(stale?.$case === 'error' ? stale.error.message : '').toMatch(/ring epoch 6.*knows epoch 7/);
+    expect(resultOf(await client.send(read('fenced')))).toMatchObject({ $case: 'error', error: { code: Code.CODE_STALE_EPOCH } });
+    client.ringEpoch = 7;
+    expect(resultOf(await client.send(read('fenced')))).toEqual({ $case: 'read', read: { versions: [] } });
+    client.ringEpoch = 8;
+    expect(resultOf(await client.send(coordinate('fenced', 'v')))?.$case).toBe('coordinate');
+  });
+
+  it('drainedBelow(e) waits for the requests admitted under an older epoch, not for newer ones', async () => {
+    knownEpoch = 3;
+    client.ringEpoch = 3;
+    gated.hold('old');
+    const old = client.send(coordinate('old', 'v'));
+    await gated.arrived('old');
+    knownEpoch = 4;
+    let drained = false;
+    const waiting = storageServer.drainedBelow(4).then(() => (drained = true));
+    client.ringEpoch = 4;
+    gated.hold('new');
+    const newer = client.send(coordinate('new', 'v'));
+    await gated.arrived('new');
+    expect(drained).toBe(false);
+    gated.open('old');
+    expect((await old).result?.$case).toBe('coordinate');
+    await waiting;
+    expect(drained).toBe(true);
+    gated.open('new');
+    expect((await newer).result?.$case).toBe('coordinate');
+    await expect(storageServer.drainedBelow(5)).resolves.toBeUndefined();
   });
 });

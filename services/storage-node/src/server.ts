@@ -1,9 +1,12 @@
-import type { ServerDuplexStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
-import { InvalidArgumentError, pooledSerializer, unary, type Logger } from '@quorumkv/service-kit';
+import { InvalidArgumentError, ServiceError, pooledSerializer, unary, type Logger } from '@quorumkv/service-kit';
 import { MalformedVersionError, clockFromProto, versionFromProto, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
 import type { StorageEngine } from './engine.js';
+import { LeftRingError } from './errors.js';
+import { EpochFence } from './epoch-fence.js';
 import { inReplicaSpan } from './observability.js';
+import { pullRange } from './range-source.js';
 import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
 
 /** The engine operations the server needs (a {@link StorageEngine}, or a wrapper in tests). */
@@ -18,6 +21,22 @@ export interface StorageServerDeps {
   readonly now?: () => number;
   /** Requests running at once on one stream. @default 256 */
   readonly maxInFlightPerStream?: number;
+  /**
+   * The committed ring epoch this node knows (from its cluster view); a replica request routed
+   * by an older one is refused with CODE_STALE_EPOCH. @default () => 0 (no ring: admit all)
+   */
+  readonly currentEpoch?: () => number;
+  /**
+   * Resolves once this node's view reached `epoch` (a range source must know the epoch it serves
+   * for before it serves). @default none: served at once (no ring)
+   */
+  readonly waitForEpoch?: (epoch: number, timeoutMs: number) => Promise<unknown>;
+  /** The engine's range scans, for PullRange (without them PullRange answers UNIMPLEMENTED). */
+  readonly ranges?: Pick<StorageEngine, 'scanRange' | 'countRange'>;
+  /** Whether this node is LEFT in its newest ring: it then refuses replica traffic. @default () => false */
+  readonly hasLeft?: () => boolean;
+  /** Called once per PullRange batch served (transfer metrics). */
+  readonly onRangeServed?: (keys: number, bytes: number, requester: string) => void;
 }
 
 /**
@@ -43,6 +62,11 @@ export interface StorageServer {
    * that a server `tryShutdown` is not held open by long-lived coordinator streams.
    */
   drain(): Promise<void>;
+  /**
+   * Resolves once every replica request admitted under a ring epoch below `epoch` has finished.
+   * A node about to serve a range to a new owner for `epoch` waits for it (see `EpochFence`).
+   */
+  drainedBelow(epoch: number): Promise<void>;
 }
 
 function malformed(field: string, err: unknown): never {
@@ -113,10 +137,20 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
   const sessions = new Set<ReplicateSession>();
   let draining = false;
   const now = deps.now ?? Date.now;
+  const currentEpoch = deps.currentEpoch ?? ((): number => 0);
+  const hasLeft = deps.hasLeft ?? ((): boolean => false);
+  const fence = new EpochFence(currentEpoch);
 
   const replicate = (call: ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>): void => {
     const session = new ReplicateSession(call, {
-      handle: (request, deadline) => inReplicaSpan(request, () => runOp(deps.engine, request, deadline)),
+      handle: (request, deadline) => {
+        // Why a LEFT node refuses: its ranges belong to other nodes now and it drops them; a
+        // coordinator still on an old view must not read from or write to it.
+        if (hasLeft()) throw new LeftRingError(deps.nodeId, currentEpoch());
+        // Before any work: a request from a coordinator behind the ring must not touch the engine.
+        const release = fence.admit(request.ringEpoch);
+        return inReplicaSpan(request, () => runOp(deps.engine, request, deadline)).finally(release);
+      },
       logger: deps.logger,
       now,
       ...(deps.maxInFlightPerStream !== undefined ? { maxInFlight: deps.maxInFlightPerStream } : {}),
@@ -131,7 +165,24 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
     return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes), epoch: s.epoch };
   });
 
-  const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats };
+  const ranges = deps.ranges;
+  const pull = unary<storage.PullRangeRequest, storage.PullRangeResponse>(deps.logger, (req) => {
+    if (ranges === undefined) return Promise.reject(new ServiceError(status.UNIMPLEMENTED, 'this node serves no range streaming'));
+    return pullRange(
+      {
+        nodeId: deps.nodeId,
+        engine: ranges,
+        currentEpoch,
+        hasLeft,
+        drainedBelow: (e) => fence.drainedBelow(e),
+        ...(deps.waitForEpoch ? { waitForEpoch: deps.waitForEpoch } : {}),
+        ...(deps.onRangeServed ? { onServed: deps.onRangeServed } : {}),
+      },
+      req,
+    );
+  });
+
+  const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats, pullRange: pull };
   return {
     definition: storageServiceDefinition,
     implementation,
@@ -139,5 +190,6 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
       draining = true;
       await Promise.all([...sessions].map((s) => s.drain()));
     },
+    drainedBelow: (epoch) => fence.drainedBelow(epoch),
   };
 }

@@ -98,6 +98,21 @@ describe('WriteBatcher', () => {
     await idlePromise;
     expect(idle).toBe(true);
   });
+
+  it('runs work between batches: at once when none is written, else after the one in flight settles and before the next starts', async () => {
+    const { batcher, batches, tick } = harness();
+    const order: string[] = [];
+    await batcher.between(() => order.push('idle'));
+    void batcher.put(put('a'));
+    tick();
+    void batcher.put(put('b'));
+    const between = batcher.between(() => order.push(`between: ${batches.length} batch(es) started`));
+    expect(order).toEqual(['idle']);
+    batches[0]?.done();
+    await between;
+    expect(order).toEqual(['idle', 'between: 1 batch(es) started']);
+    expect(batches).toHaveLength(2);
+  });
 });
 
 describe('WriteBatcher queue bound', () => {

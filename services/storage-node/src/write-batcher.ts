@@ -6,10 +6,20 @@
 
 import { WriteQueueFullError } from './errors.js';
 
-/** One record to store. */
+/** One record to store, or (`value` undefined) to delete. */
 export interface RecordPut {
   readonly key: Buffer;
-  readonly value: Buffer;
+  readonly value: Buffer | undefined;
+  /**
+   * The record's ring-position index entry: its digest, written beside the record (omitted by
+   * writers that keep no index, as in tests of the batcher alone).
+   */
+  readonly digest?: Buffer;
+  /**
+   * The digest the put replaces, when the writer knows it (`null`: the key was absent), so the
+   * Merkle trees' update needs no extra read; undefined: not known (read from the index if wanted).
+   */
+  readonly oldDigest?: Buffer | null;
 }
 
 /** Writes a batch atomically; resolves once LevelDB has appended it to its log. */
@@ -48,6 +58,8 @@ export class WriteBatcher {
   private scheduled = false;
   private inFlight = false;
   private idleWaiters: (() => void)[] = [];
+  /** Work to run once the batch in flight has settled, before the next one starts. */
+  private betweenWaiters: (() => void)[] = [];
   private batches = 0;
   private records = 0;
   /** Records in `queue` (not the batch being written). */
@@ -91,6 +103,31 @@ export class WriteBatcher {
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Runs `fn` (synchronous) at a moment when no batch is being written: at once when none is,
+   * otherwise as soon as the one in flight has settled — after everything its writer did when it
+   * completed, before the next batch starts. The Merkle trees take their snapshots here: a batch
+   * is then either wholly in LevelDB with its tree updates applied, or not started.
+   */
+  between<T>(fn: () => T): Promise<T> {
+    if (!this.inFlight) {
+      try {
+        return Promise.resolve(fn());
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.betweenWaiters.push(() => {
+        try {
+          resolve(fn());
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+  }
+
   /** Batches written and records in them, since creation (for the average group size). */
   get counters(): { readonly batches: number; readonly records: number } {
     return { batches: this.batches, records: this.records };
@@ -131,6 +168,9 @@ export class WriteBatcher {
     this.inFlight = false;
     if (err === undefined) group.resolve();
     else group.reject(err);
+    const between = this.betweenWaiters;
+    this.betweenWaiters = [];
+    for (const w of between) w();
     // Puts that queued while this batch was on its way have waited long enough: write them now.
     if (this.queue.length > 0) this.flush();
     else this.notifyIdle();

@@ -1,4 +1,6 @@
 import type { QuorumKvClient } from '../kv-client.js';
+import type { AntiEntropyClient } from '../anti-entropy-client.js';
+import type { MembershipClient } from '../membership-client.js';
 
 /** One option of a command: `--name VALUE` (string) or `--name` (boolean). */
 export interface OptionSpec {
@@ -28,6 +30,16 @@ export interface CommandContext {
   readonly address: string;
   /** The SDK client, created on first use (a command that needs no server never dials one). */
   client(): QuorumKvClient;
+  /** A client of the membership service at `address`, closed when the command ends. */
+  membership(address: string): MembershipClient;
+  /** A client of the anti-entropy worker's admin API at `address`, closed when the command ends. */
+  antiEntropy(address: string): AntiEntropyClient;
+  /** The environment `qkv` runs in (`QKV_MEMBERSHIP`…). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal (progress bars, screen refreshes). */
+  readonly interactive: boolean;
+  /** Waits `ms` (a refresh interval). */
+  sleep(ms: number): Promise<void>;
   /** Writes text to stdout, newline added. */
   print(text: string): void;
   /** Writes bytes to stdout exactly, nothing added (`get --format raw`). */

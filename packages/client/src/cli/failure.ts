@@ -1,6 +1,7 @@
 import {
   ClientOptionsError,
   CoordinatorUnreachableError,
+  MembershipUnreachableError,
   DeadlineExceededError,
   QuorumKvError,
   RateLimitedError,
@@ -45,6 +46,21 @@ function unreachable(address: string, diagnosis: AddressDiagnosis | undefined): 
   }
 }
 
+/** Why no gRPC connection to the membership service at `address` could be made, and what to do. */
+function membershipUnreachable(address: string, diagnosis: AddressDiagnosis | undefined): string {
+  const fix = 'pass the membership service address with --membership HOST:PORT or QKV_MEMBERSHIP';
+  switch (diagnosis) {
+    case 'http1':
+      return `an HTTP/1 server answered at ${address}, not the membership service's gRPC port: ${fix} (npm start's is 127.0.0.1:7946)`;
+    case 'unknown-host':
+      return `cannot reach the membership service at ${address}: the host name does not resolve; ${fix}`;
+    case 'other':
+      return `cannot reach the membership service at ${address}: something accepts connections there but does not answer gRPC; ${fix}`;
+    default:
+      return `cannot reach the membership service at ${address} (is \`npm start\` running? otherwise ${fix})`;
+  }
+}
+
 /**
  * Describes why `command` failed, for a person: usage errors and unusable TLS files exit 2;
  * failed calls name the status code and the server's details (exit 1). The class of the error
@@ -66,6 +82,9 @@ export function describeFailure(err: unknown, command: string | undefined, addre
   }
   if (err instanceof CoordinatorUnreachableError) {
     return { line: `${prefix}${unreachable(address, diagnosis)}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof MembershipUnreachableError) {
+    return { line: `${prefix}${membershipUnreachable(err.address, diagnosis)}`, exitCode: EXIT_FAILURE };
   }
   if (err instanceof DeadlineExceededError) {
     return {

@@ -13,6 +13,7 @@ process.on('warning', (warning: Error & { code?: string }) => {
 process.exitCode = await runCli(process.argv.slice(2), {
   commands: COMMANDS,
   env: process.env,
+  interactive: process.stdout.isTTY === true,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 });

@@ -5,6 +5,8 @@ import { admin, kv, rls } from '@quorumkv/proto';
 import { createLogger, createMetricsServerInterceptor, createServiceMetrics, startGrpcHost, type GrpcHost, type ServiceMetrics } from '@quorumkv/service-kit';
 import { healthCheck } from '@quorumkv/service-kit/testing';
 import { ReplicaPool } from '../replica-pool.js';
+import { fixedRing, type RingSource } from '../ring-source.js';
+import { RingView } from '@quorumkv/ring';
 import { createCoordinatorServer, type CoordinatorServer } from '../server.js';
 import { testContexts } from '../testing/context-keys.js';
 import { FakeRateLimiter, okResponse, overLimitResponse } from '../testing/fake-rate-limiter.js';
@@ -28,6 +30,12 @@ function unary<Req, Res>(
   return new Promise((resolve) => {
     fn(req, md, { deadline: Date.now() + 5_000 }, (err, res) => resolve(err ? { ok: false, error: err } : { ok: true, value: res }));
   });
+}
+
+
+/** A ring of one storage node that is never up (N=1). */
+function oneNodeRing(): RingSource {
+  return fixedRing(new RingView({ epoch: 1, replicationFactor: 1, vnodes: 8, members: [{ id: 'n1', address: '127.0.0.1:1', state: 'normal' }] }));
 }
 
 describe('the rate limit interceptor on a real coordinator server', () => {
@@ -61,8 +69,9 @@ describe('the rate limit interceptor on a real coordinator server', () => {
     // (quorum not reached) at once and is counted, which shows whether the handler ran.
     pool = new ReplicaPool({ nodes: [{ id: 'n1', address: '127.0.0.1:1' }], logger });
     coordinator = createCoordinatorServer({
-      config: { nodes: [{ id: 'n1', address: '127.0.0.1:1' }], replicationFactor: 1, vnodes: 8, replicaTimeoutMs: 200, maxKeyBytes: 1024, maxValueBytes: 10240, statusTimeoutMs: 100 },
+      config: { replicaTimeoutMs: 200, maxKeyBytes: 1024, maxValueBytes: 10240, statusTimeoutMs: 100, ringWaitMs: 100 },
       pool,
+      ring: oneNodeRing(),
       logger,
       contexts: testContexts(),
     });
@@ -166,8 +175,9 @@ describe('createRateLimitInterceptor options', () => {
     };
     const pool = new ReplicaPool({ nodes: [{ id: 'n1', address: '127.0.0.1:1' }], logger });
     const coordinator = createCoordinatorServer({
-      config: { nodes: [{ id: 'n1', address: '127.0.0.1:1' }], replicationFactor: 1, vnodes: 8, replicaTimeoutMs: 200, maxKeyBytes: 1024, maxValueBytes: 10240, statusTimeoutMs: 100 },
+      config: { replicaTimeoutMs: 200, maxKeyBytes: 1024, maxValueBytes: 10240, statusTimeoutMs: 100, ringWaitMs: 100 },
       pool,
+      ring: oneNodeRing(),
       logger,
       contexts: testContexts(),
     });

@@ -1,6 +1,7 @@
 /**
  * Test fixture: three real storage-node processes on reserved loopback ports (a killed node
- * restarts on its own port), an in-process coordinator
+ * restarts on its own port; they run without a membership service, so the coordinator routes by
+ * a fixed ring of the three, epoch 1), an in-process coordinator
  * on 127.0.0.1:0, real grpc-js clients of its API, and a separate pool of streams for reading
  * each replica directly. Used by this service's integration tests only.
  */
@@ -11,8 +12,10 @@ import { Metadata, credentials, type ServiceError as GrpcError } from '@grpc/grp
 import { ServiceProcess, serviceEntry, withReservedPorts, type PortReservation } from '@quorumkv/local-cluster';
 import { admin, kv, type storage } from '@quorumkv/proto';
 import { createLogger, startGrpcHost, type GrpcHost } from '@quorumkv/service-kit';
-import { kvReceiveLimit, type NodeAddress } from '../config.js';
-import { ReplicaPool } from '../replica-pool.js';
+import { RingView } from '@quorumkv/ring';
+import { kvReceiveLimit } from '../config.js';
+import { ReplicaPool, type NodeAddress } from '../replica-pool.js';
+import { fixedRing } from '../ring-source.js';
 import { createCoordinatorServer, type CoordinatorServer, type CoordinatorServerConfig } from '../server.js';
 import { testContexts } from './context-keys.js';
 
@@ -46,6 +49,7 @@ export class ClusterFixture {
     readonly dir: string,
     readonly nodes: { id: string; dataDir: string; process: ServiceProcess }[],
     readonly coordinator: CoordinatorServer,
+    readonly ring: RingView,
     readonly host: GrpcHost,
     readonly pool: ReplicaPool,
     /** Streams used only by the test to look at each replica. */
@@ -56,7 +60,7 @@ export class ClusterFixture {
   ) {}
 
   /** Starts the three nodes and the coordinator, and waits until every stream is up. */
-  static async start(overrides: Partial<CoordinatorServerConfig> = {}): Promise<ClusterFixture> {
+  static async start(overrides: Partial<CoordinatorServerConfig & { vnodes: number }> = {}): Promise<ClusterFixture> {
     const entry = serviceEntry('storage-node');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npx tsc -b services/storage-node\` first`);
     const dir = mkdtempSync(join(tmpdir(), 'qkv-coord-'));
@@ -88,17 +92,17 @@ export class ClusterFixture {
     const logger = createLogger({ service: 'coordinator-test', level: 'silent' });
     const pool = new ReplicaPool({ nodes: members, logger, backoff: { initialMs: 20, maxMs: 200 } });
     const direct = new ReplicaPool({ nodes: members, logger, backoff: { initialMs: 20, maxMs: 200 } });
+    const { vnodes = 64, ...rest } = overrides;
     const config: CoordinatorServerConfig = {
-      nodes: members,
-      replicationFactor: 3,
-      vnodes: 64,
       replicaTimeoutMs: 1000,
       maxKeyBytes: 1024,
       maxValueBytes: 10240,
       statusTimeoutMs: 500,
-      ...overrides,
+      ringWaitMs: 1000,
+      ...rest,
     };
-    const coordinator = createCoordinatorServer({ config, pool, logger, contexts: testContexts() });
+    const ring = new RingView({ epoch: 1, replicationFactor: 3, vnodes, members: members.map((m) => ({ ...m, state: 'normal' as const })) });
+    const coordinator = createCoordinatorServer({ config, pool, ring: fixedRing(ring), logger, contexts: testContexts() });
     pool.start();
     direct.start();
     const host = await startGrpcHost({ address: '127.0.0.1:0', services: coordinator.services, logger, maxReceiveMessageBytes: kvReceiveLimit(config) });
@@ -106,7 +110,7 @@ export class ClusterFixture {
     await Promise.all([pool.waitForUp(3, 10_000), direct.waitForUp(3, 10_000)]);
     const kvClient = new kv.KeyValueServiceClient(host.address, credentials.createInsecure());
     const adminClient = new admin.ClusterServiceClient(host.address, credentials.createInsecure());
-    return new ClusterFixture(dir, nodes, coordinator, host, pool, direct, kvClient, adminClient, ports);
+    return new ClusterFixture(dir, nodes, coordinator, ring, host, pool, direct, kvClient, adminClient, ports);
   }
 
   get(req: Partial<kv.GetRequest> & { key: Buffer }, deadlineMs = 5000): Promise<CallResult<kv.GetResponse>> {
@@ -127,12 +131,12 @@ export class ClusterFixture {
 
   /** The versions one replica holds for `key`, read over its own stream. */
   replicaVersions(node: string, key: Buffer): Promise<storage.Version[]> {
-    return this.direct.read(node, key, 2000);
+    return this.direct.read(node, key, 2000, this.ring.epoch);
   }
 
   /** The replica ids holding `key`, in preference order. */
   preferenceList(key: Buffer): string[] {
-    return this.coordinator.ring.preferenceList(key, 3);
+    return this.ring.readReplicas(key);
   }
 
   node(id: string): { id: string; dataDir: string; process: ServiceProcess } {

@@ -48,6 +48,9 @@ export class ReplicaStreamClient {
   }
 
   /** Sends one request and resolves with its answer. `timeoutMs` 0 means no timeout. */
+  /** The ring epoch every request says it was routed by (0: none). */
+  ringEpoch = 0;
+
   send(op: NonNullable<storage.ReplicaRequest['op']>, timeoutMs = 0): Promise<storage.ReplicaResponse> {
     const [answer] = this.sendBatch([op], timeoutMs);
     return answer!;
@@ -55,7 +58,7 @@ export class ReplicaStreamClient {
 
   /** Sends several requests in one batch message; one promise per request, in order. */
   sendBatch(ops: readonly NonNullable<storage.ReplicaRequest['op']>[], timeoutMs = 0): Promise<storage.ReplicaResponse>[] {
-    const requests = ops.map((op) => ({ id: this.nextId++, trace: {}, timeoutMs, deadlineMs: 0, op }));
+    const requests = ops.map((op) => ({ id: this.nextId++, trace: {}, timeoutMs, deadlineMs: 0, ringEpoch: this.ringEpoch, op }));
     const answers = requests.map((r) => this.expect(r.id));
     this.stream.write({ requests });
     return answers;

@@ -123,6 +123,15 @@ export interface ReplicaRequest {
    * for whole milliseconds, so the hot path carries no 64-bit integer.
    */
   deadlineMs: number;
+  /**
+   * The committed ring epoch the sender routed this request by (0: none). A node that knows a
+   * newer epoch refuses the request with CODE_STALE_EPOCH and its own epoch: a coordinator on an
+   * old epoch could otherwise write only to a range's old owners after the range was streamed to
+   * its new one, and the write would fall between them. (The membership service's epochs are
+   * uint64; one per ring change, they stay far below 2^32, and the hot path carries no 64-bit
+   * integer.)
+   */
+  ringEpoch: number;
   op?: { $case: "read"; read: ReadOp } | { $case: "coordinate"; coordinate: CoordinateOp } | {
     $case: "merge";
     merge: MergeOp;
@@ -235,6 +244,8 @@ export interface MergeResult {
 export interface ReplicaError {
   code: ReplicaError_Code;
   message: string;
+  /** With CODE_STALE_EPOCH: the ring epoch the node knows. */
+  ringEpoch: number;
 }
 
 export enum ReplicaError_Code {
@@ -249,6 +260,11 @@ export enum ReplicaError_Code {
    * done; retry later. A coordinator counts it as a miss of that replica.
    */
   CODE_OVERLOADED = 6,
+  /**
+   * CODE_STALE_EPOCH - The request's ring_epoch is older than the node's: retry once the sender's view has
+   * reached `ring_epoch` below.
+   */
+  CODE_STALE_EPOCH = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -275,6 +291,9 @@ export function replicaError_CodeFromJSON(object: any): ReplicaError_Code {
     case 6:
     case "CODE_OVERLOADED":
       return ReplicaError_Code.CODE_OVERLOADED;
+    case 7:
+    case "CODE_STALE_EPOCH":
+      return ReplicaError_Code.CODE_STALE_EPOCH;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -298,6 +317,8 @@ export function replicaError_CodeToJSON(object: ReplicaError_Code): string {
       return "CODE_UNAVAILABLE";
     case ReplicaError_Code.CODE_OVERLOADED:
       return "CODE_OVERLOADED";
+    case ReplicaError_Code.CODE_STALE_EPOCH:
+      return "CODE_STALE_EPOCH";
     case ReplicaError_Code.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -313,6 +334,47 @@ export interface StatsResponse {
   approximateBytes: bigint;
   /** The epoch of the node's current incarnation (the actor of the dots it mints now). */
   epoch: bigint;
+}
+
+export interface PullRangeRequest {
+  /** The arc (start, end] of ring positions; start == end is the whole ring. */
+  start: number;
+  end: number;
+  /** Resume strictly after (after_position, after_key); without it, from the arc's start. */
+  resume: boolean;
+  afterPosition: number;
+  afterKey: Buffer;
+  /** The ring epoch the requester pulls for. */
+  ringEpoch: bigint;
+  /** Most keys in the batch (1..10000; 0: 1000). */
+  maxKeys: number;
+  /**
+   * Stop adding keys once the batch holds this many record bytes (0: 262144; at most 4 MiB). A
+   * batch always carries at least one key when one is left.
+   */
+  maxBytes: number;
+  /** Also count the keys of the arc left after the cursor (for progress estimates). */
+  countKeys: boolean;
+  /** Who asks (for the source's logs and metrics). */
+  requesterId: string;
+}
+
+export interface RangeRecord {
+  key: Buffer;
+  /** The key's ring position (the first 32 bits of its SHA-1). */
+  position: number;
+  /** The key's `VersionSet` exactly as the source stores it. */
+  record: Buffer;
+}
+
+export interface PullRangeResponse {
+  records: RangeRecord[];
+  /** No key of the arc is left after this batch. */
+  done: boolean;
+  /** With count_keys: keys of the arc after the request's cursor, this batch included. */
+  keysLeft: bigint;
+  /** The source's ring epoch. */
+  ringEpoch: bigint;
 }
 
 function createBaseClockEntry(): ClockEntry {
@@ -1038,7 +1100,7 @@ export const ReplicaRequestBatch: MessageFns<ReplicaRequestBatch> = {
 };
 
 function createBaseReplicaRequest(): ReplicaRequest {
-  return { id: 0, trace: {}, timeoutMs: 0, deadlineMs: 0, op: undefined };
+  return { id: 0, trace: {}, timeoutMs: 0, deadlineMs: 0, ringEpoch: 0, op: undefined };
 }
 
 export const ReplicaRequest: MessageFns<ReplicaRequest> = {
@@ -1054,6 +1116,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     }
     if (message.deadlineMs !== 0) {
       writer.uint32(33).double(message.deadlineMs);
+    }
+    if (message.ringEpoch !== 0) {
+      writer.uint32(40).uint32(message.ringEpoch);
     }
     switch (message.op?.$case) {
       case "read":
@@ -1115,6 +1180,14 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
             }
 
             message.deadlineMs = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringEpoch = reader.uint32();
             continue;
           }
           case 10: {
@@ -1180,6 +1253,11 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
         : isSet(object.deadline_ms)
         ? globalThis.Number(object.deadline_ms)
         : 0,
+      ringEpoch: isSet(object.ringEpoch)
+        ? globalThis.Number(object.ringEpoch)
+        : isSet(object.ring_epoch)
+        ? globalThis.Number(object.ring_epoch)
+        : 0,
       op: isSet(object.read)
         ? { $case: "read", read: ReadOp.fromJSON(object.read) }
         : isSet(object.coordinate)
@@ -1210,6 +1288,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     if (message.deadlineMs !== 0) {
       obj.deadlineMs = floatToJson(message.deadlineMs);
     }
+    if (message.ringEpoch !== 0) {
+      obj.ringEpoch = Math.round(message.ringEpoch);
+    }
     if (message.op?.$case === "read") {
       obj.read = ReadOp.toJSON(message.op.read);
     } else if (message.op?.$case === "coordinate") {
@@ -1237,6 +1318,7 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     );
     message.timeoutMs = object.timeoutMs ?? 0;
     message.deadlineMs = object.deadlineMs ?? 0;
+    message.ringEpoch = object.ringEpoch ?? 0;
     switch (object.op?.$case) {
       case "read": {
         if (object.op?.read !== undefined && object.op?.read !== null) {
@@ -2170,7 +2252,7 @@ export const MergeResult: MessageFns<MergeResult> = {
 };
 
 function createBaseReplicaError(): ReplicaError {
-  return { code: 0, message: "" };
+  return { code: 0, message: "", ringEpoch: 0 };
 }
 
 export const ReplicaError: MessageFns<ReplicaError> = {
@@ -2180,6 +2262,9 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     }
     if (message.message !== "") {
       writer.uint32(18).string(message.message);
+    }
+    if (message.ringEpoch !== 0) {
+      writer.uint32(24).uint32(message.ringEpoch);
     }
     return writer;
   },
@@ -2213,6 +2298,14 @@ export const ReplicaError: MessageFns<ReplicaError> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ringEpoch = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2229,6 +2322,11 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     return {
       code: isSet(object.code) ? replicaError_CodeFromJSON(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      ringEpoch: isSet(object.ringEpoch)
+        ? globalThis.Number(object.ringEpoch)
+        : isSet(object.ring_epoch)
+        ? globalThis.Number(object.ring_epoch)
+        : 0,
     };
   },
 
@@ -2240,6 +2338,9 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.ringEpoch !== 0) {
+      obj.ringEpoch = Math.round(message.ringEpoch);
+    }
     return obj;
   },
 
@@ -2250,6 +2351,7 @@ export const ReplicaError: MessageFns<ReplicaError> = {
     const message = createBaseReplicaError();
     message.code = object.code ?? 0;
     message.message = object.message ?? "";
+    message.ringEpoch = object.ringEpoch ?? 0;
     return message;
   },
 };
@@ -2446,6 +2548,493 @@ export const StatsResponse: MessageFns<StatsResponse> = {
   },
 };
 
+function createBasePullRangeRequest(): PullRangeRequest {
+  return {
+    start: 0,
+    end: 0,
+    resume: false,
+    afterPosition: 0,
+    afterKey: Buffer.alloc(0),
+    ringEpoch: 0n,
+    maxKeys: 0,
+    maxBytes: 0,
+    countKeys: false,
+    requesterId: "",
+  };
+}
+
+export const PullRangeRequest: MessageFns<PullRangeRequest> = {
+  encode(message: PullRangeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== 0) {
+      writer.uint32(8).uint32(message.start);
+    }
+    if (message.end !== 0) {
+      writer.uint32(16).uint32(message.end);
+    }
+    if (message.resume !== false) {
+      writer.uint32(24).bool(message.resume);
+    }
+    if (message.afterPosition !== 0) {
+      writer.uint32(32).uint32(message.afterPosition);
+    }
+    if (message.afterKey.length !== 0) {
+      writer.uint32(42).bytes(message.afterKey);
+    }
+    if (message.ringEpoch !== 0n) {
+      if (BigInt.asUintN(64, message.ringEpoch) !== message.ringEpoch) {
+        throw new globalThis.Error("value provided for field message.ringEpoch of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.ringEpoch);
+    }
+    if (message.maxKeys !== 0) {
+      writer.uint32(56).uint32(message.maxKeys);
+    }
+    if (message.maxBytes !== 0) {
+      writer.uint32(64).uint32(message.maxBytes);
+    }
+    if (message.countKeys !== false) {
+      writer.uint32(72).bool(message.countKeys);
+    }
+    if (message.requesterId !== "") {
+      writer.uint32(82).string(message.requesterId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullRangeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullRangeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.start = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.end = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.resume = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.afterPosition = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.afterKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ringEpoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxKeys = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.maxBytes = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.countKeys = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.requesterId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullRangeRequest {
+    return {
+      start: isSet(object.start) ? globalThis.Number(object.start) : 0,
+      end: isSet(object.end) ? globalThis.Number(object.end) : 0,
+      resume: isSet(object.resume) ? globalThis.Boolean(object.resume) : false,
+      afterPosition: isSet(object.afterPosition)
+        ? globalThis.Number(object.afterPosition)
+        : isSet(object.after_position)
+        ? globalThis.Number(object.after_position)
+        : 0,
+      afterKey: isSet(object.afterKey)
+        ? Buffer.from(bytesFromBase64(object.afterKey))
+        : isSet(object.after_key)
+        ? Buffer.from(bytesFromBase64(object.after_key))
+        : Buffer.alloc(0),
+      ringEpoch: isSet(object.ringEpoch)
+        ? BigInt(object.ringEpoch)
+        : isSet(object.ring_epoch)
+        ? BigInt(object.ring_epoch)
+        : 0n,
+      maxKeys: isSet(object.maxKeys)
+        ? globalThis.Number(object.maxKeys)
+        : isSet(object.max_keys)
+        ? globalThis.Number(object.max_keys)
+        : 0,
+      maxBytes: isSet(object.maxBytes)
+        ? globalThis.Number(object.maxBytes)
+        : isSet(object.max_bytes)
+        ? globalThis.Number(object.max_bytes)
+        : 0,
+      countKeys: isSet(object.countKeys)
+        ? globalThis.Boolean(object.countKeys)
+        : isSet(object.count_keys)
+        ? globalThis.Boolean(object.count_keys)
+        : false,
+      requesterId: isSet(object.requesterId)
+        ? globalThis.String(object.requesterId)
+        : isSet(object.requester_id)
+        ? globalThis.String(object.requester_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PullRangeRequest): unknown {
+    const obj: any = {};
+    if (message.start !== 0) {
+      obj.start = Math.round(message.start);
+    }
+    if (message.end !== 0) {
+      obj.end = Math.round(message.end);
+    }
+    if (message.resume !== false) {
+      obj.resume = message.resume;
+    }
+    if (message.afterPosition !== 0) {
+      obj.afterPosition = Math.round(message.afterPosition);
+    }
+    if (message.afterKey.length !== 0) {
+      obj.afterKey = base64FromBytes(message.afterKey);
+    }
+    if (message.ringEpoch !== 0n) {
+      obj.ringEpoch = message.ringEpoch.toString();
+    }
+    if (message.maxKeys !== 0) {
+      obj.maxKeys = Math.round(message.maxKeys);
+    }
+    if (message.maxBytes !== 0) {
+      obj.maxBytes = Math.round(message.maxBytes);
+    }
+    if (message.countKeys !== false) {
+      obj.countKeys = message.countKeys;
+    }
+    if (message.requesterId !== "") {
+      obj.requesterId = message.requesterId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullRangeRequest>): PullRangeRequest {
+    return PullRangeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullRangeRequest>): PullRangeRequest {
+    const message = createBasePullRangeRequest();
+    message.start = object.start ?? 0;
+    message.end = object.end ?? 0;
+    message.resume = object.resume ?? false;
+    message.afterPosition = object.afterPosition ?? 0;
+    message.afterKey = object.afterKey ?? Buffer.alloc(0);
+    message.ringEpoch = (object.ringEpoch !== undefined && object.ringEpoch !== null) ? BigInt(object.ringEpoch) : 0n;
+    message.maxKeys = object.maxKeys ?? 0;
+    message.maxBytes = object.maxBytes ?? 0;
+    message.countKeys = object.countKeys ?? false;
+    message.requesterId = object.requesterId ?? "";
+    return message;
+  },
+};
+
+function createBaseRangeRecord(): RangeRecord {
+  return { key: Buffer.alloc(0), position: 0, record: Buffer.alloc(0) };
+}
+
+export const RangeRecord: MessageFns<RangeRecord> = {
+  encode(message: RangeRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.position !== 0) {
+      writer.uint32(16).uint32(message.position);
+    }
+    if (message.record.length !== 0) {
+      writer.uint32(26).bytes(message.record);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RangeRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRangeRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.position = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.record = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RangeRecord {
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      record: isSet(object.record) ? Buffer.from(bytesFromBase64(object.record)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: RangeRecord): unknown {
+    const obj: any = {};
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.record.length !== 0) {
+      obj.record = base64FromBytes(message.record);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RangeRecord>): RangeRecord {
+    return RangeRecord.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RangeRecord>): RangeRecord {
+    const message = createBaseRangeRecord();
+    message.key = object.key ?? Buffer.alloc(0);
+    message.position = object.position ?? 0;
+    message.record = object.record ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePullRangeResponse(): PullRangeResponse {
+  return { records: [], done: false, keysLeft: 0n, ringEpoch: 0n };
+}
+
+export const PullRangeResponse: MessageFns<PullRangeResponse> = {
+  encode(message: PullRangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.records) {
+      RangeRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.done !== false) {
+      writer.uint32(16).bool(message.done);
+    }
+    if (message.keysLeft !== 0n) {
+      if (BigInt.asUintN(64, message.keysLeft) !== message.keysLeft) {
+        throw new globalThis.Error("value provided for field message.keysLeft of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.keysLeft);
+    }
+    if (message.ringEpoch !== 0n) {
+      if (BigInt.asUintN(64, message.ringEpoch) !== message.ringEpoch) {
+        throw new globalThis.Error("value provided for field message.ringEpoch of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.ringEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullRangeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullRangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.records.push(RangeRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keysLeft = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ringEpoch = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullRangeResponse {
+    return {
+      records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => RangeRecord.fromJSON(e)) : [],
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      keysLeft: isSet(object.keysLeft)
+        ? BigInt(object.keysLeft)
+        : isSet(object.keys_left)
+        ? BigInt(object.keys_left)
+        : 0n,
+      ringEpoch: isSet(object.ringEpoch)
+        ? BigInt(object.ringEpoch)
+        : isSet(object.ring_epoch)
+        ? BigInt(object.ring_epoch)
+        : 0n,
+    };
+  },
+
+  toJSON(message: PullRangeResponse): unknown {
+    const obj: any = {};
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => RangeRecord.toJSON(e));
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.keysLeft !== 0n) {
+      obj.keysLeft = message.keysLeft.toString();
+    }
+    if (message.ringEpoch !== 0n) {
+      obj.ringEpoch = message.ringEpoch.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullRangeResponse>): PullRangeResponse {
+    return PullRangeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullRangeResponse>): PullRangeResponse {
+    const message = createBasePullRangeResponse();
+    message.records = object.records?.map((e) => RangeRecord.fromPartial(e)) || [];
+    message.done = object.done ?? false;
+    message.keysLeft = (object.keysLeft !== undefined && object.keysLeft !== null) ? BigInt(object.keysLeft) : 0n;
+    message.ringEpoch = (object.ringEpoch !== undefined && object.ringEpoch !== null) ? BigInt(object.ringEpoch) : 0n;
+    return message;
+  },
+};
+
 export type StorageServiceService = typeof StorageServiceService;
 export const StorageServiceService = {
   /**
@@ -2475,6 +3064,24 @@ export const StorageServiceService = {
     responseSerialize: (value: StatsResponse): Buffer => Buffer.from(StatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatsResponse => StatsResponse.decode(value),
   },
+  /**
+   * Range streaming: one batch of the keys whose ring position lies in the arc (start, end], in
+   * (position, key) order after the cursor, each as its stored record bytes. A node gaining the
+   * arc asks again from the last key it received until `done`; it merges each record (a clock
+   * merge, idempotent), so a batch received twice changes nothing. Refused FAILED_PRECONDITION by
+   * a node that knows a newer ring epoch than the requester's (its ranges may have moved since:
+   * the requester must catch up and recompute its transfers), and UNAVAILABLE by a node that has
+   * left the ring.
+   */
+  pullRange: {
+    path: "/quorumkv.storage.v1.StorageService/PullRange" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PullRangeRequest): Buffer => Buffer.from(PullRangeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PullRangeRequest => PullRangeRequest.decode(value),
+    responseSerialize: (value: PullRangeResponse): Buffer => Buffer.from(PullRangeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PullRangeResponse => PullRangeResponse.decode(value),
+  },
 } as const;
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
@@ -2488,6 +3095,16 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
   replicate: handleBidiStreamingCall<ReplicaRequestBatch, ReplicaResponseBatch>;
   /** Engine statistics (keys, bytes on disk) and the node's identity. */
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
+  /**
+   * Range streaming: one batch of the keys whose ring position lies in the arc (start, end], in
+   * (position, key) order after the cursor, each as its stored record bytes. A node gaining the
+   * arc asks again from the last key it received until `done`; it merges each record (a clock
+   * merge, idempotent), so a batch received twice changes nothing. Refused FAILED_PRECONDITION by
+   * a node that knows a newer ring epoch than the requester's (its ranges may have moved since:
+   * the requester must catch up and recompute its transfers), and UNAVAILABLE by a node that has
+   * left the ring.
+   */
+  pullRange: handleUnaryCall<PullRangeRequest, PullRangeResponse>;
 }
 
 export interface StorageServiceClient extends Client {
@@ -2519,6 +3136,30 @@ export interface StorageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Range streaming: one batch of the keys whose ring position lies in the arc (start, end], in
+   * (position, key) order after the cursor, each as its stored record bytes. A node gaining the
+   * arc asks again from the last key it received until `done`; it merges each record (a clock
+   * merge, idempotent), so a batch received twice changes nothing. Refused FAILED_PRECONDITION by
+   * a node that knows a newer ring epoch than the requester's (its ranges may have moved since:
+   * the requester must catch up and recompute its transfers), and UNAVAILABLE by a node that has
+   * left the ring.
+   */
+  pullRange(
+    request: PullRangeRequest,
+    callback: (error: ServiceError | null, response: PullRangeResponse) => void,
+  ): ClientUnaryCall;
+  pullRange(
+    request: PullRangeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PullRangeResponse) => void,
+  ): ClientUnaryCall;
+  pullRange(
+    request: PullRangeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PullRangeResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * quorumkv-membership: wiring only. Starts telemetry, reads the settings, opens the replica's
+ * state folder, serves /metrics, binds the gRPC server (MembershipService, the replicas' Paxos
+ * and gossip on one port), joins the gossip, reports SERVING, and drains on SIGTERM.
+ */
+// First: OpenTelemetry from the OTEL_* environment, before any other module runs.
+import '@quorumkv/service-kit/telemetry-register';
+import { resolve } from 'node:path';
+import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import { mathRandom, systemClock } from '@quorumkv/gossip';
+import {
+  announceListening,
+  createLogger,
+  onShutdownSignal,
+  registeredTelemetry,
+  runService,
+  serverObservability,
+  settingsOrExit,
+  startGrpcHost,
+  startMetricsServer,
+} from '@quorumkv/service-kit';
+import { initialState } from './cluster-state.js';
+import { loadMembershipConfig, membershipHelp, membershipReceiveLimit } from './config.js';
+import { createMembershipMetrics } from './metrics.js';
+import { Acceptor } from './paxos/acceptor.js';
+import { GrpcPeerTransport } from './paxos/peer-transport.js';
+import { Replica } from './replica.js';
+import { createMembershipServer } from './server.js';
+import { StateFile } from './state-file.js';
+import { StorageStats } from './status.js';
+
+const COMMAND = 'quorumkv-membership';
+
+async function main(): Promise<void> {
+  const config = settingsOrExit(COMMAND, () => loadMembershipConfig(), membershipHelp);
+  const logger = createLogger({ service: 'membership', node: config.id });
+  const telemetry = registeredTelemetry();
+  const dataDir = resolve(config.dataDir === '' ? `.qkv-data/${config.id}` : config.dataDir);
+  const { file, record, fresh } = await StateFile.open(dataDir, config.id, () => initialState(config.replicationFactor, config.vnodes));
+  const ring = record.decided.ring;
+  if (!fresh && (ring.replicationFactor !== config.replicationFactor || ring.vnodes !== config.vnodes)) {
+    logger.warn(
+      { replicationFactor: ring.replicationFactor, vnodes: ring.vnodes },
+      'the cluster state keeps the replication factor and vnodes it was created with; --replication-factor and --vnodes are ignored',
+    );
+  }
+
+  const acceptor = new Acceptor(record, file);
+  const gossip = new ClusterGossip();
+  let started = false;
+  const transport = new GrpcPeerTransport({ others: config.peers, local: acceptor, callTimeoutMs: config.peerTimeoutMs });
+  const replica = new Replica({
+    id: config.id,
+    acceptor,
+    transport,
+    clock: systemClock,
+    random: mathRandom,
+    logger,
+    phaseTimeoutMs: config.peerTimeoutMs,
+    context: () => ({ liveness: (id) => (started ? gossip.gossip.member(id)?.state : undefined), now: Date.now() }),
+  });
+  const stats = new StorageStats();
+  const holder: { server?: ReturnType<typeof createMembershipServer> } = {};
+  const metrics = createMembershipMetrics({
+    state: () => replica.state,
+    isClaimant: () => holder.server?.claimant().self ?? false,
+    members: () => holder.server?.members() ?? [],
+    transfers: () => {
+      const t = holder.server?.tracker;
+      if (!t || t.waitingFor.length === 0) return { rangesPending: 0, bytesLeft: 0, stalledSeconds: 0 };
+      const list = t.transfers();
+      return {
+        rangesPending: list.reduce((n, x) => n + x.ranges.filter((r) => !r.complete).length, 0),
+        bytesLeft: list.reduce((n, x) => n + x.ranges.reduce((b, r) => b + Number(r.bytesLeft), 0), 0),
+        stalledSeconds: (Date.now() - t.lastProgress) / 1000,
+      };
+    },
+  });
+  const server = createMembershipServer({
+    id: config.id,
+    replica,
+    acceptor,
+    gossip: () => (started ? gossip.gossip : undefined),
+    logger,
+    stats: stats.fetch,
+    statsTimeoutMs: config.statsTimeoutMs,
+    forwardTimeoutMs: config.peerTimeoutMs * 15,
+    metrics,
+  });
+  holder.server = server;
+  const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
+  const host = await startGrpcHost({
+    address: config.listen,
+    logger,
+    maxReceiveMessageBytes: membershipReceiveLimit(config, gossipReceiveLimit()),
+    services: [...server.services, gossip.registration],
+    interceptors: serverObservability({ metrics: metrics.service, telemetry }),
+  }).catch(async (err: unknown) => {
+    await metricsServer.close();
+    await file.close();
+    throw err;
+  });
+  const address = advertisedAddress(config.listen, host.port, config.advertise);
+  // Seeds: the other replicas, and the storage nodes of the ring it knows, so that a restarted
+  // replica (alone, with no peers) learns the cluster's members at once instead of waiting for
+  // them to sync with it.
+  const seeds = [...config.peers, ...replica.state.ring.members.filter((m) => m.state !== 'left').map((m) => m.address)];
+  const member = gossip.start({ id: config.id, address, role: 'membership', zone: config.zone, seeds, logger });
+  started = true;
+  const srv = server;
+  member.onMemberEvent((e) => {
+    srv.membersChanged();
+    metrics.memberEvent(e);
+    if (e.type !== 'payload' && e.type !== 'meta') logger.info({ member: e.member.id, role: e.member.meta.role, from: e.previous, to: e.type }, 'member liveness');
+  });
+  member.onProtocolEvent((e) => metrics.protocolEvent(e));
+  replica.start();
+  host.setServing(true);
+  const state = replica.state;
+  announceListening(logger, {
+    address,
+    metricsUrl: metricsServer.url,
+    dataDir,
+    version: state.version,
+    epoch: state.ring.epoch,
+    replicas: replica.quorum.replicas,
+    majority: replica.quorum.majority,
+    tracing: telemetry.enabled,
+  });
+
+  onShutdownSignal(
+    logger,
+    async () => {
+      host.setServing(false);
+      // Watchers move to another replica now; gossip tells the others this one left, not died.
+      srv.close();
+      replica.stop();
+      await gossip.stop();
+      await host.shutdown(config.graceMs);
+      transport.close();
+      stats.close();
+      await file.close();
+      await metricsServer.close();
+      await telemetry.shutdown(logger);
+    },
+    { exitAfterMs: config.graceMs + 4_000 },
+  );
+}
+
+runService(COMMAND, main);
