@@ -11,7 +11,7 @@
  * failed batch fails its calls at once, and the node's back-off (`NodeHealth`) decides when the
  * worker talks to it again.
  */
-import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import { TurnBatcher } from '@quorumkv/service-kit';
 import { versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
@@ -68,8 +68,9 @@ export class ReplicaBatches implements ReplicaIo {
     readonly node: string,
     readonly address: string,
     private readonly timeoutMs: number,
+    channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
-    this.client = new storage.StorageServiceClient(address, credentials.createInsecure(), { ...TREE_CHANNEL_OPTIONS });
+    this.client = new storage.StorageServiceClient(address, channelCredentials, { ...TREE_CHANNEL_OPTIONS });
     this.batcher = new TurnBatcher<Pending>({ flush: (items) => this.send(items), maxItems: 256, maxBytes: 4 * 1024 * 1024 });
   }
 

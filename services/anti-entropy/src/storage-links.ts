@@ -4,6 +4,7 @@
  * reads and merges (many keys multiplexed on it, never one unary call per key). A node whose
  * address changes on the ring gets new connections; nodes that leave are closed.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { KeyDigest } from '@quorumkv/merkle';
 import type { Version } from '@quorumkv/vclock';
 import type { ClusterNode } from './ring-plan.js';
@@ -65,6 +66,8 @@ export interface StorageLinksOptions {
   readonly callTimeoutMs: number;
   /** Opens the Replicate stream client of a node. */
   readonly replica: (node: ClusterNode) => ReplicaIo;
+  /** Credentials of the TreeService channels (mutual TLS). @default insecure */
+  readonly credentials?: ChannelCredentials;
 }
 
 /** See the file comment. */
@@ -78,7 +81,7 @@ export class StorageLinks {
     const known = this.links.get(node.id);
     if (known !== undefined && known.address === node.address) return known;
     known?.close();
-    const link = new GrpcStorageLink(node.id, node.address, new TreeClient(node.address, this.options.callTimeoutMs), this.options.replica(node));
+    const link = new GrpcStorageLink(node.id, node.address, new TreeClient(node.address, this.options.callTimeoutMs, this.options.credentials), this.options.replica(node));
     this.links.set(node.id, link);
     return link;
   }

@@ -24,7 +24,7 @@ import {
   startMetricsServer,
   transportSecurityOrExit,
 } from '@quorumkv/service-kit';
-import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import { advertisedAddress, ClusterGossip, gossipChannelCredentials, gossipReceiveLimit, membershipChannelCredentials } from '@quorumkv/cluster-view';
 import { STORAGE_SERVICE, storageAccessPolicy } from './access.js';
 import { replicaReceiveLimit, storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   // Without --seeds there is no ring: no gossip, no Watch, epoch 0 (fencing off), never LEFT.
-  const gossip = config.seeds.length > 0 ? new ClusterGossip() : undefined;
+  const gossip = config.seeds.length > 0 ? new ClusterGossip({ credentials: gossipChannelCredentials(transport) }) : undefined;
   let ring: RingParticipation | undefined;
   const transferMetrics = createTransferMetrics(metrics.service, () => {
     const r = ring;
@@ -166,6 +166,11 @@ async function main(): Promise<void> {
       observer: transferMetrics,
       onDropped: (keys) => transferMetrics.dropped(keys),
       drainedBelow: (epoch) => server.drainedBelow(epoch),
+      credentials: {
+        membership: membershipChannelCredentials(transport),
+        // A range is pulled only from a storage node: the source must present that identity.
+        storage: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }),
+      },
     });
     // Before start, so the trees see the first view too.
     trees?.follow(ring.cluster);

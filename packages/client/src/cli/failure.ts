@@ -52,6 +52,8 @@ function membershipUnreachable(address: string, diagnosis: AddressDiagnosis | un
   switch (diagnosis) {
     case 'http1':
       return `an HTTP/1 server answered at ${address}, not the membership service's gRPC port: ${fix} (npm start's is 127.0.0.1:7946)`;
+    case 'tls':
+      return `the membership service at ${address} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)`;
     case 'unknown-host':
       return `cannot reach the membership service at ${address}: the host name does not resolve; ${fix}`;
     case 'other':
@@ -82,6 +84,9 @@ export function describeFailure(err: unknown, command: string | undefined, addre
   }
   if (err instanceof CoordinatorUnreachableError) {
     return { line: `${prefix}${unreachable(address, diagnosis)}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof MembershipUnreachableError && tlsProblem !== undefined) {
+    return { line: `${prefix}cannot connect to the membership service at ${err.address} with TLS: ${oneLine(tlsProblem)}`, exitCode: EXIT_FAILURE };
   }
   if (err instanceof MembershipUnreachableError) {
     return { line: `${prefix}${membershipUnreachable(err.address, diagnosis)}`, exitCode: EXIT_FAILURE };
