@@ -30,7 +30,8 @@ describe('the development CA of npm start -- --tls', () => {
     expect(cert(certs.client.cert).subjectAltName).toContain(`URI:${DEV_CLIENT_IDENTITY}`);
     expect(statSync(certs.caKey).mode & 0o077).toBe(0);
     expect(statSync(certs.client.key).mode & 0o077).toBe(0);
-    expect(certs.issued).toHaveLength(5);
+    // The CA, five services (coordinator, storage node, rate limiter, membership, anti-entropy), clients.
+    expect(certs.issued).toHaveLength(7);
   });
 
   it('reuses valid certificates: a second start makes nothing', async () => {
@@ -53,7 +54,7 @@ describe('the development CA of npm start -- --tls', () => {
     const first = await ensureDevCertificates(dataDir);
     const oldCa = cert(first.ca);
     const late = await ensureDevCertificates(dataDir, { now: new Date(Date.now() + 3640 * DAY_MS) });
-    expect(late.issued).toHaveLength(5);
+    expect(late.issued).toHaveLength(7);
     const newCa = cert(late.ca);
     expect(newCa.fingerprint256).not.toBe(oldCa.fingerprint256);
     expect(cert(late.services.coordinator.cert).verify(newCa.publicKey)).toBe(true);
