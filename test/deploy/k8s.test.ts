@@ -119,7 +119,9 @@ describe('the dev-tls overlay (mutual TLS with cert-manager)', () => {
   const workloads = [
     ['StatefulSet', 'quorumkv-storage', 'quorumkv-storage-tls', 'spiffe://quorumkv/storage-node', 7102],
     ['Deployment', 'quorumkv-coordinator', 'quorumkv-coordinator-tls', 'spiffe://quorumkv/coordinator', 7071],
-    ['StatefulSet', 'quorumkv-rate-limiter', 'quorumkv-rate-limiter-tls', 'spiffe://quorumkv/rate-limiter', 8082],
+    ['Deployment', 'quorumkv-rate-limiter', 'quorumkv-rate-limiter-tls', 'spiffe://quorumkv/rate-limiter', 8082],
+    ['StatefulSet', 'quorumkv-membership', 'quorumkv-membership-tls', 'spiffe://quorumkv/membership', 7947],
+    ['Deployment', 'quorumkv-anti-entropy', 'quorumkv-anti-entropy-tls', 'spiffe://quorumkv/anti-entropy', 7181],
   ] as const;
 
   it.each(workloads)('%s/%s reads its Secret %s, mounted as a folder, and probes gRPC health in plain text', (kind, name, secret, _id, health) => {
@@ -138,13 +140,17 @@ describe('the dev-tls overlay (mutual TLS with cert-manager)', () => {
     expect(cert?.['spec']).toMatchObject({ uris: [id], issuerRef: { kind: 'Issuer', name: 'quorumkv-ca' }, privateKey: { rotationPolicy: 'Always' } });
   });
 
-  it('names the coordinator by the names clients in other namespaces dial, and issues a client identity', () => {
+  it('names the coordinator, the membership service and the anti-entropy worker by the names clients in other namespaces dial, and issues a client identity', () => {
     expect(get(tls(), 'Certificate', 'quorumkv-coordinator').spec['dnsNames']).toEqual([
       'quorumkv-coordinator',
       'localhost',
       'quorumkv-coordinator.quorumkv-dev',
       'quorumkv-coordinator.quorumkv-dev.svc',
     ]);
+    // qkv cluster and qkv repair check the host name they dial.
+    for (const name of ['quorumkv-membership', 'quorumkv-anti-entropy']) {
+      expect(get(tls(), 'Certificate', name).spec['dnsNames']).toEqual([name, 'localhost', `${name}.quorumkv-dev`, `${name}.quorumkv-dev.svc`]);
+    }
     expect(get(tls(), 'Certificate', 'quorumkv-client').spec).toMatchObject({ secretName: 'quorumkv-client-tls', uris: ['spiffe://quorumkv/client/default'] });
     expect(get(tls(), 'Issuer', 'quorumkv-ca').spec).toEqual({ ca: { secretName: 'quorumkv-ca' } });
   });
@@ -166,15 +172,17 @@ describe('the dev-tls overlay (mutual TLS with cert-manager)', () => {
     const mount = storage.volumeMounts?.find((m) => m.name === 'tls');
     if (mount) mount.subPath = 'tls.crt';
     (get(objects, 'Certificate', 'quorumkv-coordinator').spec['uris'] as string[])[0] = 'spiffe://quorumkv/client/default';
-    const limiter = containerOf(objects, 'StatefulSet', 'quorumkv-rate-limiter');
+    const limiter = containerOf(objects, 'Deployment', 'quorumkv-rate-limiter');
     if (limiter.readinessProbe?.grpc) limiter.readinessProbe.grpc.port = 8081;
     objects.splice(objects.indexOf(get(objects, 'Issuer', 'quorumkv-ca')), 1);
     const coordinator = containerOf(objects, 'Deployment', 'quorumkv-coordinator');
     coordinator.env = coordinator.env?.filter((e) => e.name !== 'QKV_COORDINATOR_TLS_DIR');
     expect(checkManifests(objects).wiring).toEqual([
-      'quorumkv-dev/Deployment/quorumkv-coordinator container coordinator: runs without TLS while quorumkv-dev/StatefulSet/quorumkv-rate-limiter container rate-limiter uses it: they cannot talk to each other',
+      'quorumkv-dev/Deployment/quorumkv-coordinator container coordinator: runs without TLS while quorumkv-dev/Deployment/quorumkv-anti-entropy container anti-entropy uses it: they cannot talk to each other',
+      'Certificate/quorumkv-anti-entropy: its issuer Issuer/quorumkv-ca does not exist here',
       'Certificate/quorumkv-rate-limiter: its issuer Issuer/quorumkv-ca does not exist here',
-      'quorumkv-dev/StatefulSet/quorumkv-rate-limiter container rate-limiter: readinessProbe checks gRPC health on 8081, not on the plain-text --health-listen port 8082',
+      'quorumkv-dev/Deployment/quorumkv-rate-limiter container rate-limiter: readinessProbe checks gRPC health on 8081, not on the plain-text --health-listen port 8082',
+      'Certificate/quorumkv-membership: its issuer Issuer/quorumkv-ca does not exist here',
       'quorumkv-dev/StatefulSet/quorumkv-storage container storage-node: TLS path /etc/quorumkv/tls is mounted with subPath, which never sees a renewed certificate: mount the Secret as a folder',
     ]);
     const renamed = copyObjects(tls());

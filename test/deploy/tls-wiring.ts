@@ -15,6 +15,8 @@ export const SERVICE_SPIFFE_IDS: Readonly<Record<string, string>> = {
   'storage-node': 'spiffe://quorumkv/storage-node',
   coordinator: 'spiffe://quorumkv/coordinator',
   'rate-limiter': 'spiffe://quorumkv/rate-limiter',
+  membership: 'spiffe://quorumkv/membership',
+  'anti-entropy': 'spiffe://quorumkv/anti-entropy',
 };
 
 interface CertificateSpec {
