@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { credentials, Metadata, type CallOptions, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { TlsOptions } from '@quorumkv/client';
 import { admin, kv, storage } from '@quorumkv/proto';
-import { LocalCluster, type DevServiceRole, type LocalClusterOptions } from '@quorumkv/local-cluster';
+import { LocalCluster, type DevCertificates, type DevServiceRole, type LocalClusterOptions } from '@quorumkv/local-cluster';
 
 /**
  * `QKV_E2E_TLS=1` runs every test cluster with mutual TLS (the client API included), as
@@ -24,7 +24,7 @@ export type TestPeer = 'client' | DevServiceRole | 'anonymous';
  * Credentials for a channel to one of `cluster`'s services: plain text when it runs without
  * TLS; else TLS trusting its CA, with the certificate of `as` (none for `anonymous`).
  */
-export function clusterCredentials(cluster: LocalCluster, as: TestPeer = 'client'): ChannelCredentials {
+export function clusterCredentials(cluster: { readonly tls: DevCertificates | undefined }, as: TestPeer = 'client'): ChannelCredentials {
   const tls = cluster.tls;
   if (tls === undefined) return credentials.createInsecure();
   const ca = readFileSync(tls.ca);
@@ -34,7 +34,7 @@ export function clusterCredentials(cluster: LocalCluster, as: TestPeer = 'client
 }
 
 /** The SDK's `tls` option for `cluster` (none without TLS); `anonymous` sends no client certificate. */
-export function clusterSdkOptions(cluster: LocalCluster, as: 'client' | 'anonymous' = 'client'): { tls?: TlsOptions } {
+export function clusterSdkOptions(cluster: { readonly tls: DevCertificates | undefined }, as: 'client' | 'anonymous' = 'client'): { tls?: TlsOptions } {
   const tls = cluster.tls;
   if (tls === undefined) return {};
   return { tls: as === 'client' ? { dir: tls.dir } : { ca: tls.ca } };
