@@ -23,8 +23,8 @@ const tlsDir = process.argv[3];
 const client = new QuorumKvClient({
   address: process.argv[2] ?? '127.0.0.1:7070',
   deadlineMs: 5000,
-  caller: 'scratch',
-  ...(tlsDir === undefined ? {} : { tls: { dir: tlsDir } }),
+  // With TLS the client certificate names the caller; naming another would be refused.
+  ...(tlsDir === undefined ? { caller: 'scratch' } : { tls: { dir: tlsDir } }),
 });
 try {
   await client.put('from-a-tarball', 'hello from another repository');
