@@ -5,6 +5,7 @@
  * commands and repairs with the client certificate, rate limits by certificate identity, and a
  * certificate replaced on disk served without a restart.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { connect } from 'node:tls';
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AntiEntropyClient, CoordinatorUnreachableError, loadTls, MembershipClient, QuorumKvClient, tlsCredentials } from '@quorumkv/client';
-import { ensureDevCertificates, type DevCertificates, type DevServiceRole } from '@quorumkv/local-cluster';
+import { ensureDevCertificates, repoRoot, type DevCertificates, type DevServiceRole } from '@quorumkv/local-cluster';
 import { gossip, kv, membership, membershipConsensus, ratelimitCheck, storage } from '@quorumkv/proto';
 import { clientIdentity, issueCertificate } from '@quorumkv/service-kit';
 import { waitUntil } from '@quorumkv/service-kit/testing';
@@ -100,6 +101,15 @@ function prepare(address: string, creds: ChannelCredentials): Promise<Outcome> {
       resolve(outcomeOf(err));
     });
   });
+}
+
+/** `qkv …` as a user runs it: its exit code and what it printed. */
+function qkv(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [join(repoRoot, 'packages/client/bin/qkv.js'), ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
 }
 
 /** The serial number of the certificate `address` presents on a new connection. */
@@ -271,6 +281,22 @@ describe('a cluster on mutual TLS (npm start -- --tls)', () => {
     }
   });
 
+  it('runs qkv cluster and qkv repair with --tls-dir, and says TLS is required without it', async () => {
+    const membershipAt = t.cluster.membershipAddress;
+    const workerAt = t.cluster.antiEntropy?.address ?? '';
+    const status = await qkv('cluster', 'status', '--membership', membershipAt, '--tls-dir', tls.dir);
+    expect(status, status.stderr).toMatchObject({ code: 0 });
+    expect(status.stdout).toMatch(/claimant membership-1/);
+    const repair = await qkv('repair', 'status', '--anti-entropy', workerAt, '--tls-dir', tls.dir);
+    expect(repair, repair.stderr).toMatchObject({ code: 0 });
+    const plainCluster = await qkv('cluster', 'status', '--membership', membershipAt, '--timeout', '2000');
+    expect(plainCluster.code).toBe(1);
+    expect(plainCluster.stderr).toBe(`qkv: cluster failed: the membership service at ${membershipAt} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)\n`);
+    const plainRepair = await qkv('repair', 'status', '--anti-entropy', workerAt, '--timeout', '2000');
+    expect(plainRepair.code).toBe(1);
+    expect(plainRepair.stderr).toBe(`qkv: repair failed: the anti-entropy worker at ${workerAt} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)\n`);
+  });
+
   it("refuses the rate limiter's Check stream to anyone but a coordinator", async () => {
     const client = new ratelimitCheck.RateLimitCheckServiceClient(t.cluster.rateLimiter?.address ?? '', clusterCredentials(t.cluster, 'client'));
     try {
@@ -317,6 +343,8 @@ describe('a cluster on mutual TLS (npm start -- --tls)', () => {
     } finally {
       sdk.close();
     }
-    expect(readFileSync(join(t.dataDir, 'logs', 'coordinator.log'), 'utf8')).toMatch(/TLS certificate replaced; new connections use it/);
+    // The coordinator logs the replacement as it reads the files; its log reaches the file a moment later.
+    const log = (): string => readFileSync(join(t.dataDir, 'logs', 'coordinator.log'), 'utf8');
+    await waitUntil(() => /TLS certificate replaced; new connections use it/.test(log()), 5_000, 'the coordinator to log the new certificate');
   });
 });

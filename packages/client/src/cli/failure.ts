@@ -7,6 +7,7 @@ import {
   RateLimitedError,
   statusName,
 } from '../errors.js';
+import { AntiEntropyUnreachableError } from '../anti-entropy-client.js';
 import { TlsFileError } from '../tls-options.js';
 import type { AddressDiagnosis } from './address.js';
 import { UsageError } from './command.js';
@@ -84,6 +85,15 @@ export function describeFailure(err: unknown, command: string | undefined, addre
   }
   if (err instanceof CoordinatorUnreachableError) {
     return { line: `${prefix}${unreachable(address, diagnosis)}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof AntiEntropyUnreachableError && tlsProblem !== undefined) {
+    return { line: `${prefix}cannot connect to the anti-entropy worker at ${err.address} with TLS: ${oneLine(tlsProblem)}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof AntiEntropyUnreachableError && diagnosis === 'tls') {
+    return {
+      line: `${prefix}the anti-entropy worker at ${err.address} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)`,
+      exitCode: EXIT_FAILURE,
+    };
   }
   if (err instanceof MembershipUnreachableError && tlsProblem !== undefined) {
     return { line: `${prefix}cannot connect to the membership service at ${err.address} with TLS: ${oneLine(tlsProblem)}`, exitCode: EXIT_FAILURE };

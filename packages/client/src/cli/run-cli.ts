@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { CoordinatorUnreachableError, MembershipUnreachableError } from '../errors.js';
 import { QuorumKvClient, type QuorumKvClientOptions } from '../kv-client.js';
-import { AntiEntropyClient } from '../anti-entropy-client.js';
+import { AntiEntropyClient, AntiEntropyUnreachableError } from '../anti-entropy-client.js';
 import { MembershipClient } from '../membership-client.js';
 import { describeTlsDiagnosis, diagnoseTls } from '../tls-diagnosis.js';
 import { type LoadedTls, loadTls, tlsCredentials } from '../tls-options.js';
@@ -106,7 +106,12 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     // No connection: look at what answers there, to say more than "cannot reach".
     let diagnosis: AddressDiagnosis | undefined;
     let tlsProblem: string | undefined;
-    const unreachable = err instanceof CoordinatorUnreachableError ? globals.address : err instanceof MembershipUnreachableError ? err.address : undefined;
+    const unreachable =
+      err instanceof CoordinatorUnreachableError
+        ? globals.address
+        : err instanceof MembershipUnreachableError || err instanceof AntiEntropyUnreachableError
+          ? err.address
+          : undefined;
     if (unreachable !== undefined) {
       const found = tls === undefined ? undefined : await diagnoseTls(unreachable, tls);
       if (found !== undefined && found.kind !== 'ok' && found.kind !== 'refused') tlsProblem = describeTlsDiagnosis(found, unreachable, tls as LoadedTls);
