@@ -25,8 +25,12 @@ export {
   mintVersion,
   sameVersions,
 } from './dotted-version.js';
+export type { AppliedMint } from './duplicate-mints.js';
+export { collapseDuplicateMints, unionAppliedMints } from './duplicate-mints.js';
 export {
   MalformedVersionError,
+  appliedFromProto,
+  appliedToProto,
   clockFromProto,
   clockToProto,
   toSafeNumber,
