@@ -3,7 +3,7 @@
  */
 import type { storage } from '@quorumkv/proto';
 import type { Version } from './dotted-version.js';
-import type { AppliedMint } from './duplicate-mints.js';
+import type { AppliedMint, KeyVersions } from './duplicate-mints.js';
 import { type VectorClock, normalize } from './vector-clock.js';
 
 /** A stored or replicated version that cannot be represented (missing dot, counter past 2^53). */
@@ -102,4 +102,9 @@ export function appliedToProto(entries: readonly AppliedMint[]): storage.Applied
     dot: { node: e.dot.node, epoch: e.dot.epoch, counter: BigInt(e.dot.counter) },
     appliedAtMs: BigInt(Math.max(0, Math.trunc(e.appliedAtMs))),
   }));
+}
+
+/** A replica's read answer (`ReadResult`) decoded. Throws MalformedVersionError like {@link versionFromProto}. */
+export function keyVersionsFromProto(p: { readonly versions: readonly storage.Version[]; readonly applied: readonly storage.AppliedWrite[] }): KeyVersions {
+  return { versions: p.versions.map(versionFromProto), applied: appliedFromProto(p.applied) };
 }

@@ -34,7 +34,7 @@
  * after the window is a new write. Replicas that exchanged the entries within the window have
  * already collapsed; one that never met them keeps both.
  */
-import { type Dot, type Version, covers } from './dotted-version.js';
+import { type Dot, type Version, covers, mergeVersions } from './dotted-version.js';
 import { compareActors } from './vector-clock.js';
 
 /**
@@ -113,4 +113,22 @@ export function unionAppliedMints(...lists: readonly (readonly AppliedMint[])[])
     }
   }
   return [...byEntry.values()];
+}
+
+/** A key's versions as one replica holds them, with the request ids applied to the key there. */
+export interface KeyVersions {
+  readonly versions: Version[];
+  readonly applied: AppliedMint[];
+}
+
+/**
+ * What a reader of several replicas (a coordinator's read and read repair, anti-entropy) makes of
+ * their answers: versions merged, entries united, duplicate mints collapsed — the result a
+ * storage node reaches when the same records meet there, so the repaired replicas agree with it.
+ */
+export function mergeKeyVersions(sets: readonly KeyVersions[]): KeyVersions {
+  let versions: Version[] = [];
+  for (const s of sets) versions = mergeVersions(versions, s.versions);
+  const applied = unionAppliedMints(...sets.map((s) => s.applied));
+  return { versions: collapseDuplicateMints(versions, applied), applied };
 }
