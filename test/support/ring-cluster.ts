@@ -19,6 +19,10 @@ export interface RingClusterOptions {
   /** Extra flags of the anti-entropy worker. */
   readonly antiEntropyArgs?: readonly string[];
   readonly storageArgs?: readonly string[];
+  /** Extra flags of one storage node, given its id and listen address (after `storageArgs`). */
+  readonly storageArgsFor?: (id: string, listen: string) => readonly string[];
+  /** Extra flags of the coordinator. */
+  readonly coordinatorArgs?: readonly string[];
   /** Start the anti-entropy worker with the cluster (else `startAntiEntropy()` later). @default true */
   readonly antiEntropy?: boolean;
 }
@@ -85,6 +89,7 @@ export class RingCluster {
         ensureContextKeys(this.dataDir),
         '--metrics-listen',
         '127.0.0.1:0',
+        ...(this.options.coordinatorArgs ?? []),
       ],
       env: { LOG_LEVEL: 'warn' },
       logFile: join(this.dataDir, 'logs', 'coordinator.log'),
@@ -134,6 +139,7 @@ export class RingCluster {
         '--grace-ms',
         '3000',
         ...(this.options.storageArgs ?? []),
+        ...(this.options.storageArgsFor?.(id, `127.0.0.1:${this.port(index)}`) ?? []),
       ],
       env: { LOG_LEVEL: 'info' },
       logFile: join(this.dataDir, 'logs', `${id}.log`),

@@ -76,6 +76,11 @@ export class KvCalls {
 
 /** Reads a key straight from one storage node over its replica stream (bypassing quorums). */
 export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000): Promise<storage.Version[]> {
+  return (await readReplicaSet(address, key, timeoutMs)).versions;
+}
+
+/** {@link readReplica}, with the request ids the node applied to the key (`ReadResult.applied`). */
+export async function readReplicaSet(address: string, key: Buffer, timeoutMs = 5_000): Promise<storage.ReadResult> {
   const client = new storage.StorageServiceClient(address, credentials.createInsecure());
   try {
     const stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> = client.replicate({ deadline: Date.now() + timeoutMs });
@@ -88,7 +93,7 @@ export async function readReplica(address: string, key: Buffer, timeoutMs = 5_00
     const res = await answer;
     stream.cancel();
     if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);
-    return res.result.read.versions;
+    return res.result.read;
   } finally {
     client.close();
   }
