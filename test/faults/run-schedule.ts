@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuorumKvClient } from '@quorumkv/client';
 import { repoRoot } from '@quorumkv/local-cluster';
+import { limiterOwners, ownershipChanges } from './checkers/limiter-owners.js';
 import { checkRateLimit } from './checkers/rate-limit.js';
 import { checkSetFull } from './checkers/set-full.js';
 import { checkSiblings } from './checkers/siblings.js';
@@ -20,7 +21,7 @@ import { verdict, type ScheduleResult } from './report.js';
 import type { Schedule } from './schedules.js';
 import { HotKeys } from './workloads/hot-keys.js';
 import { StopSignal } from './workloads/pacing.js';
-import { LIMIT_RULES, RateLimitChecks, RECONNECT_PROMPTLY } from './workloads/rate-limit-checks.js';
+import { LIMIT_DOMAIN, LIMIT_RULES, RateLimitChecks, RECONNECT_PROMPTLY } from './workloads/rate-limit-checks.js';
 import { readKey, SetAdds } from './workloads/set-adds.js';
 
 export interface RunOptions {
@@ -47,11 +48,12 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
   const log = (line: string): void => options.log(`[${schedule.name} +${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`);
   const random = (label: string): Random => new Random(options.seed, `${schedule.name}:${label}`);
   const partitions = new Partitions(options.layout);
+  const rulesDir = join(repoRoot, 'test', 'faults', 'rules');
   log(`starting the cluster${schedule.proxied ? ' (a proxy on every link)' : ''}`);
   const cluster = await FaultCluster.start({
     layout: options.layout,
     runDir: options.runDir,
-    rulesDir: join(repoRoot, 'test', 'faults', 'rules'),
+    rulesDir,
     proxied: schedule.proxied,
     seed: options.seed,
   });
@@ -105,7 +107,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     log('checking the history');
     const setFull = checkSetFull(history.of('add'), history.of('read'));
     const siblings = checkSiblings(history.of('update'), history.of('read'));
-    const rateLimit = checkRateLimit(history.of('limit'), LIMIT_RULES);
+    const owners = limiterOwners(join(rulesDir, 'faults.yaml'), LIMIT_DOMAIN, LIMIT_RULES, RATE_LIMITERS);
+    const rateLimit = checkRateLimit(history.of('limit'), LIMIT_RULES, ownershipChanges(history.nemesis, owners));
     const result: Omit<ScheduleResult, 'failures' | 'ok'> = {
       schedule: schedule.name,
       seed: options.seed,
