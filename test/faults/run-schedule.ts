@@ -13,7 +13,7 @@ import { checkRateLimit } from './checkers/rate-limit.js';
 import { checkSetFull } from './checkers/set-full.js';
 import { checkSiblings } from './checkers/siblings.js';
 import { converge, forEachLimited } from './checkers/convergence.js';
-import { FaultCluster, RATE_LIMITERS, STORAGE_NODES } from './fault-cluster.js';
+import { FaultCluster, RATE_LIMITERS } from './fault-cluster.js';
 import { History } from './history.js';
 import { type NetworkLayout, Partitions } from './netns.js';
 import { Random } from './random.js';
@@ -56,6 +56,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     rulesDir,
     proxied: schedule.proxied,
     seed: options.seed,
+    antiEntropy: schedule.antiEntropy === true,
   });
   const kv = new QuorumKvClient({
     address: cluster.coordinatorAddress,
@@ -95,11 +96,13 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     log(`quiesce: read repair until every replica agrees (T = ${CONVERGE_BOUND_MS / 1000} s)`);
     history.note('quiesce');
     const keys = [...set.keys, ...hot.keys];
-    const convergence = await converge(keys, { replicas: new Map(STORAGE_NODES.map((n) => [n, cluster.direct(n)])), kv, boundMs: CONVERGE_BOUND_MS });
+    // The storage nodes running now: a ring schedule may have added one and decommissioned another.
+    const replicas = new Map(cluster.names('storage-node').map((n) => [n, cluster.direct(n)]));
+    const convergence = await converge(keys, { replicas, kv, boundMs: CONVERGE_BOUND_MS });
     log(`final reads of ${keys.length} keys`);
     await forEachLimited(keys, 16, async (key) => {
       // A final read that fails is tried twice more: it is the evidence, not a workload op.
-      for (let attempt = 0; attempt < 3; attempt++) if ((await readKey(kv, history, -1, key, { final: true })) !== undefined) return;
+      for (let attempt = 0; attempt < 3; attempt++) if ((await readKey(kv, history, -1, key, { final: true, ...(schedule.finalReadAll ? { consistency: 'all' as const } : {}) })) !== undefined) return;
     });
 
     // The raw history stays beside the logs (kept with --keep) for a post-mortem.
