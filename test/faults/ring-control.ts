@@ -48,21 +48,39 @@ export async function decommission(membership: string, id: string): Promise<void
   }
 }
 
+/** What repairing a node took: passes started, and keys repaired over them. */
+export interface NodeRepair {
+  readonly passes: number;
+  readonly keysRepaired: number;
+}
+
 /**
- * Starts a repair pass over `node`'s ranges (`qkv repair --node`) and waits until it finished.
- * Returns the keys it repaired.
+ * Repairs `node`'s ranges as `qkv repair --node` does, and waits until a pass over them finished
+ * with every exchange done: a pass whose exchanges failed (a node just restarted still builds its
+ * trees, and answers UNAVAILABLE meanwhile) is followed by another, until `timeoutMs`.
  */
-export async function repairNode(antiEntropy: string, node: string, timeoutMs: number): Promise<number> {
+export async function repairNode(antiEntropy: string, node: string, timeoutMs: number): Promise<NodeRepair> {
   const client = new AntiEntropyClient({ address: antiEntropy, deadlineMs: 10_000 });
   const until = performance.now() + timeoutMs;
+  let passes = 0;
+  let keysRepaired = 0;
   try {
-    const { passId } = await client.repair({ node });
     for (;;) {
-      const status = await client.status();
-      const pass = [status.last, ...status.running].find((p) => p?.id === passId);
-      if (pass !== undefined && pass.finishedAtMs > 0) return pass.keysRepaired;
-      if (performance.now() > until) throw new Error(`the repair pass ${passId} of ${node} did not finish within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 200));
+      const { passId } = await client.repair({ node });
+      passes++;
+      for (;;) {
+        const status = await client.status();
+        const pass = [status.last, ...status.running].find((p) => p?.id === passId);
+        if (pass !== undefined && pass.finishedAtMs > 0) {
+          keysRepaired += pass.keysRepaired;
+          if (pass.exchangesFailed === 0 && pass.exchangesTotal > 0) return { passes, keysRepaired };
+          break;
+        }
+        if (performance.now() > until) throw new Error(`the repair pass ${passId} of ${node} did not finish within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (performance.now() > until) throw new Error(`no repair pass of ${node} finished without failed exchanges within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 1_000));
     }
   } finally {
     client.close();

@@ -30,6 +30,11 @@ export interface Schedule {
   readonly antiEntropy?: boolean;
   /** Make the final reads at R=ALL: every acknowledged write must be readable from every replica. */
   readonly finalReadAll?: boolean;
+  /**
+   * Whether `npm test`'s short pass runs it (a schedule goes there only if it completes in under
+   * a minute here; the others run with `npm run faults`). @default true
+   */
+  readonly shortPass?: boolean;
   /** Injects faults until `ctx.stop`. */
   run(ctx: NemesisContext): Promise<void>;
 }
@@ -180,8 +185,8 @@ async function wipedReplica(ctx: NemesisContext): Promise<void> {
   history.note(`restart ${victim}`);
   await cluster.restart(victim);
   history.note(`qkv repair --node ${victim}`);
-  const keys = await repairNode(cluster.antiEntropyAddress, victim, RING_CHANGE_MS);
-  history.note(`repair of ${victim} finished: ${keys} keys repaired`);
+  const repair = await repairNode(cluster.antiEntropyAddress, victim, RING_CHANGE_MS);
+  history.note(`repair of ${victim} complete: ${repair.keysRepaired} keys repaired in ${repair.passes} pass(es)`);
 }
 
 function schedule(name: string, description: string, fault: Fault, calmMs: [number, number], faultMs: [number, number], proxied = false): Schedule {
@@ -199,9 +204,11 @@ export const SCHEDULES: readonly Schedule[] = [
   schedule('slow-links', 'through a proxy on every link: 20-300 ms delay, jitter, loss as retransmission stalls, 32 KB/s, or a cut, on 1-3 links for 1-3 s', slowLinks, [500, 1500], [1000, 3000], true),
   {
     name: 'join-leave',
-    description: `join ${SPARE_NODE}, then decommission one of the first three and stop it once LEFT; final reads at R=ALL`,
+    description: `join ${SPARE_NODE}, then decommission one of the first three and stop it once LEFT; final reads at R=ALL (not in npm test: ~2 min)`,
     proxied: false,
     finalReadAll: true,
+    // About 110 s even at 6 s of faults (two ring changes with their transfers on a loaded box).
+    shortPass: false,
     run: joinLeave,
   },
   {
