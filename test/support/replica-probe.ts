@@ -42,7 +42,7 @@ export class ReplicaProbe {
       tombstone: false,
       writtenAtMs: BigInt(Date.now()),
     };
-    const res = await this.call({ $case: 'merge', merge: { key: Buffer.from(key), versions: [version], versionsRecord: Buffer.alloc(0) } });
+    const res = await this.call({ $case: 'merge', merge: { key: Buffer.from(key), versions: [version], versionsRecord: Buffer.alloc(0), applied: [] } });
     if (res?.result?.$case !== 'merge') throw new Error(`merge into ${key} refused: ${JSON.stringify(res?.result)}`);
   }
 

@@ -29,6 +29,10 @@ export interface RingClusterOptions {
   /** Extra flags of the anti-entropy worker. */
   readonly antiEntropyArgs?: readonly string[];
   readonly storageArgs?: readonly string[];
+  /** Extra flags of one storage node, given its id and listen address (after `storageArgs`). */
+  readonly storageArgsFor?: (id: string, listen: string) => readonly string[];
+  /** Extra flags of the coordinator. */
+  readonly coordinatorArgs?: readonly string[];
   /** Start the anti-entropy worker with the cluster (else `startAntiEntropy()` later). @default true */
   readonly antiEntropy?: boolean;
 }
@@ -99,6 +103,7 @@ export class RingCluster {
         '--metrics-listen',
         '127.0.0.1:0',
         ...this.tlsArgs('coordinator'),
+        ...(this.options.coordinatorArgs ?? []),
       ],
       env: { LOG_LEVEL: 'warn' },
       logFile: join(this.dataDir, 'logs', 'coordinator.log'),
@@ -158,6 +163,7 @@ export class RingCluster {
         '3000',
         ...this.tlsArgs('storage-node'),
         ...(this.options.storageArgs ?? []),
+        ...(this.options.storageArgsFor?.(id, `127.0.0.1:${this.port(index)}`) ?? []),
       ],
       env: { LOG_LEVEL: 'info' },
       logFile: join(this.dataDir, 'logs', `${id}.log`),

@@ -114,7 +114,7 @@ export async function writeKey(clients: ReplicaClients, view: () => RingView, ke
           .filter((id) => !holders.has(id))
           .map(async (id) => {
             try {
-              const res = await clients.send(address(id), ring.epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: [], versionsRecord: rec } });
+              const res = await clients.send(address(id), ring.epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: [], versionsRecord: rec, applied: [] } });
               if (res.result?.$case === 'merge') holders.add(id);
               else if (isStale(res)) stale = true;
               else if (res.result?.$case === 'error') reason = `merge: ${res.result.error.message}`;

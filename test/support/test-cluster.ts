@@ -109,6 +109,11 @@ export class KvCalls {
  * TLS, as the coordinator (`creds`), the identity storage nodes serve replica traffic to.
  */
 export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure()): Promise<storage.Version[]> {
+  return (await readReplicaSet(address, key, timeoutMs, creds)).versions;
+}
+
+/** {@link readReplica}, with the request ids the node applied to the key (`ReadResult.applied`). */
+export async function readReplicaSet(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure()): Promise<storage.ReadResult> {
   const client = new storage.StorageServiceClient(address, creds);
   try {
     const stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> = client.replicate({ deadline: Date.now() + timeoutMs });
@@ -121,7 +126,7 @@ export async function readReplica(address: string, key: Buffer, timeoutMs = 5_00
     const res = await answer;
     stream.cancel();
     if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);
-    return res.result.read.versions;
+    return res.result.read;
   } finally {
     client.close();
   }

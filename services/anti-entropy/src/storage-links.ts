@@ -6,15 +6,15 @@
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { KeyDigest } from '@quorumkv/merkle';
-import type { Version } from '@quorumkv/vclock';
+import type { AppliedMint, KeyVersions, Version } from '@quorumkv/vclock';
 import type { ClusterNode } from './ring-plan.js';
 import type { Arc, ArcSummaryInfo, ByteMeter, StorageLink, TombstonePage } from './storage-link.js';
 import { TreeClient } from './tree-client.js';
 
 /** Reads and merges of keys on one node (the Replicate stream's ReadOp and MergeOp). */
 export interface ReplicaIo {
-  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]>;
-  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void>;
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions>;
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter, applied?: readonly AppliedMint[]): Promise<void>;
   close(): void;
 }
 
@@ -39,12 +39,12 @@ class GrpcStorageLink implements StorageLink {
     return this.trees.segmentEntries(epoch, arc, depth, segments, meter);
   }
 
-  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions> {
     return this.replica.read(epoch, key, meter);
   }
 
-  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void> {
-    return this.replica.merge(epoch, key, versions, meter);
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter, applied?: readonly AppliedMint[]): Promise<void> {
+    return this.replica.merge(epoch, key, versions, meter, applied);
   }
 
   listTombstones(epoch: number, arc: Arc, writtenBeforeMs: number, afterKey: Uint8Array, limit: number, meter: ByteMeter): Promise<TombstonePage> {

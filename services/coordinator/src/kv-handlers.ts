@@ -4,10 +4,12 @@ import { DeadlineExceededError, ServiceError, callDeadline, unary, type KvMetric
 import {
   clockToProto,
   contextOf,
+  keyVersionsFromProto,
   liveVersions,
-  mergeVersions,
+  mergeKeyVersions,
   versionFromProto,
   type ContextCodec,
+  type KeyVersions,
   type Version,
 } from '@quorumkv/vclock';
 import type { WriteTargets } from '@quorumkv/ring';
@@ -105,17 +107,20 @@ export class KvOperations {
         const replicas = ring.readReplicas(key);
         if (replicas.length === 0) throw new EmptyRingError(ring.epoch);
         const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
-        const attempts: ReplicaAttempt<Version[]>[] = replicas.map((node) => ({
+        const attempts: ReplicaAttempt<KeyVersions>[] = replicas.map((node) => ({
           node,
           // Why convert inside the attempt: a replica answering with a malformed version counts as
           // a miss, like one that did not answer.
-          result: fence.watch(replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch))).then(fromProto),
+          result: fence.watch(replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch))).then(keyVersionsFromProto),
         }));
         const outcome = await awaitQuorum(attempts, { needed: r, callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'reading the key' });
-        let merged: Version[] = [];
-        for (const a of outcome.answers) merged = mergeVersions(merged, a.value);
+        // Why merge with the request ids: a write minted twice under one request id (its first
+        // minter answered too late, so the next replica minted it again) may sit half on one
+        // replica and half on another; only a reader meeting both, with both entries, can keep
+        // it once — as the storage nodes do when the records meet (`collapseDuplicateMints`).
+        const merged = mergeKeyVersions(outcome.answers.map((a) => a.value));
         void deps.readRepair.afterRead(key, attempts, ring.epoch);
-        return toGetResponse(merged, key, deps.contexts);
+        return toGetResponse(merged.versions, key, deps.contexts);
       }),
     );
   }
@@ -371,10 +376,6 @@ interface Minted {
   readonly versions: Buffer | storage.Version[];
   /** Replicas tried before it that may have minted too (timed out). */
   readonly mayHaveMinted: ReadonlySet<string>;
-}
-
-function fromProto(versions: storage.Version[]): Version[] {
-  return versions.map(versionFromProto);
 }
 
 /** How one attempt ended: `undefined` while it had not by the time the wait ended. */

@@ -218,11 +218,14 @@ export class ReplicaClient {
     this.client.close();
   }
 
-  /** Reads every version of `key`; `ringEpoch` is the ring epoch the read was routed by. */
-  async read(key: Buffer, timeoutMs: number, ringEpoch = 0): Promise<storage.Version[]> {
+  /**
+   * Reads every version of `key` and the request ids applied to it (inside the node's window);
+   * `ringEpoch` is the ring epoch the read was routed by.
+   */
+  async read(key: Buffer, timeoutMs: number, ringEpoch = 0): Promise<storage.ReadResult> {
     const result = await this.request({ $case: 'read', read: { key } }, timeoutMs, ringEpoch);
     if (result.$case !== 'read') throw new ReplicaProtocolError(this.nodeId, `answered a read with ${result.$case}`);
-    return result.read.versions;
+    return result.read;
   }
 
   /** Mints a version at this node (one local read-modify-write there). */
@@ -232,9 +235,13 @@ export class ReplicaClient {
     return result.coordinate;
   }
 
-  /** Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this node's set. */
-  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0): Promise<void> {
-    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES } : { key, versions: [], versionsRecord: versions };
+  /**
+   * Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this
+   * node's set; `applied` (with messages): the request ids the replicas read hold, so the node
+   * collapses a write minted twice as the reader did.
+   */
+  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0, applied: storage.AppliedWrite[] = []): Promise<void> {
+    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES, applied } : { key, versions: [], versionsRecord: versions, applied: [] };
     const result = await this.request({ $case: 'merge', merge }, timeoutMs, ringEpoch);
     if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
   }

@@ -22,12 +22,15 @@ export interface NodeAddress {
  * it was routed by: a node that knows a newer one refuses it (`StaleRingEpochError`).
  */
 export interface ReplicaTransport {
-  /** Every version of `key` at `node`. */
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]>;
+  /** Every version of `key` at `node`, and the request ids applied to it (`ReadResult.applied`). */
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.ReadResult>;
   /** Mints a version at `node`. */
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult>;
-  /** Merges versions (or a whole set's record bytes) into `node`'s set. */
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number): Promise<void>;
+  /**
+   * Merges versions (or a whole set's record bytes) into `node`'s set; with messages, `applied`
+   * carries the request ids the versions were read with (read repair).
+   */
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[]): Promise<void>;
   /** Whether requests to `node` will be sent now (its stream is open). */
   isUp(node: string): boolean;
 }
@@ -157,7 +160,7 @@ export class ReplicaPool implements ReplicaTransport {
     });
   }
 
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]> {
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.ReadResult> {
     const c = this.clients.get(node);
     return c ? c.read(key, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
@@ -167,9 +170,9 @@ export class ReplicaPool implements ReplicaTransport {
     return c ? c.coordinate(op, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number): Promise<void> {
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[]): Promise<void> {
     const c = this.clients.get(node);
-    return c ? c.merge(key, versions, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
+    return c ? c.merge(key, versions, timeoutMs, ringEpoch, applied) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
   isUp(node: string): boolean {

@@ -10,7 +10,7 @@ import { pullRange } from './range-source.js';
 import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
 
 /** The engine operations the server needs (a {@link StorageEngine}, or a wrapper in tests). */
-export type ReplicaEngine = Pick<StorageEngine, 'read' | 'coordinate' | 'merge' | 'mergeRecord' | 'stats'>;
+export type ReplicaEngine = Pick<StorageEngine, 'readSet' | 'coordinate' | 'merge' | 'mergeRecord' | 'stats'>;
 
 /** What {@link createStorageServer} needs. */
 export interface StorageServerDeps {
@@ -98,8 +98,8 @@ async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, dea
   const op = request.op;
   switch (op?.$case) {
     case 'read': {
-      const versions = await engine.read(op.read.key, deadline);
-      return { $case: 'read', read: { versions: versions.map(versionToProto) } };
+      const { versions, applied } = await engine.readSet(op.read.key, deadline);
+      return { $case: 'read', read: { versions: versions.map(versionToProto), applied } };
     }
     case 'coordinate': {
       const c = op.coordinate;
@@ -121,7 +121,7 @@ async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, dea
         await engine.mergeRecord(m.key, m.versionsRecord, deadline);
         return { $case: 'merge', merge: {} };
       }
-      await engine.merge(m.key, versionsOf(m.versions), deadline);
+      await engine.merge(m.key, versionsOf(m.versions), deadline, m.applied);
       return { $case: 'merge', merge: {} };
     }
     case undefined:

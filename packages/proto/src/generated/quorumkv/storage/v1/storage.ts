@@ -182,6 +182,13 @@ export interface MergeOp {
    * whose set for the key is empty (or equal) stores it without merging and re-encoding.
    */
   versionsRecord: Buffer;
+  /**
+   * With `versions` (read repair, anti-entropy): the request ids applied to the key on the
+   * replicas read (`ReadResult.applied`). The node adds them to its own, so versions minted twice
+   * for one request id (a coordinator that gave up on a late minter and asked the next replica)
+   * collapse to one here too — see `collapseDuplicateMints` in @quorumkv/vclock.
+   */
+  applied: AppliedWrite[];
 }
 
 /** Answers to requests of any earlier batches, each carrying its request's id. */
@@ -206,6 +213,12 @@ export interface ReplicaResponse {
 
 export interface ReadResult {
   versions: Version[];
+  /**
+   * The request ids applied to the key that are still inside this node's de-duplication window
+   * (VersionSet.applied): a reader merging several replicas' answers needs them to keep a write
+   * minted twice under one request id once.
+   */
+  applied: AppliedWrite[];
 }
 
 export interface CoordinateResult {
@@ -1633,7 +1646,7 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
 };
 
 function createBaseMergeOp(): MergeOp {
-  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0) };
+  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0), applied: [] };
 }
 
 export const MergeOp: MessageFns<MergeOp> = {
@@ -1646,6 +1659,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     }
     if (message.versionsRecord.length !== 0) {
       writer.uint32(26).bytes(message.versionsRecord);
+    }
+    for (const v of message.applied) {
+      AppliedWrite.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1687,6 +1703,14 @@ export const MergeOp: MessageFns<MergeOp> = {
             message.versionsRecord = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.applied.push(AppliedWrite.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1708,6 +1732,9 @@ export const MergeOp: MessageFns<MergeOp> = {
         : isSet(object.versions_record)
         ? Buffer.from(bytesFromBase64(object.versions_record))
         : Buffer.alloc(0),
+      applied: globalThis.Array.isArray(object?.applied)
+        ? object.applied.map((e: any) => AppliedWrite.fromJSON(e))
+        : [],
     };
   },
 
@@ -1722,6 +1749,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     if (message.versionsRecord.length !== 0) {
       obj.versionsRecord = base64FromBytes(message.versionsRecord);
     }
+    if (message.applied?.length) {
+      obj.applied = message.applied.map((e) => AppliedWrite.toJSON(e));
+    }
     return obj;
   },
 
@@ -1733,6 +1763,7 @@ export const MergeOp: MessageFns<MergeOp> = {
     message.key = object.key ?? Buffer.alloc(0);
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
     message.versionsRecord = object.versionsRecord ?? Buffer.alloc(0);
+    message.applied = object.applied?.map((e) => AppliedWrite.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1988,13 +2019,16 @@ export const ReplicaResponse: MessageFns<ReplicaResponse> = {
 };
 
 function createBaseReadResult(): ReadResult {
-  return { versions: [] };
+  return { versions: [], applied: [] };
 }
 
 export const ReadResult: MessageFns<ReadResult> = {
   encode(message: ReadResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.versions) {
       Version.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.applied) {
+      AppliedWrite.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -2020,6 +2054,14 @@ export const ReadResult: MessageFns<ReadResult> = {
             message.versions.push(Version.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.applied.push(AppliedWrite.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2035,6 +2077,9 @@ export const ReadResult: MessageFns<ReadResult> = {
   fromJSON(object: any): ReadResult {
     return {
       versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
+      applied: globalThis.Array.isArray(object?.applied)
+        ? object.applied.map((e: any) => AppliedWrite.fromJSON(e))
+        : [],
     };
   },
 
@@ -2042,6 +2087,9 @@ export const ReadResult: MessageFns<ReadResult> = {
     const obj: any = {};
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => Version.toJSON(e));
+    }
+    if (message.applied?.length) {
+      obj.applied = message.applied.map((e) => AppliedWrite.toJSON(e));
     }
     return obj;
   },
@@ -2052,6 +2100,7 @@ export const ReadResult: MessageFns<ReadResult> = {
   fromPartial(object: DeepPartial<ReadResult>): ReadResult {
     const message = createBaseReadResult();
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    message.applied = object.applied?.map((e) => AppliedWrite.fromPartial(e)) || [];
     return message;
   },
 };
