@@ -19,8 +19,7 @@ import {
   systemClock,
   type Timer,
 } from '@quorumkv/gossip';
-import type { Logger, ServiceRegistration } from '@quorumkv/service-kit';
-import { type BackoffBounds, retryDelay } from './backoff.js';
+import { backoffDelay, type BackoffOptions, type Logger, type ServiceRegistration } from '@quorumkv/service-kit';
 import type { Role } from './roles.js';
 
 /** How to start a {@link ClusterGossip} member. */
@@ -44,7 +43,7 @@ export interface ClusterMemberOptions {
   /** @default mathRandom */
   readonly random?: Random;
   /** Back-off between join attempts while no seed answers. @default 200 ms → 5 s */
-  readonly joinRetry?: BackoffBounds;
+  readonly joinRetry?: BackoffOptions;
   /** How long one join attempt waits for a seed. @default 3000 */
   readonly joinTimeoutMs?: number;
 }
@@ -117,7 +116,7 @@ export class ClusterGossip {
             options.logger.error({ err }, 'gossip join failed');
             return;
           }
-          const delay = retryDelay(attempt++, bounds, () => random.next());
+          const delay = backoffDelay(attempt++, bounds, () => random.next());
           options.logger.warn({ seeds, retryInMs: delay }, 'no seed answered the gossip join; retrying');
           this.joinTimer = clock.setTimer(delay, tryJoin);
         },

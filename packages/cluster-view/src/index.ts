@@ -24,8 +24,6 @@ export type { Liveness, Role } from './roles.js';
 export { advertisedAddress, ClusterGossip, GOSSIP_SYNC_MEMBERS, gossipReceiveLimit } from './cluster-member.js';
 export type { ClusterMemberOptions } from './cluster-member.js';
 export { advertiseSetting, parseSeeds, seedsSetting, zoneSetting } from './settings.js';
-export { retryDelay } from './backoff.js';
-export type { BackoffBounds } from './backoff.js';
 export { EpochWaitTimeoutError, MalformedViewError, ViewClosedError } from './errors.js';
 export { sameMembers, sameSettings } from './view-diff.js';
 export { GOSSIP_SERVICE, gossipAccessPolicy, gossipAccessRules, gossipChannelCredentials, membershipChannelCredentials } from './cluster-security.js';

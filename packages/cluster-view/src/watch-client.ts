@@ -6,8 +6,7 @@
 import { type ChannelCredentials, type ChannelOptions, type ClientReadableStream, credentials as grpcCredentials } from '@grpc/grpc-js';
 import { type Clock, mathRandom, type Random, systemClock, type Timer } from '@quorumkv/gossip';
 import { membership } from '@quorumkv/proto';
-import type { Logger } from '@quorumkv/service-kit';
-import { type BackoffBounds, retryDelay } from './backoff.js';
+import { backoffDelay, type BackoffOptions, type Logger } from '@quorumkv/service-kit';
 import { type ClusterView, viewFromWire } from './cluster-view.js';
 import { EpochWaitTimeoutError, ViewClosedError } from './errors.js';
 import { type Role, roleToWire } from './roles.js';
@@ -53,7 +52,7 @@ export interface ClusterViewClientOptions {
   /** Laid over {@link WATCH_CHANNEL_OPTIONS}. */
   readonly channelOptions?: ChannelOptions;
   /** Reconnect back-off; a full pass over the seeds counts as one attempt. @default 100 ms → 5 s */
-  readonly backoff?: BackoffBounds;
+  readonly backoff?: BackoffOptions;
   /**
    * A `waitForEpoch` still short of its epoch after this long moves the stream to the next seed
    * (the replica it watches may be lagging or cut off). @default 1000
@@ -82,7 +81,7 @@ export class ClusterViewClient {
   private readonly random: Random;
   private readonly credentials: ChannelCredentials;
   private readonly channelOptions: ChannelOptions;
-  private readonly backoff: BackoffBounds;
+  private readonly backoff: BackoffOptions;
   private readonly staleSeedMs: number;
   private readonly listeners = new Set<(change: ViewChange) => void>();
   private readonly waiters = new Set<Waiter>();
@@ -207,7 +206,7 @@ export class ClusterViewClient {
     this.teardown();
     this.seedIndex += 1;
     // A full pass over the seeds is one attempt: each seed is tried once quickly before waiting longer.
-    const delay = retryDelay(Math.floor(this.attempt / this.seeds.length), this.backoff, () => this.random.next());
+    const delay = backoffDelay(Math.floor(this.attempt / this.seeds.length), this.backoff, () => this.random.next());
     this.attempt += 1;
     const log = { membership: seed, retryInMs: delay, cause: err?.message ?? 'stream ended' };
     if (wasConnected) this.options.logger?.warn(log, 'cluster view stream lost; reconnecting');

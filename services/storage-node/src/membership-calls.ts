@@ -4,9 +4,9 @@
  * the call to the next (any membership replica forwards changes to the claimant).
  */
 import { type ChannelCredentials, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { retryDelay, WATCH_CHANNEL_OPTIONS } from '@quorumkv/cluster-view';
+import { WATCH_CHANNEL_OPTIONS } from '@quorumkv/cluster-view';
 import { membership } from '@quorumkv/proto';
-import type { Logger } from '@quorumkv/service-kit';
+import { backoffDelay, type Logger } from '@quorumkv/service-kit';
 
 type Callback<R> = (err: ServiceError | null, res: R) => void;
 
@@ -87,7 +87,7 @@ export async function autoJoin(options: AutoJoinOptions): Promise<membership.Cha
         logger.error({ err: (err as Error).message, code }, 'the membership service refused this node: not joining (fix the id or address, or join by hand)');
         return undefined;
       }
-      const delay = retryDelay(attempt, { initialMs: 200, maxMs: 5_000 }, options.random ?? Math.random);
+      const delay = backoffDelay(attempt, { initialMs: 200, maxMs: 5_000 }, options.random ?? Math.random);
       const level = attempt === 0 || attempt % 10 === 0 ? 'warn' : 'debug';
       logger[level]({ err: (err as Error).message, code, retryInMs: delay }, 'join not accepted yet: retrying');
       await options.sleep(delay, signal).catch(() => undefined);

@@ -4,7 +4,7 @@
  * down — Paxos keeps two proposers from choosing different values for one instance).
  */
 import { type Clock, type Random } from '@quorumkv/gossip';
-import { retryDelay, type BackoffBounds } from '@quorumkv/cluster-view';
+import { backoffDelay, type BackoffOptions } from '@quorumkv/service-kit';
 import type { ClusterState } from '../cluster-state.js';
 import { NoQuorumError } from '../errors.js';
 import type { AcceptReply, PrepareReply } from './acceptor.js';
@@ -38,7 +38,7 @@ export interface ProposerOptions {
   /** Rounds tried before giving up with NoQuorumError. @default 8 */
   readonly maxAttempts?: number;
   /** Back-off between failed rounds (randomised, so duelling proposers fall out of step). @default 20 ms → 500 ms */
-  readonly backoff?: BackoffBounds;
+  readonly backoff?: BackoffOptions;
 }
 
 /** What a proposal ended with. */
@@ -58,7 +58,7 @@ export class Proposer {
   private readonly majority: number;
   private readonly phaseTimeoutMs: number;
   private readonly maxAttempts: number;
-  private readonly backoff: BackoffBounds;
+  private readonly backoff: BackoffOptions;
 
   constructor(private readonly options: ProposerOptions) {
     this.majority = Math.floor(options.transport.peers.length / 2) + 1;
@@ -164,7 +164,7 @@ export class Proposer {
   }
 
   private pause(attempt: number): Promise<void> {
-    const delay = retryDelay(attempt, this.backoff, () => this.options.random.next());
+    const delay = backoffDelay(attempt, this.backoff, () => this.options.random.next());
     return new Promise((resolve) => this.options.clock.setTimer(delay, resolve));
   }
 }
