@@ -3,6 +3,7 @@
  * O(log arcs): the write path's side of the trees.
  */
 import { rangePosition, type Digest, type MerkleTree } from '@quorumkv/merkle';
+import { arcIndexAt, inArc } from '@quorumkv/ring';
 
 /** Keys per segment past which a tree is rebuilt one size deeper (it was built for about 2). */
 export const OUTGROWN_KEYS_PER_SEGMENT = 8;
@@ -28,24 +29,6 @@ export interface ArcSlot {
 /** A new slot with no tree (to be built). */
 export function emptySlot(start: number, end: number): ArcSlot {
   return { start, end, live: undefined, fresh: undefined, stale: true };
-}
-
-function inArc(position: number, start: number, end: number): boolean {
-  if (start < end) return position > start && position <= end;
-  if (start > end) return position > start || position <= end;
-  return true;
-}
-
-/** Index of the first of sorted `ends` that is >= `position` (wrapping to 0). */
-function lowerBound(ends: Uint32Array, position: number): number {
-  let lo = 0;
-  let hi = ends.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ends[mid] as number) < position) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo === ends.length ? 0 : lo;
 }
 
 /** Slots sorted by the end of their arc; arcs never overlap. */
@@ -83,7 +66,7 @@ export class ArcSlots {
   /** The slot whose arc holds `position`, if any. */
   find(position: number): ArcSlot | undefined {
     if (this.slots.length === 0) return undefined;
-    const slot = this.slots[lowerBound(this.ends, position)];
+    const slot = this.slots[arcIndexAt(this.ends, position)];
     return slot !== undefined && inArc(position, slot.start, slot.end) ? slot : undefined;
   }
 
