@@ -18,6 +18,7 @@ import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './erro
 import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
 import { MetaStore } from './meta-store.js';
+import { StandInCopies } from './stand-in-copies.js';
 import { loadNodeMeta } from './node-meta.js';
 import { countArc, dropArc, ensurePositionIndex, indexDigest, indexKeyOfRecord, scanIndex, type RangeCursor, type RangeEntry, type ScanOptions } from './position-index.js';
 import { asBuffer, dataKey, decodeIncoming, distinctValues, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
@@ -119,6 +120,8 @@ export class StorageEngine {
   private readonly incarnation: Incarnation;
   /** Durable small records beside the data: transfer checkpoints, pending releases. */
   readonly meta: MetaStore;
+  /** Writes kept as a stand-in for a replica that missed them (hinted handoff), apart from the data. */
+  readonly standIns: StandInCopies;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -132,6 +135,12 @@ export class StorageEngine {
     this.window = { windowMs: options.dedupWindowMs ?? 600_000, perKey: options.dedupPerKey ?? 16 };
     this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
     this.meta = new MetaStore(db, options.sync ?? false);
+    this.standIns = new StandInCopies(db, {
+      sync: options.sync ?? false,
+      now: this.now,
+      checkIncoming: (versions, field) => this.checkIncoming(versions, field),
+      checkKey: (key) => this.checkKey(key),
+    });
   }
 
   /**
@@ -156,7 +165,9 @@ export class StorageEngine {
         { epoch: meta.epoch.toString(16), previousEpoch: meta.previousEpoch?.toString(16), keys: meta.keyCount },
         'incarnation started: every dot minted from now on carries this epoch',
       );
-      return new StorageEngine(db, options, meta.keyCount, meta.epoch, meta.counter);
+      const engine = new StorageEngine(db, options, meta.keyCount, meta.epoch, meta.counter);
+      await engine.standIns.load();
+      return engine;
     } catch (err) {
       await db.close();
       throw err;
