@@ -5,6 +5,7 @@
  */
 export { HintQueue, DEFAULT_HINT_WINDOW_MS, type HintQueueOptions, type HintStored, type QueuedHint } from './hint-queue.js';
 export { HintDrainer, defaultHintBackoff, type HintDrainCounts, type HintDrainerOptions, type UndeliverableReason } from './hint-drainer.js';
+export { HintConnection, type HintConnectionOptions, type HintsState } from './hint-connection.js';
 export { HintExpiryWatch, type HintExpiryWatchOptions } from './hint-expiry-watch.js';
 export { expiryGuardMs, expiryWatchBandMs, expiryWatchPeriodMs, hintMessageId } from './hint-window.js';
 export {

@@ -425,7 +425,7 @@ export function toGetResponse(merged: readonly Version[], key: Uint8Array, conte
     const value = asBuffer(v.value);
     if (!siblings.some((s) => s.value.equals(value))) siblings.push({ value });
   }
-  return { found: live.length > 0, siblings, context: contexts.encode(contextOf(merged), key) };
+  return { found: live.length > 0, siblings, context: contexts.encode(contextOf(merged), key), standIns: [] };
 }
 
 /** The grpc-js implementation of quorumkv.kv.v1.KeyValueService over {@link KvOperations}. */

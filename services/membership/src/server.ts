@@ -9,7 +9,9 @@ import { type ClusterMember } from '@quorumkv/cluster-view';
 import type { GossipMember } from '@quorumkv/gossip';
 import { membership, membershipConsensus } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
-import { callDeadline, InvalidArgumentError, type Logger, type ServiceRegistration, unary } from '@quorumkv/service-kit';
+import type { HintsState } from '@quorumkv/hints';
+import { callDeadline, InvalidArgumentError, type Logger, ServiceError, type ServiceRegistration, unary } from '@quorumkv/service-kit';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { ClaimantRouter, type Claimant, type ForwardableMethod } from './claimant-router.js';
 import { ClaimantUnreachableError } from './errors.js';
 import type { ClusterState } from './cluster-state.js';
@@ -36,6 +38,11 @@ export interface MembershipServerDeps {
   /** Deadline of a call forwarded to the claimant when the caller set none. */
   readonly forwardTimeoutMs: number;
   readonly metrics?: MembershipMetrics;
+  /**
+   * Whether hinted handoff is available (this replica reaches NATS JetStream), and why not.
+   * @default off, "started without --nats"
+   */
+  readonly hints?: () => HintsState;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -63,6 +70,7 @@ function required(field: string, value: string): string {
 export function createMembershipServer(deps: MembershipServerDeps): MembershipServer {
   const { replica, logger } = deps;
   const now = deps.now ?? Date.now;
+  const hints = deps.hints ?? ((): HintsState => ({ on: false, reason: 'started without --nats' }));
   const router = new ClaimantRouter(deps.id, deps.gossip, deps.forwardTimeoutMs);
   const members = (): ClusterMember[] => clusterMembers(deps.gossip()?.members() ?? []);
   const hub = new WatchHub({ state: () => replica.state, members }, logger);
@@ -121,8 +129,13 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
   const implementation: membership.MembershipServiceServer = {
     watch: (call: ServerWritableStream<membership.WatchRequest, membership.ClusterView>) => hub.watch(call),
     status: unary<membership.StatusRequest, membership.StatusResponse>(logger, () =>
-      clusterStatus({ state: replica.state, members: members(), claimant: router.claimant().id, stats: deps.stats, statsTimeoutMs: deps.statsTimeoutMs }),
+      clusterStatus({ state: replica.state, members: members(), claimant: router.claimant().id, stats: deps.stats, statsTimeoutMs: deps.statsTimeoutMs, hints: hints() }),
     ),
+    handoff: unary<membership.HandoffRequest, membership.HandoffResponse>(logger, () => {
+      const h = hints();
+      if (!h.on) return Promise.resolve({ hintsEnabled: false, reason: h.reason, hintWindowMs: 0n, nodes: [] });
+      return Promise.reject(new ServiceError(grpcStatus.UNIMPLEMENTED, 'Handoff: per-node hint counts are not served by this membership build yet'));
+    }),
     join: command<membership.JoinRequest>('join', (req) => ({ kind: 'join', id: required('id', req.id), address: required('address', req.address), zone: req.zone.trim() })),
     leave: command<membership.LeaveRequest>('leave', (req) => ({ kind: 'leave', id: required('id', req.id) })),
     remove: command<membership.RemoveRequest>('remove', (req) => ({ kind: 'remove', id: required('id', req.id) })),

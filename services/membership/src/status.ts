@@ -7,6 +7,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { livenessToWire, ringStateToWire, roleToWire, type ClusterMember } from '@quorumkv/cluster-view';
 import { membership, storage } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
+import type { HintsState } from '@quorumkv/hints';
 import type { ClusterState } from './cluster-state.js';
 
 /** Keys and bytes one storage node holds, or undefined when it did not answer in time. */
@@ -41,6 +42,8 @@ export async function clusterStatus(input: {
   readonly claimant: string;
   readonly stats: StatsFetcher;
   readonly statsTimeoutMs: number;
+  /** Whether hinted handoff is available, and why not. */
+  readonly hints: HintsState;
 }): Promise<membership.StatusResponse> {
   const { state, members } = input;
   const ring = new RingView(state.ring);
@@ -93,5 +96,5 @@ export async function clusterStatus(input: {
   }
   await Promise.all(asked);
   out.sort((a, b) => a.role - b.role || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { epoch: BigInt(state.ring.epoch), replicationFactor: state.ring.replicationFactor, members: out, claimant: input.claimant, hintsEnabled: false };
+  return { epoch: BigInt(state.ring.epoch), replicationFactor: state.ring.replicationFactor, members: out, claimant: input.claimant, hintsEnabled: input.hints.on, hintsReason: input.hints.on ? '' : input.hints.reason };
 }

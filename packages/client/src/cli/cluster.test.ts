@@ -28,6 +28,7 @@ const STATUS: membership.StatusResponse = {
   replicationFactor: 3,
   claimant: 'membership-1',
   hintsEnabled: false,
+  hintsReason: 'started without --nats',
   members: [
     { id: 'node-1', address: '127.0.0.1:7101', role: Role.ROLE_STORAGE, liveness: Liveness.LIVENESS_ALIVE, ringState: RingState.RING_STATE_NORMAL, zone: 'a', ownedShare: 0.5, keys: 120n, bytes: 2048n },
     { id: 'node-4', address: '127.0.0.1:7104', role: Role.ROLE_STORAGE, liveness: Liveness.LIVENESS_SUSPECT, ringState: RingState.RING_STATE_JOINING, zone: '', ownedShare: 0, keys: 3n, bytes: 10n },
