@@ -5,9 +5,10 @@
 #   nghttp2-client (h2load: the C HTTP/2 client `npm run bench:ratelimit` drives the servers with)
 #   python3-grpcio, python3-grpc-tools (the independent Python client in test/interop)
 #   gcc, libnghttp2-dev (npm run bench builds its load generator, test/bench/grpc-load.c)
+#   iproute2 (ip: the network namespaces and partitions of the fault suite, test/faults)
 # Safe to run again: it installs only what is missing. Needs root (or sudo).
 set -euo pipefail
-declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus [h2load]=nghttp2-client [cc]=gcc )
+declare -A want=( [nats-server]=nats-server [etcd]=etcd-server [redis-server]=redis-server [promtool]=prometheus [h2load]=nghttp2-client [cc]=gcc [ip]=iproute2 )
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

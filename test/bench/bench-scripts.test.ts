@@ -14,6 +14,7 @@ import { ratelimitPlan } from './ratelimit-bench-plan.js';
 const scripts: [string, string][] = [
   ['npm run bench', 'test/dist/bench/kv-bench.js'],
   ['npm run bench:ratelimit', 'test/dist/bench/ratelimit-bench.js'],
+  ['npm run bench:anti-entropy', 'test/dist/bench/anti-entropy-bench.js'],
   ['npm run -w @quorumkv/ring bench', 'packages/ring/dist/bin/ring-bench.js'],
   ['npm run -w @quorumkv/ring table', 'packages/ring/dist/bin/vnode-table.js'],
   ['npm run -w @quorumkv/ratelimit bench', 'packages/ratelimit/dist/bin/bench.js'],

@@ -87,9 +87,14 @@ describe('a ring that changes under a running coordinator (real processes)', () 
       if (ring.writeTargets(key).pending.includes('node-4')) gained.push(key);
     }
     expect(gained.length).toBe(10);
+    // The coordinator answers after W + P of the four targets, so node-4's copy may land just
+    // after the answer: wait for it rather than read once.
     for (const key of gained) {
-      const versions = await readReplica(address, b(key));
-      expect(versions.map((v) => Buffer.from(v.value).toString()), key).toEqual([`v${key.slice(7)}`]);
+      const holds = async (): Promise<boolean> => {
+        const versions = await readReplica(address, b(key));
+        return versions.length === 1 && Buffer.from(versions[0]!.value).toString() === `v${key.slice(7)}`;
+      };
+      await waitUntil(holds, 10_000, `node-4 to hold ${key} as a pending target`);
     }
     // Still moving: these were pending-target writes, not replication after the commit.
     expect(view.current?.ring.epoch).toBe(pendingEpoch);

@@ -53,3 +53,12 @@ export {
   resolveRetryOptions,
   retryAfterMs,
 } from './retry-policy.js';
+export {
+  AntiEntropyClient,
+  AntiEntropyUnreachableError,
+  DEFAULT_ANTI_ENTROPY_ADDRESS,
+  type AntiEntropyClientOptions,
+  type RepairPassProgress,
+  type RepairStatus,
+  type RepairThrottle,
+} from './anti-entropy-client.js';

@@ -142,6 +142,21 @@ export class ClusterGossip {
   }
 }
 
+/** Members a full-state gossip sync is sized for (see {@link gossipReceiveLimit}). */
+export const GOSSIP_SYNC_MEMBERS = 512;
+
+/**
+ * The largest gossip packet a process must accept on its gRPC port: a full-state sync (push-pull)
+ * carries every member's record — id, address, metadata and payload at the library's limits
+ * (512 bytes each), and a few numbers — so it grows with the cluster; the other packets are
+ * bounded by `maxPacketBytes` (1400). Sized for {@link GOSSIP_SYNC_MEMBERS} members. A service
+ * whose own requests are smaller takes the larger of the two as its server's receive limit.
+ */
+export function gossipReceiveLimit(members = GOSSIP_SYNC_MEMBERS): number {
+  const record = 64 + 256 + 512 + 512 + 64;
+  return members * record + 4 * 1024;
+}
+
 /**
  * The address other members reach this process on: `advertise` when given, else the listen host
  * with the bound port; a wildcard listen host (0.0.0.0, ::) is replaced by this host's name.

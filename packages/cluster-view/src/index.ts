@@ -21,7 +21,7 @@ export {
 export type { ClusterSettings } from './ring-codec.js';
 export { isRole, livenessFromWire, livenessToWire, ROLES, roleFromWire, roleToWire } from './roles.js';
 export type { Liveness, Role } from './roles.js';
-export { advertisedAddress, ClusterGossip } from './cluster-member.js';
+export { advertisedAddress, ClusterGossip, GOSSIP_SYNC_MEMBERS, gossipReceiveLimit } from './cluster-member.js';
 export type { ClusterMemberOptions } from './cluster-member.js';
 export { advertiseSetting, parseSeeds, seedsSetting, zoneSetting } from './settings.js';
 export { retryDelay } from './backoff.js';

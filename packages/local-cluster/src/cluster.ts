@@ -25,12 +25,20 @@ export interface LocalClusterOptions {
   readonly storageBasePort?: number;
   /** Rate limiter port (0: a reserved free port); `false` starts no rate limiter. @default false */
   readonly rateLimiterPort?: number | false;
+  /** Anti-entropy worker's admin port (0: a reserved free port); `false` starts none. @default false */
+  readonly antiEntropyPort?: number | false;
   /**
    * Ports of the Prometheus `/metrics` endpoints: the coordinator's, the first storage node's
    * (node i gets `storageBase + i - 1`) and the rate limiter's. Absent or 0 gives reserved free
    * ports; each service logs its URL, kept as `ServiceProcess.metricsUrl`.
    */
-  readonly metricsPorts?: { readonly coordinator?: number; readonly storageBase?: number; readonly rateLimiter?: number; readonly membership?: number };
+  readonly metricsPorts?: {
+    readonly coordinator?: number;
+    readonly storageBase?: number;
+    readonly rateLimiter?: number;
+    readonly membership?: number;
+    readonly antiEntropy?: number;
+  };
   /** Rules folder for the rate limiter. @default deploy/ratelimit */
   readonly rulesDir?: string;
   /** Data folder; node i keeps its LevelDB in `<dataDir>/node-i`, logs in `<dataDir>/logs`. */
@@ -50,6 +58,7 @@ export interface LocalClusterOptions {
   readonly storageArgs?: readonly string[];
   readonly coordinatorArgs?: readonly string[];
   readonly rateLimiterArgs?: readonly string[];
+  readonly antiEntropyArgs?: readonly string[];
   /** Flags for node (V8 heap sizes, `--cpu-prof`) given to every service process. @default [] */
   readonly nodeArgs?: readonly string[];
   /** Keep logs in files under `<dataDir>/logs`. @default true */
@@ -68,7 +77,7 @@ export interface LocalClusterOptions {
 }
 
 /** A service's Prometheus job name. */
-export type ServiceJob = 'membership' | 'storage-node' | 'coordinator' | 'rate-limiter';
+export type ServiceJob = 'membership' | 'storage-node' | 'coordinator' | 'rate-limiter' | 'anti-entropy';
 
 /**
  * The environment of one service: every variable given (OTEL_*, LOG_LEVEL…) unchanged, plus
@@ -94,7 +103,14 @@ interface PortPlan {
   readonly coordinator: number;
   readonly storage: readonly number[];
   readonly rateLimiter: number | undefined;
-  readonly metrics: { readonly membership: number; readonly coordinator: number; readonly storage: readonly number[]; readonly rateLimiter: number };
+  readonly antiEntropy: number | undefined;
+  readonly metrics: {
+    readonly membership: number;
+    readonly coordinator: number;
+    readonly storage: readonly number[];
+    readonly rateLimiter: number;
+    readonly antiEntropy: number;
+  };
 }
 
 /**
@@ -113,11 +129,13 @@ function planPorts(options: LocalClusterOptions, reserved: readonly number[]): {
     coordinator: pick(options.coordinatorPort),
     storage: nodes.map((i) => pick(storageBase ? storageBase + i : 0)),
     rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? undefined : pick(options.rateLimiterPort),
+    antiEntropy: options.antiEntropyPort === undefined || options.antiEntropyPort === false ? undefined : pick(options.antiEntropyPort),
     metrics: {
       membership: pick(options.metricsPorts?.membership),
       coordinator: pick(options.metricsPorts?.coordinator),
       storage: nodes.map((i) => pick(metricsBase ? metricsBase + i : 0)),
       rateLimiter: options.rateLimiterPort === undefined || options.rateLimiterPort === false ? 0 : pick(options.metricsPorts?.rateLimiter),
+      antiEntropy: options.antiEntropyPort === undefined || options.antiEntropyPort === false ? 0 : pick(options.metricsPorts?.antiEntropy),
     },
   };
   return { plan, needed: used };
@@ -133,6 +151,8 @@ export class LocalCluster {
     readonly storageNodes: StorageNodeInfo[],
     public coordinator: ServiceProcess,
     public rateLimiter: ServiceProcess | undefined,
+    /** The anti-entropy worker, when one was asked for. */
+    public antiEntropy: ServiceProcess | undefined,
   ) {}
 
   /** The ports reserved for this cluster (those asked as 0), released by {@link stop}. */
@@ -209,7 +229,25 @@ export class LocalCluster {
       const until = Date.now() + readyMs;
       await waitForRing([seeds], storageNodes.map((s) => s.id), readyMs);
       await waitForServing(coordinator.address, 'the coordinator', Math.max(1_000, until - Date.now()));
-      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter);
+      // Last: its first pass starts as soon as it sees the ring, every node in it.
+      let antiEntropy: ServiceProcess | undefined;
+      if (ports.antiEntropy !== undefined) {
+        antiEntropy = await ServiceProcess.start({
+          name: 'anti-entropy',
+          entry: serviceEntry('anti-entropy'),
+          args: [
+            '--listen',
+            `${options.host ?? '127.0.0.1'}:${ports.antiEntropy}`,
+            '--seeds',
+            seeds,
+            ...LocalCluster.metricsListen(options, ports.metrics.antiEntropy),
+            ...(options.antiEntropyArgs ?? []),
+          ],
+          ...LocalCluster.common(options, 'anti-entropy', 'anti-entropy'),
+        });
+        started.push(antiEntropy);
+      }
+      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter, antiEntropy);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
       throw err;
@@ -324,6 +362,7 @@ export class LocalCluster {
       ...this.storageNodes.map((s) => ({ job: 'storage-node' as const, instance: s.id, process: s.process })),
       { job: 'coordinator' as const, instance: 'coordinator', process: this.coordinator },
       ...(this.rateLimiter ? [{ job: 'rate-limiter' as const, instance: 'rate-limiter', process: this.rateLimiter }] : []),
+      ...(this.antiEntropy ? [{ job: 'anti-entropy' as const, instance: 'anti-entropy', process: this.antiEntropy }] : []),
     ];
   }
 
@@ -355,6 +394,7 @@ export class LocalCluster {
     if (name === 'coordinator') this.coordinator = fresh;
     else if (name === 'rate-limiter') this.rateLimiter = fresh;
     else if (name === 'membership') this.membership = fresh;
+    else if (name === 'anti-entropy') this.antiEntropy = fresh;
     else this.node(name).process = fresh;
     return fresh;
   }
@@ -370,6 +410,7 @@ export class LocalCluster {
    * the membership service last, so it hears the others leave — then frees its reserved ports.
    */
   async stop(graceMs = 10_000): Promise<void> {
+    await this.antiEntropy?.stop(graceMs);
     await this.coordinator.stop(graceMs);
     await Promise.all([...this.storageNodes.map((s) => s.process.stop(graceMs)), this.rateLimiter?.stop(graceMs)]);
     await this.membership.stop(graceMs);

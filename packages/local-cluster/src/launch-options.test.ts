@@ -9,10 +9,12 @@ function options(argv: string[], env: NodeJS.ProcessEnv = {}, withRateLimiter = 
 }
 
 describe('launcher options', () => {
-  it('uses the fixed ports of npm start by default: gRPC 7946/7070/7101../8081, metrics 9946/9070/9101../9081, Prometheus 9090', () => {
+  it('uses the fixed ports of npm start by default: gRPC 7946/7070/7101../8081/7180, metrics 9946/9070/9101../9081/9180, Prometheus 9090', () => {
     const o = options([]);
-    expect(o.cluster).toMatchObject({ nodes: 3, replicationFactor: 3, membershipPort: 7946, coordinatorPort: 7070, storageBasePort: 7101, rateLimiterPort: 8081 });
-    expect(o.cluster.metricsPorts).toEqual({ membership: 9946, coordinator: 9070, storageBase: 9101, rateLimiter: 9081 });
+    expect(o.cluster).toMatchObject({ nodes: 3, replicationFactor: 3, membershipPort: 7946, coordinatorPort: 7070, storageBasePort: 7101, rateLimiterPort: 8081, antiEntropyPort: 7180 });
+    expect(o.cluster.metricsPorts).toEqual({ membership: 9946, coordinator: 9070, storageBase: 9101, rateLimiter: 9081, antiEntropy: 9180 });
+    expect(options(['--no-anti-entropy']).cluster.antiEntropyPort).toBe(false);
+    expect(options(['--anti-entropy-port', '0', '--anti-entropy-metrics-port', '0']).cluster).toMatchObject({ antiEntropyPort: 0, metricsPorts: { antiEntropy: 0 } });
     expect(options(['--membership-port', '17946']).cluster.membershipPort).toBe(17946);
     expect(options([], { QKV_MEMBERSHIP_PORT: '0' }).cluster.membershipPort).toBe(0);
     expect(o.prometheusPort).toBe(9090);
@@ -20,7 +22,7 @@ describe('launcher options', () => {
 
   it('takes metrics ports from flags and leaves the rate limiter out when asked or not built', () => {
     const o = options(['--metrics-port', '19070', '--storage-metrics-port', '19101', '--rate-limiter-metrics-port', '19081', '--prometheus-port', '0']);
-    expect(o.cluster.metricsPorts).toEqual({ membership: 9946, coordinator: 19070, storageBase: 19101, rateLimiter: 19081 });
+    expect(o.cluster.metricsPorts).toEqual({ membership: 9946, coordinator: 19070, storageBase: 19101, rateLimiter: 19081, antiEntropy: 9180 });
     expect(o.prometheusPort).toBe(0);
     expect(options(['--no-rate-limiter']).cluster.rateLimiterPort).toBe(false);
     expect(options([], {}, false).cluster.rateLimiterPort).toBe(false);

@@ -45,6 +45,8 @@ Options:
   --membership-metrics-port P  membership /metrics port (default 9946)
   --storage-metrics-port P     first storage node /metrics port; node i gets P+i-1 (default 9101)
   --rate-limiter-metrics-port P  rate limiter /metrics port (default 9081)
+  --anti-entropy-port P        anti-entropy worker's admin port, for qkv repair (default 7180); --no-anti-entropy to skip it
+  --anti-entropy-metrics-port P  anti-entropy worker /metrics port (default 9180)
   --prometheus-port P          start:observe only: Prometheus UI port (default 9090 when free)
   --data-dir DIR               data and logs (default ./.qkv-data, env QKV_DATA_DIR)
   --no-restart                 leave a crashed service down instead of restarting it
@@ -55,7 +57,7 @@ A service that crashes (killed, or exits with an error) is started again on its 
 1 s, then 2 s, 4 s… up to 30 s while it keeps crashing; one you stop cleanly (SIGTERM) stays
 down. From another shell, with the same --data-dir:
   npx quorumkv-local status            every service: up or down, pid, restarts
-  npx quorumkv-local restart [NAME]    start NAME (node-2, coordinator, rate-limiter, membership) again now
+  npx quorumkv-local restart [NAME]    start NAME (node-2, coordinator, rate-limiter, membership, anti-entropy) again now
   npx quorumkv-local stop NAME         stop NAME; it stays down until restarted
 A service started this way belongs to the cluster and stops with it on Ctrl-C.
   --help`;
@@ -92,6 +94,9 @@ export function parseLaunchOptions(
       'metrics-port': { type: 'string' },
       'storage-metrics-port': { type: 'string' },
       'rate-limiter-metrics-port': { type: 'string' },
+      'anti-entropy-port': { type: 'string' },
+      'no-anti-entropy': { type: 'boolean' },
+      'anti-entropy-metrics-port': { type: 'string' },
       'prometheus-port': { type: 'string' },
       'data-dir': { type: 'string' },
       'no-restart': { type: 'boolean' },
@@ -106,11 +111,13 @@ export function parseLaunchOptions(
   const membershipPort = intOption('membership-port', values['membership-port'] ?? env['QKV_MEMBERSHIP_PORT'], 7946, 0, 65535);
   const storageBasePort = intOption('storage-port', values['storage-port'], 7101, 0, 65535 - nodes);
   const rateLimiterPort = intOption('rate-limiter-port', values['rate-limiter-port'], 8081, 0, 65535);
+  const antiEntropyPort = intOption('anti-entropy-port', values['anti-entropy-port'], 7180, 0, 65535);
   const metricsPorts = {
     membership: intOption('membership-metrics-port', values['membership-metrics-port'], 9946, 0, 65535),
     coordinator: intOption('metrics-port', values['metrics-port'], 9070, 0, 65535),
     storageBase: intOption('storage-metrics-port', values['storage-metrics-port'], 9101, 0, 65535 - nodes),
     rateLimiter: intOption('rate-limiter-metrics-port', values['rate-limiter-metrics-port'], 9081, 0, 65535),
+    antiEntropy: intOption('anti-entropy-metrics-port', values['anti-entropy-metrics-port'], 9180, 0, 65535),
   };
   const prometheusPort = intOption('prometheus-port', values['prometheus-port'], 9090, 0, 65535);
   const dataDir = resolve(values['data-dir'] ?? env['QKV_DATA_DIR'] ?? '.qkv-data');
@@ -124,6 +131,7 @@ export function parseLaunchOptions(
         membershipPort,
         storageBasePort,
         rateLimiterPort: withRateLimiter && !values['no-rate-limiter'] ? rateLimiterPort : false,
+        antiEntropyPort: values['no-anti-entropy'] ? false : antiEntropyPort,
         metricsPorts,
         dataDir,
       },

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 /** A quorumkv service (its folder under `services/`). */
-export type ServiceName = 'membership' | 'storage-node' | 'coordinator' | 'rate-limiter';
+export type ServiceName = 'membership' | 'storage-node' | 'coordinator' | 'rate-limiter' | 'anti-entropy';
 
 /** The repository root (this file is packages/local-cluster/{src,dist}/paths.*). */
 export const repoRoot: string = fileURLToPath(new URL('../../../', import.meta.url));

@@ -16,6 +16,12 @@ export interface ServiceProcessSpec {
    */
   readonly nodeArgs?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A command that node is started under, e.g. `['ip', 'netns', 'exec', 'ns1']` to run the
+   * service inside a network namespace. It must exec node in place (same pid), so that signals
+   * sent to this process (SIGKILL, SIGSTOP) reach the service itself. @default none
+   */
+  readonly commandPrefix?: readonly string[];
   /** Where the process's stdout and stderr are appended; undefined keeps them in memory only. */
   readonly logFile?: string;
   /** How long to wait for the "listening" log line. @default 20000 */
@@ -78,7 +84,10 @@ export class ServiceProcess {
       mkdirSync(dirname(spec.logFile), { recursive: true });
       log = createWriteStream(spec.logFile, { flags: 'a' });
     }
-    const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.entry, ...spec.args], {
+    const [file, ...prefixArgs] = spec.commandPrefix ?? [];
+    const nodeCommand = [process.execPath, ...(spec.nodeArgs ?? []), spec.entry, ...spec.args];
+    const argv = file === undefined ? nodeCommand.slice(1) : [...prefixArgs, ...nodeCommand];
+    const child = spawn(file ?? process.execPath, argv, {
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: spec.detached ?? false,

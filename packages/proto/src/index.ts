@@ -5,6 +5,10 @@
 export * as kv from './generated/quorumkv/kv/v1/kv.js';
 export * as storage from './generated/quorumkv/storage/v1/storage.js';
 export * as admin from './generated/quorumkv/admin/v1/admin.js';
+/** Merkle trees of a storage node's ranges, read by anti-entropy (quorumkv.storage.v1.TreeService). */
+export * as storageTrees from './generated/quorumkv/storage/v1/trees.js';
+/** The anti-entropy worker's operator API (quorumkv.antientropy.v1.AntiEntropyService). */
+export * as antiEntropy from './generated/quorumkv/antientropy/v1/anti_entropy.js';
 /** The membership service: ring epochs, members, and the cluster commands (quorumkv.membership.v1). */
 export * as membership from './generated/quorumkv/membership/v1/membership.js';
 /** Paxos between membership replicas (quorumkv.membership.v1.MembershipPeerService). */

@@ -10,3 +10,5 @@ export { DuplicateNodeError } from './errors.js';
 export { RING_SIZE, arcLength, inArc, sha1Position } from './position.js';
 export { RingView, inRange, keyPosition } from './ring-view.js';
 export type { MemberState, RangeRelease, RangeTransfer, RingMember, RingSnapshot, WriteTargets } from './ring-view.js';
+export type { ReplicaArc } from './replica-arcs.js';
+export { arcIndexAt, arcShare, arcsOfNode, arcsOverlap, replicaArcs } from './replica-arcs.js';

@@ -79,11 +79,21 @@ describe('deploy/prometheus alert rules', () => {
     expect(status).toBe(0);
   });
 
-  it('are the four the issue asks for, checks failing open, a ring node down and stalled transfers, each reading only metrics quorumkv defines', async () => {
+  it('are the four the issue asks for, checks failing open, a ring node down, stalled transfers and the anti-entropy ones, each reading only metrics quorumkv defines', async () => {
     const known = await knownSeriesNames();
     const doc = parseYaml(readFileSync(`${prometheusDir}/alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
     const rules = doc.groups.flatMap((g) => g.rules);
-    expect(rules.map((r) => r.alert).sort()).toEqual(['HighP99Latency', 'QuorumFailures', 'RateLimitChecksFailingOpen', 'RateLimitConfigLoadErrors', 'RingMemberDown', 'StorageNodeDown', 'TransfersStalled']);
+    expect(rules.map((r) => r.alert).sort()).toEqual([
+      'AntiEntropyRangeOverdue',
+      'HighP99Latency',
+      'MerkleTreeDrift',
+      'QuorumFailures',
+      'RateLimitChecksFailingOpen',
+      'RateLimitConfigLoadErrors',
+      'RingMemberDown',
+      'StorageNodeDown',
+      'TransfersStalled',
+    ]);
     for (const r of rules) {
       const names = promqlMetricNames(r.expr);
       expect(names.length, r.alert).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { DirectUnaryCall, DirectUnaryMethod, DirectUnaryOptions } from './direct-unary.js';
 import { toStatusObject } from './errors.js';
 import type { DirectCallObservation } from './observability.js';
@@ -35,6 +35,8 @@ export class DirectCall implements DirectUnaryCall {
   private chunks: Buffer[] = [];
   private received = 0;
   private readonly observation: DirectCallObservation | undefined;
+  /** Largest request message accepted: the method's own bound, within the server's. */
+  private readonly limit: number;
   readonly path: string;
   readonly deadline: number;
 
@@ -47,6 +49,7 @@ export class DirectCall implements DirectUnaryCall {
   ) {
     this.headers = headers;
     this.path = method.path;
+    this.limit = Math.min(method.maxRequestBytes ?? Number.POSITIVE_INFINITY, options.maxReceiveMessageLength);
     const now = options.now ?? Date.now;
     this.deadline = timeout === undefined ? Number.POSITIVE_INFINITY : now() + timeout;
     this.observation = options.observe?.(this.path, () => this.metadata());
@@ -70,19 +73,33 @@ export class DirectCall implements DirectUnaryCall {
   private onData(chunk: Buffer): void {
     if (this.done) return;
     this.received += chunk.length;
-    const limit = this.options.maxReceiveMessageLength;
-    // A request larger than the limit is refused as it arrives, never buffered whole.
-    if (this.received > limit + 5) {
-      this.finish(status.RESOURCE_EXHAUSTED, `Received message larger than max (${this.received - 5} vs ${limit})`);
-      return;
-    }
     this.chunks.push(chunk);
+    const limit = this.limit;
+    // Why refuse on the prefix: a caller may declare a huge message and send it slowly (or
+    // never finish it); buffering up to the limit for each such stream is memory an attacker
+    // chooses. The declared length is known after 5 bytes: over the limit, the call ends at once
+    // and the stream is reset, so the client stops sending and nothing is held.
+    if (this.received >= 5) {
+      const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
+      this.chunks = [head];
+      const declared = head.readUInt32BE(1);
+      if (declared > limit || this.received > limit + 5) {
+        this.refuse(`Received message larger than max (${Math.max(declared, this.received - 5)} vs ${limit})`);
+      }
+    }
+  }
+
+  /** Ends the call RESOURCE_EXHAUSTED and resets the stream: the rest of the body is never read. */
+  private refuse(details: string): void {
+    this.chunks = [];
+    this.finish(status.RESOURCE_EXHAUSTED, details);
+    if (!this.stream.destroyed && !this.stream.closed) this.stream.close(h2.NGHTTP2_NO_ERROR);
   }
 
   private onEnd(): void {
     if (this.done) return;
     const chunks = this.chunks;
-    const request = oneMessage(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), this.options.maxReceiveMessageLength);
+    const request = oneMessage(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), this.limit);
     this.chunks = [];
     if (typeof request === 'string') {
       this.finish(request.startsWith('Received message larger') ? status.RESOURCE_EXHAUSTED : status.UNIMPLEMENTED, request);
@@ -132,17 +149,25 @@ export class DirectCall implements DirectUnaryCall {
       stream.end(message);
       return;
     }
-    stream.respond(
-      {
-        ':status': 200,
-        'content-type': 'application/grpc+proto',
-        'grpc-status': String(code),
-        'grpc-message': encodeURI(details),
-        ...trailing?.toHttp2Headers(),
-      },
-      { endStream: true },
-    );
+    respondStatusOnly(stream, code, details, trailing?.toHttp2Headers());
   }
+}
+
+/**
+ * Answers a gRPC call with its status alone (a trailers-only response: HTTP 200, `grpc-status`,
+ * the percent-encoded `grpc-message`, and trailing metadata as headers), ending the stream.
+ */
+export function respondStatusOnly(stream: ServerHttp2Stream, code: number, details: string, trailers?: Record<string, string | string[] | number | undefined>): void {
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc+proto',
+      'grpc-status': String(code),
+      'grpc-message': encodeURI(details),
+      ...trailers,
+    },
+    { endStream: true },
+  );
 }
 
 /** The 'wantTrailers' listener of a successful call (`this` is the stream). */

@@ -31,6 +31,7 @@ beforeAll(async () => {
   };
   host = await startGrpcHost({
     address: '127.0.0.1:0',
+    maxReceiveMessageBytes: 64 * 1024,
     logger,
     services: [
       {

@@ -22,6 +22,8 @@ export interface DirectUnaryCall {
 /** One unary method served on HTTP/2 directly: its path, and request bytes in → framed response out. */
 export interface DirectUnaryMethod {
   readonly path: string;
+  /** Largest request message this method accepts (within the server's receive limit). */
+  readonly maxRequestBytes?: number;
   /** Answers with the response already framed (5-byte gRPC prefix, then the message). */
   serve(request: Buffer, call: DirectUnaryCall): Promise<Buffer>;
 }
@@ -31,11 +33,14 @@ export interface DirectUnaryMethod {
  * gives the path and the request codec, `response` the message type (its answers are encoded
  * by one reused writer, prefix and message in one buffer), `handle` the answer. Anything
  * `handle` throws goes through the one error mapper (`toStatusObject`), as with `unary()`.
+ * `options.maxRequestBytes` bounds this method's requests below the server's receive limit: a
+ * declared length over it is refused (RESOURCE_EXHAUSTED) before any of the body is buffered.
  */
 export function directUnaryMethod<Req, Res, W extends RawProtoWriter>(
   definition: MethodDefinition<Req, Res>,
   response: { readonly encoder: ProtoEncoder<Res, W>; readonly empty: Res },
   handle: (request: Req, call: DirectUnaryCall) => Promise<Res>,
+  options: { readonly maxRequestBytes?: number } = {},
 ): DirectUnaryMethod {
   const framed = framedSerializer(response.encoder, response.empty);
   const decode = (bytes: Buffer): Req => {
@@ -48,6 +53,7 @@ export function directUnaryMethod<Req, Res, W extends RawProtoWriter>(
   };
   return {
     path: definition.path,
+    ...(options.maxRequestBytes !== undefined ? { maxRequestBytes: options.maxRequestBytes } : {}),
     serve: async (bytes, call) => framed(await handle(decode(bytes), call)),
   };
 }

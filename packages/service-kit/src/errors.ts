@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
@@ -45,8 +46,21 @@ export class NotServingError extends ServiceError {
 }
 
 /**
+ * What a caller is told about an unexpected error: an opaque text naming a fresh id, while the
+ * error itself (message, stack) is logged under that id (`errorId`). Why opaque: a raw message
+ * can carry paths, addresses, or internals a caller has no business reading, and it is no use to
+ * them anyway; the id lets an operator find the detail.
+ */
+export function opaqueInternalError(err: unknown, logger: Logger | undefined, what: string): string {
+  const errorId = randomBytes(6).toString('hex');
+  logger?.error({ err, errorId }, what);
+  return `internal error; see server logs, id=${errorId}`;
+}
+
+/**
  * Turns anything thrown by a handler into a gRPC status. Known conditions keep their code and
- * message; anything else becomes INTERNAL with its stack logged (never a bare UNKNOWN).
+ * message (written for the caller); anything else becomes INTERNAL with an opaque message and
+ * its detail logged ({@link opaqueInternalError}), never a bare UNKNOWN.
  */
 export function toStatusObject(err: unknown, logger?: Logger): Partial<StatusObject> {
   if (err instanceof ServiceError) {
@@ -54,9 +68,7 @@ export function toStatusObject(err: unknown, logger?: Logger): Partial<StatusObj
     for (const [k, v] of Object.entries(err.trailers ?? {})) metadata.set(k, v);
     return { code: err.code, details: err.message, metadata };
   }
-  logger?.error({ err }, 'unexpected error while serving a call');
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
+  return { code: status.INTERNAL, details: opaqueInternalError(err, logger, 'unexpected error while serving a call'), metadata: new Metadata() };
 }
 
 /**

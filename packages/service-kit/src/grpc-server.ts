@@ -9,12 +9,14 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import { ReflectionService } from '@grpc/reflection';
 import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { readFileSync } from 'node:fs';
+import { constants as h2, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Server as NetServer, type Socket } from 'node:net';
 import { descriptorSetPath } from '@quorumkv/proto';
 import type { Logger } from 'pino';
 import { serveUnaryDirect, type DirectUnaryMethod } from './direct-unary.js';
 import { listenError } from './errors.js';
 import type { DirectCallObserver } from './observability.js';
+import { gateStreams, type StreamAdmission } from './stream-gate.js';
 
 /** A service to register: its generated definition, its implementation and its full name. */
 export interface ServiceRegistration {
@@ -28,6 +30,12 @@ export interface GrpcHostOptions {
   readonly address: string;
   readonly services: readonly ServiceRegistration[];
   readonly logger: Logger;
+  /**
+   * Largest request message any call may send, in bytes: computed by each service from its real
+   * bounds (key and value limits, batch sizes), never a blanket figure. A declared length over it
+   * is refused RESOURCE_EXHAUSTED when its 5-byte prefix arrives, before the body is buffered.
+   */
+  readonly maxReceiveMessageBytes: number;
   readonly serverOptions?: ServerOptions;
   /** Server interceptors (metrics, tracing, rate limiting), outermost first. */
   readonly interceptors?: ServerOptions['interceptors'];
@@ -39,6 +47,11 @@ export interface GrpcHostOptions {
    * (compressed ones). `observe` stands in for the interceptors on these calls.
    */
   readonly direct?: { readonly methods: readonly DirectUnaryMethod[]; readonly observe?: DirectCallObserver };
+  /**
+   * Admission from the headers of each call, before grpc-js or the direct path see it (see
+   * `gateStreams`): refused calls cost almost nothing, and the interceptors never see them.
+   */
+  readonly admit?: StreamAdmission;
 }
 
 /** A bound gRPC server with health and reflection, and its drain-then-stop shutdown. */
@@ -73,6 +86,30 @@ export function disableNagleOnAccept(server: Server): boolean {
   return true;
 }
 
+/**
+ * Resets (RST_STREAM, NO_ERROR) every stream of a unary method that the server answered while
+ * the client was still sending its request — a refusal on the length prefix (RESOURCE_EXHAUSTED
+ * over the receive limit), for instance. grpc-js sends the status but leaves its side open, so
+ * the client would go on sending the body it declared, the server reading and dropping it, and
+ * the stream would stay open for as long as the client likes. gRPC's C core resets the same way.
+ * Only unary methods: a unary call is answered after its whole request (so this never cuts a
+ * normal answer), whereas a streaming server may rightly finish first. Reaches into the same
+ * private grpc-js map as {@link disableNagleOnAccept}; returns false when it is not there.
+ */
+export function resetUnaryCallsAnsweredEarly(server: Server, unaryPaths: ReadonlySet<string>): boolean {
+  const listeners = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(listeners instanceof Map)) return false;
+  for (const listener of listeners.keys() as Iterable<Http2Server>) {
+    listener.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      if (!unaryPaths.has(headers[':path'] ?? '')) return;
+      stream.once('finish', () => {
+        if (!stream.readableEnded && !stream.destroyed && !stream.closed) stream.close(h2.NGHTTP2_NO_ERROR);
+      });
+    });
+  }
+  return true;
+}
+
 let reflectionDefinition: ReturnType<typeof loadFileDescriptorSetFromBuffer> | undefined;
 
 function reflectionPackages(): ReturnType<typeof loadFileDescriptorSetFromBuffer> {
@@ -89,9 +126,9 @@ function reflectionPackages(): ReturnType<typeof loadFileDescriptorSetFromBuffer
  */
 export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost> {
   const serverOptions: ServerOptions = {
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     ...options.serverOptions,
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     ...(options.interceptors ? { interceptors: options.interceptors } : {}),
   };
   const server = new Server(serverOptions);
@@ -105,6 +142,13 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(listenError(options.address, 'gRPC', err)) : resolve(p)));
   });
+  const unaryPaths = new Set<string>();
+  for (const svc of options.services) {
+    for (const m of Object.values(svc.definition)) if (!m.requestStream && !m.responseStream) unaryPaths.add(m.path);
+  }
+  if (!resetUnaryCallsAnsweredEarly(server, unaryPaths)) {
+    options.logger.warn('cannot reset unary calls answered before their request ended (grpc-js internals changed)');
+  }
   if ((options.tcpNoDelay ?? true) && !disableNagleOnAccept(server)) {
     options.logger.warn('cannot set TCP_NODELAY on accepted connections (grpc-js internals changed); small replies may be delayed');
   }
@@ -116,6 +160,11 @@ export async function startGrpcHost(options: GrpcHostOptions): Promise<GrpcHost>
       ...(direct.observe ? { observe: direct.observe } : {}),
     });
     if (!served) options.logger.warn('cannot serve unary methods directly (grpc-js internals changed); grpc-js serves them');
+  }
+  // Last, so that it runs first on every stream.
+  if (options.admit !== undefined && !gateStreams(server, options.admit)) {
+    server.forceShutdown();
+    throw new Error('cannot install admission control: grpc-js internals changed');
   }
   const host = options.address.replace(/:\d+$/, '');
   const setServing = (serving: boolean): void => {

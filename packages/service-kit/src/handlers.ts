@@ -18,7 +18,14 @@ export function unary<Req, Res>(
   handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    handler(call.request, call).then(
+    let answer: Promise<Res>;
+    try {
+      answer = handler(call.request, call);
+    } catch (err) {
+      // A handler that throws before returning its promise still goes through the mapper.
+      answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    answer.then(
       (res) => callback(null, res),
       (err: unknown) => callback(toStatusObject(err, logger), null),
     );

@@ -55,6 +55,28 @@ export const metricSpecs = {
   storageTransferRefused: spec('quorumkv_storage_transfer_refused_keys_total', 'counter', 'Transferred records this node refused to store (over a limit it is configured with).'),
   storageCleanupKeysDropped: spec('quorumkv_storage_cleanup_keys_dropped_total', 'counter', 'Keys dropped by cleanup after a commit moved their ranges to other nodes.'),
   storageRingEpoch: spec('quorumkv_storage_ring_epoch', 'gauge', 'The newest committed ring epoch this storage node knows.'),
+  // Storage node: Merkle trees for anti-entropy.
+  storageTreeBytes: spec('quorumkv_storage_tree_bytes', 'gauge', 'Memory held by this storage node\'s Merkle trees (one per ring arc it replicates).'),
+  storageTreeArcs: spec('quorumkv_storage_tree_arcs', 'gauge', 'Ring arcs this storage node keeps a Merkle tree for, by state (built, building).', ['state']),
+  storageTreeBuilds: spec('quorumkv_storage_tree_builds_total', 'counter', 'Merkle trees built from the ring-position index (start-up without trusted saved trees, ring changes, trees outgrown).'),
+  storageTreeVerifications: spec('quorumkv_storage_tree_verifications_total', 'counter', 'Periodic rebuilds of every Merkle tree from the data records.'),
+  storageTreeDrift: spec('quorumkv_storage_tree_drift_total', 'counter', 'Merkle trees a verification found different from the data records (and replaced): a lost update or a bug.'),
+  storageTreeKeysScanned: spec('quorumkv_storage_tree_keys_scanned_total', 'counter', 'Keys read by Merkle tree builds and verifications (paced by --tree-rebuild-keys-per-second).'),
+  storageTombstonesPurged: spec('quorumkv_storage_tombstones_purged_total', 'counter', 'Keys whose tombstones this storage node purged (past the grace period, held by every replica).'),
+  // Anti-entropy worker.
+  antiEntropyExchanges: spec('quorumkv_antientropy_exchanges_total', 'counter', 'Range and replica-pair comparisons finished, by result (in_sync, repaired, out_of_sync, building, failed).', ['result']),
+  antiEntropyTreeWalks: spec('quorumkv_antientropy_tree_walks_total', 'counter', 'Comparisons whose roots differed, so the trees were walked down to the differing segments.'),
+  antiEntropyKeysRepaired: spec('quorumkv_antientropy_keys_repaired_total', 'counter', 'Keys found diverged twice by an exchange (or flagged) and merged into the replicas that lacked part of them.'),
+  antiEntropyTransientKeys: spec('quorumkv_antientropy_transient_keys_total', 'counter', 'Keys that differed in one look of an exchange only (writes in flight), not repaired.'),
+  antiEntropyBytes: spec('quorumkv_antientropy_bytes_total', 'counter', 'Bytes of requests and answers exchanged with storage nodes, by kind (tree: summaries, branches, segment listings; repair: reads, merges, tombstone listings and purges).', ['kind']),
+  antiEntropyRanges: spec('quorumkv_antientropy_ranges', 'gauge', 'Ranges of the ring by state: in_sync, out_of_sync, unknown (not compared yet on this ring), overdue (no complete exchange within 1.5 periods).', ['state']),
+  antiEntropyOldestRangeAge: spec('quorumkv_antientropy_oldest_range_age_seconds', 'gauge', 'Time since the least recently exchanged range was last found in sync by every replica pair.'),
+  antiEntropyPeriod: spec('quorumkv_antientropy_period_seconds', 'gauge', 'The exchange period (--period-ms): every range should be exchanged once per period.'),
+  antiEntropyLastFullPass: spec('quorumkv_antientropy_last_full_pass_timestamp_seconds', 'gauge', 'When the last pass over every range and replica pair finished (Unix time; 0: none yet).'),
+  antiEntropyPassProgress: spec('quorumkv_antientropy_pass_progress_ratio', 'gauge', 'Share (0-1) of the running passes\' exchanges done; 1 when none runs.'),
+  antiEntropyTombstonesPurged: spec('quorumkv_antientropy_tombstones_purged_total', 'counter', 'Tombstone records purged by storage nodes on this worker\'s request, summed over replicas.'),
+  antiEntropyFlaggedKeys: spec('quorumkv_antientropy_flagged_keys', 'gauge', 'Keys flagged for priority repair (FlagKeys) and not repaired yet.'),
+  antiEntropyRingEpoch: spec('quorumkv_antientropy_ring_epoch', 'gauge', 'The ring epoch the anti-entropy worker follows.'),
   // Rate limiter: per-rule decisions, like Envoy ratelimit's per-key stats.
   rateLimitTotalHits: spec('quorumkv_ratelimit_total_hits_total', 'counter', 'Hits counted against a rule (a request may add more than one), by domain and rule.', ['domain', 'rule']),
   rateLimitOverLimit: spec('quorumkv_ratelimit_over_limit_total', 'counter', 'Hits over the rule\'s limit (denied unless in shadow mode), by domain and rule.', ['domain', 'rule']),
@@ -64,7 +86,7 @@ export const metricSpecs = {
   rateLimitConfigLoadSuccess: spec('quorumkv_ratelimit_config_load_success_total', 'counter', 'Rule configurations loaded and applied.'),
   rateLimitConfigLoadError: spec('quorumkv_ratelimit_config_load_error_total', 'counter', 'Rule configurations refused (the previous one stays in force).'),
   rateLimitFailover: spec('quorumkv_ratelimit_failover_total', 'counter', 'Decisions made without the owning replica, by failover mode (fail open, fail closed, local).', ['mode']),
-  rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, limiter-error).', ['outcome', 'reason']),
+  rateLimitChecks: spec('quorumkv_ratelimit_checks_total', 'counter', 'Rate-limit checks a caller made before serving, by outcome (allowed, limited, fail_open, fail_closed) and reason (decided, timeout, stream-broken, unreachable, overloaded, limiter-error).', ['outcome', 'reason']),
   rateLimitCheckTimeouts: spec('quorumkv_ratelimit_check_timeouts_total', 'counter', 'Rate-limit checks that ran out of time before a decision.'),
   // Coordinator: the ring it routes by.
   coordinatorRingEpoch: spec('quorumkv_coordinator_ring_epoch', 'gauge', 'The committed ring epoch this coordinator routes by.'),
@@ -85,6 +107,7 @@ export const metricSpecs = {
   gossipRefutations: spec('quorumkv_gossip_refutations_total', 'counter', 'Suspect or down members seen alive again (a refuted suspicion, or a restart), by role.', ['role']),
   gossipDowns: spec('quorumkv_gossip_downs_total', 'counter', 'Members this replica\'s gossip saw declared down, by role.', ['role']),
   gossipProtocolEvents: spec('quorumkv_gossip_protocol_events_total', 'counter', 'This process\'s own gossip decisions, by type (suspicion-raised, declared-down, refuted, stalled).', ['type']),
+  admissionRefusals: spec('quorumkv_admission_refusals_total', 'counter', 'Calls the coordinator shed with RESOURCE_EXHAUSTED because too much was in flight, by reason (caller: the caller\'s bound; node: a replica stream\'s bound).', ['reason']),
 } as const;
 
 /** The metric names, for services and tests: `metricNames.quorumFailures` is `quorumkv_quorum_failures_total`. */

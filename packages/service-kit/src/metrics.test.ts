@@ -66,11 +66,15 @@ describe('createServiceMetrics', () => {
     // A counter read at scrape time from counts kept elsewhere (the coordinator's check client).
     let allowed = 6;
     metrics.counter(metricSpecs.rateLimitChecks, () => [{ labels: { outcome: 'allowed', reason: 'decided' }, value: allowed++ }]);
-    // The membership service (and the coordinator's ring metrics) register straight from the catalog.
-    for (const spec of Object.values(metricSpecs).filter((m) => /^quorumkv_(membership|gossip|coordinator)_/.test(m.name))) {
+    // The membership service, the coordinator's ring metrics, the storage node's transfer, cleanup
+    // and Merkle tree metrics and the anti-entropy worker's register straight from the catalog.
+    for (const spec of Object.values(metricSpecs).filter((m) =>
+      /^quorumkv_(membership|gossip|coordinator|antientropy)_|^quorumkv_storage_(transfer|cleanup|ring|tree|tombstones)_/.test(m.name),
+    )) {
       if (spec.type === 'counter') metrics.counter(spec);
       else metrics.gauge(spec);
     }
+    metrics.counter(metricSpecs.admissionRefusals, () => [{ labels: { reason: 'caller' }, value: 0 }]);
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual(Object.values(metricNames).sort());
     const text = await metrics.registry.metrics();

@@ -8,6 +8,7 @@ const request = (id: number, value: Buffer): storage.ReplicaRequest => ({
   trace: {},
   timeoutMs: 100,
   ringEpoch: 0,
+  deadlineMs: 0,
   op: { $case: 'coordinate', coordinate: { key: Buffer.from(`k${id}`), context: [], value, tombstone: false, requestId: Buffer.alloc(0) } },
 });
 

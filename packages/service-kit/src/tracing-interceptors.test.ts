@@ -44,6 +44,7 @@ beforeAll(async () => {
   otel = startInMemoryTelemetry('coordinator');
   host = await startGrpcHost({
     address: '127.0.0.1:0',
+    maxReceiveMessageBytes: 64 * 1024,
     logger,
     services: [{ name: 'quorumkv.kv.v1.KeyValueService', definition: kv.KeyValueServiceService, implementation }],
     interceptors: [createTracingServerInterceptor()],

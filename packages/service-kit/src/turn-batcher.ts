@@ -26,6 +26,24 @@ export interface TurnBatcherOptions<T> {
   readonly schedule?: TurnScheduler;
 }
 
+/** The byte bound of one batch message when none is given (TurnBatcher, MultiplexedStreamClient). */
+export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * What a message may carry beyond its items' estimated sizes: protobuf tags and lengths, ids,
+ * trace maps — the estimates are rough, and this bounds how rough.
+ */
+const FRAMING_SLACK_BYTES = 64 * 1024;
+
+/**
+ * The largest batch message a receiver must accept from senders batching with `maxBatchBytes`
+ * when no single item exceeds `maxItemBytes`: a batch is flushed once it reaches the bound, so it
+ * can pass it by one item. Receivers set their receive limit from this, not from a blanket figure.
+ */
+export function batchReceiveLimit(maxItemBytes: number, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES): number {
+  return maxBatchBytes + maxItemBytes + FRAMING_SLACK_BYTES;
+}
+
 const defaultSchedule: TurnScheduler = (fn) => {
   setImmediate(fn);
 };
@@ -51,7 +69,7 @@ export class TurnBatcher<T> {
   constructor(options: TurnBatcherOptions<T>) {
     this.flushFn = options.flush;
     this.maxItems = options.maxItems ?? 256;
-    this.maxBytes = options.maxBytes ?? 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.schedule = options.schedule ?? defaultSchedule;
   }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ContextKeysError, parseContextKeys, type ContextKeySet } from '@quorumkv/vclock';
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
 import {
+  batchReceiveLimit,
   ConfigError,
   formatHelp,
   hostPort,
@@ -99,6 +100,22 @@ export const coordinatorSettings = {
   maxValueBytes: setting.int('--max-value-bytes', 'QKV_COORDINATOR_MAX_VALUE_BYTES', 10240, 'Largest value accepted, in bytes', 0, 8 << 20),
   statusTimeoutMs: setting.int('--status-timeout-ms', 'QKV_COORDINATOR_STATUS_TIMEOUT_MS', 500, 'Deadline of the Stats call behind ClusterService.Status', 1, 60_000),
   graceMs: setting.int('--grace-ms', 'QKV_COORDINATOR_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may finish before they are cut', 0, 600_000),
+  maxInFlightPerCaller: setting.int(
+    '--max-in-flight-per-caller',
+    'QKV_COORDINATOR_MAX_IN_FLIGHT_PER_CALLER',
+    128,
+    'KeyValueService calls one caller (--caller-metadata-key) may have in flight; beyond, RESOURCE_EXHAUSTED with retry-after, before the rate limiter is asked',
+    1,
+    1_000_000,
+  ),
+  maxInFlightPerNode: setting.int(
+    '--max-in-flight-per-node',
+    'QKV_COORDINATOR_MAX_IN_FLIGHT_PER_NODE',
+    256,
+    'Requests in flight on one storage node\'s stream past which calls for its keys get RESOURCE_EXHAUSTED with retry-after',
+    1,
+    1_000_000,
+  ),
   rateLimiter: rateLimiterSetting,
   rateLimitTimeoutMs: setting.int(
     '--rate-limit-timeout-ms',
@@ -180,4 +197,34 @@ export function loadCoordinatorConfig(options: ReadConfigOptions = {}): { help: 
     throw new ConfigError('--rate-limit-domain', 'must not be empty when --rate-limiter is set');
   }
   return { help: false, config: { ...config, contextKeys: readContextKeysFile(config.contextKeysFile) } };
+}
+
+/**
+ * A causal context as a client passes it back: at most one clock entry per storage node that
+ * ever minted a version of the key (node id ≤ 64 bytes, two varints). 64 KiB is hundreds of
+ * entries, far past any cluster quorumkv runs.
+ */
+const MAX_CONTEXT_BYTES = 64 * 1024;
+
+/** Field tags, lengths and the small fields (r/w, consistency) of a request. */
+const REQUEST_OVERHEAD_BYTES = 1024;
+
+/**
+ * The largest request message the coordinator accepts (KeyValueService and ClusterService share
+ * the server): a key, a value and a context at their limits. A Put over it ends
+ * RESOURCE_EXHAUSTED as soon as its length prefix arrives, never buffered.
+ */
+export function kvReceiveLimit(config: Pick<CoordinatorConfig, 'maxKeyBytes' | 'maxValueBytes'>): number {
+  return config.maxKeyBytes + config.maxValueBytes + MAX_CONTEXT_BYTES + REQUEST_OVERHEAD_BYTES;
+}
+
+/**
+ * The largest answer batch the coordinator accepts from a storage node: a read result is a whole
+ * version set, bounded by the nodes' sibling limit (their default, 64: twice that for sets merged
+ * from several writers) of values at most `--max-value-bytes`, and nodes batch answers up to
+ * 1 MiB.
+ */
+export function replicaAnswerLimit(config: Pick<CoordinatorConfig, 'maxKeyBytes' | 'maxValueBytes'>): number {
+  const version = config.maxValueBytes + 2 * 1024;
+  return batchReceiveLimit(config.maxKeyBytes + 2 * 64 * version);
 }

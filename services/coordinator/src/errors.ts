@@ -140,6 +140,14 @@ export class ReplicaStreamBrokenError extends ReplicaRequestError {
   override readonly name = 'ReplicaStreamBrokenError';
 }
 
+/**
+ * Too many requests are already waiting on the node's stream (it does not keep up): refused at
+ * once, nothing sent. Retryable.
+ */
+export class ReplicaOverloadedError extends ReplicaRequestError {
+  override readonly name = 'ReplicaOverloadedError';
+}
+
 /** No answer within the request's timeout. */
 export class ReplicaTimeoutError extends ReplicaRequestError {
   override readonly name = 'ReplicaTimeoutError';

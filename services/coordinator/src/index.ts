@@ -10,6 +10,7 @@ export {
   WriteNotAcknowledgedError,
   mayHaveStored,
   ReplicaOpError,
+  ReplicaOverloadedError,
   ReplicaProtocolError,
   ReplicaRequestError,
   ReplicaStreamBrokenError,
@@ -37,10 +38,8 @@ export {
   validatePut,
 } from './validate.js';
 export type { RequestLimits, ValidGet, ValidWrite } from './validate.js';
-export { PendingRequests } from './pending-requests.js';
-export type { ReplicaResult } from './pending-requests.js';
 export { ReplicaClient } from './replica-client.js';
-export type { ReplicaClientOptions } from './replica-client.js';
+export type { KeepaliveOptions, ReplicaClientOptions, ReplicaResult } from './replica-client.js';
 export { ReplicaPool } from './replica-pool.js';
 export type { MergeSet, NodeAddress, ReplicaPoolOptions, ReplicaTransport } from './replica-pool.js';
 export { clusterRing, fixedRing, followRing, streamTargets } from './ring-source.js';
@@ -54,8 +53,7 @@ export { clusterService, clusterStatus } from './cluster-status.js';
 export type { ClusterStatusDeps } from './cluster-status.js';
 export { createCoordinatorServer } from './server.js';
 export type { CoordinatorServer, CoordinatorServerConfig, CoordinatorServerDeps } from './server.js';
-export { backoffDelay, shortCause } from './backoff.js';
-export type { BackoffOptions } from './backoff.js';
+export { shortCause } from './short-cause.js';
 export { systemTimers } from './timers.js';
 export type { TimerHandle, Timers } from './timers.js';
 export { RateLimitCheckClient } from './rate-limit/check-client.js';

@@ -429,7 +429,7 @@ export function toGetResponse(merged: readonly Version[], key: Uint8Array, conte
 }
 
 /** The grpc-js implementation of quorumkv.kv.v1.KeyValueService over {@link KvOperations}. */
-export function keyValueService(ops: KvOperations, logger: Logger): kv.KeyValueServiceServer {
+export function keyValueService(ops: Pick<KvOperations, 'get' | 'put' | 'delete'>, logger: Logger): kv.KeyValueServiceServer {
   return {
     get: unary(logger, (req: kv.GetRequest, call) => ops.get(req, callDeadline(call))),
     put: unary(logger, (req: kv.PutRequest, call) => ops.put(req, callDeadline(call))),

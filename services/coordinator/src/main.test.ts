@@ -42,12 +42,15 @@ async function membership(nodes: readonly string[]): Promise<string> {
 /** Replicate streams opened on the stand-in nodes. */
 let streamsOpened = 0;
 
-/** A storage node stand-in that accepts Replicate streams (enough for readiness). */
+/** A storage node stand-in that accepts Replicate streams and answers clock probes (enough for readiness). */
 async function fakeNode(): Promise<string> {
   const server = new Server();
   server.addService(storage.StorageServiceService, {
     replicate: (call) => {
       streamsOpened++;
+      call.on('data', (batch: storage.ReplicaRequestBatch) => {
+        if (batch.requests.length === 0) call.write({ responses: [], nodeTimeMs: Date.now() });
+      });
       call.on('error', () => undefined);
     },
     stats: (_call, cb) => cb(null, { nodeId: 'x', keyCount: 0n, approximateBytes: 0n, epoch: 1n }),

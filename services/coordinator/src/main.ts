@@ -8,7 +8,7 @@
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
 import { hostname } from 'node:os';
-import { advertisedAddress, ClusterGossip, ClusterViewClient } from '@quorumkv/cluster-view';
+import { advertisedAddress, ClusterGossip, ClusterViewClient, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import {
   announceListening,
   createLogger,
@@ -22,7 +22,8 @@ import {
   startMetricsServer,
 } from '@quorumkv/service-kit';
 import { ContextCodec } from '@quorumkv/vclock';
-import { coordinatorHelp, loadCoordinatorConfig, type CoordinatorConfig } from './config.js';
+import { coordinatorHelp, kvReceiveLimit, loadCoordinatorConfig, replicaAnswerLimit, type CoordinatorConfig } from './config.js';
+import { admissionGate } from './admission.js';
 import { createCoordinatorMetrics } from './metrics.js';
 import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const metrics = createCoordinatorMetrics();
   const cluster = new ClusterViewClient({ seeds: config.seeds, watcherId: id, role: 'coordinator', logger });
   const ring = clusterRing(cluster);
-  const pool = new ReplicaPool({ logger });
+  const pool = new ReplicaPool({ logger, maxReceiveMessageBytes: replicaAnswerLimit(config) });
   const stopFollowing = followRing(ring, pool, logger);
   const gossip = new ClusterGossip();
   const contexts = new ContextCodec(config.contextKeys);
@@ -60,7 +61,11 @@ async function main(): Promise<void> {
     address: config.listen,
     services: [...server.services, gossip.registration],
     logger,
+    // Gossip shares the port: a full-state sync can be larger than any KeyValueService request.
+    maxReceiveMessageBytes: Math.max(kvReceiveLimit(config), gossipReceiveLimit()),
     serverOptions: { 'grpc.enable_channelz': 0 },
+    // Admission first, below grpc-js: a shed call costs next to nothing and is never checked.
+    admit: admissionGate(server.admission, { callerMetadataKey: config.callerMetadataKey }),
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
   }).catch(async (err: unknown) => {
@@ -70,6 +75,10 @@ async function main(): Promise<void> {
     await metricsServer.close();
     throw err;
   });
+  metrics.service.counter(metricSpecs.admissionRefusals, () => [
+    { labels: { reason: 'caller' }, value: server.admission.refused.caller },
+    { labels: { reason: 'node' }, value: server.admission.refused.node },
+  ]);
   server.watchReadiness((serving) => host.setServing(serving));
   const address = advertisedAddress(config.listen, host.port, config.advertise);
   gossip.start({ id, address, role: 'coordinator', zone: config.zone, seeds: config.seeds, logger });

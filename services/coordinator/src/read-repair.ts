@@ -73,7 +73,8 @@ export class ReadRepair {
       this.counts.acknowledged++;
     } catch (err) {
       this.counts.failed++;
-      this.options.logger.debug({ err, node }, 'read repair failed');
+      // `replica`, not `node`: the coordinator's logger already names its own node.
+      this.options.logger.debug({ err, replica: node }, 'read repair failed');
     }
   }
 }

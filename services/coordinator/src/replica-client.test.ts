@@ -9,11 +9,16 @@ import { ReplicaClient } from './replica-client.js';
 
 type Stream = ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>;
 
-/** A StorageService on 127.0.0.1 that records requests and answers only when the test says so. */
+/**
+ * A StorageService on 127.0.0.1 that records requests and answers only when the test says so —
+ * except clock probes (empty batches), which it answers at once with its clock, as a node does.
+ */
 class FakeNode {
   readonly requests: storage.ReplicaRequest[] = [];
-  /** How many requests each batch message carried. */
+  /** How many requests each batch message carried (clock probes not counted). */
   readonly batchSizes: number[] = [];
+  /** The node's clock, as stamped on its answers. */
+  now = (): number => Date.now();
   readonly streams: Stream[] = [];
   readonly server = new Server();
   port = 0;
@@ -24,6 +29,10 @@ class FakeNode {
       replicate: (call: Stream) => {
         node.streams.push(call);
         call.on('data', (batch: storage.ReplicaRequestBatch) => {
+          if (batch.requests.length === 0) {
+            call.write({ responses: [], nodeTimeMs: node.now() });
+            return;
+          }
           node.batchSizes.push(batch.requests.length);
           node.requests.push(...batch.requests);
         });
@@ -39,12 +48,12 @@ class FakeNode {
   }
 
   answer(id: number, result: storage.ReplicaResponse['result']): void {
-    this.streams.at(-1)?.write({ responses: [{ id, result }] });
+    this.streams.at(-1)?.write({ responses: [{ id, result }], nodeTimeMs: this.now() });
   }
 
   /** Answers several requests in one batch message. */
   answerAll(answers: readonly storage.ReplicaResponse[]): void {
-    this.streams.at(-1)?.write({ responses: [...answers] });
+    this.streams.at(-1)?.write({ responses: [...answers], nodeTimeMs: this.now() });
   }
 
   stop(): void {
@@ -212,6 +221,40 @@ describe('ReplicaClient', () => {
     await expect(read).rejects.toBeInstanceOf(ReplicaStreamBrokenError);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(client.up).toBe(false);
+  });
+
+  it("stamps each request with the moment it gives up on it in the node's clock, never later, whatever the clocks' offset", async () => {
+    for (const skew of [3_600_000, -3_600_000]) {
+      const node = await FakeNode.start();
+      node.now = () => Date.now() + skew;
+      const client = new ReplicaClient({ nodeId: 'node-1', address: `127.0.0.1:${node.port}`, logger, heartbeatMs: 20 });
+      cleanups.push(() => client.close(), () => node.stop());
+      client.start();
+      await vi.waitFor(() => expect(client.up).toBe(true), { timeout: 5000 });
+      const sentAt = Date.now();
+      void client.read(Buffer.from('a'), 1000).catch(() => undefined);
+      await vi.waitFor(() => expect(node.requests).toHaveLength(1));
+      const { deadlineMs, timeoutMs } = node.requests[0]!;
+      expect(timeoutMs).toBe(1000);
+      // The client gives up at sentAt + 1000 (its clock) at the earliest: in the node's clock,
+      // that is sentAt + 1000 + skew. The stamp is never later, and late by a round trip at most.
+      expect(deadlineMs).toBeLessThanOrEqual(Date.now() + 1000 + skew);
+      expect(deadlineMs).toBeGreaterThan(sentAt + 1000 + skew - 500);
+    }
+  });
+
+  it('is not up until the node answered its clock probe', async () => {
+    const silent = new Server();
+    silent.addService(storage.StorageServiceService, { replicate: () => undefined, stats: () => undefined });
+    const port = await new Promise<number>((resolve, reject) =>
+      silent.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const client = new ReplicaClient({ nodeId: 'node-1', address: `127.0.0.1:${port}`, logger });
+    cleanups.push(() => client.close(), () => silent.forceShutdown());
+    client.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(client.up).toBe(false);
+    await expect(client.read(Buffer.from('a'), 1000)).rejects.toBeInstanceOf(ReplicaUnavailableError);
   });
 
   it('reads Stats with a unary call', async () => {

@@ -1,20 +1,35 @@
-import {
-  type ClientDuplexStream,
-  Metadata,
-  connectivityState,
-  credentials,
-  makeGenericClientConstructor,
-  type ServiceError as GrpcError,
-} from '@grpc/grpc-js';
+import { Metadata, credentials, makeGenericClientConstructor, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
-import { TurnBatcher, pooledSerializer, type Logger } from '@quorumkv/service-kit';
-import { ReplicaProtocolError, ReplicaStreamBrokenError, ReplicaUnavailableError } from './errors.js';
-import { backoffDelay, shortCause, type BackoffOptions } from './backoff.js';
+import {
+  MultiplexedStreamClient,
+  StreamBrokenError,
+  StreamOverloadedError,
+  StreamTimeoutError,
+  StreamUnavailableError,
+  pooledSerializer,
+  streamChannelOptions,
+  systemTimers,
+  type BackoffOptions,
+  type Logger,
+  type Timers,
+} from '@quorumkv/service-kit';
+import {
+  replicaErrorFrom,
+  ReplicaOverloadedError,
+  ReplicaProtocolError,
+  ReplicaStreamBrokenError,
+  ReplicaTimeoutError,
+  ReplicaUnavailableError,
+  type ReplicaRequestError,
+} from './errors.js';
+import { NodeClock } from './node-clock.js';
 import { activeTraceRecord } from './observability.js';
-import { PendingRequests, type ReplicaResult } from './pending-requests.js';
-import { systemTimers, type TimerHandle, type Timers } from './timers.js';
+import { shortCause } from './short-cause.js';
 
 type ReplicaOp = NonNullable<storage.ReplicaRequest['op']>;
+
+/** What a node answered for one request (an error answer rejects instead). */
+export type ReplicaResult = Exclude<NonNullable<storage.ReplicaResponse['result']>, { $case: 'error' }>;
 
 /**
  * The generated StorageService client, except that Replicate batches are encoded with one reused
@@ -51,7 +66,7 @@ export interface ReplicaClientOptions {
   readonly backoff?: BackoffOptions;
   /** Randomness for backoff jitter. @default Math.random */
   readonly random?: () => number;
-  /** How often requests past their timeout are failed. @default 50 */
+  /** Requests past their timeout fail at most this late (one grouped sweep). @default 10 */
   readonly sweepIntervalMs?: number;
   /**
    * Defers the send of the requests made in one event-loop turn (they travel as one message).
@@ -60,6 +75,18 @@ export interface ReplicaClientOptions {
   readonly schedule?: (fn: () => void) => void;
   /** Requests in one batch message at most. @default 256 */
   readonly maxBatch?: number;
+  /**
+   * Requests in flight on this node's stream at most; beyond, a request fails at once with
+   * {@link ReplicaOverloadedError} instead of queueing. @default 2048
+   */
+  readonly maxInFlight?: number;
+  /**
+   * A clock probe (an empty batch) is sent when nothing was sent for this long, so the estimate
+   * of the node's clock stays fresh on an idle stream. @default 1000
+   */
+  readonly heartbeatMs?: number;
+  /** Largest answer batch accepted from the node (see `replicaAnswerLimit`). @default 4 MiB */
+  readonly maxReceiveMessageBytes?: number;
   /**
    * Pings that notice a half-dead connection (a node that vanished without closing its socket:
    * power loss, a partition) instead of waiting for each request's timeout.
@@ -70,133 +97,123 @@ export interface ReplicaClientOptions {
 
 const NO_BYTES = Buffer.alloc(0);
 
-/** Bytes a request adds to its batch, roughly: what its byte fields carry plus framing. */
-function requestBytes(op: ReplicaOp): number {
+/**
+ * Bytes a request adds to its batch, at most about: what its byte fields carry, a clock entry at
+ * its largest (a 64-byte node id and two varints), and the id, deadline and trace map. An upper
+ * estimate, so batches stay within what the node accepts (`batchReceiveLimit`).
+ */
+function requestBytes(op: ReplicaOp, trace: Record<string, string>): number {
+  let n = 48;
+  for (const k in trace) n += k.length + (trace[k]?.length ?? 0) + 8;
   switch (op.$case) {
     case 'read':
-      return op.read.key.length + 16;
+      return n + op.read.key.length;
     case 'coordinate':
-      return op.coordinate.key.length + op.coordinate.value.length + 32 * op.coordinate.context.length + 32;
+      return n + op.coordinate.key.length + op.coordinate.value.length + 96 * op.coordinate.context.length;
     case 'merge': {
-      let n = op.merge.key.length + op.merge.versionsRecord.length + 16;
-      for (const v of op.merge.versions) n += v.value.length + 32 * v.context.length + 48;
+      n += op.merge.key.length + op.merge.versionsRecord.length;
+      for (const v of op.merge.versions) n += v.value.length + 96 * v.context.length + 128;
       return n;
     }
   }
 }
 
 /**
- * One storage node, reached over ONE long-lived bidirectional `Replicate` stream. Requests are
- * tagged with an id and matched to answers that arrive in any order — never one unary call per
- * replica per operation (a grpc-js unary call costs several times a stream message). The
- * requests made during one event-loop turn travel as one `ReplicaRequestBatch` message, and the
- * node answers in batches too: a stream message costs grpc-js about 13 µs whatever it carries.
+ * One storage node, reached over ONE long-lived bidirectional `Replicate` stream (a service-kit
+ * `MultiplexedStreamClient`): requests are tagged with an id and matched to answers that arrive
+ * in any order, the requests of one event-loop turn travel as one `ReplicaRequestBatch`, and the
+ * node answers in batches too — never one unary call per replica per operation.
  *
- * Lifecycle: the stream is (re)opened with jittered exponential backoff; `up` is true while it is
- * open on a READY channel. When it breaks, every pending request fails at once with
+ * Lifecycle: the stream is (re)opened with jittered exponential backoff; `up` is true once the
+ * node answered the clock probe each new stream starts with. When it breaks, every pending request fails at once with
  * {@link ReplicaStreamBrokenError} (a quorum then fails fast instead of waiting for its
- * deadline), and requests made while it is down fail at once with {@link ReplicaUnavailableError}.
- * Requests that outlive their timeout fail with `ReplicaTimeoutError` from a coarse sweep
- * (one timer per node, not per request: callers that need precise deadlines keep their own).
+ * deadline); requests made while it is down fail at once with {@link ReplicaUnavailableError},
+ * and requests past `maxInFlight` with {@link ReplicaOverloadedError}. Requests that outlive their
+ * timeout fail with {@link ReplicaTimeoutError} from a coarse sweep (callers that need precise
+ * deadlines keep their own timer).
+ *
+ * Deadlines: each request carries the moment this client gives up on it, converted to the
+ * node's clock ({@link NodeClock}, learnt from the clock stamp on every answer batch), so a node
+ * that reads it late — it was paused, or its socket buffers were full — drops it instead of
+ * minting a version the coordinator has already had another replica mint.
  */
 export class ReplicaClient {
   readonly nodeId: string;
   readonly address: string;
   private readonly client: storage.StorageServiceClient;
-  private readonly logger: Logger;
   private readonly timers: Timers;
-  private readonly backoff: BackoffOptions;
-  private readonly random: () => number;
-  private readonly pending: PendingRequests;
-  private readonly listeners = new Set<(up: boolean) => void>();
-  private readonly outbox: TurnBatcher<storage.ReplicaRequest>;
-  private stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> | undefined;
-  private streamOpen = false;
-  private channelReady = false;
-  private wasUp = false;
-  private failures = 0;
-  private reopenTimer: TimerHandle | undefined;
-  private closed = false;
-  private started = false;
-  private lastCause = 'not connected yet';
+  private readonly stream: MultiplexedStreamClient<storage.ReplicaRequest, storage.ReplicaRequestBatch, storage.ReplicaResponse, storage.ReplicaResponseBatch>;
+  private readonly clock = new NodeClock();
 
   constructor(options: ReplicaClientOptions) {
     this.nodeId = options.nodeId;
     this.address = options.address;
-    this.logger = options.logger;
     this.timers = options.timers ?? systemTimers;
-    this.backoff = options.backoff ?? { initialMs: 50, maxMs: 2000 };
-    this.random = options.random ?? Math.random;
-    this.pending = new PendingRequests(this.nodeId, this.timers, options.sweepIntervalMs ?? 50);
-    this.outbox = new TurnBatcher({
-      // Why no wait on write() returning false: the requests in flight are bounded by the client
-      // calls in flight, and grpc-js buffers the few batches that do not fit in the HTTP/2 window.
-      flush: (requests) => this.stream?.write({ requests }),
+    const backoff = options.backoff ?? { initialMs: 50, maxMs: 2000 };
+    this.client = new StorageClient(
+      this.address,
+      credentials.createInsecure(),
+      streamChannelOptions({
+        backoff,
+        ...(options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: options.maxReceiveMessageBytes } : {}),
+        ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+      }),
+    );
+    this.stream = new MultiplexedStreamClient({
+      peer: this.nodeId,
+      what: 'replica stream',
+      open: () => this.client.replicate(),
+      pack: (requests) => ({ requests }),
+      unpack: (batch) => {
+        this.clock.sample(batch.nodeTimeMs, this.timers.now());
+        return batch.responses;
+      },
+      // Why a handshake: the first deadline needs a clock sample, and a stream counts as up
+      // only once the node has answered on it.
+      handshake: { message: () => ({ requests: [] }), heartbeatMs: options.heartbeatMs ?? 1_000 },
+      logger: options.logger,
+      // `replica`, not `node`: the coordinator's logger already names its own node.
+      logFields: { replica: this.nodeId, address: this.address },
+      describeError: (err) => shortCause(err as GrpcError),
+      timers: this.timers,
+      backoff,
+      ...(options.random ? { random: options.random } : {}),
       ...(options.schedule ? { schedule: options.schedule } : {}),
-      ...(options.maxBatch !== undefined ? { maxItems: options.maxBatch } : {}),
-    });
-    const keepalive = options.keepalive ?? { timeMs: 10_000, timeoutMs: 5_000 };
-    this.client = new StorageClient(this.address, credentials.createInsecure(), {
-      // Why no retries: a replica request must fail fast to the quorum logic, never be replayed
-      // behind its back; and with retries on, grpc-js buffers every message of the long-lived
-      // stream for a possible replay. Channelz bookkeeping is per message too: off on the hot path.
-      'grpc.enable_retries': 0,
-      'grpc.enable_channelz': 0,
-      'grpc.initial_reconnect_backoff_ms': this.backoff.initialMs,
-      'grpc.max_reconnect_backoff_ms': this.backoff.maxMs,
-      'grpc.max_receive_message_length': 16 * 1024 * 1024,
-      // Why keepalive: the Replicate stream is always open, so a peer that disappears without a
-      // FIN would otherwise leave requests hanging until their timeouts and the node marked up.
-      // An unanswered ping breaks the stream, which fails its pending requests at once.
-      'grpc.keepalive_time_ms': keepalive.timeMs,
-      'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
-      'grpc.keepalive_permit_without_calls': 1,
+      ...(options.maxBatch !== undefined ? { maxBatchItems: options.maxBatch } : {}),
+      timeoutGranularityMs: options.sweepIntervalMs ?? 10,
+      maxInFlight: options.maxInFlight ?? 2048,
     });
   }
 
-  /** True while the stream is open on a connected channel: requests will be sent. */
+  /** True while the stream is open and the node has answered on it: requests will be sent. */
   get up(): boolean {
-    return this.streamOpen && this.channelReady;
+    return this.stream.up;
   }
 
   /** Why the node is not up (the last connection or stream error), for error messages. */
   get downReason(): string {
-    return this.lastCause;
+    return this.stream.downReason;
   }
 
   /** Requests sent and not yet answered, failed or expired. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.stream.inFlight;
   }
 
   /** Calls `listener` whenever `up` changes. Returns a function that removes it. */
   onStateChange(listener: (up: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.stream.onStateChange(listener);
   }
 
   /** Opens the stream and keeps it open until {@link close}. */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.watchChannel(this.client.getChannel().getConnectivityState(true));
-    this.openStream();
+    this.stream.start();
   }
 
   /** Fails pending requests, ends the stream and closes the channel. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.reopenTimer !== undefined) this.timers.clearTimeout(this.reopenTimer);
-    this.pending.close();
-    this.outbox.clear();
-    this.pending.failAll(new ReplicaStreamBrokenError(this.nodeId, 'closed'));
-    const stream = this.stream;
-    this.stream = undefined;
-    this.streamOpen = false;
-    stream?.cancel();
+    this.stream.close();
     this.client.close();
-    this.notify();
   }
 
   /** Reads every version of `key`; `ringEpoch` is the ring epoch the read was routed by. */
@@ -232,76 +249,33 @@ export class ReplicaClient {
 
   /**
    * Sends one request on the stream (in the batch of this event-loop turn). Fails at once when
-   * the stream is down; otherwise settles with the answer carrying the same id, or fails when the
-   * stream breaks or the timeout passes. `ringEpoch`: the ring epoch the request was routed by
-   * (a node that knows a newer one refuses it: epoch fencing).
+   * the stream is down or full; otherwise settles with the answer carrying the same id, or fails
+   * when the stream breaks or the timeout passes. `ringEpoch`: the ring epoch the request was
+   * routed by (a node that knows a newer one refuses it: epoch fencing).
    */
-  request(op: ReplicaOp, timeoutMs: number, ringEpoch = 0): Promise<ReplicaResult> {
-    if (!this.up || this.stream === undefined) {
-      return Promise.reject(new ReplicaUnavailableError(this.nodeId, this.lastCause));
-    }
+  async request(op: ReplicaOp, timeoutMs: number, ringEpoch = 0): Promise<ReplicaResult> {
     const timeout = Math.max(1, Math.ceil(timeoutMs));
-    const { id, answer } = this.pending.open(timeout);
-    this.outbox.push({ id, trace: activeTraceRecord(), timeoutMs: timeout, ringEpoch, op }, requestBytes(op));
-    return answer;
+    const trace = activeTraceRecord();
+    // The moment the stream client fails this request, in the node's clock (0 before a sample).
+    const deadlineMs = this.clock.toNodeTime(this.timers.now() + timeout);
+    let response: storage.ReplicaResponse;
+    try {
+      response = await this.stream.call((id) => ({ id, trace, timeoutMs: timeout, deadlineMs, ringEpoch, op }), timeout, requestBytes(op, trace));
+    } catch (err) {
+      throw this.replicaError(err);
+    }
+    const result = response.result;
+    if (result === undefined) throw new ReplicaProtocolError(this.nodeId, 'empty answer');
+    if (result.$case === 'error') throw replicaErrorFrom(this.nodeId, result.error);
+    return result;
   }
 
-  private openStream(): void {
-    if (this.closed) return;
-    this.reopenTimer = undefined;
-    const stream = this.client.replicate();
-    this.stream = stream;
-    this.streamOpen = true;
-    let ended = false;
-    const broken = (cause: string): void => {
-      if (ended) return;
-      ended = true;
-      if (this.stream === stream) {
-        this.stream = undefined;
-        this.streamOpen = false;
-        this.lastCause = cause;
-        // Requests still waiting for their batch were never sent: they fail with the others.
-        this.outbox.clear();
-        this.pending.failAll(new ReplicaStreamBrokenError(this.nodeId, cause));
-        this.notify();
-        this.scheduleReopen();
-      }
-    };
-    stream.on('data', (batch: storage.ReplicaResponseBatch) => {
-      this.failures = 0;
-      for (const res of batch.responses) this.pending.settle(res);
-    });
-    stream.on('error', (err: GrpcError) => broken(shortCause(err)));
-    stream.on('end', () => {
-      broken('stream ended by the node');
-      stream.end();
-    });
-    this.notify();
-  }
-
-  private scheduleReopen(): void {
-    if (this.closed || this.reopenTimer !== undefined) return;
-    const delay = backoffDelay(this.failures++, this.backoff, this.random);
-    this.reopenTimer = this.timers.setTimeout(() => this.openStream(), delay);
-  }
-
-  private watchChannel(state: connectivityState): void {
-    if (this.closed) return;
-    this.channelReady = state === connectivityState.READY;
-    if (this.channelReady) this.failures = 0;
-    this.notify();
-    if (state === connectivityState.SHUTDOWN) return;
-    this.client.getChannel().watchConnectivityState(state, Infinity, () => {
-      this.watchChannel(this.client.getChannel().getConnectivityState(true));
-    });
-  }
-
-  private notify(): void {
-    const up = this.up;
-    if (up === this.wasUp) return;
-    this.wasUp = up;
-    if (up) this.logger.info({ node: this.nodeId, address: this.address }, 'replica stream up');
-    else this.logger.warn({ node: this.nodeId, address: this.address, cause: this.lastCause }, 'replica stream down');
-    for (const l of this.listeners) l(up);
+  /** The coordinator's error for a stream failure, by class. */
+  private replicaError(err: unknown): ReplicaRequestError | Error {
+    if (err instanceof StreamTimeoutError) return new ReplicaTimeoutError(this.nodeId);
+    if (err instanceof StreamBrokenError) return new ReplicaStreamBrokenError(this.nodeId, err.reason);
+    if (err instanceof StreamOverloadedError) return new ReplicaOverloadedError(this.nodeId, err.message);
+    if (err instanceof StreamUnavailableError) return new ReplicaUnavailableError(this.nodeId, err.reason);
+    return err instanceof Error ? err : new Error(String(err));
   }
 }

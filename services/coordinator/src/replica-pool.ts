@@ -41,6 +41,7 @@ export interface ReplicaPoolOptions {
   readonly random?: () => number;
   readonly backoff?: ReplicaClientOptions['backoff'];
   readonly keepalive?: ReplicaClientOptions['keepalive'];
+  readonly maxReceiveMessageBytes?: ReplicaClientOptions['maxReceiveMessageBytes'];
 }
 
 /**
@@ -84,6 +85,7 @@ export class ReplicaPool implements ReplicaTransport {
         ...(this.options.random ? { random: this.options.random } : {}),
         ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
         ...(this.options.keepalive ? { keepalive: this.options.keepalive } : {}),
+        ...(this.options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: this.options.maxReceiveMessageBytes } : {}),
       });
       client.onStateChange(() => this.notify());
       this.clients.set(node.id, client);
@@ -169,6 +171,11 @@ export class ReplicaPool implements ReplicaTransport {
 
   isUp(node: string): boolean {
     return this.clients.get(node)?.up ?? false;
+  }
+
+  /** Requests in flight on `node`'s stream now (0 for a node that is not a member). */
+  inFlight(node: string): number {
+    return this.clients.get(node)?.inFlight ?? 0;
   }
 
   private notify(): void {

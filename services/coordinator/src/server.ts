@@ -1,7 +1,8 @@
 import { admin, kv } from '@quorumkv/proto';
 import type { KvMetrics, Logger, ServiceRegistration } from '@quorumkv/service-kit';
 import type { ContextCodec } from '@quorumkv/vclock';
-import type { CoordinatorConfig } from './config.js';
+import { AdmissionControl, admittedByNode } from './admission.js';
+import { coordinatorSettings, type CoordinatorConfig } from './config.js';
 import { clusterService } from './cluster-status.js';
 import { KvOperations, keyValueService } from './kv-handlers.js';
 import { quorumSize } from './quorum.js';
@@ -11,7 +12,8 @@ import type { RingSource } from './ring-source.js';
 import { systemTimers, type Timers } from './timers.js';
 
 /** The settings the server uses (a subset of {@link CoordinatorConfig}, so tests can pass less). */
-export type CoordinatorServerConfig = Pick<CoordinatorConfig, 'replicaTimeoutMs' | 'maxKeyBytes' | 'maxValueBytes' | 'statusTimeoutMs' | 'ringWaitMs'>;
+export type CoordinatorServerConfig = Pick<CoordinatorConfig, 'replicaTimeoutMs' | 'maxKeyBytes' | 'maxValueBytes' | 'statusTimeoutMs' | 'ringWaitMs'> &
+  Partial<Pick<CoordinatorConfig, 'maxInFlightPerCaller' | 'maxInFlightPerNode'>>;
 
 /** What {@link createCoordinatorServer} needs. */
 export interface CoordinatorServerDeps {
@@ -33,6 +35,8 @@ export interface CoordinatorServer {
   /** KeyValueService and ClusterService, for service-kit `startGrpcHost`. */
   readonly services: readonly ServiceRegistration[];
   readonly operations: KvOperations;
+  /** Bounds on work in flight; its caller bound is applied by `admissionGate` (main.ts installs it). */
+  readonly admission: AdmissionControl;
   readonly readRepair: ReadRepair;
   /** Streams that must be up before the coordinator reports SERVING: floor(N/2)+1 of the ring's N. */
   readyAt(): number;
@@ -68,6 +72,16 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
     contexts: deps.contexts,
     ...(metrics ? { metrics } : {}),
   });
+  const admission = new AdmissionControl(
+    {
+      maxPerCaller: config.maxInFlightPerCaller ?? coordinatorSettings.maxInFlightPerCaller.default,
+      maxPerNode: config.maxInFlightPerNode ?? coordinatorSettings.maxInFlightPerNode.default,
+    },
+    (node) => pool.inFlight(node),
+  );
+  // Shed a call when one of its key's current replicas is at its bound (the ones it reads, and
+  // mints and writes at first).
+  const served = admittedByNode(operations, admission, (key) => ring.current().readReplicas(key));
   const statusDeps = {
     pool,
     shares: () => ring.current().current.shares(),
@@ -81,10 +95,11 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
   const readyAt = (): number => quorumSize(ring.current().replicationFactor);
   return {
     services: [
-      { name: 'quorumkv.kv.v1.KeyValueService', definition: kv.KeyValueServiceService, implementation: keyValueService(operations, logger) },
+      { name: 'quorumkv.kv.v1.KeyValueService', definition: kv.KeyValueServiceService, implementation: keyValueService(served, logger) },
       { name: 'quorumkv.admin.v1.ClusterService', definition: admin.ClusterServiceService, implementation: clusterService(statusDeps, logger) },
     ],
     operations,
+    admission,
     readRepair,
     readyAt,
     watchReadiness(setServing) {

@@ -1,27 +1,7 @@
 /**
  * Time as a dependency: the quorum waiter and the replica streams read the clock and set timers
- * only through this interface, so tests drive them with fake timers instead of sleeping.
+ * only through service-kit's `Timers`, so tests drive them with fake timers instead of sleeping.
+ * Re-exported here so the coordinator's modules import time from one place.
  */
-export interface Timers {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/** Opaque timer handle (a Node `Timeout`, or whatever a fake clock returns). */
-export type TimerHandle = object | number;
-
-/**
- * The process clock. Looks `setTimeout` up at call time (not at import), so vitest's fake timers
- * replace it in tests that opt in.
- */
-export const systemTimers: Timers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export { systemTimers } from '@quorumkv/service-kit';
+export type { TimerHandle, Timers } from '@quorumkv/service-kit';

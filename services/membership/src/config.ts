@@ -66,3 +66,19 @@ export function loadMembershipConfig(options: ReadConfigOptions = {}): { help: t
   const own = new Set([config.listen, config.advertise].filter((a) => a !== ''));
   return { help: false, config: { ...config, peers: config.peers.filter((p) => !own.has(p)) } };
 }
+
+/** Storage nodes (LEFT ones included) a ring record is sized for. */
+export const MAX_RING_MEMBERS = 4096;
+
+/**
+ * The largest message a membership replica accepts: a Paxos value (the whole ring: each member's
+ * id, address, zone and a few fields, at most {@link MAX_RING_MEMBERS}), a transfer report (a
+ * joining node gains about vnodes x N arcs, each with its source ids — several for a removed
+ * node — and six numbers; twice that for slack), or a gossip full-state sync — whichever is
+ * largest.
+ */
+export function membershipReceiveLimit(config: Pick<MembershipConfig, 'vnodes' | 'replicationFactor'>, gossipLimit: number): number {
+  const ring = MAX_RING_MEMBERS * (64 + 256 + 64 + 32);
+  const report = config.vnodes * config.replicationFactor * 2 * ((config.replicationFactor + 1) * 64 + 64);
+  return Math.max(ring, report, gossipLimit) + 64 * 1024;
+}

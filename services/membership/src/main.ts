@@ -7,7 +7,7 @@
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
 import { resolve } from 'node:path';
-import { advertisedAddress, ClusterGossip } from '@quorumkv/cluster-view';
+import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import { mathRandom, systemClock } from '@quorumkv/gossip';
 import {
   announceListening,
@@ -21,7 +21,7 @@ import {
   startMetricsServer,
 } from '@quorumkv/service-kit';
 import { initialState } from './cluster-state.js';
-import { loadMembershipConfig, membershipHelp } from './config.js';
+import { loadMembershipConfig, membershipHelp, membershipReceiveLimit } from './config.js';
 import { createMembershipMetrics } from './metrics.js';
 import { Acceptor } from './paxos/acceptor.js';
 import { GrpcPeerTransport } from './paxos/peer-transport.js';
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
+    maxReceiveMessageBytes: membershipReceiveLimit(config, gossipReceiveLimit()),
     services: [...server.services, gossip.registration],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   }).catch(async (err: unknown) => {

@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ratelimitCheck, rls } from '@quorumkv/proto';
-import { inMessageSpan, ServiceError, TurnBatcher } from '@quorumkv/service-kit';
+import { inMessageSpan, opaqueInternalError, ServiceError, TurnBatcher } from '@quorumkv/service-kit';
 import { shouldRateLimit, type RlsServiceDeps } from './rls-service.js';
 
 type CheckCall = ServerDuplexStream<ratelimitCheck.CheckBatch, ratelimitCheck.CheckResultBatch>;
@@ -79,8 +79,9 @@ async function decide(deps: RlsServiceDeps, item: ratelimitCheck.CheckItem): Pro
     });
     return { id: item.id, response, error: '' };
   } catch (err) {
-    if (!(err instanceof ServiceError)) deps.logger.error({ err }, 'unexpected error while deciding a check');
-    return { id: item.id, response: undefined, error: err instanceof Error ? err.message : String(err) };
+    // A caller may quote this text to its own client (failing closed): known conditions only.
+    const error = err instanceof ServiceError ? err.message : opaqueInternalError(err, deps.logger, 'unexpected error while deciding a check');
+    return { id: item.id, response: undefined, error };
   }
 }
 

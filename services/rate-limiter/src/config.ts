@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
-import { hostPort, parseHostPort, setting, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
+import { batchReceiveLimit, hostPort, parseHostPort, setting, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
 
 /** One rate-limiter replica: its id and the address its peers dial. */
 export interface ReplicaAddress {
@@ -113,6 +113,14 @@ export const rateLimiterSettings = {
     true,
     'Serve ShouldRateLimit straight from HTTP/2 on the gRPC port (false: through grpc-js, ~1.4x the CPU per call and a longer tail)',
   ),
+  maxRequestBytes: setting.int(
+    '--max-request-bytes',
+    'QKV_RL_MAX_REQUEST_BYTES',
+    64 * 1024,
+    'Largest ShouldRateLimit request accepted (RESOURCE_EXHAUSTED above it, refused before its body is read); batches of checks and forwarded hits are bounded from it',
+    1024,
+    4 * 1024 * 1024,
+  ),
   graceMs: setting.int('--grace-ms', 'QKV_RL_GRACE_MS', 5_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
 };
 
@@ -149,4 +157,14 @@ export function checkConfig(config: RateLimiterConfig): RateLimiterConfig {
     throw new RateLimiterConfigError('--id', `"${config.id}" is not one of --replicas (${config.replicas.map((r) => r.id).join(', ')})`);
   }
   return config;
+}
+
+/**
+ * The largest message the rate limiter accepts on any call: a batch of checks (from
+ * coordinators, batched up to 1 MiB) or of forwarded hits (from peers, likewise), each item at
+ * most one request of `--max-request-bytes`. ShouldRateLimit itself is held to
+ * `--max-request-bytes` (see `createDirectRlsMethod`).
+ */
+export function receiveLimit(config: Pick<RateLimiterConfig, 'maxRequestBytes'>): number {
+  return batchReceiveLimit(config.maxRequestBytes);
 }

@@ -49,7 +49,7 @@ export class CounterRouter {
     forwardedDecisions: 0,
     ownerUnreachable: 0,
     failedOver: 0,
-    unreachableByReason: { timeout: 0, 'stream-failed': 0, 'owner-refused': 0, closed: 0, 'unknown-replica': 0 },
+    unreachableByReason: { timeout: 0, 'stream-failed': 0, overloaded: 0, 'owner-refused': 0, closed: 0, 'unknown-replica': 0 },
   };
   private lastUnreachableLog = 0;
 
@@ -75,9 +75,12 @@ export class CounterRouter {
       (decision) => ({ decision, degraded: false }),
       (err: unknown) => {
         if (!(err instanceof OwnerUnreachableError)) throw err;
-        // Membership from gossip: the key goes to the owner's successor, once (a successor that
-        // fails too leaves it to the failure mode). See ReplicaSet.owner and the README's bound.
-        if (replicas.failover && !failedOver && err.reason !== 'owner-refused') {
+        // Membership from gossip: a key whose owner is gone (its stream broke or closed, or it did
+        // not answer in time) goes to the owner's successor, once — a successor that fails too
+        // leaves it to the failure mode. An owner that refused the item or is only backed up is
+        // alive and counting: moving its key would count it twice. See ReplicaSet.owner and the
+        // README's bound.
+        if (replicas.failover && !failedOver && err.reason !== 'owner-refused' && err.reason !== 'overloaded') {
           replicas.passOver(owner);
           this.counters.failedOver++;
           return this.decide(counterKey, policy, hits, true);

@@ -1,5 +1,5 @@
 /** Why a forwarded decision did not come back from the owner replica. */
-export type UnreachableReason = 'timeout' | 'stream-failed' | 'owner-refused' | 'closed' | 'unknown-replica';
+export type UnreachableReason = 'timeout' | 'stream-failed' | 'overloaded' | 'owner-refused' | 'closed' | 'unknown-replica';
 
 /**
  * The replica that owns a counter key did not answer (down, too slow, or refused the item). The

@@ -6,7 +6,7 @@
  */
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
-import { advertisedAddress, ClusterGossip } from '@quorumkv/cluster-view';
+import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import {
   announceListening,
   createLogger,
@@ -63,6 +63,8 @@ const host = await startGrpcHost({
   address: config.listen,
   services: gossip ? [...server.services, gossip.registration] : server.services,
   logger,
+  // With --seeds, gossip shares the port: its full-state syncs must fit too.
+  maxReceiveMessageBytes: gossip ? Math.max(server.maxReceiveMessageBytes, gossipReceiveLimit()) : server.maxReceiveMessageBytes,
   interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   direct: { methods: server.direct, observe: directCallObserver({ metrics: metrics.service, telemetry }) },
 });

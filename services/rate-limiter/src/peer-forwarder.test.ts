@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LimitPolicy } from '@quorumkv/ratelimit';
 import type { ratelimitReplica } from '@quorumkv/proto';
 import { createLogger } from '@quorumkv/service-kit';
+import { ManualClock } from '@quorumkv/service-kit/testing';
 import { OwnerUnreachableError } from './errors.js';
 import { PeerForwarder, type OpenForwardStream } from './peer-forwarder.js';
 
@@ -31,14 +32,14 @@ const policy: LimitPolicy = { requestsPerUnit: 10, unit: 'second', algorithm: 'f
 const logger = createLogger({ service: 'test', level: 'silent' });
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function forwarder(timeoutMs = 1_000): { f: PeerForwarder; streams: FakeStream[] } {
+function forwarder(timeoutMs = 1_000, timers?: ManualClock): { f: PeerForwarder; streams: FakeStream[] } {
   const streams: FakeStream[] = [];
   const open = (() => {
     const s = new FakeStream();
     streams.push(s);
     return s;
   }) as unknown as OpenForwardStream;
-  return { f: new PeerForwarder({ selfId: 'rl-1', peerId: 'rl-2', address: 'unused', timeoutMs, logger, open }), streams };
+  return { f: new PeerForwarder({ selfId: 'rl-1', peerId: 'rl-2', address: 'unused', timeoutMs, logger, open, random: () => 0, ...(timers ? { timers } : {}) }), streams };
 }
 
 describe('peer forwarder', () => {
@@ -80,16 +81,20 @@ describe('peer forwarder', () => {
     expect(f.inFlight).toBe(0);
   });
 
-  it('fails the items written on a broken stream and opens a new stream for the next decision', async () => {
-    const { f, streams } = forwarder();
+  it('fails the items written on a broken stream, fails fast during its short backoff, then reopens', async () => {
+    const clock = new ManualClock();
+    const { f, streams } = forwarder(1_000, clock);
     made.push(f);
     const a = f.decide('k', policy, 1);
     await nextTurn();
     streams[0]!.emit('error', new Error('connection reset'));
-    await expect(a).rejects.toMatchObject({ reason: 'stream-failed' });
+    await expect(a).rejects.toMatchObject({ reason: 'stream-failed', detail: 'connection reset' });
+    await expect(f.decide('k', policy, 1)).rejects.toMatchObject({ reason: 'stream-failed' });
+    // random 0: the first reconnect waits half of the 20 ms initial backoff.
+    clock.advance(10);
+    expect(streams).toHaveLength(2);
     const b = f.decide('k', policy, 1);
     await nextTurn();
-    expect(streams).toHaveLength(2);
     streams[1]!.answer([{ id: streams[1]!.writes[0]!.items[0]!.id, remaining: 7 }]);
     await expect(b).resolves.toMatchObject({ remaining: 7 });
   });

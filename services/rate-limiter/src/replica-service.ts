@@ -1,8 +1,8 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { type ratelimitReplica } from '@quorumkv/proto';
-import type { Logger } from '@quorumkv/service-kit';
+import { opaqueInternalError, ServiceError, type Logger } from '@quorumkv/service-kit';
 import type { LimiterStore } from './limiter-store.js';
-import { decodePolicy } from './policy-codec.js';
+import { BadForwardedPolicyError, decodePolicy } from './policy-codec.js';
 
 type ForwardCall = ServerDuplexStream<ratelimitReplica.ForwardRequest, ratelimitReplica.ForwardResponse>;
 
@@ -35,7 +35,7 @@ export function createReplicaService(deps: ReplicaServiceDeps): ReplicaService {
         call.on('close', () => open.delete(call));
         call.on('data', (req: ratelimitReplica.ForwardRequest) => {
           const now = deps.now();
-          const decisions = req.items.map((item) => decideItem(deps.store, item, now));
+          const decisions = req.items.map((item) => decideItem(deps.store, item, now, deps.logger));
           deps.onDecided?.(decisions.length);
           call.write({ decisions });
         });
@@ -58,7 +58,7 @@ export function createReplicaService(deps: ReplicaServiceDeps): ReplicaService {
   };
 }
 
-function decideItem(store: LimiterStore, item: ratelimitReplica.ForwardItem, now: number): ratelimitReplica.Decision {
+function decideItem(store: LimiterStore, item: ratelimitReplica.ForwardItem, now: number, logger: Logger): ratelimitReplica.Decision {
   try {
     const d = store.decide(item.counterKey, decodePolicy(item.policy), item.refund ? -item.hits : item.hits, now);
     return {
@@ -72,6 +72,7 @@ function decideItem(store: LimiterStore, item: ratelimitReplica.ForwardItem, now
     };
   } catch (err) {
     // One bad item must not sink the batch (or the stream): the sender gets an error for it.
-    return { id: item.id, allowed: false, limit: 0, remaining: 0, resetAfterMs: 0, retryAfterMs: 0, error: err instanceof Error ? err.message : String(err) };
+    const error = err instanceof ServiceError || err instanceof BadForwardedPolicyError ? err.message : opaqueInternalError(err, logger, 'unexpected error while deciding a forwarded item');
+    return { id: item.id, allowed: false, limit: 0, remaining: 0, resetAfterMs: 0, retryAfterMs: 0, error };
   }
 }

@@ -29,13 +29,15 @@ export function createRlsService(deps: RlsServiceDeps): rls.RateLimitServiceServ
 
 /**
  * ShouldRateLimit served straight from HTTP/2 (`serveUnaryDirect`): the same decision, with
- * none of grpc-js's per-call cost on the method Envoy calls once per request it admits.
+ * none of grpc-js's per-call cost on the method Envoy calls once per request it admits. A
+ * request declaring more than `maxRequestBytes` is refused before its body is read.
  */
-export function createDirectRlsMethod(deps: RlsServiceDeps): DirectUnaryMethod {
+export function createDirectRlsMethod(deps: RlsServiceDeps, maxRequestBytes: number): DirectUnaryMethod {
   return directUnaryMethod(
     rls.RateLimitServiceService.shouldRateLimit,
     { encoder: rls.RateLimitResponse, empty: rls.RateLimitResponse.create() },
     (req: rls.RateLimitRequest) => shouldRateLimit(deps, req),
+    { maxRequestBytes },
   );
 }
 

@@ -3,7 +3,7 @@ import { rls, ratelimitAdmin, ratelimitCheck, ratelimitReplica } from '@quorumkv
 import type { DirectUnaryMethod, Logger, ServiceRegistration } from '@quorumkv/service-kit';
 import { createAdminService } from './admin-service.js';
 import { createCheckService } from './check-service.js';
-import type { RateLimiterConfig } from './config.js';
+import { receiveLimit, rateLimiterSettings, type RateLimiterConfig } from './config.js';
 import { CounterRouter } from './counter-router.js';
 import { LimiterStore } from './limiter-store.js';
 import { ReplicaSet } from './replica-set.js';
@@ -17,7 +17,7 @@ export type RateLimiterServerConfig = Pick<
   RateLimiterConfig,
   'rules' | 'id' | 'replicas' | 'failureMode' | 'headers' | 'forwardTimeoutMs' | 'reloadDebounceMs' | 'sweepIntervalMs'
 > &
-  Partial<Pick<RateLimiterConfig, 'directServe'>>;
+  Partial<Pick<RateLimiterConfig, 'directServe' | 'maxRequestBytes'>>;
 
 export interface RateLimiterServerDeps {
   readonly config: RateLimiterServerConfig;
@@ -39,6 +39,8 @@ export interface RateLimiterServerDeps {
 export interface RateLimiterServer {
   /** RateLimitService, the batched check service, the admin service and the replica forwarding service. */
   readonly services: ServiceRegistration[];
+  /** The largest message to accept on any call (`startGrpcHost({ maxReceiveMessageBytes })`), from `receiveLimit`. */
+  readonly maxReceiveMessageBytes: number;
   /**
    * ShouldRateLimit, to serve straight from HTTP/2 (`startGrpcHost({ direct })`); empty when
    * `--direct-serve false`. It stays in `services` for the calls grpc-js takes (compressed ones).
@@ -61,6 +63,8 @@ export interface RateLimiterServer {
   /** Stops the watch, the sweep and the forwarding streams. */
   close(): void;
 }
+
+const DEFAULT_MAX_REQUEST_BYTES = rateLimiterSettings.maxRequestBytes.default;
 
 /** Full names of the services, for health checks. */
 export const SERVICE_NAMES = {
@@ -120,7 +124,8 @@ export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimite
   ];
   return {
     services,
-    direct: (config.directServe ?? true) ? [createDirectRlsMethod(rlsDeps)] : [],
+    maxReceiveMessageBytes: receiveLimit({ maxRequestBytes: config.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES }),
+    direct: (config.directServe ?? true) ? [createDirectRlsMethod(rlsDeps, config.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES)] : [],
     reloader,
     stats,
     router,

@@ -83,7 +83,13 @@ export async function startTestLimiter(options: TestLimiterOptions = {}): Promis
     watchRules: options.watchRules ?? false,
   });
   await server.start();
-  const host = await startGrpcHost({ address: options.listen ?? '127.0.0.1:0', services: server.services, logger, direct: { methods: server.direct } });
+  const host = await startGrpcHost({
+    address: options.listen ?? '127.0.0.1:0',
+    services: server.services,
+    logger,
+    maxReceiveMessageBytes: server.maxReceiveMessageBytes,
+    direct: { methods: server.direct },
+  });
   host.setServing(true);
   const rlsClient = new rls.RateLimitServiceClient(host.address, credentials.createInsecure());
   const adminClient = new ratelimitAdmin.RateLimitAdminServiceClient(host.address, credentials.createInsecure());

@@ -1,5 +1,5 @@
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
-import { hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
+import { batchReceiveLimit, hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
 
 /**
  * The storage node's settings, declared once: flags, environment variables, defaults and the
@@ -61,8 +61,48 @@ export const storageNodeSettings = {
     'With --seeds: follow the ring but do not join it by itself; an operator adds it with `qkv cluster join ID ADDR`',
   ),
   advertise: advertiseSetting('QKV_STORAGE_ADVERTISE'),
+  merkleTrees: setting.bool(
+    '--merkle-trees',
+    'QKV_STORAGE_MERKLE_TREES',
+    true,
+    'Keep a Merkle tree per replicated ring arc for anti-entropy (--merkle-trees=false: none, and no TreeService; for measuring their cost)',
+  ),
+  treeRebuildKeysPerSecond: setting.int(
+    '--tree-rebuild-keys-per-second',
+    'QKV_STORAGE_TREE_REBUILD_KEYS_PER_SECOND',
+    50_000,
+    'Keys per second a Merkle tree build or verification reads, so it never starves foreground traffic',
+    1,
+    100_000_000,
+  ),
+  treeVerifyIntervalMs: {
+    ...setting.int(
+      '--tree-verify-interval-ms',
+      'QKV_STORAGE_TREE_VERIFY_INTERVAL_MS',
+      7 * 24 * 3_600_000,
+      'How often the Merkle trees are rebuilt from the data records and compared (drift is counted); 0: never',
+      0,
+      365 * 24 * 3_600_000,
+    ),
+    defaultText: '604800000 (a week)',
+  },
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
 };
 
 /** Values read from {@link storageNodeSettings}. */
 export type StorageNodeConfig = ConfigOf<typeof storageNodeSettings>;
+
+/** Bytes one clock entry takes at most on the wire: a node id (64) and two varints, with tags. */
+const CLOCK_ENTRY_BYTES = 96;
+
+/**
+ * The largest request message the node accepts, from its own bounds. The largest request is a
+ * merge carrying a whole version set, which a minting node bounds by `--max-siblings` versions of
+ * at most `--max-value-bytes` with at most `--max-clock-entries` clock entries each; twice that,
+ * because read repair merges the union of what several replicas held. Coordinators batch
+ * requests up to 1 MiB, so a message may pass that by one such request.
+ */
+export function replicaReceiveLimit(config: Pick<StorageNodeConfig, 'maxKeyBytes' | 'maxValueBytes' | 'maxSiblings' | 'maxClockEntries'>): number {
+  const version = config.maxValueBytes + config.maxClockEntries * CLOCK_ENTRY_BYTES + CLOCK_ENTRY_BYTES;
+  return batchReceiveLimit(config.maxKeyBytes + 2 * config.maxSiblings * version);
+}

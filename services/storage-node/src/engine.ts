@@ -18,9 +18,25 @@ import { DataDirLockedError, EngineClosedError, SiblingLimitError } from './erro
 import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
 import { MetaStore } from './meta-store.js';
+import { OperationGate } from './operation-gate.js';
 import { StandInCopies } from './stand-in-copies.js';
 import { loadNodeMeta } from './node-meta.js';
-import { countArc, dropArc, ensurePositionIndex, indexDigest, indexKeyOfRecord, scanIndex, type RangeCursor, type RangeEntry, type ScanOptions } from './position-index.js';
+import { sha1Position } from '@quorumkv/ring';
+import {
+  countArc,
+  dropArc,
+  ensurePositionIndex,
+  indexDigest,
+  indexKey,
+  scanIndex,
+  snapshotIndexArcs,
+  snapshotRecords,
+  type IndexedKey,
+  type PositionArc,
+  type RangeCursor,
+  type RangeEntry,
+  type ScanOptions,
+} from './position-index.js';
 import { asBuffer, dataKey, decodeIncoming, distinctValues, emptyRecord, decodeRecord, encodeStoredSet, type StoredRecord } from './record-codec.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
@@ -85,6 +101,13 @@ export interface CoordinateOutcome {
   readonly deduplicated: boolean;
 }
 
+/**
+ * Told, once a write batch is in LevelDB, of each key whose version-set digest it changed: the
+ * key, its ring position, the digest before and after (`undefined`: absent). The Merkle trees'
+ * O(1) update.
+ */
+export type DigestListener = (key: Buffer, position: number, oldDigest: Buffer | undefined, newDigest: Buffer | undefined) => void;
+
 /** Approximate engine statistics. */
 export interface EngineStats {
   readonly keyCount: number;
@@ -112,16 +135,14 @@ export class StorageEngine {
   private readonly batcher: WriteBatcher;
   private readonly now: () => number;
   private readonly window: DedupWindow;
-  /** Operations started and not yet settled, and who waits for there to be none. */
-  private running = 0;
-  private runningWaiters: (() => void)[] = [];
-  private closing = false;
+  private readonly ops = new OperationGate();
   /** This incarnation: its actor (node id, epoch drawn at open) and the counter it minted up to. */
   private readonly incarnation: Incarnation;
   /** Durable small records beside the data: transfer checkpoints, pending releases. */
   readonly meta: MetaStore;
   /** Writes kept as a stand-in for a replica that missed them (hinted handoff), apart from the data. */
   readonly standIns: StandInCopies;
+  private digestListener: DigestListener | undefined;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -129,6 +150,8 @@ export class StorageEngine {
     private keys: number,
     epoch: bigint,
     counter: number,
+    /** The epoch of the incarnation that opened the folder before this one, if any. */
+    readonly previousEpoch: bigint | undefined,
   ) {
     this.now = options.now ?? Date.now;
     this.incarnation = new Incarnation({ node: options.nodeId, epoch }, counter);
@@ -165,7 +188,7 @@ export class StorageEngine {
         { epoch: meta.epoch.toString(16), previousEpoch: meta.previousEpoch?.toString(16), keys: meta.keyCount },
         'incarnation started: every dot minted from now on carries this epoch',
       );
-      const engine = new StorageEngine(db, options, meta.keyCount, meta.epoch, meta.counter);
+      const engine = new StorageEngine(db, options, meta.keyCount, meta.epoch, meta.counter, meta.previousEpoch);
       await engine.standIns.load();
       return engine;
     } catch (err) {
@@ -254,7 +277,8 @@ export class StorageEngine {
             : pruneApplied(local.applied, nowMs, this.window);
         const recordBytes = encodeStoredSet(stored, applied);
         const outcome: CoordinateOutcome = { minted, versions, stored, storedMinted, record: recordBytes, deduplicated: false };
-        return this.batcher.put({ key: record, value: recordBytes, digest: indexDigest(versions) }).then(() => {
+        const put = { key: record, value: recordBytes, digest: indexDigest(versions), ...this.previousDigest(bytes === undefined ? undefined : local.versions) };
+        return this.batcher.put(put).then(() => {
           if (bytes === undefined) this.keys += 1;
           return outcome;
         });
@@ -343,7 +367,7 @@ export class StorageEngine {
       else value = encodeStoredSet(merged.map(versionToProto), applied);
     }
     this.warnSiblings(key, liveVersions(merged).length);
-    return this.batcher.put({ key: record, value, digest: indexDigest(merged) }).then(() => {
+    return this.batcher.put({ key: record, value, digest: indexDigest(merged), ...this.previousDigest(local?.versions) }).then(() => {
       if (local === undefined) this.keys += 1;
       return merged;
     });
@@ -411,6 +435,59 @@ export class StorageEngine {
     );
   }
 
+  /**
+   * Deletes `key` (record and index entry) if `purgeable` says so of its versions, read under the
+   * key's lock — so nothing written since the caller looked can be lost. Resolves whether it was
+   * deleted. The tombstone purge.
+   */
+  purgeIf(key: Uint8Array, purgeable: (versions: readonly Version[]) => boolean): Promise<boolean> {
+    return this.track(() => {
+      this.checkKey(key);
+      const record = dataKey(key);
+      return this.locks.run(record.toString('latin1'), () => {
+        const bytes = this.db.getSync(record);
+        if (bytes === undefined) return Promise.resolve(false);
+        const versions = decodeRecord(bytes).versions;
+        if (!purgeable(versions)) return Promise.resolve(false);
+        return this.batcher.put({ key: record, value: undefined, ...this.previousDigest(versions) }).then(() => {
+          this.keys -= 1;
+          return true;
+        });
+      });
+    });
+  }
+
+  /** Sets the one listener told of every digest change (see {@link DigestListener}). */
+  onDigestChange(listener: DigestListener | undefined): void {
+    this.digestListener = listener;
+  }
+
+  /**
+   * Runs `fn` (synchronous) between two write batches: no batch is in LevelDB without its digest
+   * changes told, and none starts until `fn` returns (see `WriteBatcher.between`). A snapshot taken
+   * in `fn` holds exactly the writes the listener has been told of.
+   */
+  betweenBatches<T>(fn: () => T): Promise<T> {
+    return this.batcher.between(fn);
+  }
+
+  /** The index entries of `arcs`, as of the call (the snapshot is taken before it returns). */
+  snapshotIndex(arcs: readonly PositionArc[]): AsyncIterable<IndexedKey> {
+    if (this.closing) throw new EngineClosedError();
+    return snapshotIndexArcs(this.db, arcs);
+  }
+
+  /** Every record with its position and digest computed from it, as of the call. */
+  snapshotRecords(): AsyncIterable<IndexedKey> {
+    if (this.closing) throw new EngineClosedError();
+    return snapshotRecords(this.db);
+  }
+
+  /** Keys held now (counted at open, kept since). */
+  get keyCount(): number {
+    return this.keys;
+  }
+
   /** Keys held (counted at open, kept since) and the size of the data directory. */
   async stats(): Promise<EngineStats> {
     return { keyCount: this.keys, approximateBytes: await directorySize(this.options.dataDir), epoch: this.epoch };
@@ -421,42 +498,38 @@ export class StorageEngine {
     return this.batcher.counters;
   }
 
-  /** Refuses new operations, lets running ones finish and closes the database. */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.running > 0) await new Promise<void>((resolve) => this.runningWaiters.push(resolve));
+  /**
+   * Refuses new operations, lets running ones finish and closes the database. `beforeClose` runs
+   * once the last write is in LevelDB and before the database closes (the trees are saved there).
+   */
+  async close(beforeClose?: () => Promise<void>): Promise<void> {
+    if (!(await this.ops.close())) return;
     await this.batcher.idle();
+    if (beforeClose !== undefined) {
+      try {
+        await beforeClose();
+      } catch (err) {
+        this.options.logger.error({ err }, 'work before closing the engine failed');
+      }
+    }
     await this.db.close();
     const { batches, records } = this.batcher.counters;
     this.options.logger.info({ batches, records, keys: this.keys }, 'engine closed');
   }
 
+  /** Runs an operation unless closing, counting it until it settles (see `OperationGate`). */
+  private track<T>(op: () => Promise<T>): Promise<T> {
+    return this.ops.track(op);
+  }
+
+  /** Whether closing has started: new operations are refused. */
+  private get closing(): boolean {
+    return this.ops.closed;
+  }
+
   private get maxValueBytes(): number {
     return this.options.maxValueBytes ?? 10 * 1024;
   }
-
-  /** Runs an operation unless closing, counting it until it settles (a throw is a rejection). */
-  private track<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closing) return Promise.reject(new EngineClosedError());
-    let p: Promise<T>;
-    try {
-      p = op();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    this.running += 1;
-    p.then(this.settled, this.settled);
-    return p;
-  }
-
-  private readonly settled = (): void => {
-    this.running -= 1;
-    if (this.running > 0) return;
-    const waiters = this.runningWaiters;
-    this.runningWaiters = [];
-    for (const w of waiters) w();
-  };
 
   /**
    * Why synchronous: a LevelDB get is a memtable or block-cache lookup (or one page-cache read)
@@ -468,23 +541,54 @@ export class StorageEngine {
     return bytes === undefined ? emptyRecord() : decodeRecord(bytes);
   }
 
+  /**
+   * The digest a put replaces, for the listener: `null` for a key that was absent. Computed only
+   * when a listener wants it (a digest costs a hash of the set's dots).
+   */
+  private previousDigest(versions: readonly Version[] | undefined): { oldDigest?: Buffer | null } {
+    if (this.digestListener === undefined) return {};
+    return { oldDigest: versions === undefined ? null : (indexDigest(versions) ?? null) };
+  }
+
   private writeBatch(puts: readonly RecordPut[]): Promise<void> {
     // A chained batch: each put goes straight into the native WriteBatch, without the per-op
     // object copies and checks of the array form (measured at about a third of the engine's
     // CPU per replica write).
     const batch = this.db.batch();
+    const listener = this.digestListener;
+    const changes: { key: Buffer; position: number; old: Buffer | undefined; next: Buffer | undefined }[] = [];
     for (const p of puts) {
+      const key = p.key.subarray(1);
+      const position = sha1Position(key);
+      const entry = indexKey(position, key);
+      if (listener !== undefined) {
+        // Unknown (a drop): the index entry says. The key's lock is held until this batch is
+        // written, so the entry read here is the one this put replaces.
+        const old = p.oldDigest === undefined ? this.db.getSync(entry) : (p.oldDigest ?? undefined);
+        const next = p.value === undefined ? undefined : p.digest;
+        if (old === undefined ? next !== undefined : next === undefined || Buffer.compare(old, next) !== 0) changes.push({ key, position, old, next });
+      }
       // Why the index entry rides in the record's batch: LevelDB applies a batch whole or not at
       // all, so no crash can leave a record without its entry or an entry without its record.
       if (p.value === undefined) {
         batch.del(p.key);
-        batch.del(indexKeyOfRecord(p.key));
+        batch.del(entry);
         continue;
       }
       batch.put(p.key, p.value);
-      if (p.digest !== undefined) batch.put(indexKeyOfRecord(p.key), p.digest);
+      if (p.digest !== undefined) batch.put(entry, p.digest);
     }
-    return batch.write({ sync: this.options.sync ?? false });
+    const written = batch.write({ sync: this.options.sync ?? false });
+    if (listener === undefined || changes.length === 0) return written;
+    // Why here, inside the batch's own promise: the batcher counts the batch as in flight until
+    // this has run, so `betweenBatches` never sees a batch in LevelDB whose changes are untold.
+    return written.then(() => {
+      try {
+        for (const c of changes) listener(c.key, c.position, c.old, c.next);
+      } catch (err) {
+        this.options.logger.error({ err }, 'digest listener failed; the Merkle trees are rebuilt at the next verification');
+      }
+    });
   }
 
   private checkKey(key: Uint8Array): void {

@@ -87,3 +87,33 @@ export class LeftRingError extends ServiceError {
     super(status.UNAVAILABLE, `node ${nodeId} has left the ring (epoch ${epoch}): it serves no replica traffic; shut it down`);
   }
 }
+
+/**
+ * Too many read-modify-writes of one key are already waiting for its lock (a hot key under
+ * overload): refused at once, nothing done. Retryable.
+ */
+export class KeyBusyError extends Error {
+  override readonly name = 'KeyBusyError';
+  constructor(
+    /** Holders already waiting for the key. */
+    readonly waiters: number,
+    readonly limit: number,
+  ) {
+    super(`storage node overloaded: ${waiters} writes already wait for this key (limit ${limit}); retry later`);
+  }
+}
+
+/**
+ * Too many records already wait to be written to the log (the disk does not keep up): refused at
+ * once, nothing stored. Retryable.
+ */
+export class WriteQueueFullError extends Error {
+  override readonly name = 'WriteQueueFullError';
+  constructor(
+    /** Records already queued. */
+    readonly queued: number,
+    readonly limit: number,
+  ) {
+    super(`storage node overloaded: ${queued} writes already wait for the disk (limit ${limit}); retry later`);
+  }
+}

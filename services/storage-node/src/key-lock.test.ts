@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { KeyBusyError } from './errors.js';
 import { KeyedMutex } from './key-lock.js';
 
 /** Lets other queued callbacks run, as an awaited disk read would. */
@@ -89,5 +90,24 @@ describe('KeyedMutex', () => {
       ),
     );
     expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+});
+
+describe('KeyedMutex waiter bound', () => {
+  it('refuses a holder at once with KeyBusyError when the key already has maxWaiters waiting, and serves the others in order', async () => {
+    const mutex = new KeyedMutex(2);
+    let release: () => void = () => undefined;
+    const order: number[] = [];
+    const first = mutex.run('k', () => new Promise<void>((resolve) => (release = resolve)));
+    const waiting = [1, 2].map((i) => mutex.run('k', () => Promise.resolve(void order.push(i))));
+    const refused = await mutex.run('k', () => Promise.resolve(void order.push(3))).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KeyBusyError);
+    expect(refused).toMatchObject({ waiters: 2, limit: 2 });
+    // Another key is not affected.
+    await mutex.run('other', () => Promise.resolve());
+    release();
+    await Promise.all([first, ...waiting]);
+    expect(order).toEqual([1, 2]);
+    expect(mutex.lockedKeys).toBe(0);
   });
 });

@@ -1,3 +1,5 @@
+import { KeyBusyError } from './errors.js';
+
 /**
  * Per-key mutual exclusion for read-modify-writes.
  *
@@ -13,6 +15,14 @@ export class KeyedMutex {
   private readonly waiting = new Map<string, (() => void)[]>();
 
   /**
+   * @param maxWaiters holders that may wait for one key; one more is refused at once with
+   *   {@link KeyBusyError}. Why a bound: under overload a hot key's queue would grow with every
+   *   write in flight, each holding its request (and value) in memory, and the last of them would
+   *   start long after its coordinator gave up.
+   */
+  constructor(private readonly maxWaiters = 64) {}
+
+  /**
    * Runs `fn` once every earlier holder of `key` has finished, and releases the key when the
    * promise `fn` returns settles (resolved or rejected; a synchronous throw counts as a
    * rejection). Holders of one key run in arrival order. When nobody holds the key, `fn` runs
@@ -24,6 +34,7 @@ export class KeyedMutex {
       this.waiting.set(key, []);
       return this.hold(key, fn);
     }
+    if (queue.length >= this.maxWaiters) return Promise.reject(new KeyBusyError(queue.length, this.maxWaiters));
     return new Promise<T>((resolve, reject) => {
       queue.push(() => {
         this.hold(key, fn).then(resolve, reject);

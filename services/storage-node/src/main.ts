@@ -22,14 +22,15 @@ import {
   startGrpcHost,
   startMetricsServer,
 } from '@quorumkv/service-kit';
-import { advertisedAddress, ClusterGossip } from '@quorumkv/cluster-view';
-import { storageNodeSettings, type StorageNodeConfig } from './config.js';
+import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import { replicaReceiveLimit, storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
 import { createStorageNodeMetrics, createTransferMetrics } from './metrics.js';
 import { tracedEngine } from './observability.js';
 import { RingParticipation } from './ring-participation.js';
 import { createStorageServer } from './server.js';
+import { openNodeTrees } from './trees/node-trees.js';
 
 const COMMAND = 'quorumkv-storage-node';
 
@@ -88,6 +89,16 @@ async function main(): Promise<void> {
 
   const telemetry = registeredTelemetry();
   const metrics = createStorageNodeMetrics(engine);
+  const trees = config.merkleTrees
+    ? await openNodeTrees({
+        engine,
+        nodeId: config.id,
+        logger,
+        metrics: metrics.service,
+        rebuildKeysPerSecond: config.treeRebuildKeysPerSecond,
+        verifyIntervalMs: config.treeVerifyIntervalMs,
+      })
+    : undefined;
   // Without --seeds there is no ring: no gossip, no Watch, epoch 0 (fencing off), never LEFT.
   const gossip = config.seeds.length > 0 ? new ClusterGossip() : undefined;
   let ring: RingParticipation | undefined;
@@ -115,8 +126,11 @@ async function main(): Promise<void> {
   const host = await startGrpcHost({
     address: config.listen,
     logger,
+    // With --seeds, gossip shares the port: its full-state syncs must fit too.
+    maxReceiveMessageBytes: gossip ? Math.max(replicaReceiveLimit(config), gossipReceiveLimit()) : replicaReceiveLimit(config),
     services: [
       { name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation },
+      ...(trees ? [trees.registration] : []),
       ...(gossip ? [gossip.registration] : []),
     ],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
@@ -140,7 +154,10 @@ async function main(): Promise<void> {
       logger,
       observer: transferMetrics,
       onDropped: (keys) => transferMetrics.dropped(keys),
+      drainedBelow: (epoch) => server.drainedBelow(epoch),
     });
+    // Before start, so the trees see the first view too.
+    trees?.follow(ring.cluster);
     ring.start();
   }
   announceListening(logger, {
@@ -165,7 +182,9 @@ async function main(): Promise<void> {
       // Streams end themselves once their running requests are answered; the grace period bounds it.
       await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
       await host.shutdown(Math.max(0, until - Date.now()));
-      await engine.close();
+      await trees?.stop();
+      // The trees are saved after the last write, so the next start can trust them.
+      await engine.close(trees ? () => trees.save() : undefined);
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);

@@ -57,6 +57,8 @@ export interface TransferGaugeSource {
 export interface TransferMetrics {
   /** A batch received and merged here. */
   batchIn(keys: number, bytes: number): void;
+  /** The ranges to receive changed (the pending/complete gauge is set again). */
+  rangesChanged(): void;
   /** A batch served to a node gaining a range. */
   batchOut(keys: number, bytes: number): void;
   keyRefused(): void;
@@ -76,8 +78,7 @@ export function createTransferMetrics(service: ServiceMetrics, source: () => Tra
   service.gauge(metricSpecs.storageTransferThrottle, () => source()?.bytesPerSecond ?? 0);
   service.gauge(metricSpecs.storageTransferRate, () => source()?.receiveRate ?? 0);
   service.gauge(metricSpecs.storageRingEpoch, () => source()?.epoch() ?? 0);
-  // Labelled gauge: set on every scrape through a collect hook would need prom-client internals;
-  // the counts are set here whenever a batch lands, which is when they change.
+  // A labelled gauge, set whenever the counts change (a new epoch's ranges, a range completed).
   const setRanges = (): void => {
     const c = source()?.counts() ?? { pending: 0, complete: 0 };
     ranges.set({ state: 'pending' }, c.pending);
@@ -88,16 +89,36 @@ export function createTransferMetrics(service: ServiceMetrics, source: () => Tra
     batchIn: (k, b) => {
       keys.inc({ direction: 'in' }, k);
       bytes.inc({ direction: 'in' }, b);
-      setRanges();
     },
+    rangesChanged: setRanges,
     batchOut: (k, b) => {
       keys.inc({ direction: 'out' }, k);
       bytes.inc({ direction: 'out' }, b);
     },
     keyRefused: () => refused.inc(),
-    dropped: (k) => {
-      dropped.inc(k);
-      setRanges();
-    },
+    dropped: (k) => dropped.inc(k),
   };
+}
+
+/** What the Merkle tree metrics are read from (a `TreeKeeper`). */
+export interface TreeGaugeSource {
+  memoryBytes(): number;
+  readonly arcCount: number;
+  readonly arcsBuilding: number;
+  readonly counters: { readonly arcsBuilt: number; readonly verifications: number; readonly drift: number; readonly keysScanned: number };
+}
+
+/** The Merkle tree metrics, sampled from the tree keeper at scrape time; returns the purge counter. */
+export function createTreeMetrics(service: ServiceMetrics, trees: TreeGaugeSource): { purged(keys: number): void } {
+  service.gauge(metricSpecs.storageTreeBytes, () => trees.memoryBytes());
+  service.labelledGauge(metricSpecs.storageTreeArcs, () => [
+    { labels: { state: 'built' }, value: trees.arcCount - trees.arcsBuilding },
+    { labels: { state: 'building' }, value: trees.arcsBuilding },
+  ]);
+  service.counter(metricSpecs.storageTreeBuilds, () => [{ labels: {}, value: trees.counters.arcsBuilt }]);
+  service.counter(metricSpecs.storageTreeVerifications, () => [{ labels: {}, value: trees.counters.verifications }]);
+  service.counter(metricSpecs.storageTreeDrift, () => [{ labels: {}, value: trees.counters.drift }]);
+  service.counter(metricSpecs.storageTreeKeysScanned, () => [{ labels: {}, value: trees.counters.keysScanned }]);
+  const purged = service.counter(metricSpecs.storageTombstonesPurged);
+  return { purged: (keys) => purged.inc(keys) };
 }

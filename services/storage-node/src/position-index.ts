@@ -41,6 +41,19 @@ export interface RangeEntry {
   readonly record?: Buffer;
 }
 
+/** A key with its ring position and version-set digest (index entries and snapshots). */
+export interface IndexedKey {
+  readonly position: number;
+  readonly key: Buffer;
+  readonly digest: Buffer;
+}
+
+/** An arc of positions (after, through], wrapping when `through` <= `after`. */
+export interface PositionArc {
+  readonly after: number;
+  readonly through: number;
+}
+
 /** How {@link scanIndex} pages. */
 export interface ScanOptions {
   /** Resume strictly after this entry. */
@@ -123,6 +136,74 @@ export async function scanIndex(db: ClassicLevel<Buffer, Buffer>, start: number,
     }
   }
   return out;
+}
+
+/** Entries read per step of a snapshot walk. */
+const SNAPSHOT_STEP = 1_024;
+
+/**
+ * The index entries of `arcs`, in the order given, each in ring order from just after its start,
+ * all read from ONE snapshot taken before this returns (one iterator, moved by `seek` from arc to
+ * arc: classic-level takes an iterator's snapshot synchronously when it is created). What the
+ * Merkle trees are built from while writes go on.
+ */
+export function snapshotIndexArcs(db: ClassicLevel<Buffer, Buffer>, arcs: readonly PositionArc[]): AsyncIterable<IndexedKey> {
+  const it = db.iterator({ gte: INDEX_START, lt: INDEX_END });
+  return (async function* walk(): AsyncGenerator<IndexedKey> {
+    try {
+      for (const arc of arcs) {
+        for (const [lo, hi] of arcSegments(arc.after, arc.through)) {
+          it.seek(positionBound(lo));
+          for (let more = true; more; ) {
+            // nextv may return fewer entries than asked before the end: only an empty step ends.
+            const step = await it.nextv(SNAPSHOT_STEP);
+            if (step.length === 0) more = false;
+            for (const [k, digest] of step) {
+              const position = k.readUInt32BE(1);
+              if (position > hi) {
+                more = false;
+                break;
+              }
+              yield { position, key: k.subarray(5), digest };
+            }
+          }
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  })();
+}
+
+/**
+ * Every data record, as of the call (one iterator, its snapshot taken before this returns), each
+ * with its ring position and the digest of its versions computed from the record — not from the
+ * index, which is what the periodic verification checks. Records that do not decode are skipped.
+ */
+export function snapshotRecords(db: ClassicLevel<Buffer, Buffer>): AsyncIterable<IndexedKey> {
+  const it = db.iterator({ gte: DATA_START, lt: DATA_END });
+  return (async function* walk(): AsyncGenerator<IndexedKey> {
+    try {
+      for (;;) {
+        const step = await it.nextv(SNAPSHOT_STEP);
+        for (const [recordKey, value] of step) {
+          let digest: Buffer | undefined;
+          try {
+            digest = indexDigest(storage.VersionSet.decode(value).versions.map(versionFromProto));
+          } catch {
+            continue;
+          }
+          if (digest === undefined) continue;
+          const key = recordKey.subarray(1);
+          yield { position: sha1Position(key), key, digest };
+        }
+        // nextv may return fewer entries than asked before the end: only an empty step ends.
+        if (step.length === 0) return;
+      }
+    } finally {
+      await it.close();
+    }
+  })();
 }
 
 /**

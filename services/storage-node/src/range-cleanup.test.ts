@@ -49,6 +49,32 @@ describe('RangeCleanup', () => {
     expect(KEYS - kept.length).toBeGreaterThan(0);
   });
 
+  it('drops only once replica requests admitted under older epochs have finished', async () => {
+    let release: () => void = () => undefined;
+    const asked: number[] = [];
+    let called: () => void = () => undefined;
+    const waiting = new Promise<void>((r) => (called = r));
+    const cleanup = new RangeCleanup({
+      nodeId: 'node-3',
+      engine,
+      logger: captureLogger().logger,
+      drainedBelow: (epoch) => {
+        asked.push(epoch);
+        called();
+        return new Promise<void>((r) => (release = r));
+      },
+    });
+    const base = { 'node-1': 'normal', 'node-2': 'normal', 'node-3': 'normal' } as const;
+    await cleanup.onView(view(2, { ...base, 'node-4': 'joining' }));
+    const done = cleanup.onView(view(3, { ...base, 'node-4': 'normal' }));
+    await waiting;
+    expect(asked).toEqual([3]);
+    expect((await held()).size).toBe(KEYS);
+    release();
+    await done;
+    expect((await held()).size).toBeLessThan(KEYS);
+  });
+
   it('keeps the parts of a released arc that a later epoch gives back to this node', async () => {
     const cleanup = new RangeCleanup({ nodeId: 'node-3', engine, logger: captureLogger().logger });
     const base = { 'node-1': 'normal', 'node-2': 'normal', 'node-3': 'normal' } as const;

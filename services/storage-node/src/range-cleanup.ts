@@ -30,6 +30,8 @@ export interface RangeCleanupDeps {
   readonly logger: Logger;
   /** Called with the keys each drop deleted (metrics). */
   readonly onDropped?: (keys: number) => void;
+  /** Resolves once no replica request admitted under an epoch below the given one is running. */
+  readonly drainedBelow?: (epoch: number) => Promise<void>;
 }
 
 const PREFIX = 'release/';
@@ -81,9 +83,14 @@ export class RangeCleanup {
 
   private async handle(view: RingView): Promise<void> {
     const meta = this.deps.engine.meta;
+    let drained = false;
     for (const [name, value] of await meta.list(PREFIX)) {
       const epoch = Number(name.slice(PREFIX.length));
       if (epoch >= view.epoch) continue;
+      // Why wait: a write admitted under an older epoch just before this node learned the new one
+      // would otherwise land after the drop and leave the key on a node that is not its replica.
+      if (!drained) await this.deps.drainedBelow?.(view.epoch);
+      drained = true;
       const arcs = JSON.parse(value.toString('utf8')) as Arc[];
       let keys = 0;
       let dropped = 0;

@@ -7,7 +7,9 @@
  * - `m` + name     → node metadata: `node-id` (UTF-8), `epoch` (8-byte big-endian: the current
  *   incarnation), and, only in folders written before epochs, `dot-counter` (8-byte big-endian,
  *   the old node-wide counter; read once at open, then deleted), `position-index` (present once
- *   the ring-position index covers every record), `transfer/…` (range-transfer checkpoints), `release/…` (arcs to drop after a commit).
+ *   the ring-position index covers every record), `transfer/…` (range-transfer checkpoints), `release/…` (arcs to drop after a commit),
+ *   `tree/<start>-<end>` (a Merkle tree saved at a clean shutdown) and `trees-epoch` (the
+ *   incarnation that saved them: the trees are trusted only by the next one).
  * - `a` + position (4-byte big-endian) + user key → the key's version-set digest: the ring-position
  *   index (see `position-index.ts`), written in the same batch as the record.
  */
@@ -32,7 +34,15 @@ export function dataKey(key: Uint8Array): Buffer {
 }
 
 /** Names of the metadata records. */
-export type MetaName = 'node-id' | 'epoch' | 'dot-counter' | 'position-index' | `transfer/${string}` | `release/${string}`;
+export type MetaName =
+  | 'node-id'
+  | 'epoch'
+  | 'dot-counter'
+  | 'position-index'
+  | `transfer/${string}`
+  | `release/${string}`
+  | 'trees-epoch'
+  | `tree/${string}`;
 
 /** The LevelDB key of a metadata record. */
 export function metaKey(name: MetaName): Buffer {

@@ -32,7 +32,7 @@ class FakeCall extends EventEmitter {
   }
   /** One batch message of read requests with these ids. */
   request(...ids: number[]): void {
-    this.emit('data', { requests: ids.map((id) => ({ id, trace: {}, timeoutMs: 0, op: { $case: 'read', read: { key: Buffer.from('k') } } })) });
+    this.emit('data', { requests: ids.map((id) => ({ id, trace: {}, timeoutMs: 0, deadlineMs: 0, op: { $case: 'read', read: { key: Buffer.from('k') } } })) });
   }
 }
 
@@ -144,5 +144,64 @@ describe('ReplicateSession flow control', () => {
     call.emit('cancelled');
     await h.releaseOne();
     expect(call.written).toEqual([]);
+  });
+});
+
+describe('ReplicateSession deadlines and clock', () => {
+  const coordinate = (id: number, deadlineMs: number, timeoutMs: number): storage.ReplicaRequest => ({
+    id,
+    trace: {},
+    timeoutMs,
+    deadlineMs,
+    ringEpoch: 0,
+    op: { $case: 'coordinate', coordinate: { key: Buffer.from('k'), context: [], value: Buffer.from('v'), tombstone: false, requestId: Buffer.alloc(0) } },
+  });
+
+  it("drops a request read at or after its absolute deadline, though its timeout_ms has not run since it was read", async () => {
+    const call = new FakeCall();
+    const ran: number[] = [];
+    const deadlines: number[] = [];
+    let now = 50_000;
+    new ReplicateSession(call as unknown as ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>, {
+      handle: (req, deadline) => {
+        ran.push(req.id);
+        deadlines.push(deadline);
+        return Promise.resolve({ $case: 'read', read: { versions: [] } });
+      },
+      logger: captureLogger().logger,
+      now: () => now,
+      schedule: (fn) => turns.push(fn),
+    });
+    // Queued while the node was stopped: the coordinator gave up at 49 000 (node clock).
+    call.emit('data', { requests: [coordinate(1, 49_000, 60_000), coordinate(2, 50_000, 60_000), coordinate(3, 50_400, 60_000)] });
+    // Read in time, but with a timeout shorter than what is left of the absolute deadline.
+    now = 50_100;
+    call.emit('data', { requests: [coordinate(4, 90_000, 200)] });
+    await new Promise((r) => setImmediate(r));
+    endTurn();
+    expect(ran).toEqual([3, 4]);
+    expect(deadlines).toEqual([50_400, 50_300]);
+    const codes = new Map(call.written.map((r) => [r.id, r.result?.$case === 'error' ? r.result.error.code : 'ok']));
+    expect(codes.get(1)).toBe(2); // CODE_DEADLINE_EXCEEDED
+    expect(codes.get(2)).toBe(2);
+    expect(codes.get(3)).toBe('ok');
+  });
+
+  it('answers an empty batch (a clock probe) at once, and stamps every answer batch with its clock', async () => {
+    const call = new FakeCall();
+    const h = manualHandler();
+    let now = 7_000;
+    new ReplicateSession(call as unknown as ServerDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch>, {
+      handle: h.handle,
+      logger: captureLogger().logger,
+      now: () => now,
+      schedule: (fn) => turns.push(fn),
+    });
+    call.emit('data', { requests: [] });
+    expect(call.messages).toEqual([{ responses: [], nodeTimeMs: 7_000 }]);
+    call.request(1);
+    now = 7_250;
+    await h.releaseOne();
+    expect(call.messages[1]).toMatchObject({ responses: [{ id: 1 }], nodeTimeMs: 7_250 });
   });
 });

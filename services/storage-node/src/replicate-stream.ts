@@ -39,6 +39,18 @@ function responseBytes(response: storage.ReplicaResponse): number {
 }
 
 /**
+ * When a request must not start any more (ms, this node's clock), read at `now`: the absolute
+ * deadline the coordinator sent in this node's clock, and never later than `timeout_ms` after
+ * reading it. Why both: the time a request waited before this node read it — in socket buffers
+ * while the node was paused, say — counts only in the absolute deadline, and the relative one
+ * still bounds the wait if that estimate were wrong. `Infinity` when the request set neither.
+ */
+export function requestDeadline(request: storage.ReplicaRequest, now: number): number {
+  const relative = request.timeoutMs > 0 ? now + request.timeoutMs : Number.POSITIVE_INFINITY;
+  return request.deadlineMs > 0 ? Math.min(request.deadlineMs, relative) : relative;
+}
+
+/**
  * Serves one `Replicate` stream: every request of every batch runs as soon as it arrives,
  * concurrently with the others, and its answer carries the request's id, so answers leave in
  * completion order — the answers finished during one event-loop turn as one batch message. A bad
@@ -66,18 +78,15 @@ export class ReplicateSession {
   ) {
     this.maxInFlight = options.maxInFlight ?? 256;
     this.outbox = new TurnBatcher({
-      flush: (responses) => {
-        if (!this.call.write({ responses })) {
-          this.writeBlocked = true;
-          this.updateFlow();
-        }
-      },
+      flush: (responses) => this.write(responses),
       ...(options.schedule ? { schedule: options.schedule } : {}),
     });
     this.done = new Promise<void>((resolve) => {
       this.resolveDone = resolve;
     });
     call.on('data', (batch: storage.ReplicaRequestBatch) => {
+      // An empty batch is a clock probe: answered at once, with this node's clock.
+      if (batch.requests.length === 0 && !this.finished) this.write([]);
       for (const request of batch.requests) this.onRequest(request);
     });
     call.on('end', () => {
@@ -119,7 +128,7 @@ export class ReplicateSession {
       return;
     }
     const now = this.options.now();
-    const deadline = request.timeoutMs > 0 ? now + request.timeoutMs : Number.POSITIVE_INFINITY;
+    const deadline = requestDeadline(request, now);
     this.inFlight += 1;
     this.updateFlow();
     let answer: Promise<ReplicaResult>;
@@ -140,6 +149,14 @@ export class ReplicateSession {
     this.respond(response);
     this.updateFlow();
     this.maybeFinish();
+  }
+
+  /** Writes one answer batch, stamped with this node's clock (the coordinator's deadlines are in it). */
+  private write(responses: storage.ReplicaResponse[]): void {
+    if (!this.call.write({ responses, nodeTimeMs: this.options.now() })) {
+      this.writeBlocked = true;
+      this.updateFlow();
+    }
   }
 
   private respond(response: storage.ReplicaResponse): void {

@@ -32,6 +32,8 @@ export interface RingParticipationOptions {
   readonly observer?: TransferObserver;
   /** Keys dropped by cleanup (metrics). */
   readonly onDropped?: (keys: number) => void;
+  /** The server's fence: resolves once requests admitted under older epochs finished. */
+  readonly drainedBelow?: (epoch: number) => Promise<void>;
 }
 
 /** See the file comment. */
@@ -57,7 +59,13 @@ export class RingParticipation {
       logger,
       ...(options.observer ? { observer: options.observer } : {}),
     });
-    this.cleanup = new RangeCleanup({ nodeId, engine, logger, ...(options.onDropped ? { onDropped: options.onDropped } : {}) });
+    this.cleanup = new RangeCleanup({
+      nodeId,
+      engine,
+      logger,
+      ...(options.onDropped ? { onDropped: options.onDropped } : {}),
+      ...(options.drainedBelow ? { drainedBelow: options.drainedBelow } : {}),
+    });
   }
 
   /** The newest ring epoch this node knows (0 before the first view): the server's fence. */

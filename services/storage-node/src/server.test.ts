@@ -95,7 +95,7 @@ describe('StorageService over a real gRPC stream', () => {
   it('answers a bad request with CODE_INVALID_ARGUMENT and keeps the stream serving', async () => {
     const empty = await client.send(read(''));
     expect(resultOf(empty)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
-    const noOp = await client.sendRaw({ id: 77, trace: {}, timeoutMs: 0, ringEpoch: 0, op: undefined });
+    const noOp = await client.sendRaw({ id: 77, trace: {}, timeoutMs: 0, deadlineMs: 0, ringEpoch: 0, op: undefined });
     expect(resultOf(noOp)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     const noDot = await client.send({
       $case: 'merge',

@@ -47,7 +47,7 @@ export const storageServiceDefinition: ServiceDefinition = {
   ...storage.StorageServiceService,
   replicate: {
     ...storage.StorageServiceService.replicate,
-    responseSerialize: pooledSerializer(storage.ReplicaResponseBatch, { responses: [] }),
+    responseSerialize: pooledSerializer(storage.ReplicaResponseBatch, { responses: [], nodeTimeMs: 0 }),
   },
 };
 

@@ -83,7 +83,7 @@ class CountingPuller implements RangePuller {
   }
 }
 
-function manager(dest: StorageEngine, puller: RangePuller, reports: membership.TransferReport[], opts: { rate?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {}): TransferManager {
+function manager(dest: StorageEngine, puller: RangePuller, reports: membership.TransferReport[], opts: { rate?: number; now?: () => number; sleep?: (ms: number) => Promise<void>; parallel?: number } = {}): TransferManager {
   return new TransferManager({
     nodeId: 'node-4',
     engine: dest,
@@ -99,6 +99,7 @@ function manager(dest: StorageEngine, puller: RangePuller, reports: membership.T
     ...(opts.rate ? { bytesPerSecond: opts.rate } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    ...(opts.parallel ? { parallelPulls: opts.parallel } : {}),
   });
 }
 
@@ -174,6 +175,7 @@ describe('TransferManager', () => {
     const puller = new CountingPuller();
     const reports: membership.TransferReport[] = [];
     const m = manager(dest, puller, reports, {
+      parallel: 1,
       rate: 200_000,
       now: () => virtual,
       sleep: (ms) => {
@@ -187,9 +189,9 @@ describe('TransferManager', () => {
     m.setRate(50_000);
     await until(() => reports.some((r) => r.complete));
     await m.stop();
-    // Bytes received ≤ rate × virtual time + one burst (rate / 10) + one batch pulled but not yet
-    // paced (16 KiB), at each rate.
-    const batch = 16 * 1024;
+    // Bytes received ≤ rate × virtual time + one burst (rate / 10) + two batches pulled but not yet
+    // paced (the one being paced and the next, asked for while it is), at each rate.
+    const batch = 2 * 16 * 1024;
     expect(bytesAtChange).toBeLessThanOrEqual((200_000 * timeAtChange) / 1000 + 20_000 + batch);
     const slowBytes = puller.bytes - bytesAtChange;
     const slowMs = virtual - timeAtChange;
@@ -211,6 +213,7 @@ describe('TransferManager', () => {
     const reports: membership.TransferReport[] = [];
     const waits: number[] = [];
     const m = manager(dest, puller, reports, {
+      parallel: 1,
       sleep: (ms) => {
         waits.push(ms);
         return new Promise((r) => setImmediate(r));

@@ -10,7 +10,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { status } from '@grpc/grpc-js';
 import { DEFAULT_STREAM_THROUGHPUT_BYTES_PER_S } from '@quorumkv/cluster-view';
 import { Pacer } from '@quorumkv/merkle';
-import type { membership } from '@quorumkv/proto';
+import type { membership, storage } from '@quorumkv/proto';
 import type { RingView } from '@quorumkv/ring';
 import type { Logger } from '@quorumkv/service-kit';
 import type { StorageEngine } from './engine.js';
@@ -23,6 +23,8 @@ import type { Checkpoint, CheckpointStore, PullId } from './transfer-checkpoints
 export interface TransferObserver {
   batchIn(keys: number, bytes: number): void;
   keyRefused(): void;
+  /** The set of ranges to receive changed (a new epoch) or one completed. */
+  rangesChanged(): void;
 }
 
 /** What {@link TransferManager} needs. */
@@ -47,6 +49,8 @@ export interface TransferManagerDeps {
   /** Waits between progress reports. @default timers/promises setTimeout */
   readonly reportSleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly observer?: TransferObserver;
+  /** Pulls running at once. @default 2 */
+  readonly parallelPulls?: number;
 }
 
 /** One pull: an arc of the epoch from one source, and how far it got. */
@@ -136,6 +140,7 @@ export class TransferManager {
     const transfers = view.transfersTo(this.deps.nodeId);
     if (transfers.length === 0) {
       this.run = undefined;
+      this.deps.observer?.rangesChanged();
       void this.deps.checkpoints.clearBefore(view.epoch).catch(() => undefined);
       return;
     }
@@ -152,6 +157,7 @@ export class TransferManager {
     }
     const run: EpochRun = { epoch: view.epoch, abort: new AbortController(), pulls, complete: false };
     this.run = run;
+    this.deps.observer?.rangesChanged();
     this.deps.logger.info({ epoch: view.epoch, ranges: transfers.length, pulls: pulls.length }, 'range transfers start');
     run.done = this.runEpoch(run).catch((err: unknown) => {
       if (!(err instanceof Aborted) && !run.abort.signal.aborted) this.deps.logger.error({ err, epoch: run.epoch }, 'range transfers failed');
@@ -176,11 +182,18 @@ export class TransferManager {
     const resumed = run.pulls.filter((p) => p.checkpoint.keysDone > 0 || p.checkpoint.complete).length;
     if (resumed > 0) this.deps.logger.info({ epoch: run.epoch, resumed }, 'range transfers resume from their checkpoints');
     const reporting = this.reportLoop(run);
-    for (const p of run.pulls) {
-      if (!p.checkpoint.complete) await this.pullInSpan(run, p);
-    }
+    // A few pulls at once: one pull alternates between waiting for the source and merging, so
+    // two keep both sides busy; the shared token bucket bounds them together.
+    const queue = run.pulls.filter((p) => !p.checkpoint.complete);
+    const worker = async (): Promise<void> => {
+      for (let p = queue.shift(); p !== undefined; p = queue.shift()) await this.pullInSpan(run, p);
+    };
+    await Promise.all(Array.from({ length: this.deps.parallelPulls ?? 2 }, worker));
     run.complete = true;
-    this.deps.logger.info({ epoch: run.epoch, pulls: run.pulls.length, keys: sum(run.pulls, (p) => p.checkpoint.keysDone) }, 'range transfers complete');
+    this.deps.logger.info(
+      { epoch: run.epoch, pulls: run.pulls.length, keys: sum(run.pulls, (p) => p.checkpoint.keysDone), bytes: sum(run.pulls, (p) => p.checkpoint.bytesDone) },
+      'range transfers complete',
+    );
     // Tell membership now rather than at the next tick.
     await this.sendReport(run);
     await reporting;
@@ -202,7 +215,11 @@ export class TransferManager {
     });
   }
 
-  /** Pulls one (arc, source) to the end, retrying with back-off; throws Aborted when cut short. */
+  /**
+   * Pulls one (arc, source) to the end, retrying with back-off from the last checkpoint; throws
+   * Aborted when cut short. The next batch is asked for as soon as one arrives, so the source
+   * reads it while this node merges the one before.
+   */
   private async pull(run: EpochRun, p: PullState): Promise<void> {
     const signal = run.abort.signal;
     let backoffMs = 100;
@@ -211,9 +228,21 @@ export class TransferManager {
       if (signal.aborted) throw new Aborted();
       try {
         if (p.address === undefined) throw new Error(`source ${p.id.source} is not in the ring`);
-        await this.pullBatch(run, p);
-        backoffMs = 100;
-        failures = 0;
+        let next = this.request(run, p, p.checkpoint.cursor);
+        for (;;) {
+          const res = await next;
+          if (p.total === undefined) p.total = p.checkpoint.keysDone + Number(res.keysLeft);
+          const last = res.records[res.records.length - 1];
+          if (!res.done && last !== undefined) {
+            next = this.request(run, p, { position: last.position, key: last.key });
+            // Settled later (or dropped with the batch when this one fails): never unhandled.
+            next.catch(() => undefined);
+          }
+          await this.apply(run, p, res);
+          if (res.done || last === undefined || signal.aborted) break;
+          backoffMs = 100;
+          failures = 0;
+        }
       } catch (err) {
         if (signal.aborted) throw new Aborted();
         failures += 1;
@@ -232,11 +261,11 @@ export class TransferManager {
     }
   }
 
-  private async pullBatch(run: EpochRun, p: PullState): Promise<void> {
-    const cursor = p.checkpoint.cursor;
+  /** Asks the source for the batch after `cursor`. */
+  private request(run: EpochRun, p: PullState, cursor: { readonly position: number; readonly key: Uint8Array } | undefined): Promise<storage.PullRangeResponse> {
     // A batch is at most a quarter second of the throttle, so a lowered throttle applies quickly.
     const maxBytes = Math.max(4096, Math.min(this.deps.maxBatchBytes ?? 256 * 1024, Math.floor(this.rate / 4)));
-    const res = await this.deps.puller.pull(
+    return this.deps.puller.pull(
       p.address as string,
       {
         start: p.id.start,
@@ -252,7 +281,11 @@ export class TransferManager {
       },
       30_000,
     );
-    if (p.total === undefined) p.total = p.checkpoint.keysDone + Number(res.keysLeft);
+  }
+
+  /** Paces, merges and checkpoints one batch. */
+  private async apply(run: EpochRun, p: PullState, res: storage.PullRangeResponse): Promise<void> {
+    const cursor = p.checkpoint.cursor;
     let bytes = 0;
     for (const r of res.records) bytes += r.record.length + r.key.length;
     await this.pacer.take(bytes, run.abort.signal);
@@ -286,6 +319,7 @@ export class TransferManager {
     p.checkpoint = next;
     this.bytesIn += bytes;
     this.deps.observer?.batchIn(res.records.length, bytes);
+    if (next.complete) this.deps.observer?.rangesChanged();
   }
 
   /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WriteQueueFullError } from './errors.js';
 import { WriteBatcher, type RecordPut } from './write-batcher.js';
 
 /** A scheduler the test fires by hand, and a writer whose batches the test completes by hand. */
@@ -96,5 +97,51 @@ describe('WriteBatcher', () => {
     await a;
     await idlePromise;
     expect(idle).toBe(true);
+  });
+
+  it('runs work between batches: at once when none is written, else after the one in flight settles and before the next starts', async () => {
+    const { batcher, batches, tick } = harness();
+    const order: string[] = [];
+    await batcher.between(() => order.push('idle'));
+    void batcher.put(put('a'));
+    tick();
+    void batcher.put(put('b'));
+    const between = batcher.between(() => order.push(`between: ${batches.length} batch(es) started`));
+    expect(order).toEqual(['idle']);
+    batches[0]?.done();
+    await between;
+    expect(order).toEqual(['idle', 'between: 1 batch(es) started']);
+    expect(batches).toHaveLength(2);
+  });
+});
+
+describe('WriteBatcher queue bound', () => {
+  it('refuses a put at once with WriteQueueFullError when maxQueued records wait, and writes none of it', async () => {
+    const scheduled: (() => void)[] = [];
+    const written: string[] = [];
+    let finish: () => void = () => undefined;
+    const batcher = new WriteBatcher(
+      (puts) => {
+        written.push(...keysOf(puts));
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+      2,
+      (fn) => scheduled.push(fn),
+      3,
+    );
+    const first = batcher.put(put('a'));
+    for (const fn of scheduled.splice(0)) fn();
+    // 'a' is being written; three more may wait, the fourth is refused.
+    const queued = ['b', 'c', 'd'].map((k) => batcher.put(put(k)));
+    const refused = await batcher.put(put('e')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WriteQueueFullError);
+    expect(refused).toMatchObject({ queued: 3, limit: 3 });
+    finish();
+    await first;
+    finish();
+    await new Promise((r) => setImmediate(r));
+    finish();
+    await Promise.all(queued);
+    expect(written).toEqual(['a', 'b', 'c', 'd']);
   });
 });

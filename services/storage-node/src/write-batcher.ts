@@ -4,6 +4,8 @@
  * fsync with `--sync`), so many concurrent writers share the cost of one system call.
  */
 
+import { WriteQueueFullError } from './errors.js';
+
 /** One record to store, or (`value` undefined) to delete. */
 export interface RecordPut {
   readonly key: Buffer;
@@ -13,6 +15,11 @@ export interface RecordPut {
    * writers that keep no index, as in tests of the batcher alone).
    */
   readonly digest?: Buffer;
+  /**
+   * The digest the put replaces, when the writer knows it (`null`: the key was absent), so the
+   * Merkle trees' update needs no extra read; undefined: not known (read from the index if wanted).
+   */
+  readonly oldDigest?: Buffer | null;
 }
 
 /** Writes a batch atomically; resolves once LevelDB has appended it to its log. */
@@ -51,18 +58,26 @@ export class WriteBatcher {
   private scheduled = false;
   private inFlight = false;
   private idleWaiters: (() => void)[] = [];
+  /** Work to run once the batch in flight has settled, before the next one starts. */
+  private betweenWaiters: (() => void)[] = [];
   private batches = 0;
   private records = 0;
+  /** Records in `queue` (not the batch being written). */
+  private queuedRecords = 0;
 
   /**
    * @param write writes one batch.
    * @param maxBatch the most records in one batch; the rest wait for the next.
    * @param schedule defers the first flush so that puts of the same turn join it.
+   * @param maxQueued records that may wait for a batch; one more is refused at once with
+   *   {@link WriteQueueFullError}. Why a bound: when the disk falls behind, every write in flight
+   *   would otherwise wait here holding its record, without limit.
    */
   constructor(
     private readonly write: BatchWriter,
     private readonly maxBatch = 512,
     private readonly schedule: Scheduler = defaultSchedule,
+    private readonly maxQueued = 4096,
   ) {}
 
   /**
@@ -70,6 +85,8 @@ export class WriteBatcher {
    * Puts of one batch share one promise.
    */
   put(put: RecordPut): Promise<void> {
+    if (this.queuedRecords >= this.maxQueued) return Promise.reject(new WriteQueueFullError(this.queuedRecords, this.maxQueued));
+    this.queuedRecords += 1;
     let group = this.queue[this.queue.length - 1];
     if (group === undefined || group.puts.length >= this.maxBatch) {
       group = new Group();
@@ -84,6 +101,31 @@ export class WriteBatcher {
   idle(): Promise<void> {
     if (!this.inFlight && !this.scheduled && this.queue.length === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Runs `fn` (synchronous) at a moment when no batch is being written: at once when none is,
+   * otherwise as soon as the one in flight has settled — after everything its writer did when it
+   * completed, before the next batch starts. The Merkle trees take their snapshots here: a batch
+   * is then either wholly in LevelDB with its tree updates applied, or not started.
+   */
+  between<T>(fn: () => T): Promise<T> {
+    if (!this.inFlight) {
+      try {
+        return Promise.resolve(fn());
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.betweenWaiters.push(() => {
+        try {
+          resolve(fn());
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
   }
 
   /** Batches written and records in them, since creation (for the average group size). */
@@ -107,6 +149,7 @@ export class WriteBatcher {
       return;
     }
     this.inFlight = true;
+    this.queuedRecords -= group.puts.length;
     this.batches += 1;
     this.records += group.puts.length;
     let writing: Promise<void>;
@@ -125,6 +168,9 @@ export class WriteBatcher {
     this.inFlight = false;
     if (err === undefined) group.resolve();
     else group.reject(err);
+    const between = this.betweenWaiters;
+    this.betweenWaiters = [];
+    for (const w of between) w();
     // Puts that queued while this batch was on its way have waited long enough: write them now.
     if (this.queue.length > 0) this.flush();
     else this.notifyIdle();

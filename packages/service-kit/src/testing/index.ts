@@ -7,3 +7,4 @@ export type { InMemoryTelemetry } from './in-memory-telemetry.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, OtlpRequest, ReceivedSpan } from './otlp-receiver.js';
 export { healthCheck } from './health-check.js';
+export { ManualClock } from './manual-clock.js';

@@ -117,7 +117,8 @@ describe('RateLimitCheckClient', () => {
   it('declares a stream that has answered nothing to a batch sent stallMs ago broken, and reopens it', async () => {
     fake.behaviour = { kind: 'silent' };
     const timers = skewedTimers();
-    const c = client({ timeoutMs: 20, stallMs: 1_000, timers, backoff: { initialMs: 0, maxMs: 0 } });
+    // 100 ms: long enough that the reopened stream's first decision beats it on a loaded machine.
+    const c = client({ timeoutMs: 100, stallMs: 1_000, timers, backoff: { initialMs: 0, maxMs: 0 } });
     // Timeouts alone, however many, do not condemn a stream that was asked only just now.
     for (let i = 0; i < 3; i++) await c.check(rateLimitRequest('quorumkv', 'a', 'Get'));
     expect(c.connected).toBe(true);
@@ -134,7 +135,7 @@ describe('RateLimitCheckClient', () => {
   it('restarts the stall clock on any answer: a stream that answered since is kept through a later timeout', async () => {
     fake.behaviour = { kind: 'silent' };
     const timers = skewedTimers();
-    const c = client({ timeoutMs: 20, stallMs: 1_000, timers });
+    const c = client({ timeoutMs: 100, stallMs: 1_000, timers });
     await c.check(rateLimitRequest('quorumkv', 'a', 'Get'));
     // The limiter answers again, which proves the stream alive.
     fake.behaviour = { kind: 'answer', decide: okResponse };

@@ -78,6 +78,7 @@ describe('the rate limit interceptor on a real coordinator server', () => {
     metrics = createServiceMetrics({ registry: new Registry(), runtimeMetrics: false });
     host = await startGrpcHost({
       address: '127.0.0.1:0',
+      maxReceiveMessageBytes: 64 * 1024,
       services: coordinator.services,
       logger,
       interceptors: [createMetricsServerInterceptor(metrics), createRateLimitInterceptor({ checker, logger })],
@@ -182,6 +183,7 @@ describe('createRateLimitInterceptor options', () => {
     });
     const host = await startGrpcHost({
       address: '127.0.0.1:0',
+      maxReceiveMessageBytes: 64 * 1024,
       services: coordinator.services,
       logger,
       interceptors: [createRateLimitInterceptor({ checker, logger, domain: 'edge', callerMetadataKey: 'x-tenant' })],

@@ -78,6 +78,15 @@ export function summarizeLimit(response: rls.RateLimitResponse): LimitSummary {
 }
 
 /**
+ * The `retry-after` trailer (RFC 9110 seconds, at least 1) every RESOURCE_EXHAUSTED refusal of
+ * the coordinator carries — rate limited, rate limiter unavailable, overloaded — and the quorumkv
+ * SDK waits out before retrying.
+ */
+export function retryAfterTrailers(seconds: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(seconds))) };
+}
+
+/**
  * The rate limiter refused the call (RESOURCE_EXHAUSTED). Its trailers tell the client how long
  * to wait: `retry-after` (RFC 9110 seconds, what the quorumkv SDK honours) and the System Design
  * Interview headers `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-retry-after`.
@@ -100,7 +109,7 @@ export class RateLimitExceededError extends ServiceError {
         'x-ratelimit-limit': String(summary.limit),
         'x-ratelimit-remaining': String(summary.remaining),
         'x-ratelimit-retry-after': String(summary.retryAfterSeconds),
-        'retry-after': String(summary.retryAfterSeconds),
+        ...retryAfterTrailers(summary.retryAfterSeconds),
       },
     );
     this.limit = summary.limit;
@@ -121,8 +130,6 @@ export class RateLimiterUnavailableError extends ServiceError {
     readonly reason: CheckFailureReason,
     readonly detail: string,
   ) {
-    super(status.RESOURCE_EXHAUSTED, `rate limiter gave no decision for ${method} (${reason}: ${detail}); refusing while failing closed`, {
-      'retry-after': '1',
-    });
+    super(status.RESOURCE_EXHAUSTED, `rate limiter gave no decision for ${method} (${reason}: ${detail}); refusing while failing closed`, retryAfterTrailers(1));
   }
 }

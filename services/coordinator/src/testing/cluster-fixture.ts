@@ -13,6 +13,7 @@ import { ServiceProcess, serviceEntry, withReservedPorts, type PortReservation }
 import { admin, kv, type storage } from '@quorumkv/proto';
 import { createLogger, startGrpcHost, type GrpcHost } from '@quorumkv/service-kit';
 import { RingView } from '@quorumkv/ring';
+import { kvReceiveLimit } from '../config.js';
 import { ReplicaPool, type NodeAddress } from '../replica-pool.js';
 import { fixedRing } from '../ring-source.js';
 import { createCoordinatorServer, type CoordinatorServer, type CoordinatorServerConfig } from '../server.js';
@@ -104,7 +105,7 @@ export class ClusterFixture {
     const coordinator = createCoordinatorServer({ config, pool, ring: fixedRing(ring), logger, contexts: testContexts() });
     pool.start();
     direct.start();
-    const host = await startGrpcHost({ address: '127.0.0.1:0', services: coordinator.services, logger });
+    const host = await startGrpcHost({ address: '127.0.0.1:0', services: coordinator.services, logger, maxReceiveMessageBytes: kvReceiveLimit(config) });
     coordinator.watchReadiness((s) => host.setServing(s));
     await Promise.all([pool.waitForUp(3, 10_000), direct.waitForUp(3, 10_000)]);
     const kvClient = new kv.KeyValueServiceClient(host.address, credentials.createInsecure());

@@ -58,7 +58,7 @@ export class ReplicaStreamClient {
 
   /** Sends several requests in one batch message; one promise per request, in order. */
   sendBatch(ops: readonly NonNullable<storage.ReplicaRequest['op']>[], timeoutMs = 0): Promise<storage.ReplicaResponse>[] {
-    const requests = ops.map((op) => ({ id: this.nextId++, trace: {}, timeoutMs, ringEpoch: this.ringEpoch, op }));
+    const requests = ops.map((op) => ({ id: this.nextId++, trace: {}, timeoutMs, deadlineMs: 0, ringEpoch: this.ringEpoch, op }));
     const answers = requests.map((r) => this.expect(r.id));
     this.stream.write({ requests });
     return answers;

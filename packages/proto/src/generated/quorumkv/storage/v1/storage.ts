@@ -97,6 +97,8 @@ export interface CausalContext {
 /**
  * Requests with no relation to each other beyond sharing a message: each is run, timed and
  * answered on its own, and the answers may come back in other batches and in any order.
+ * A batch with no requests is a clock probe: the node answers it at once with an empty
+ * ReplicaResponseBatch (which, like every answer batch, carries its clock in `node_time_ms`).
  */
 export interface ReplicaRequestBatch {
   requests: ReplicaRequest[];
@@ -106,8 +108,21 @@ export interface ReplicaRequest {
   id: number;
   /** W3C trace context (traceparent, tracestate) of the caller's span. */
   trace: { [key: string]: string };
-  /** Time left for this request; a node drops work that has already expired. */
+  /**
+   * Time left for this request when it was sent. A node never starts it later than this after
+   * reading it (a bound that holds whatever the clocks say).
+   */
   timeoutMs: number;
+  /**
+   * The moment the coordinator gives up on this request, in the NODE's wall clock (ms since the
+   * epoch) as the coordinator estimates it from the node's `node_time_ms` stamps: never later
+   * than the real moment, whatever offset the two clocks have. A node drops a request it reads
+   * at or past this time, and again just before it mints or merges — so a node that was paused
+   * (SIGSTOP, a long GC, a stalled disk) does not carry out writes the coordinator already
+   * handed to another replica. 0: not set (then `timeout_ms` alone applies). A double, exact
+   * for whole milliseconds, so the hot path carries no 64-bit integer.
+   */
+  deadlineMs: number;
   /**
    * The committed ring epoch the sender routed this request by (0: none). A node that knows a
    * newer epoch refuses the request with CODE_STALE_EPOCH and its own epoch: a coordinator on an
@@ -172,6 +187,11 @@ export interface MergeOp {
 /** Answers to requests of any earlier batches, each carrying its request's id. */
 export interface ReplicaResponseBatch {
   responses: ReplicaResponse[];
+  /**
+   * The node's wall clock (ms since the epoch) just before it wrote this batch. The coordinator
+   * learns from it how the node's clock relates to its own (see ReplicaRequest.deadline_ms).
+   */
+  nodeTimeMs: number;
 }
 
 export interface ReplicaResponse {
@@ -236,10 +256,15 @@ export enum ReplicaError_Code {
   CODE_INVALID_ARGUMENT = 4,
   CODE_UNAVAILABLE = 5,
   /**
+   * CODE_OVERLOADED - The node is overloaded (too many writes wait for one key, or for the disk): nothing was
+   * done; retry later. A coordinator counts it as a miss of that replica.
+   */
+  CODE_OVERLOADED = 6,
+  /**
    * CODE_STALE_EPOCH - The request's ring_epoch is older than the node's: retry once the sender's view has
    * reached `ring_epoch` below.
    */
-  CODE_STALE_EPOCH = 6,
+  CODE_STALE_EPOCH = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -264,6 +289,9 @@ export function replicaError_CodeFromJSON(object: any): ReplicaError_Code {
     case "CODE_UNAVAILABLE":
       return ReplicaError_Code.CODE_UNAVAILABLE;
     case 6:
+    case "CODE_OVERLOADED":
+      return ReplicaError_Code.CODE_OVERLOADED;
+    case 7:
     case "CODE_STALE_EPOCH":
       return ReplicaError_Code.CODE_STALE_EPOCH;
     case -1:
@@ -287,6 +315,8 @@ export function replicaError_CodeToJSON(object: ReplicaError_Code): string {
       return "CODE_INVALID_ARGUMENT";
     case ReplicaError_Code.CODE_UNAVAILABLE:
       return "CODE_UNAVAILABLE";
+    case ReplicaError_Code.CODE_OVERLOADED:
+      return "CODE_OVERLOADED";
     case ReplicaError_Code.CODE_STALE_EPOCH:
       return "CODE_STALE_EPOCH";
     case ReplicaError_Code.UNRECOGNIZED:
@@ -1070,7 +1100,7 @@ export const ReplicaRequestBatch: MessageFns<ReplicaRequestBatch> = {
 };
 
 function createBaseReplicaRequest(): ReplicaRequest {
-  return { id: 0, trace: {}, timeoutMs: 0, ringEpoch: 0, op: undefined };
+  return { id: 0, trace: {}, timeoutMs: 0, deadlineMs: 0, ringEpoch: 0, op: undefined };
 }
 
 export const ReplicaRequest: MessageFns<ReplicaRequest> = {
@@ -1083,6 +1113,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     });
     if (message.timeoutMs !== 0) {
       writer.uint32(24).uint32(message.timeoutMs);
+    }
+    if (message.deadlineMs !== 0) {
+      writer.uint32(33).double(message.deadlineMs);
     }
     if (message.ringEpoch !== 0) {
       writer.uint32(40).uint32(message.ringEpoch);
@@ -1139,6 +1172,14 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
             }
 
             message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.deadlineMs = reader.double();
             continue;
           }
           case 5: {
@@ -1207,6 +1248,11 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
         : isSet(object.timeout_ms)
         ? globalThis.Number(object.timeout_ms)
         : 0,
+      deadlineMs: isSet(object.deadlineMs)
+        ? globalThis.Number(object.deadlineMs)
+        : isSet(object.deadline_ms)
+        ? globalThis.Number(object.deadline_ms)
+        : 0,
       ringEpoch: isSet(object.ringEpoch)
         ? globalThis.Number(object.ringEpoch)
         : isSet(object.ring_epoch)
@@ -1239,6 +1285,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     if (message.timeoutMs !== 0) {
       obj.timeoutMs = Math.round(message.timeoutMs);
     }
+    if (message.deadlineMs !== 0) {
+      obj.deadlineMs = floatToJson(message.deadlineMs);
+    }
     if (message.ringEpoch !== 0) {
       obj.ringEpoch = Math.round(message.ringEpoch);
     }
@@ -1268,6 +1317,7 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
       {},
     );
     message.timeoutMs = object.timeoutMs ?? 0;
+    message.deadlineMs = object.deadlineMs ?? 0;
     message.ringEpoch = object.ringEpoch ?? 0;
     switch (object.op?.$case) {
       case "read": {
@@ -1688,13 +1738,16 @@ export const MergeOp: MessageFns<MergeOp> = {
 };
 
 function createBaseReplicaResponseBatch(): ReplicaResponseBatch {
-  return { responses: [] };
+  return { responses: [], nodeTimeMs: 0 };
 }
 
 export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
   encode(message: ReplicaResponseBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.responses) {
       ReplicaResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nodeTimeMs !== 0) {
+      writer.uint32(17).double(message.nodeTimeMs);
     }
     return writer;
   },
@@ -1720,6 +1773,14 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
             message.responses.push(ReplicaResponse.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.nodeTimeMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1737,6 +1798,11 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
       responses: globalThis.Array.isArray(object?.responses)
         ? object.responses.map((e: any) => ReplicaResponse.fromJSON(e))
         : [],
+      nodeTimeMs: isSet(object.nodeTimeMs)
+        ? globalThis.Number(object.nodeTimeMs)
+        : isSet(object.node_time_ms)
+        ? globalThis.Number(object.node_time_ms)
+        : 0,
     };
   },
 
@@ -1744,6 +1810,9 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
     const obj: any = {};
     if (message.responses?.length) {
       obj.responses = message.responses.map((e) => ReplicaResponse.toJSON(e));
+    }
+    if (message.nodeTimeMs !== 0) {
+      obj.nodeTimeMs = floatToJson(message.nodeTimeMs);
     }
     return obj;
   },
@@ -1754,6 +1823,7 @@ export const ReplicaResponseBatch: MessageFns<ReplicaResponseBatch> = {
   fromPartial(object: DeepPartial<ReplicaResponseBatch>): ReplicaResponseBatch {
     const message = createBaseReplicaResponseBatch();
     message.responses = object.responses?.map((e) => ReplicaResponse.fromPartial(e)) || [];
+    message.nodeTimeMs = object.nodeTimeMs ?? 0;
     return message;
   },
 };
@@ -3108,6 +3178,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

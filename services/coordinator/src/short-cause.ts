@@ -1,23 +1,5 @@
 import { status, type ServiceError as GrpcError } from '@grpc/grpc-js';
 
-/** Exponential backoff bounds. */
-export interface BackoffOptions {
-  /** Delay before the first retry. */
-  readonly initialMs: number;
-  /** Upper bound of any delay. */
-  readonly maxMs: number;
-}
-
-/**
- * Delay before retry number `attempt` (0-based): doubles from `initialMs` up to `maxMs`, with
- * "equal jitter" (half fixed, half random) so coordinators that lost the same node do not all
- * reconnect in the same millisecond, yet never retry in a tight loop.
- */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number): number {
-  const base = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base / 2 + random() * (base / 2));
-}
-
 /** Socket error codes worth naming in a quorum error, and how to say them. */
 const SOCKET_CAUSES: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
