@@ -40,7 +40,7 @@ export async function readFromReplica(address: string, keys: readonly string[], 
       stream.on('end', () => finish('stream ended'));
       for (let i = 0; i < keys.length; i += BATCH) {
         const requests = keys.slice(i, i + BATCH).map((key, j) =>
-          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs: requestTimeoutMs, op: { $case: 'read', read: { key: Buffer.from(key) } } }),
+          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs: requestTimeoutMs, op: { $case: 'read', read: { key: Buffer.from(key), standIn: false } } }),
         );
         stream.write({ requests });
       }

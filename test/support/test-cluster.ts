@@ -84,7 +84,7 @@ export async function readReplica(address: string, key: Buffer, timeoutMs = 5_00
       stream.on('error', reject);
     });
     // A test looking at one replica routes by no ring: the highest epoch is never fenced.
-    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key } } })] });
+    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key, standIn: false } } })] });
     const res = await answer;
     stream.cancel();
     if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);

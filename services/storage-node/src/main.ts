@@ -116,6 +116,7 @@ async function main(): Promise<void> {
     waitForEpoch: (epoch, timeoutMs) => ring?.waitForEpoch(epoch, timeoutMs) ?? Promise.resolve(),
     hasLeft: () => ring?.hasLeft() ?? false,
     onRangeServed: (keys, bytes) => transferMetrics.batchOut(keys, bytes),
+    standIns: engine.standIns,
   });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger }).catch(
     async (err: unknown) => {

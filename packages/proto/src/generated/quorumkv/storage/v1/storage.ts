@@ -41,6 +41,19 @@ export const protobufFileName = "quorumkv/storage/v1/storage.proto";
  * epochs existed; they read unchanged.
  */
 
+export interface ReleaseStandInRequest {
+  key: Buffer;
+  /** The node the copy was kept for (the caller). */
+  hintedFor: string;
+  /** The set the intended node merged, as a `VersionSet` record. */
+  deliveredRecord: Buffer;
+}
+
+export interface ReleaseStandInResponse {
+  /** Whether a copy was dropped. */
+  released: boolean;
+}
+
 export interface ClockEntry {
   node: string;
   counter: bigint;
@@ -146,6 +159,11 @@ export interface ReplicaRequest_TraceEntry {
 /** Read every version of a key. */
 export interface ReadOp {
   key: Buffer;
+  /**
+   * Read this node's stand-in copies of the key (kept for other nodes, hinted handoff) instead of
+   * its own data: a coordinator asks a stand-in only when too few primaries answered for R.
+   */
+  standIn: boolean;
 }
 
 /**
@@ -182,6 +200,12 @@ export interface MergeOp {
    * whose set for the key is empty (or equal) stores it without merging and re-encoding.
    */
   versionsRecord: Buffer;
+  /**
+   * When set, this node stands in for that replica (hinted handoff): the set is kept as a copy
+   * apart from the node's own data (not served as a replica, not in its trees or ranges) until
+   * the replica has merged the hint. Only with `versions_record`.
+   */
+  hintedFor: string;
 }
 
 /** Answers to requests of any earlier batches, each carrying its request's id. */
@@ -376,6 +400,182 @@ export interface PullRangeResponse {
   /** The source's ring epoch. */
   ringEpoch: bigint;
 }
+
+function createBaseReleaseStandInRequest(): ReleaseStandInRequest {
+  return { key: Buffer.alloc(0), hintedFor: "", deliveredRecord: Buffer.alloc(0) };
+}
+
+export const ReleaseStandInRequest: MessageFns<ReleaseStandInRequest> = {
+  encode(message: ReleaseStandInRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.hintedFor !== "") {
+      writer.uint32(18).string(message.hintedFor);
+    }
+    if (message.deliveredRecord.length !== 0) {
+      writer.uint32(26).bytes(message.deliveredRecord);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseStandInRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseStandInRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hintedFor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deliveredRecord = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseStandInRequest {
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      hintedFor: isSet(object.hintedFor)
+        ? globalThis.String(object.hintedFor)
+        : isSet(object.hinted_for)
+        ? globalThis.String(object.hinted_for)
+        : "",
+      deliveredRecord: isSet(object.deliveredRecord)
+        ? Buffer.from(bytesFromBase64(object.deliveredRecord))
+        : isSet(object.delivered_record)
+        ? Buffer.from(bytesFromBase64(object.delivered_record))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ReleaseStandInRequest): unknown {
+    const obj: any = {};
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    if (message.hintedFor !== "") {
+      obj.hintedFor = message.hintedFor;
+    }
+    if (message.deliveredRecord.length !== 0) {
+      obj.deliveredRecord = base64FromBytes(message.deliveredRecord);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseStandInRequest>): ReleaseStandInRequest {
+    return ReleaseStandInRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseStandInRequest>): ReleaseStandInRequest {
+    const message = createBaseReleaseStandInRequest();
+    message.key = object.key ?? Buffer.alloc(0);
+    message.hintedFor = object.hintedFor ?? "";
+    message.deliveredRecord = object.deliveredRecord ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReleaseStandInResponse(): ReleaseStandInResponse {
+  return { released: false };
+}
+
+export const ReleaseStandInResponse: MessageFns<ReleaseStandInResponse> = {
+  encode(message: ReleaseStandInResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.released !== false) {
+      writer.uint32(8).bool(message.released);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseStandInResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseStandInResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.released = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseStandInResponse {
+    return { released: isSet(object.released) ? globalThis.Boolean(object.released) : false };
+  },
+
+  toJSON(message: ReleaseStandInResponse): unknown {
+    const obj: any = {};
+    if (message.released !== false) {
+      obj.released = message.released;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseStandInResponse>): ReleaseStandInResponse {
+    return ReleaseStandInResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseStandInResponse>): ReleaseStandInResponse {
+    const message = createBaseReleaseStandInResponse();
+    message.released = object.released ?? false;
+    return message;
+  },
+};
 
 function createBaseClockEntry(): ClockEntry {
   return { node: "", counter: 0n, timestampMs: 0n, epoch: 0n };
@@ -1429,13 +1629,16 @@ export const ReplicaRequest_TraceEntry: MessageFns<ReplicaRequest_TraceEntry> = 
 };
 
 function createBaseReadOp(): ReadOp {
-  return { key: Buffer.alloc(0) };
+  return { key: Buffer.alloc(0), standIn: false };
 }
 
 export const ReadOp: MessageFns<ReadOp> = {
   encode(message: ReadOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key.length !== 0) {
       writer.uint32(10).bytes(message.key);
+    }
+    if (message.standIn !== false) {
+      writer.uint32(16).bool(message.standIn);
     }
     return writer;
   },
@@ -1461,6 +1664,14 @@ export const ReadOp: MessageFns<ReadOp> = {
             message.key = Buffer.from(reader.bytes());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.standIn = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1474,13 +1685,23 @@ export const ReadOp: MessageFns<ReadOp> = {
   },
 
   fromJSON(object: any): ReadOp {
-    return { key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0) };
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      standIn: isSet(object.standIn)
+        ? globalThis.Boolean(object.standIn)
+        : isSet(object.stand_in)
+        ? globalThis.Boolean(object.stand_in)
+        : false,
+    };
   },
 
   toJSON(message: ReadOp): unknown {
     const obj: any = {};
     if (message.key.length !== 0) {
       obj.key = base64FromBytes(message.key);
+    }
+    if (message.standIn !== false) {
+      obj.standIn = message.standIn;
     }
     return obj;
   },
@@ -1491,6 +1712,7 @@ export const ReadOp: MessageFns<ReadOp> = {
   fromPartial(object: DeepPartial<ReadOp>): ReadOp {
     const message = createBaseReadOp();
     message.key = object.key ?? Buffer.alloc(0);
+    message.standIn = object.standIn ?? false;
     return message;
   },
 };
@@ -1633,7 +1855,7 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
 };
 
 function createBaseMergeOp(): MergeOp {
-  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0) };
+  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0), hintedFor: "" };
 }
 
 export const MergeOp: MessageFns<MergeOp> = {
@@ -1646,6 +1868,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     }
     if (message.versionsRecord.length !== 0) {
       writer.uint32(26).bytes(message.versionsRecord);
+    }
+    if (message.hintedFor !== "") {
+      writer.uint32(34).string(message.hintedFor);
     }
     return writer;
   },
@@ -1687,6 +1912,14 @@ export const MergeOp: MessageFns<MergeOp> = {
             message.versionsRecord = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hintedFor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1708,6 +1941,11 @@ export const MergeOp: MessageFns<MergeOp> = {
         : isSet(object.versions_record)
         ? Buffer.from(bytesFromBase64(object.versions_record))
         : Buffer.alloc(0),
+      hintedFor: isSet(object.hintedFor)
+        ? globalThis.String(object.hintedFor)
+        : isSet(object.hinted_for)
+        ? globalThis.String(object.hinted_for)
+        : "",
     };
   },
 
@@ -1722,6 +1960,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     if (message.versionsRecord.length !== 0) {
       obj.versionsRecord = base64FromBytes(message.versionsRecord);
     }
+    if (message.hintedFor !== "") {
+      obj.hintedFor = message.hintedFor;
+    }
     return obj;
   },
 
@@ -1733,6 +1974,7 @@ export const MergeOp: MessageFns<MergeOp> = {
     message.key = object.key ?? Buffer.alloc(0);
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
     message.versionsRecord = object.versionsRecord ?? Buffer.alloc(0);
+    message.hintedFor = object.hintedFor ?? "";
     return message;
   },
 };
@@ -3082,6 +3324,22 @@ export const StorageServiceService = {
     responseSerialize: (value: PullRangeResponse): Buffer => Buffer.from(PullRangeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PullRangeResponse => PullRangeResponse.decode(value),
   },
+  /**
+   * Hinted handoff: the intended node, once it merged a hint durably, tells each stand-in named
+   * in it; the stand-in drops its copy of the key kept for that node if the delivered set covers
+   * it (a copy that took a later write stays until that write's hint is delivered). Idempotent.
+   */
+  releaseStandIn: {
+    path: "/quorumkv.storage.v1.StorageService/ReleaseStandIn" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseStandInRequest): Buffer =>
+      Buffer.from(ReleaseStandInRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseStandInRequest => ReleaseStandInRequest.decode(value),
+    responseSerialize: (value: ReleaseStandInResponse): Buffer =>
+      Buffer.from(ReleaseStandInResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseStandInResponse => ReleaseStandInResponse.decode(value),
+  },
 } as const;
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
@@ -3105,6 +3363,12 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
    * left the ring.
    */
   pullRange: handleUnaryCall<PullRangeRequest, PullRangeResponse>;
+  /**
+   * Hinted handoff: the intended node, once it merged a hint durably, tells each stand-in named
+   * in it; the stand-in drops its copy of the key kept for that node if the delivered set covers
+   * it (a copy that took a later write stays until that write's hint is delivered). Idempotent.
+   */
+  releaseStandIn: handleUnaryCall<ReleaseStandInRequest, ReleaseStandInResponse>;
 }
 
 export interface StorageServiceClient extends Client {
@@ -3160,6 +3424,26 @@ export interface StorageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PullRangeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Hinted handoff: the intended node, once it merged a hint durably, tells each stand-in named
+   * in it; the stand-in drops its copy of the key kept for that node if the delivered set covers
+   * it (a copy that took a later write stays until that write's hint is delivered). Idempotent.
+   */
+  releaseStandIn(
+    request: ReleaseStandInRequest,
+    callback: (error: ServiceError | null, response: ReleaseStandInResponse) => void,
+  ): ClientUnaryCall;
+  releaseStandIn(
+    request: ReleaseStandInRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseStandInResponse) => void,
+  ): ClientUnaryCall;
+  releaseStandIn(
+    request: ReleaseStandInRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseStandInResponse) => void,
   ): ClientUnaryCall;
 }
 
