@@ -22,3 +22,11 @@ export { RateMeter } from './rate-meter.js';
 export { NatsServer, type NatsServerOptions } from './nats-server.js';
 export { HINT_STREAM, hintConsumer, hintSubject, nodeToken, tokenToNode } from './subjects.js';
 export { HintNotStoredError, MalformedHintError, NatsServerMissingError, NatsServerStartError } from './errors.js';
+export {
+  DEFAULT_HINT_THROTTLE_BYTES_PER_S,
+  hintThrottleSetting,
+  hintWindowSetting,
+  natsSetting,
+  parseBytes,
+  parseDurationMs,
+} from './hint-settings.js';

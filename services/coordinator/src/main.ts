@@ -29,6 +29,8 @@ import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
 import { clusterRing, followRing } from './ring-source.js';
 import { createCoordinatorServer } from './server.js';
+import { startCoordinatorHandoff } from './hinted-handoff.js';
+import { systemTimers } from './timers.js';
 
 const COMMAND = 'quorumkv-coordinator';
 
@@ -50,7 +52,8 @@ async function main(): Promise<void> {
   const stopFollowing = followRing(ring, pool, logger);
   const gossip = new ClusterGossip();
   const contexts = new ContextCodec(config.contextKeys);
-  const server = createCoordinatorServer({ config, pool, ring, logger, contexts, metrics: metrics.kv });
+  const handoff = startCoordinatorHandoff({ id, nats: config.nats, hintWindowMs: config.hintWindow, cluster, ring, pool, timers: systemTimers, logger });
+  const server = createCoordinatorServer({ config, pool, ring, logger, contexts, metrics: metrics.kv, handoff: handoff.deps });
   metrics.service.gauge(metricSpecs.coordinatorRingEpoch, () => ring.current().epoch);
   metrics.service.counter(metricSpecs.coordinatorReroutes, () => [{ labels: {}, value: server.operations.counts.reroutes }]);
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
   }).catch(async (err: unknown) => {
+    await handoff.close();
     cluster.close();
     pool.close();
     rateLimiting?.close();
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
     contextKey: contexts.currentKeyId,
     contextKeysAccepted: config.contextKeys.keys.length,
     tracing: telemetry.enabled,
+    hints: config.nats === '' ? 'off (no --nats)' : config.nats,
   });
 
   onShutdownSignal(
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
       cluster.close();
       pool.close();
       rateLimiting?.close();
+      await handoff.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);

@@ -217,8 +217,8 @@ export class ReplicaClient {
   }
 
   /** Reads every version of `key`; `ringEpoch` is the ring epoch the read was routed by. */
-  async read(key: Buffer, timeoutMs: number, ringEpoch = 0): Promise<storage.Version[]> {
-    const result = await this.request({ $case: 'read', read: { key, standIn: false } }, timeoutMs, ringEpoch);
+  async read(key: Buffer, timeoutMs: number, ringEpoch = 0, standIn = false): Promise<storage.Version[]> {
+    const result = await this.request({ $case: 'read', read: { key, standIn } }, timeoutMs, ringEpoch);
     if (result.$case !== 'read') throw new ReplicaProtocolError(this.nodeId, `answered a read with ${result.$case}`);
     return result.read.versions;
   }
@@ -231,8 +231,8 @@ export class ReplicaClient {
   }
 
   /** Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this node's set. */
-  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0): Promise<void> {
-    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES, hintedFor: '' } : { key, versions: [], versionsRecord: versions, hintedFor: '' };
+  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0, hintedFor = ''): Promise<void> {
+    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES, hintedFor } : { key, versions: [], versionsRecord: versions, hintedFor };
     const result = await this.request({ $case: 'merge', merge }, timeoutMs, ringEpoch);
     if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
   }

@@ -23,11 +23,13 @@ export interface NodeAddress {
  */
 export interface ReplicaTransport {
   /** Every version of `key` at `node`. */
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]>;
+  /** Every version of `key` at `node`; with `standIn`, the copies `node` keeps as a stand-in instead. */
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn?: boolean): Promise<storage.Version[]>;
   /** Mints a version at `node`. */
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult>;
   /** Merges versions (or a whole set's record bytes) into `node`'s set. */
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number): Promise<void>;
+  /** With `hintedFor`, `node` keeps the set as a stand-in copy for that replica (record bytes only). */
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, hintedFor?: string): Promise<void>;
   /** Whether requests to `node` will be sent now (its stream is open). */
   isUp(node: string): boolean;
 }
@@ -154,9 +156,9 @@ export class ReplicaPool implements ReplicaTransport {
     });
   }
 
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]> {
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn = false): Promise<storage.Version[]> {
     const c = this.clients.get(node);
-    return c ? c.read(key, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
+    return c ? c.read(key, timeoutMs, ringEpoch, standIn) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult> {
@@ -164,9 +166,9 @@ export class ReplicaPool implements ReplicaTransport {
     return c ? c.coordinate(op, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number): Promise<void> {
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, hintedFor = ''): Promise<void> {
     const c = this.clients.get(node);
-    return c ? c.merge(key, versions, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
+    return c ? c.merge(key, versions, timeoutMs, ringEpoch, hintedFor) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
   isUp(node: string): boolean {
