@@ -31,6 +31,7 @@ import { tracedEngine } from './observability.js';
 import { RingParticipation } from './ring-participation.js';
 import { createStorageServer } from './server.js';
 import { openNodeTrees } from './trees/node-trees.js';
+import { startHintDelivery } from './hint-delivery.js';
 
 const COMMAND = 'quorumkv-storage-node';
 
@@ -161,6 +162,16 @@ async function main(): Promise<void> {
     trees?.follow(ring.cluster);
     ring.start();
   }
+  const ringOf = ring;
+  const hintDelivery = startHintDelivery({
+    nodeId: config.id,
+    nats: config.nats,
+    hintWindowMs: config.hintWindow,
+    throttleBytesPerS: config.hintThrottle,
+    engine,
+    addressOf: (node) => ringOf?.cluster.current?.ring.member(node)?.address,
+    logger,
+  });
   announceListening(logger, {
     address: host.address,
     advertised: address,
@@ -171,6 +182,7 @@ async function main(): Promise<void> {
     epoch: engine.epoch.toString(16),
     sync: config.sync,
     tracing: telemetry.enabled,
+    hints: config.nats === '' ? 'off (no --nats)' : config.nats,
   });
 
   onShutdownSignal(
@@ -180,6 +192,8 @@ async function main(): Promise<void> {
       host.setServing(false);
       // Transfers stop at a batch boundary (their checkpoints stay); gossip announces the departure.
       await ring?.stop();
+      // Hints not yet taken stay queued for the next start; the one being merged finishes first.
+      await hintDelivery?.close();
       // Streams end themselves once their running requests are answered; the grace period bounds it.
       await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
       await host.shutdown(Math.max(0, until - Date.now()));
