@@ -50,6 +50,9 @@ Options:
   --prometheus-port P          start:observe only: Prometheus UI port (default 9090 when free)
   --data-dir DIR               data and logs (default ./.qkv-data, env QKV_DATA_DIR)
   --no-restart                 leave a crashed service down instead of restarting it
+  --nats-port P                nats-server (JetStream, hinted handoff) client port (default 4222);
+                               installed by scripts/install-deps.sh when missing
+  --no-hints                   run without nats-server: no hinted handoff
   --help
 A port of 0 picks a free one; the addresses are printed once the cluster is up.
 
@@ -100,6 +103,8 @@ export function parseLaunchOptions(
       'prometheus-port': { type: 'string' },
       'data-dir': { type: 'string' },
       'no-restart': { type: 'boolean' },
+      'nats-port': { type: 'string' },
+      'no-hints': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -119,6 +124,7 @@ export function parseLaunchOptions(
     rateLimiter: intOption('rate-limiter-metrics-port', values['rate-limiter-metrics-port'], 9081, 0, 65535),
     antiEntropy: intOption('anti-entropy-metrics-port', values['anti-entropy-metrics-port'], 9180, 0, 65535),
   };
+  const natsPort = intOption('nats-port', values['nats-port'], 4222, 0, 65535);
   const prometheusPort = intOption('prometheus-port', values['prometheus-port'], 9090, 0, 65535);
   const dataDir = resolve(values['data-dir'] ?? env['QKV_DATA_DIR'] ?? '.qkv-data');
   return {
@@ -134,6 +140,8 @@ export function parseLaunchOptions(
         antiEntropyPort: values['no-anti-entropy'] ? false : antiEntropyPort,
         metricsPorts,
         dataDir,
+        // Hinted handoff is part of the cluster: nats-server is installed like npm test does it.
+        hints: values['no-hints'] ? false : { natsPort, install: true },
       },
       port,
       prometheusPort,

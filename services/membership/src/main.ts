@@ -9,6 +9,7 @@ import '@quorumkv/service-kit/telemetry-register';
 import { resolve } from 'node:path';
 import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import { mathRandom, systemClock } from '@quorumkv/gossip';
+import { HintConnection } from '@quorumkv/hints';
 import {
   announceListening,
   createLogger,
@@ -77,7 +78,10 @@ async function main(): Promise<void> {
       };
     },
   });
+  // Only to tell whether hinted handoff is on (Status, Handoff); the stream is made by whoever connects first.
+  const hintLink = config.nats === '' ? undefined : HintConnection.start({ servers: config.nats.split(','), hintWindowMs: config.hintWindow, name: `membership ${config.id}` });
   const server = createMembershipServer({
+    hints: () => hintLink?.state ?? { on: false, reason: 'hinted handoff is off (the membership service was started without --nats)' },
     id: config.id,
     replica,
     acceptor,
@@ -140,6 +144,7 @@ async function main(): Promise<void> {
       await host.shutdown(config.graceMs);
       transport.close();
       stats.close();
+      await hintLink?.close();
       await file.close();
       await metricsServer.close();
       await telemetry.shutdown(logger);
