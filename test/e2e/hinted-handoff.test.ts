@@ -6,6 +6,8 @@
  * without any read having healed it.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { HintQueue, NatsServer } from '@quorumkv/hints';
@@ -138,4 +140,112 @@ describe('hinted handoff: one of three nodes killed -9 under W=2 writes', () => 
     expect(missing).toEqual([]);
     console.info(`hinted handoff e2e: ${writers.acked.size} writes acknowledged, ${writers.failed.length} failed; ${after.length} acknowledged during the outage (${unnamed} before the coordinator saw node-3 gone), ${pending} hints pending for node-3 (${hintedInAnswers} named in answers); all delivered ${deliveryMs} ms after the restart began`);
   }, 180_000);
+});
+
+describe('hinted handoff: two of three primaries down in a ring of five', () => {
+  let t: TestCluster;
+  let queue: HintQueue;
+
+  beforeAll(async () => {
+    t = await startTestCluster({ nodes: 5, replicationFactor: 3, hints: { natsPort: 0 } });
+    queue = await HintQueue.connect({ servers: t.cluster.nats?.url ?? '' });
+  }, 120_000);
+  afterAll(async () => {
+    await queue?.close();
+    await t?.stop();
+  }, 60_000);
+
+  it('acknowledges W=2 writes through stand-ins; once both are back every key is on exactly its N replicas and no stand-in keeps a copy', async () => {
+    for (const id of ['node-2', 'node-4']) {
+      t.cluster.node(id).process.kill('SIGKILL');
+      await t.cluster.node(id).process.exited();
+    }
+    const writers = new Writers(t, 4);
+    writers.start();
+    await writers.until(300);
+    await writers.pause();
+    expect(writers.failed).toEqual([]);
+    const throughStandIns = [...writers.acked.values()].filter((r) => (r.handoff?.standIns.length ?? 0) > 0);
+    // Keys whose primaries include both down nodes exist in a 5-node ring with N=3 (about 3 in 10).
+    expect(throughStandIns.length).toBeGreaterThan(20);
+    for (const r of throughStandIns) for (const s of r.handoff?.standIns ?? []) expect(['node-2', 'node-4']).toContain(s.replica);
+    const pendingBefore = await queue.pendingByNode();
+
+    const startedAt = Date.now();
+    await Promise.all([t.cluster.restartNode('node-2'), t.cluster.restartNode('node-4')]);
+    await eventually(async () => {
+      const p = await queue.pendingByNode();
+      expect([p.get('node-2') ?? 0, p.get('node-4') ?? 0]).toEqual([0, 0]);
+    }, 60_000, 100);
+    const deliveryMs = Date.now() - startedAt;
+    const nodes = t.cluster.storageNodes.map((n) => n.process.address);
+    // Every acknowledged key in the data of exactly N = 3 nodes (its replicas), and, once the
+    // releases after delivery are through, in no node's stand-in copies.
+    const holders = async (key: string, standIn: boolean): Promise<number> =>
+      (await Promise.all(nodes.map((a) => readReplica(a, b(key), 5_000, standIn)))).filter((v) => v.some((x) => Buffer.from(x.value).toString() === `v-${key}`)).length;
+    const wrong: string[] = [];
+    for (const key of writers.acked.keys()) {
+      const n = await holders(key, false);
+      if (n !== 3) wrong.push(`${key}: on ${n}`);
+    }
+    expect(wrong).toEqual([]);
+    await eventually(async () => {
+      const kept: string[] = [];
+      for (const key of writers.acked.keys()) if ((await holders(key, true)) > 0) kept.push(key);
+      expect(kept).toEqual([]);
+    }, 30_000, 500);
+    console.info(
+      `hinted handoff e2e (5 nodes, 2 down): ${writers.acked.size} writes acknowledged, ${writers.failed.length} failed, ${throughStandIns.length} through stand-ins; ` +
+        `hints pending node-2 ${pendingBefore.get('node-2') ?? 0}, node-4 ${pendingBefore.get('node-4') ?? 0}; all delivered ${deliveryMs} ms after the restarts began`,
+    );
+  }, 240_000);
+});
+
+describe('hinted handoff: a node down longer than the hint window', () => {
+  let t: TestCluster;
+  let queue: HintQueue;
+  const window = ['--hint-window', '4s'];
+
+  beforeAll(async () => {
+    t = await startTestCluster({
+      nodes: 3,
+      replicationFactor: 3,
+      hints: { natsPort: 0 },
+      membershipArgs: window,
+      storageArgs: window,
+      coordinatorArgs: window,
+    });
+    queue = await HintQueue.connect({ servers: t.cluster.nats?.url ?? '', hintWindowMs: 4_000 });
+  }, 90_000);
+  afterAll(async () => {
+    await queue?.close();
+    await t?.stop();
+  }, 60_000);
+
+  it('gets no new hints once past the window (the answer says why) and its ranges are flagged for anti-entropy', async () => {
+    t.cluster.node('node-3').process.kill('SIGKILL');
+    await t.cluster.node('node-3').process.exited();
+    const early = await t.kv.put({ key: b('early'), value: b('v'), w: 2 });
+    expect(early.handoff?.hinted).toEqual(['node-3']);
+    // Past the window (4 s from when the coordinator saw it down; it looks every second).
+    let late: kv.PutResponse | undefined;
+    await eventually(async () => {
+      late = await t.kv.put({ key: b(`late-${randomBytes(4).toString('hex')}`), value: b('v'), w: 2 });
+      expect(late.handoff?.unhinted).toEqual([{ replica: 'node-3', reason: 'down longer than the hint window: left to anti-entropy' }]);
+    }, 20_000, 250);
+    expect(late?.handoff?.hinted).toEqual([]);
+    const before = (await queue.pendingByNode()).get('node-3') ?? 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await t.kv.put({ key: b(`after-${i}`), value: b('v'), w: 2 });
+      expect(r.handoff?.hinted).toEqual([]);
+    }
+    expect((await queue.pendingByNode()).get('node-3') ?? 0).toBeLessThanOrEqual(before);
+    const log = readFileSync(join(t.dataDir, 'logs', 'coordinator.log'), 'utf8');
+    const flagged = log
+      .split('\n')
+      .filter((l) => l.includes('ranges flagged for anti-entropy'))
+      .map((l) => JSON.parse(l) as { reason?: string; node?: string; ranges?: number });
+    expect(flagged).toEqual([expect.objectContaining({ reason: 'hint-window-exceeded', node: 'node-3' })]);
+    expect(flagged[0]?.ranges).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -74,8 +74,11 @@ export class KvCalls {
   }
 }
 
-/** Reads a key straight from one storage node over its replica stream (bypassing quorums). */
-export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000): Promise<storage.Version[]> {
+/**
+ * Reads a key straight from one storage node over its replica stream (bypassing quorums); with
+ * `standIn`, the copies the node keeps as a stand-in for other nodes instead of its own data.
+ */
+export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000, standIn = false): Promise<storage.Version[]> {
   const client = new storage.StorageServiceClient(address, credentials.createInsecure());
   try {
     const stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> = client.replicate({ deadline: Date.now() + timeoutMs });
@@ -84,7 +87,7 @@ export async function readReplica(address: string, key: Buffer, timeoutMs = 5_00
       stream.on('error', reject);
     });
     // A test looking at one replica routes by no ring: the highest epoch is never fenced.
-    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key, standIn: false } } })] });
+    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key, standIn } } })] });
     const res = await answer;
     stream.cancel();
     if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);
