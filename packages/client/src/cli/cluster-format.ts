@@ -62,6 +62,7 @@ export function formatClusterStatus(s: ClusterMembers): string[] {
     `ring epoch ${s.epoch}, N=${s.replicationFactor}: ${up}/${storage.length} storage nodes up` +
       (moving.length > 0 ? `; moving: ${moving.join(', ')} (qkv cluster transfers)` : '') +
       `; claimant ${s.claimant}`,
+    `hinted handoff: ${s.hintsEnabled ? 'on (qkv cluster handoff)' : `off — ${s.hintsReason}`}`,
   ];
 }
 

@@ -78,6 +78,7 @@ describe('qkv cluster', () => {
     expect(r.out.split('\n')[0]).toMatch(/^ID\s+ADDRESS\s+ROLE\s+LIVENESS\s+RING\s+ZONE\s+OWNS\s+KEYS\s+BYTES$/);
     expect(r.out).toMatch(/node-1\s+127\.0\.0\.1:7101\s+storage\s+alive\s+normal\s+a\s+50\.0%\s+120\s+2\.0 KiB/);
     expect(r.out).toContain('ring epoch 7, N=3: 2/2 storage nodes up; moving: node-4 joining (qkv cluster transfers); claimant membership-1');
+    expect(r.out).toContain('hinted handoff: off — started without --nats');
   });
 
   it('join sends the id, address and zone and prints what happened; leave and remove send the id', async () => {
