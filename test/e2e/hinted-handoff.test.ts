@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { MembershipClient } from '@quorumkv/client';
 import { HintQueue, NatsServer } from '@quorumkv/hints';
 import { membership, type kv } from '@quorumkv/proto';
 import { eventually, readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
@@ -115,6 +116,12 @@ describe('hinted handoff: one of three nodes killed -9 under W=2 writes', () => 
     // At most: those named, those acknowledged before the coordinator knew, and those in flight at the kill.
     expect(pending).toBeLessThanOrEqual(hintedInAnswers + unnamed + 4);
 
+    // qkv cluster handoff tells the same, from the membership service.
+    const admin = new MembershipClient({ address: t.cluster.membershipAddress });
+    const seen = (await admin.handoff()).nodes.find((n) => n.nodeId === 'node-3');
+    expect(seen).toMatchObject({ pending, reported: false });
+    expect(seen?.oldestAgeMs).toBeGreaterThan(0);
+
     // kill -9 nats-server mid-outage and start it again on its store: no hint lost.
     const nats = t.cluster.nats as NatsServer;
     nats.kill('SIGKILL');
@@ -130,6 +137,12 @@ describe('hinted handoff: one of three nodes killed -9 under W=2 writes', () => 
     await t.cluster.restartNode('node-3');
     await eventually(async () => expect((await queue.pendingByNode()).get('node-3') ?? 0).toBe(0), 60_000, 100);
     const deliveryMs = Date.now() - startedAt;
+    await eventually(async () => {
+      const back = (await admin.handoff()).nodes.find((n) => n.nodeId === 'node-3');
+      expect(back).toMatchObject({ pending: 0, reported: true, draining: true, undeliverable: 0 });
+      expect(back?.delivered).toBeGreaterThanOrEqual(pending);
+    }, 20_000, 200);
+    admin.close();
     await Promise.all([t.cluster.node('node-1').process.stop(5_000), t.cluster.node('node-2').process.stop(5_000)]);
     const address = t.cluster.node('node-3').process.address;
     const missing: string[] = [];

@@ -89,7 +89,8 @@ const ROLE: Record<number, MemberRole> = {
   [membership.Role.ROLE_MEMBERSHIP]: 'membership',
   [membership.Role.ROLE_ANTI_ENTROPY]: 'anti-entropy',
 };
-const LIVENESS: Record<number, Liveness> = {
+/** Liveness by its wire enum. */
+export const LIVENESS: Readonly<Record<number, Liveness>> = {
   [membership.Liveness.LIVENESS_ALIVE]: 'alive',
   [membership.Liveness.LIVENESS_SUSPECT]: 'suspect',
   [membership.Liveness.LIVENESS_DOWN]: 'down',

@@ -9,7 +9,7 @@ import '@quorumkv/service-kit/telemetry-register';
 import { resolve } from 'node:path';
 import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import { mathRandom, systemClock } from '@quorumkv/gossip';
-import { HintConnection } from '@quorumkv/hints';
+import { expiryWatchPeriodMs, HintConnection, HintExpiryWatch } from '@quorumkv/hints';
 import {
   announceListening,
   createLogger,
@@ -79,9 +79,45 @@ async function main(): Promise<void> {
     },
   });
   // Only to tell whether hinted handoff is on (Status, Handoff); the stream is made by whoever connects first.
-  const hintLink = config.nats === '' ? undefined : HintConnection.start({ servers: config.nats.split(','), hintWindowMs: config.hintWindow, name: `membership ${config.id}` });
+  // And to count the hints the window drops undelivered (the expiry watch), for Handoff.
+  let expiry: HintExpiryWatch | undefined;
+  const hintLink =
+    config.nats === ''
+      ? undefined
+      : HintConnection.start({
+          servers: config.nats.split(','),
+          hintWindowMs: config.hintWindow,
+          name: `membership ${config.id}`,
+          onConnected: (queue) => {
+            const watch = new HintExpiryWatch({
+              queue,
+              hintWindowMs: config.hintWindow,
+              onExpired: (node) => logger.warn({ node }, 'a hint expired undelivered (hint window): anti-entropy repairs what it carried'),
+            });
+            expiry = watch;
+            const look = (): void => {
+              watch.look().then(
+                () => undefined,
+                (err: unknown) => logger.debug({ err }, 'hint expiry watch: look failed'),
+              );
+            };
+            expiryTimer = setInterval(look, expiryWatchPeriodMs(config.hintWindow));
+            expiryTimer.unref();
+          },
+        });
+  let expiryTimer: NodeJS.Timeout | undefined;
   const server = createMembershipServer({
     hints: () => hintLink?.state ?? { on: false, reason: 'hinted handoff is off (the membership service was started without --nats)' },
+    ...(hintLink
+      ? {
+          handoff: {
+            queue: () => hintLink.queue,
+            hintWindowMs: config.hintWindow,
+            expired: () => expiry?.expiredByNode() ?? new Map<string, number>(),
+            fetch: stats.fetchHints,
+          },
+        }
+      : {}),
     id: config.id,
     replica,
     acceptor,
@@ -144,6 +180,7 @@ async function main(): Promise<void> {
       await host.shutdown(config.graceMs);
       transport.close();
       stats.close();
+      clearInterval(expiryTimer);
       await hintLink?.close();
       await file.close();
       await metricsServer.close();

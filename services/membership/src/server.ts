@@ -9,9 +9,9 @@ import { type ClusterMember } from '@quorumkv/cluster-view';
 import type { GossipMember } from '@quorumkv/gossip';
 import { membership, membershipConsensus } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
-import type { HintsState } from '@quorumkv/hints';
-import { callDeadline, InvalidArgumentError, type Logger, ServiceError, type ServiceRegistration, unary } from '@quorumkv/service-kit';
-import { status as grpcStatus } from '@grpc/grpc-js';
+import type { HintQueue, HintsState } from '@quorumkv/hints';
+import { clusterHandoff, type HintStatsFetcher } from './handoff.js';
+import { callDeadline, InvalidArgumentError, type Logger, type ServiceRegistration, unary } from '@quorumkv/service-kit';
 import { ClaimantRouter, type Claimant, type ForwardableMethod } from './claimant-router.js';
 import { ClaimantUnreachableError } from './errors.js';
 import type { ClusterState } from './cluster-state.js';
@@ -43,6 +43,13 @@ export interface MembershipServerDeps {
    * @default off, "started without --nats"
    */
   readonly hints?: () => HintsState;
+  /** Hinted handoff's queue and window, for Handoff (unset without --nats). */
+  readonly handoff?: {
+    readonly queue: () => Pick<HintQueue, 'pendingByNode' | 'oldestHintAt'> | undefined;
+    readonly hintWindowMs: number;
+    readonly expired: () => ReadonlyMap<string, number>;
+    readonly fetch: HintStatsFetcher;
+  };
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -132,9 +139,21 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
       clusterStatus({ state: replica.state, members: members(), claimant: router.claimant().id, stats: deps.stats, statsTimeoutMs: deps.statsTimeoutMs, hints: hints() }),
     ),
     handoff: unary<membership.HandoffRequest, membership.HandoffResponse>(logger, () => {
-      const h = hints();
-      if (!h.on) return Promise.resolve({ hintsEnabled: false, reason: h.reason, hintWindowMs: 0n, nodes: [] });
-      return Promise.reject(new ServiceError(grpcStatus.UNIMPLEMENTED, 'Handoff: per-node hint counts are not served by this membership build yet'));
+      const h = deps.handoff;
+      const state = hints();
+      if (h === undefined || !state.on) {
+        return Promise.resolve({ hintsEnabled: false, reason: state.on ? 'hinted handoff is off (no --nats)' : state.reason, hintWindowMs: BigInt(h?.hintWindowMs ?? 0), nodes: [] });
+      }
+      return clusterHandoff({
+        state: replica.state,
+        members: members(),
+        hints: hints(),
+        queue: h.queue(),
+        hintWindowMs: h.hintWindowMs,
+        expired: h.expired(),
+        fetch: h.fetch,
+        statsTimeoutMs: deps.statsTimeoutMs,
+      });
     }),
     join: command<membership.JoinRequest>('join', (req) => ({ kind: 'join', id: required('id', req.id), address: required('address', req.address), zone: req.zone.trim() })),
     leave: command<membership.LeaveRequest>('leave', (req) => ({ kind: 'leave', id: required('id', req.id) })),

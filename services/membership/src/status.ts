@@ -9,6 +9,7 @@ import { membership, storage } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
 import type { HintsState } from '@quorumkv/hints';
 import type { ClusterState } from './cluster-state.js';
+import type { HintStatsFetcher } from './handoff.js';
 
 /** Keys and bytes one storage node holds, or undefined when it did not answer in time. */
 export type StatsFetcher = (address: string, timeoutMs: number) => Promise<{ keys: bigint; bytes: bigint } | undefined>;
@@ -16,6 +17,23 @@ export type StatsFetcher = (address: string, timeoutMs: number) => Promise<{ key
 /** Asks storage nodes for their Stats over cached channels. */
 export class StorageStats {
   private readonly clients = new Map<string, storage.StorageServiceClient>();
+
+  /** A node's hint delivery stats (from the same Stats call), for Handoff. */
+  readonly fetchHints: HintStatsFetcher = (address, timeoutMs) => {
+    const c = this.client(address);
+    return new Promise((resolve) => {
+      c.stats({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => resolve(err ? undefined : res.hints));
+    });
+  };
+
+  private client(address: string): storage.StorageServiceClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = new storage.StorageServiceClient(address, credentials.createInsecure(), { 'grpc.max_reconnect_backoff_ms': 1_000 });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
 
   readonly fetch: StatsFetcher = (address, timeoutMs) => {
     let client = this.clients.get(address);

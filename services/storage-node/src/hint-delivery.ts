@@ -34,6 +34,8 @@ export interface HintDelivery {
   /** Stand-in copies released after their hint was delivered (locally or by a peer's call). */
   readonly released: { count: number; failed: number };
   state(): HintsState;
+  /** What Stats reports of it. */
+  stats(): storage.HintDeliveryStats;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,19 @@ export function startHintDelivery(o: HintDeliveryOptions): HintDelivery | undefi
     flags,
     released,
     state: () => conn.state,
+    stats: () => {
+      const d = drainer;
+      return {
+        draining: d?.running === true && conn.state.on,
+        delivered: BigInt(d?.counts.delivered ?? 0),
+        deliveredBytes: BigInt(d?.counts.deliveredBytes ?? 0),
+        undeliverable: BigInt(d?.counts.undeliverable ?? 0),
+        deliveryRatePerS: d?.deliveryRate.perSecond() ?? 0,
+        deliveryBytesPerS: d?.byteRate.perSecond() ?? 0,
+        throttleBytesPerS: BigInt(d?.bytesPerSecond ?? o.throttleBytesPerS),
+        standInCopies: BigInt(o.engine.standIns.count),
+      };
+    },
     close: async () => {
       clearInterval(sweeper);
       await drainer?.stop();

@@ -31,7 +31,7 @@ import { tracedEngine } from './observability.js';
 import { RingParticipation } from './ring-participation.js';
 import { createStorageServer } from './server.js';
 import { openNodeTrees } from './trees/node-trees.js';
-import { startHintDelivery } from './hint-delivery.js';
+import { startHintDelivery, type HintDelivery } from './hint-delivery.js';
 
 const COMMAND = 'quorumkv-storage-node';
 
@@ -108,7 +108,10 @@ async function main(): Promise<void> {
     if (r === undefined) return undefined;
     return { counts: () => r.transfers.counts(), bytesPerSecond: r.transfers.bytesPerSecond, receiveRate: r.transfers.receiveRate, epoch: () => r.cluster.epoch };
   });
+  // Made once the ring is followed (it needs stand-ins' addresses); Stats reads it late.
+  const hints: { delivery?: HintDelivery | undefined } = {};
   const server = createStorageServer({
+    hintStats: () => hints.delivery?.stats(),
     nodeId: config.id,
     engine: telemetry.enabled ? tracedEngine(engine) : engine,
     logger,
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
     addressOf: (node) => ringOf?.cluster.current?.ring.member(node)?.address,
     logger,
   });
+  hints.delivery = hintDelivery;
   announceListening(logger, {
     address: host.address,
     advertised: address,

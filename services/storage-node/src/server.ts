@@ -43,6 +43,8 @@ export interface StorageServerDeps {
    * `hinted_for`, a stand-in read and ReleaseStandIn are refused (UNIMPLEMENTED).
    */
   readonly standIns?: StandInStore;
+  /** Its hint delivery, for Stats (unset without --nats). */
+  readonly hintStats?: () => storage.HintDeliveryStats | undefined;
 }
 
 /** The stand-in copy store the server needs (the engine's {@link StandInCopies}). */
@@ -185,7 +187,7 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
 
   const stats = unary<storage.StatsRequest, storage.StatsResponse>(deps.logger, async () => {
     const s = await deps.engine.stats();
-    return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes), epoch: s.epoch };
+    return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes), epoch: s.epoch, hints: deps.hintStats?.() };
   });
 
   const ranges = deps.ranges;

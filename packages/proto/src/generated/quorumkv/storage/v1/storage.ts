@@ -358,6 +358,24 @@ export interface StatsResponse {
   approximateBytes: bigint;
   /** The epoch of the node's current incarnation (the actor of the dots it mints now). */
   epoch: bigint;
+  /** Its side of hinted handoff (unset when it runs without --nats). */
+  hints?: HintDeliveryStats | undefined;
+}
+
+/** What a node's hint drainer has done since it started (`qkv cluster handoff`). */
+export interface HintDeliveryStats {
+  /** Whether its drainer runs (it reaches JetStream). */
+  draining: boolean;
+  delivered: bigint;
+  deliveredBytes: bigint;
+  /** Retired after every attempt failed (their keys flagged for anti-entropy). */
+  undeliverable: bigint;
+  /** Over the last 10 s. */
+  deliveryRatePerS: number;
+  deliveryBytesPerS: number;
+  throttleBytesPerS: bigint;
+  /** Copies it keeps as a stand-in for other nodes. */
+  standInCopies: bigint;
 }
 
 export interface PullRangeRequest {
@@ -2651,7 +2669,7 @@ export const StatsRequest: MessageFns<StatsRequest> = {
 };
 
 function createBaseStatsResponse(): StatsResponse {
-  return { nodeId: "", keyCount: 0n, approximateBytes: 0n, epoch: 0n };
+  return { nodeId: "", keyCount: 0n, approximateBytes: 0n, epoch: 0n, hints: undefined };
 }
 
 export const StatsResponse: MessageFns<StatsResponse> = {
@@ -2676,6 +2694,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         throw new globalThis.Error("value provided for field message.epoch of type fixed64 too large");
       }
       writer.uint32(33).fixed64(message.epoch);
+    }
+    if (message.hints !== undefined) {
+      HintDeliveryStats.encode(message.hints, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2725,6 +2746,14 @@ export const StatsResponse: MessageFns<StatsResponse> = {
             message.epoch = reader.fixed64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hints = HintDeliveryStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2755,6 +2784,7 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         ? BigInt(object.approximate_bytes)
         : 0n,
       epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
+      hints: isSet(object.hints) ? HintDeliveryStats.fromJSON(object.hints) : undefined,
     };
   },
 
@@ -2772,6 +2802,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     if (message.epoch !== 0n) {
       obj.epoch = message.epoch.toString();
     }
+    if (message.hints !== undefined) {
+      obj.hints = HintDeliveryStats.toJSON(message.hints);
+    }
     return obj;
   },
 
@@ -2786,6 +2819,242 @@ export const StatsResponse: MessageFns<StatsResponse> = {
       ? BigInt(object.approximateBytes)
       : 0n;
     message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
+    message.hints = (object.hints !== undefined && object.hints !== null)
+      ? HintDeliveryStats.fromPartial(object.hints)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHintDeliveryStats(): HintDeliveryStats {
+  return {
+    draining: false,
+    delivered: 0n,
+    deliveredBytes: 0n,
+    undeliverable: 0n,
+    deliveryRatePerS: 0,
+    deliveryBytesPerS: 0,
+    throttleBytesPerS: 0n,
+    standInCopies: 0n,
+  };
+}
+
+export const HintDeliveryStats: MessageFns<HintDeliveryStats> = {
+  encode(message: HintDeliveryStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.draining !== false) {
+      writer.uint32(8).bool(message.draining);
+    }
+    if (message.delivered !== 0n) {
+      if (BigInt.asUintN(64, message.delivered) !== message.delivered) {
+        throw new globalThis.Error("value provided for field message.delivered of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.delivered);
+    }
+    if (message.deliveredBytes !== 0n) {
+      if (BigInt.asUintN(64, message.deliveredBytes) !== message.deliveredBytes) {
+        throw new globalThis.Error("value provided for field message.deliveredBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.deliveredBytes);
+    }
+    if (message.undeliverable !== 0n) {
+      if (BigInt.asUintN(64, message.undeliverable) !== message.undeliverable) {
+        throw new globalThis.Error("value provided for field message.undeliverable of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.undeliverable);
+    }
+    if (message.deliveryRatePerS !== 0) {
+      writer.uint32(41).double(message.deliveryRatePerS);
+    }
+    if (message.deliveryBytesPerS !== 0) {
+      writer.uint32(49).double(message.deliveryBytesPerS);
+    }
+    if (message.throttleBytesPerS !== 0n) {
+      if (BigInt.asUintN(64, message.throttleBytesPerS) !== message.throttleBytesPerS) {
+        throw new globalThis.Error("value provided for field message.throttleBytesPerS of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.throttleBytesPerS);
+    }
+    if (message.standInCopies !== 0n) {
+      if (BigInt.asUintN(64, message.standInCopies) !== message.standInCopies) {
+        throw new globalThis.Error("value provided for field message.standInCopies of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.standInCopies);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HintDeliveryStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHintDeliveryStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.delivered = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deliveredBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.undeliverable = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.deliveryRatePerS = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.deliveryBytesPerS = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.throttleBytesPerS = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.standInCopies = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HintDeliveryStats {
+    return {
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      delivered: isSet(object.delivered) ? BigInt(object.delivered) : 0n,
+      deliveredBytes: isSet(object.deliveredBytes)
+        ? BigInt(object.deliveredBytes)
+        : isSet(object.delivered_bytes)
+        ? BigInt(object.delivered_bytes)
+        : 0n,
+      undeliverable: isSet(object.undeliverable) ? BigInt(object.undeliverable) : 0n,
+      deliveryRatePerS: isSet(object.deliveryRatePerS)
+        ? globalThis.Number(object.deliveryRatePerS)
+        : isSet(object.delivery_rate_per_s)
+        ? globalThis.Number(object.delivery_rate_per_s)
+        : 0,
+      deliveryBytesPerS: isSet(object.deliveryBytesPerS)
+        ? globalThis.Number(object.deliveryBytesPerS)
+        : isSet(object.delivery_bytes_per_s)
+        ? globalThis.Number(object.delivery_bytes_per_s)
+        : 0,
+      throttleBytesPerS: isSet(object.throttleBytesPerS)
+        ? BigInt(object.throttleBytesPerS)
+        : isSet(object.throttle_bytes_per_s)
+        ? BigInt(object.throttle_bytes_per_s)
+        : 0n,
+      standInCopies: isSet(object.standInCopies)
+        ? BigInt(object.standInCopies)
+        : isSet(object.stand_in_copies)
+        ? BigInt(object.stand_in_copies)
+        : 0n,
+    };
+  },
+
+  toJSON(message: HintDeliveryStats): unknown {
+    const obj: any = {};
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.delivered !== 0n) {
+      obj.delivered = message.delivered.toString();
+    }
+    if (message.deliveredBytes !== 0n) {
+      obj.deliveredBytes = message.deliveredBytes.toString();
+    }
+    if (message.undeliverable !== 0n) {
+      obj.undeliverable = message.undeliverable.toString();
+    }
+    if (message.deliveryRatePerS !== 0) {
+      obj.deliveryRatePerS = floatToJson(message.deliveryRatePerS);
+    }
+    if (message.deliveryBytesPerS !== 0) {
+      obj.deliveryBytesPerS = floatToJson(message.deliveryBytesPerS);
+    }
+    if (message.throttleBytesPerS !== 0n) {
+      obj.throttleBytesPerS = message.throttleBytesPerS.toString();
+    }
+    if (message.standInCopies !== 0n) {
+      obj.standInCopies = message.standInCopies.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HintDeliveryStats>): HintDeliveryStats {
+    return HintDeliveryStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HintDeliveryStats>): HintDeliveryStats {
+    const message = createBaseHintDeliveryStats();
+    message.draining = object.draining ?? false;
+    message.delivered = (object.delivered !== undefined && object.delivered !== null) ? BigInt(object.delivered) : 0n;
+    message.deliveredBytes = (object.deliveredBytes !== undefined && object.deliveredBytes !== null)
+      ? BigInt(object.deliveredBytes)
+      : 0n;
+    message.undeliverable = (object.undeliverable !== undefined && object.undeliverable !== null)
+      ? BigInt(object.undeliverable)
+      : 0n;
+    message.deliveryRatePerS = object.deliveryRatePerS ?? 0;
+    message.deliveryBytesPerS = object.deliveryBytesPerS ?? 0;
+    message.throttleBytesPerS = (object.throttleBytesPerS !== undefined && object.throttleBytesPerS !== null)
+      ? BigInt(object.throttleBytesPerS)
+      : 0n;
+    message.standInCopies = (object.standInCopies !== undefined && object.standInCopies !== null)
+      ? BigInt(object.standInCopies)
+      : 0n;
     return message;
   },
 };
