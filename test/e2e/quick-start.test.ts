@@ -124,7 +124,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('qkv cluster status lists every member: the three storage nodes NORMAL and alive, the coordinator, the rate limiter and the membership service', async () => {
+  it('qkv cluster status lists every member: the three storage nodes NORMAL and alive, the coordinator, the rate limiter, the membership service and the anti-entropy worker', async () => {
     const status = await run('packages/client/bin/qkv.js', ['cluster', 'status', '--json', '--membership', membership]);
     expect(status, status.stderr).toMatchObject({ code: 0 });
     const doc = JSON.parse(status.stdout) as { members: { id: string; role: string; liveness: string; ringState: string | null; ownedShare: number }[] };
@@ -135,7 +135,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
       ['node-3', 'alive', 'normal'],
     ]);
     expect(storage.reduce((sum, m) => sum + m.ownedShare, 0)).toBeCloseTo(1, 6);
-    expect(doc.members.map((m) => m.role).sort()).toEqual(['coordinator', 'membership', 'rate-limiter', 'storage', 'storage', 'storage']);
+    expect(doc.members.map((m) => m.role).sort()).toEqual(['anti-entropy', 'coordinator', 'membership', 'rate-limiter', 'storage', 'storage', 'storage']);
   });
 
   it('adds a node to the running cluster with the one command the launcher prints; it joins, receives its ranges and serves', async () => {
@@ -221,7 +221,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     expect(pids.filter(alive)).toEqual([]);
     // Each service drained and stopped once, cleanly: none was cut short by a second signal.
     const logs = readdirSync(join(dataDir, 'logs'));
-    expect(logs.sort()).toEqual(['coordinator.log', 'membership.log', 'node-1.log', 'node-2.log', 'node-3.log', 'rate-limiter.log']);
+    expect(logs.sort()).toEqual(['anti-entropy.log', 'coordinator.log', 'membership.log', 'node-1.log', 'node-2.log', 'node-3.log', 'rate-limiter.log']);
     for (const log of logs) {
       const text = readFileSync(join(dataDir, 'logs', log), 'utf8');
       expect(text.trimEnd().split('\n').some((l) => l.includes('"msg":"stopped"')), log).toBe(true);

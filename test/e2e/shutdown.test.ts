@@ -98,10 +98,8 @@ describe('SIGTERM under load (3 storage nodes, N=3, W=2, two coordinators)', () 
       args: [
         '--listen',
         '127.0.0.1:0',
-        '--nodes',
-        t.cluster.storageNodes.map((s) => `${s.id}=${s.process.address}`).join(','),
-        '--replication-factor',
-        '3',
+        '--seeds',
+        t.cluster.membershipAddress,
         '--context-keys-file',
         t.cluster.contextKeysFile,
         '--grace-ms',

@@ -103,8 +103,11 @@ async function main(): Promise<void> {
     async () => {
       // NOT_SERVING, then calls in flight finish (their replica streams stay open until then),
       // then the streams close; gossip tells the cluster this coordinator left (not died).
-      await host.shutdown(config.graceMs);
+      // Other members' gossip streams into this server are calls too: stopping gossip ends them,
+      // so it runs while the server drains, or the drain would wait for them the whole grace.
+      const drained = host.shutdown(config.graceMs);
       await gossip.stop();
+      await drained;
       stopFollowing();
       cluster.close();
       pool.close();

@@ -101,7 +101,12 @@ onShutdownSignal(
     stopFollowing?.();
     // The others see this replica leave (not fail) and take its keys at once.
     await gossip?.stop();
-    await host.shutdown(config.graceMs);
+    // A coordinator whose Check stream was just ended opens another at once, and one opened
+    // while gossip said goodbye would hold the drain for the whole grace period: end the streams
+    // again once the server takes no new calls.
+    const drained = host.shutdown(config.graceMs);
+    server.endPeerStreams();
+    await drained;
     server.close();
     await metricsServer.close();
     // Last: flushes the spans of the calls that just drained.
