@@ -55,6 +55,12 @@ export interface KvCounts {
   deduplicated: number;
   /** Operations routed again after a storage node refused an older ring epoch (epoch fencing). */
   reroutes: number;
+  /** Hints stored before a write's answer (one per primary that missed it). */
+  hintsWritten: number;
+  /** Writes acknowledged with a stand-in counted toward W. */
+  standInWrites: number;
+  /** Primaries that missed a write and got no hint, by reason. */
+  unhinted: { off: number; unreachable: number; window: number };
 }
 
 /** What the key-value operations need. */
@@ -88,7 +94,16 @@ export interface KvDeps {
  * request), then the quorum. Independent of grpc-js so tests can call it with any deadline.
  */
 export class KvOperations {
-  readonly counts: KvCounts = { quorumFailures: { get: 0, put: 0, delete: 0 }, siblingsCreated: 0, siblingLimitRefusals: 0, deduplicated: 0, reroutes: 0 };
+  readonly counts: KvCounts = {
+    quorumFailures: { get: 0, put: 0, delete: 0 },
+    siblingsCreated: 0,
+    siblingLimitRefusals: 0,
+    deduplicated: 0,
+    reroutes: 0,
+    hintsWritten: 0,
+    standInWrites: 0,
+    unhinted: { off: 0, unreachable: 0, window: 0 },
+  };
   private readonly deps: KvDeps;
 
   constructor(deps: KvDeps) {
@@ -209,6 +224,7 @@ export class KvOperations {
               fence,
             )
           : await this.replicate(write, minted, targets, ring, fence, callDeadlineMs);
+        if (handoff !== undefined) this.countHandoff(handoff);
         return { version: versionFromProto(minted.version), handoff };
       }),
     );
@@ -340,6 +356,15 @@ export class KvOperations {
       else notStored.push({ node: a.node, reason: failureReason(o.err) });
     });
     return new WriteNotAcknowledgedError(needed, asked, storedOn, notStored, unknown, hasRequestId);
+  }
+
+  private countHandoff(h: kv.Handoff): void {
+    this.counts.hintsWritten += h.hinted.length;
+    if (h.standIns.length > 0) this.counts.standInWrites++;
+    for (const u of h.unhinted) {
+      const reason = u.reason.includes('hint window') ? 'window' : u.reason.includes('without --nats') ? 'off' : 'unreachable';
+      this.counts.unhinted[reason]++;
+    }
   }
 
   /** A coordinate failure: sibling limit and bad input end the write; anything else moves on. */

@@ -56,6 +56,11 @@ async function main(): Promise<void> {
   const server = createCoordinatorServer({ config, pool, ring, logger, contexts, metrics: metrics.kv, handoff: handoff.deps });
   metrics.service.gauge(metricSpecs.coordinatorRingEpoch, () => ring.current().epoch);
   metrics.service.counter(metricSpecs.coordinatorReroutes, () => [{ labels: {}, value: server.operations.counts.reroutes }]);
+  metrics.service.counter(metricSpecs.hintsWritten, () => [{ labels: {}, value: server.operations.counts.hintsWritten }]);
+  metrics.service.counter(metricSpecs.standInWrites, () => [{ labels: {}, value: server.operations.counts.standInWrites }]);
+  metrics.service.counter(metricSpecs.unhintedWrites, () =>
+    Object.entries(server.operations.counts.unhinted).map(([reason, value]) => ({ labels: { reason }, value })),
+  );
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
   cluster.start();

@@ -10,7 +10,9 @@ import { resolve } from 'node:path';
 import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import { mathRandom, systemClock } from '@quorumkv/gossip';
 import { expiryWatchPeriodMs, HintConnection, HintExpiryWatch } from '@quorumkv/hints';
+import { membership as membershipProto } from '@quorumkv/proto';
 import {
+  metricSpecs,
   announceListening,
   createLogger,
   onShutdownSignal,
@@ -22,6 +24,7 @@ import {
   startMetricsServer,
 } from '@quorumkv/service-kit';
 import { initialState } from './cluster-state.js';
+import { clusterHandoff } from './handoff.js';
 import { loadMembershipConfig, membershipHelp, membershipReceiveLimit } from './config.js';
 import { createMembershipMetrics } from './metrics.js';
 import { Acceptor } from './paxos/acceptor.js';
@@ -30,6 +33,9 @@ import { Replica } from './replica.js';
 import { createMembershipServer } from './server.js';
 import { StateFile } from './state-file.js';
 import { StorageStats } from './status.js';
+
+/** How often the hint gauges' snapshot is taken. */
+const HANDOFF_METRICS_MS = 5_000;
 
 const COMMAND = 'quorumkv-membership';
 
@@ -129,6 +135,35 @@ async function main(): Promise<void> {
     metrics,
   });
   holder.server = server;
+  // Hinted handoff's gauges: a snapshot of the queue per node, taken every 5 s (JetStream is asked
+  // asynchronously; a scrape reads the latest snapshot).
+  let handoffSnapshot: membershipProto.HandoffResponse | undefined;
+  const handoffRefresh = setInterval(() => {
+    const queue = hintLink?.queue;
+    if (queue === undefined || !hintLink?.state.on) return;
+    clusterHandoff({
+      state: replica.state,
+      members: server.members(),
+      hints: hintLink.state,
+      queue,
+      hintWindowMs: config.hintWindow,
+      expired: expiry?.expiredByNode() ?? new Map<string, number>(),
+      fetch: () => Promise.resolve(undefined),
+      statsTimeoutMs: 0,
+    }).then(
+      (s) => (handoffSnapshot = s),
+      (err: unknown) => logger.debug({ err }, 'hint metrics: JetStream not asked'),
+    );
+  }, HANDOFF_METRICS_MS);
+  handoffRefresh.unref();
+  const perNode = (value: (n: membershipProto.NodeHandoff) => number) => () => (handoffSnapshot?.nodes ?? []).map((n) => ({ labels: { node: n.nodeId }, value: value(n) }));
+  metrics.service.labelledGauge(metricSpecs.hintsPending, perNode((n) => Number(n.pending)));
+  metrics.service.labelledGauge(metricSpecs.hintsOldestAge, perNode((n) => Number(n.oldestAgeMs) / 1000));
+  metrics.service.labelledGauge(
+    metricSpecs.hintsNodeUp,
+    perNode((n) => (n.liveness === membershipProto.Liveness.LIVENESS_ALIVE || n.liveness === membershipProto.Liveness.LIVENESS_SUSPECT ? 1 : 0)),
+  );
+  metrics.service.counter(metricSpecs.hintsExpired, () => [...(expiry?.expiredByNode() ?? new Map<string, number>())].map(([node, value]) => ({ labels: { node }, value })));
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   const host = await startGrpcHost({
     address: config.listen,
@@ -181,6 +216,7 @@ async function main(): Promise<void> {
       transport.close();
       stats.close();
       clearInterval(expiryTimer);
+      clearInterval(handoffRefresh);
       await hintLink?.close();
       await file.close();
       await metricsServer.close();

@@ -12,6 +12,7 @@ import {
   announceListening,
   createLogger,
   formatHelp,
+  metricSpecs,
   onShutdownSignal,
   readConfig,
   refuseToStart,
@@ -110,6 +111,11 @@ async function main(): Promise<void> {
   });
   // Made once the ring is followed (it needs stand-ins' addresses); Stats reads it late.
   const hints: { delivery?: HintDelivery | undefined } = {};
+  const hintCount = (pick: (s: NonNullable<ReturnType<HintDelivery['stats']>>) => bigint) => () => [{ labels: {}, value: Number(hints.delivery ? pick(hints.delivery.stats()) : 0n) }];
+  metrics.service.counter(metricSpecs.hintsDelivered, hintCount((s) => s.delivered));
+  metrics.service.counter(metricSpecs.hintsDeliveredBytes, hintCount((s) => s.deliveredBytes));
+  metrics.service.counter(metricSpecs.hintsUndeliverable, hintCount((s) => s.undeliverable));
+  metrics.service.gauge(metricSpecs.hintStandInCopies, () => engine.standIns.count);
   const server = createStorageServer({
     hintStats: () => hints.delivery?.stats(),
     nodeId: config.id,
