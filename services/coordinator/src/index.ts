@@ -48,7 +48,7 @@ export type { RingSource } from './ring-source.js';
 export { FenceWatch } from './fence-watch.js';
 export { HANDOFF_TRAILER, KvOperations, MAX_REROUTES, handoffLine, keyValueService, toGetResponse } from './kv-handlers.js';
 export { replicateSloppy } from './sloppy-replicate.js';
-export type { HandoffDeps, HintSink, SloppyWrite } from './sloppy-replicate.js';
+export type { HandoffDeps, HintSink, SloppyWrite, UnhintedKind } from './sloppy-replicate.js';
 export { NodeHealth } from './node-health.js';
 export type { NodeHealthOptions } from './node-health.js';
 export type { KvCounts, KvDeps, SizeLimits } from './kv-handlers.js';

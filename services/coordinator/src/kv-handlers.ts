@@ -220,7 +220,13 @@ export class KvOperations {
                 callDeadlineMs,
                 hasRequestId: write.requestId.length > 0,
               },
-              { ...this.deps.handoff, transport: this.deps.transport, timers: this.deps.timers, replicaTimeoutMs: this.deps.replicaTimeoutMs },
+              {
+                ...this.deps.handoff,
+                transport: this.deps.transport,
+                timers: this.deps.timers,
+                replicaTimeoutMs: this.deps.replicaTimeoutMs,
+                onUnhinted: (kind) => this.counts.unhinted[kind]++,
+              },
               fence,
             )
           : await this.replicate(write, minted, targets, ring, fence, callDeadlineMs);
@@ -361,10 +367,6 @@ export class KvOperations {
   private countHandoff(h: kv.Handoff): void {
     this.counts.hintsWritten += h.hinted.length;
     if (h.standIns.length > 0) this.counts.standInWrites++;
-    for (const u of h.unhinted) {
-      const reason = u.reason.includes('hint window') ? 'window' : u.reason.includes('without --nats') ? 'off' : 'unreachable';
-      this.counts.unhinted[reason]++;
-    }
   }
 
   /** A coordinate failure: sibling limit and bad input end the write; anything else moves on. */

@@ -44,7 +44,12 @@ export interface HandoffDeps {
   readonly health: Pick<NodeHealth, 'isDown' | 'beyondHintWindow'>;
   /** Wall clock for a hint's creation time. @default Date.now */
   readonly now?: () => number;
+  /** A primary that missed the write got no hint, and why (for the metrics). */
+  readonly onUnhinted?: (kind: UnhintedKind) => void;
 }
+
+/** Why a primary got no hint: hints off (no `--nats`), JetStream unreachable, or past the hint window. */
+export type UnhintedKind = 'off' | 'unreachable' | 'window';
 
 /** One write's replication. */
 export interface SloppyWrite {
@@ -120,16 +125,22 @@ export async function replicateSloppy(
     const state = deps.hints?.state() ?? HINTS_OFF;
     if (!state.on) {
       handoff.unhinted.push({ replica: primary, reason: state.reason });
+      deps.onUnhinted?.(deps.hints === undefined ? 'off' : 'unreachable');
       return Promise.resolve(false);
     }
     if (deps.health.beyondHintWindow(primary)) {
       handoff.unhinted.push({ replica: primary, reason: 'down longer than the hint window: left to anti-entropy' });
+      deps.onUnhinted?.('window');
       return Promise.resolve(false);
     }
     const h: hints.Hint = { intendedNode: primary, key: write.key, versionsRecord: record, createdAtMs: BigInt(now()), standIns: standIn === undefined ? [] : [standIn] };
     const stored = (deps.hints as HintSink).publish(h, hintMessageId(write.writeId, primary)).then(
       () => (handoff.hinted.push(primary), true),
-      (err: unknown) => (handoff.unhinted.push({ replica: primary, reason: `JetStream did not store the hint: ${err instanceof Error ? err.message : String(err)}` }), false),
+      (err: unknown) => {
+        handoff.unhinted.push({ replica: primary, reason: `JetStream did not store the hint: ${err instanceof Error ? err.message : String(err)}` });
+        deps.onUnhinted?.('unreachable');
+        return false;
+      },
     );
     hintsPublished.push(stored);
     return stored;
@@ -202,7 +213,7 @@ interface AckOutcome {
 
 /**
  * Waits until `needed` acknowledgements (the minter's `prior` included) of which `pw` from
- * primaries, or until that can no longer happen (every slot bounds itself by its own timeouts),
+ * primaries, or until every slot settled without that (each bounds itself by its own timeouts),
  * or until the call's deadline (DEADLINE_EXCEEDED).
  */
 function awaitAcks(
@@ -228,8 +239,9 @@ function awaitAcks(
     const check = (): void => {
       const total = acks.length + need.prior;
       if (total >= need.needed && primaryAcks >= need.pw) return finish(true);
-      // Out of reach: too few slots left to meet W, or too few primary slots to meet PW.
-      if (total + open < need.needed || primaryAcks + openPrimarySlots < need.pw) finish(false);
+      // Out of reach (too few slots left to meet W, or primary slots to meet PW): the answer waits
+      // for the others to settle (each bounds itself), so the error says exactly where the write is.
+      if ((total + open < need.needed || primaryAcks + openPrimarySlots < need.pw) && open === 0) finish(false);
     };
     for (const s of slots) {
       s.result.then(
