@@ -22,6 +22,8 @@ export interface LoadGenerator {
   readonly processes: number;
   readonly command: string;
   readonly args: readonly string[];
+  /** Whether it can dial a TLS target (`--tls-dir`). */
+  readonly tls: boolean;
 }
 
 // From the repository root, so the compiled benchmark and tests run from source find the same files.
@@ -59,6 +61,8 @@ export function buildGrpcLoad(): LoadGenerator {
     processes: 1,
     command: binary,
     args: [],
+    // Plain HTTP/2 (h2c) only: nghttp2 does no TLS itself, and grpc-load.c does not add OpenSSL.
+    tls: false,
   };
 }
 
@@ -78,6 +82,7 @@ export function pythonGenerator(processes = 2): LoadGenerator {
     processes,
     command: '/usr/bin/python3',
     args: [pythonWorker],
+    tls: true,
   };
 }
 
@@ -95,6 +100,8 @@ export interface GeneratorRun {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly timeoutMs?: number;
+  /** Mutual TLS with the files in this folder (ca.pem, client.pem, client-key.pem); generators with `tls` only. */
+  readonly tlsDir?: string;
   /** Processes (servers) whose CPU is counted over the measured window. */
   readonly cpu: readonly CpuGroup[];
 }
@@ -136,6 +143,7 @@ function workerArgs(g: LoadGenerator, run: GeneratorRun, w: number, concurrency:
     ...['--stride', String(g.processes), '--offset', String(w), '--modulo', String(run.modulo ?? 0)],
     ...['--concurrency', String(concurrency), '--connections', String(run.connections)],
     ...['--warmup-ms', String(run.warmupMs), '--duration-ms', String(run.durationMs), '--timeout-ms', String(run.timeoutMs ?? 5_000)],
+    ...(run.tlsDir === undefined ? [] : ['--tls-dir', run.tlsDir]),
   ];
 }
 

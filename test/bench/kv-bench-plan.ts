@@ -12,7 +12,8 @@ export const kvBenchCommand: BenchCommand = {
     'same cluster with --sync, and of a 3-member etcd cluster (when etcd is installed), next to two',
     'echo floors, in interleaved rounds. Prints the median round of each, the ratios to etcd within',
     'each round, and the load generator\'s headroom. Figures mean something only as ratios within',
-    'one run. --dry-run prints the plan and the time it will take, and starts nothing.',
+    'one run. --tls adds the cluster on mutual TLS (npm start -- --tls) as a put target, with the TLS ÷ plain ratio.',
+    '--dry-run prints the plan and the time it will take, and starts nothing.',
   ].join('\n'),
   options: {
     duration: { kind: 'int', default: 5, metavar: 'SECONDS', unit: 's', description: 'measured time per target per round' },
@@ -28,6 +29,7 @@ export const kvBenchCommand: BenchCommand = {
       description: 'load generator: c (grpc-load, C over nghttp2), python (gRPC C-core, 2 processes), grpc-js (in this process), all three',
     },
     'no-sync': { kind: 'flag', description: 'skip the quorumkv cluster with --sync' },
+    tls: { kind: 'flag', description: 'also the cluster on mutual TLS (npm start -- --tls), puts only; with the python and grpc-js clients (grpc-load has no TLS)' },
     'no-etcd': { kind: 'flag', description: 'skip etcd' },
     'dry-run': { kind: 'flag', description: 'print the plan and the estimate; start nothing' },
   },
@@ -38,10 +40,11 @@ export const WARMUP_MS = 1_000;
 export const FIRST_WARMUP_MS = 5_000;
 
 /** What the run will measure, from the options alone (no process started). */
-export function kvPlan(args: { duration: number; rounds: number; settle: number; clients: number; etcd: boolean; sync: boolean }): BenchPlan {
+export function kvPlan(args: { duration: number; rounds: number; settle: number; clients: number; etcd: boolean; sync: boolean; tlsClients?: number }): BenchPlan {
   const targets = 2 + 1 + (args.sync ? 1 : 0) + 1 + (args.etcd ? 2 : 0);
   return {
-    targets: targets * args.clients,
+    // The TLS target only for the clients that can dial it.
+    targets: targets * args.clients + (args.tlsClients ?? 0),
     what: args.clients > 1 ? 'runs (targets × clients)' : 'targets',
     rounds: args.rounds,
     seconds: args.duration,

@@ -16,7 +16,8 @@ import { buildGrpcLoad, LoadGeneratorError, pythonGenerator, runGenerator, type 
 import { requestFor } from './keyed-request.js';
 import { kvErrors, kvHeadroom, kvRatios, kvTable, type KvMeasured } from './kv-report.js';
 import { FIRST_WARMUP_MS, kvBenchCommand, kvPlan, WARMUP_MS } from './kv-bench-plan.js';
-import { startKvTargets, type KvTarget } from './kv-targets.js';
+import { QPUT_TLS, startKvTargets, type KvTarget } from './kv-targets.js';
+import { channelCredentials } from './grpc-once.js';
 import { runUnaryLoad } from './load.js';
 import { startCpuMeter } from './process-cpu.js';
 import { Rounds } from './rounds.js';
@@ -39,10 +40,12 @@ const settleMs = args.int('settle') * 1000;
 const clientChoice = args.string('client')!;
 const withEtcd = !args.flag('no-etcd') && etcdInstalled();
 const withSync = !args.flag('no-sync');
+const withTls = args.flag('tls');
 const log = (s: string): void => void process.stdout.write(s + '\n');
 
 const wanted = clientChoice === 'all' ? ['c', 'python', 'grpc-js'] : [clientChoice];
-const plan = kvPlan({ duration, rounds, settle: settleMs / 1000, clients: wanted.length, etcd: withEtcd, sync: withSync });
+const tlsClients = withTls ? wanted.filter((c) => c !== 'c').length : 0;
+const plan = kvPlan({ duration, rounds, settle: settleMs / 1000, clients: wanted.length, etcd: withEtcd, sync: withSync, tlsClients });
 log(
   `quorumkv key-value benchmark: ${concurrency} calls in flight, ${duration} s per target per round, ${rounds} interleaved rounds, ` +
     `${valueSize}-byte values, ${cpus().length} cores`,
@@ -95,13 +98,14 @@ async function measure(clientIndex: number, t: KvTarget, round: number): Promise
       warmupMs,
       durationMs: duration * 1000,
       cpu: [{ name: 'server', pids: t.pids }],
+      ...(t.tlsDir !== undefined ? { tlsDir: t.tlsDir } : {}),
     });
     remember(r.contiguousKeys);
     const serverCpuUs = perOp(r.cpuMs.get('server'), r.ops);
     return { ...r, ...(serverCpuUs !== undefined ? { serverCpuUs } : {}), generatorCpuUs: perOp(r.generatorCpuMs, r.ops) ?? Number.NaN };
   }
   const key = (offset: number) => (i: number): Buffer => requestFor(t.request, firstKey + (modulo !== undefined ? (offset + i) % modulo : offset + i));
-  const target = { addresses: t.addresses, path: t.path, channelsPerAddress: connections };
+  const target = { addresses: t.addresses, path: t.path, channelsPerAddress: connections, credentials: channelCredentials(t.tlsDir) };
   await runUnaryLoad(t.label, { ...target, request: key(GRPC_JS_WARMUP_KEYS) }, { concurrency, durationMs: warmupMs });
   const stop = startCpuMeter([
     { name: 'server', pids: t.pids },
@@ -116,14 +120,18 @@ async function measure(clientIndex: number, t: KvTarget, round: number): Promise
 }
 
 log(`machine load average at the start (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(', ')} — other processes share these ${cpus().length} cores`);
-const bench = await startKvTargets({ valueSize, etcd: withEtcd, sync: withSync });
+const bench = await startKvTargets({ valueSize, etcd: withEtcd, sync: withSync, tls: withTls });
 for (const n of bench.notes) log(n);
+if (withTls && clients.some((c) => c.generator?.tls === false)) log(`${QPUT_TLS}: not measured with grpc-load (plain HTTP/2 only); see the python and grpc-js columns`);
+/** Whether `client` can drive `t` (grpc-load cannot dial TLS). */
+const drives = (client: Client, t: KvTarget): boolean => t.tlsDir === undefined || client.generator?.tls !== false;
 const results = clients.map(() => new Rounds<KvMeasured>());
 const progress = new BenchProgress(plan);
 try {
   for (let r = 0; r < rounds; r++) {
     for (const [ci, client] of clients.entries()) {
       for (const t of bench.targets) {
+        if (!drives(client, t)) continue;
         progress.step(r, `${t.label} (${client.name})`);
         await settle();
         const m = await measure(ci, t, r);
@@ -146,7 +154,7 @@ for (const [ci, client] of clients.entries()) {
   log('');
   log(`${client.description}; ${concurrency} calls in flight; median of ${rounds} rounds (CPU: every thread of the processes, from /proc):`);
   log('');
-  for (const line of kvTable(rs, bench.targets)) log(line);
+  for (const line of kvTable(rs, bench.targets.filter((t) => drives(client, t)))) log(line);
   log('');
   for (const line of [...kvRatios(rs), ...kvHeadroom(rs, bench.targets), ...kvErrors(rs, client.name)]) log(line);
 }

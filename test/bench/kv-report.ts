@@ -5,7 +5,7 @@
  * the figures measure the servers, not the client.
  */
 import type { LoadResult } from './load.js';
-import { ECHO, EGET, EPUT, QGET, QPUT, QPUT_SYNC, type KvTarget } from './kv-targets.js';
+import { ECHO, EGET, EPUT, QGET, QPUT, QPUT_SYNC, QPUT_TLS, type KvTarget } from './kv-targets.js';
 import { formatRatio, type Rounds } from './rounds.js';
 
 /** One measured run with the CPU one operation cost the servers and the generator. */
@@ -39,14 +39,20 @@ export function kvRatios(rounds: Rounds<KvMeasured>): string[] {
     formatRatio(`${QPUT} ÷ ${EPUT}`, rounds.ratio(QPUT, EPUT), '   (quorumkv as npm start ships it does not fsync; etcd does)'),
     formatRatio(`${QGET} ÷ ${EGET}`, rounds.ratio(QGET, EGET), '   (quorumkv R=2 is not linearizable; etcd\'s get is)'),
     formatRatio(`${QPUT} ÷ ${ECHO}`, rounds.ratio(QPUT, ECHO)),
+    formatRatio(`${QPUT_TLS} ÷ ${QPUT}`, rounds.ratio(QPUT_TLS, QPUT), '   ← what mutual TLS costs put throughput'),
   ].filter((l): l is string => l !== undefined);
   const p99 = (a: string, b: string): string | undefined => {
     const x = rounds.median(a);
     const y = rounds.median(b);
     return x && y ? `${a} ${ms(x.p99Ms)} ms vs ${b} ${ms(y.p99Ms)} ms (${(x.p99Ms / y.p99Ms).toFixed(1)}×)` : undefined;
   };
-  const tails = [p99(QPUT_SYNC, EPUT), p99(QPUT, EPUT), p99(QGET, EGET)].filter((l): l is string => l !== undefined);
+  const tails = [p99(QPUT_SYNC, EPUT), p99(QPUT, EPUT), p99(QGET, EGET), p99(QPUT_TLS, QPUT)].filter((l): l is string => l !== undefined);
   if (tails.length > 0) lines.push(`p99 of the median rounds: ${tails.join('; ')}`);
+  const tls = rounds.median(QPUT_TLS);
+  const plain = rounds.median(QPUT);
+  if (tls?.serverCpuUs !== undefined && plain?.serverCpuUs !== undefined) {
+    lines.push(`server CPU per put, median rounds: ${us(tls.serverCpuUs)} µs with TLS vs ${us(plain.serverCpuUs)} µs without (${(tls.serverCpuUs / plain.serverCpuUs).toFixed(2)}×)`);
+  }
   return lines;
 }
 

@@ -21,6 +21,7 @@ export const ECHO = 'echo, grpc-js (floor)';
 export const HTTP2_ECHO = 'echo, node:http2 (floor)';
 export const QPUT = 'quorumkv put W=2';
 export const QPUT_SYNC = 'quorumkv put W=2 --sync';
+export const QPUT_TLS = 'quorumkv put W=2 --tls';
 export const EPUT = 'etcd put';
 export const QGET = 'quorumkv get R=2';
 export const EGET = 'etcd get';
@@ -44,6 +45,8 @@ export interface KvTarget {
   readonly readsKeysOf?: string;
   /** Server processes, for CPU per operation. */
   readonly pids: readonly number[];
+  /** A target on mutual TLS: its client files (ca.pem, client.pem, client-key.pem). */
+  readonly tlsDir?: string;
 }
 
 export interface KvTargets {
@@ -57,6 +60,8 @@ export interface KvTargetOptions {
   readonly valueSize: number;
   readonly etcd: boolean;
   readonly sync: boolean;
+  /** Also the same cluster on mutual TLS, as `npm start -- --tls` runs it. */
+  readonly tls: boolean;
 }
 
 const pidsOf = (ps: readonly ServiceProcess[]): number[] => ps.flatMap((p) => (p.pid === undefined ? [] : [p.pid]));
@@ -65,7 +70,7 @@ const benchFile = (name: string): string => new URL(`./${name}`, import.meta.url
 /** Calls `t` once with key number {@link CHECK_KEY} and returns a problem with the answer, if any. */
 async function check(t: KvTarget, problem: (response: Buffer) => string | undefined): Promise<void> {
   const address = t.addresses[0]!;
-  const response = await callOnce(address, t.path, requestFor(t.request, CHECK_KEY)).catch((err: Error) => {
+  const response = await callOnce(address, t.path, requestFor(t.request, CHECK_KEY), 5_000, t.tlsDir).catch((err: Error) => {
     throw new PreflightError(t.label, address, `the check call failed: ${err.message}`);
   });
   const why = problem(response);
@@ -110,10 +115,10 @@ export async function startKvTargets(options: KvTargetOptions): Promise<KvTarget
     // As `npm start` ships it (packages/local-cluster's launcher with no flags): 3 storage
     // nodes, N=3, the rate limiter with deploy/ratelimit's rules, this environment; only the
     // ports (free ones) and the data folder (a temp one) differ.
-    const start = async (storageArgs: readonly string[]): Promise<LocalCluster> => {
+    const start = async (storageArgs: readonly string[], tls = false): Promise<LocalCluster> => {
       const dataDir = mkdtempSync(join(tmpdir(), 'qkv-bench-'));
       dirs.push(dataDir);
-      const cluster = await LocalCluster.start({ nodes: 3, replicationFactor: 3, rateLimiterPort: 0, dataDir, env: process.env, storageArgs });
+      const cluster = await LocalCluster.start({ nodes: 3, replicationFactor: 3, rateLimiterPort: 0, dataDir, env: process.env, storageArgs, tls });
       stops.push(() => cluster.stop());
       return cluster;
     };
@@ -139,6 +144,21 @@ export async function startKvTargets(options: KvTargetOptions): Promise<KvTarget
       const synced = await start(['--sync']);
       puts.push({ label: QPUT_SYNC, note: 'fsync before acknowledging on 2 of 3 replicas: the one to compare with etcd', kind: 'put', addresses: [synced.address], pids: clusterPids(synced), path: '/quorumkv.kv.v1.KeyValueService/Put', request: qput });
     } else notes.push('quorumkv with --sync: skipped (--no-sync)');
+    if (options.tls) {
+      // The same cluster with `npm start -- --tls`: every connection mutual TLS, the client API
+      // included (the generator presents client.pem), internal streams too.
+      const secured = await start([], true);
+      puts.push({
+        label: QPUT_TLS,
+        note: 'as npm start -- --tls runs it: mutual TLS on every connection, clients and internal streams',
+        kind: 'put',
+        addresses: [secured.address],
+        pids: clusterPids(secured),
+        path: '/quorumkv.kv.v1.KeyValueService/Put',
+        request: qput,
+        tlsDir: secured.tls!.dir,
+      });
+    }
 
     if (options.etcd && etcdInstalled()) {
       const etcd = await startEtcdCluster(3);

@@ -34,6 +34,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--path", required=True)
     p.add_argument("--prefix", required=True)
     p.add_argument("--suffix", default="")
+    p.add_argument("--tls-dir", default=None, help="mutual TLS with ca.pem, client.pem, client-key.pem in this folder")
     for name, default in [("width", 0), ("first-key", 0), ("stride", 1), ("offset", 0), ("modulo", 0),
                           ("concurrency", 64), ("connections", 1), ("warmup-ms", 1000), ("duration-ms", 5000),
                           ("timeout-ms", 5000)]:
@@ -48,7 +49,15 @@ async def main() -> None:
     timeout = a.timeout_ms / 1000
     # A separate subchannel pool per channel: otherwise channels to one address share a connection.
     options = [("grpc.use_local_subchannel_pool", 1)]
-    channels = [grpc.aio.insecure_channel(addr, options=options) for _ in range(a.connections) for addr in a.address]
+    if a.tls_dir is None:
+        channels = [grpc.aio.insecure_channel(addr, options=options) for _ in range(a.connections) for addr in a.address]
+    else:
+        def read(name: str) -> bytes:
+            with open(f"{a.tls_dir}/{name}", "rb") as f:
+                return f.read()
+
+        creds = grpc.ssl_channel_credentials(read("ca.pem"), read("client-key.pem"), read("client.pem"))
+        channels = [grpc.aio.secure_channel(addr, creds, options=options) for _ in range(a.connections) for addr in a.address]
     await asyncio.wait_for(asyncio.gather(*(c.channel_ready() for c in channels)), timeout)
     calls = [c.unary_unary(a.path) for c in channels]
 

@@ -4,7 +4,7 @@
  * loop and the same raw grpc-js unary calls, so the ratios between targets compare the servers,
  * not the clients.
  */
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 
 /** One measured run. */
 export interface LoadResult {
@@ -29,6 +29,8 @@ export interface RawUnaryTarget {
   /** Channels per address; grpc-js multiplexes calls over one HTTP/2 connection each. @default 2 */
   readonly channelsPerAddress?: number;
   readonly metadata?: () => Metadata;
+  /** @default plain text */
+  readonly credentials?: ChannelCredentials;
 }
 
 const identity = (b: Buffer): Buffer => b;
@@ -50,7 +52,7 @@ export async function runUnaryLoad(
   for (const address of target.addresses) {
     for (let c = 0; c < (target.channelsPerAddress ?? 2); c++) {
       // A distinct channel option keeps grpc-js from sharing one subchannel between clients.
-      clients.push(new Client(address, credentials.createInsecure(), { 'grpc.channel_id': `${label}-${c}` }));
+      clients.push(new Client(address, target.credentials ?? credentials.createInsecure(), { 'grpc.channel_id': `${label}-${c}` }));
     }
   }
   const call = (i: number): Promise<void> =>

@@ -1,6 +1,6 @@
 /**
  * `npm run k8s:check -- [DIR…]`: renders each kustomization offline (`kubectl kustomize`) and
- * runs every manifest check on it; by default deploy/k8s/overlays/dev and production. Prints the
+ * runs every manifest check on it; by default deploy/k8s/overlays/dev, production and dev-tls. Prints the
  * objects validated per folder and every problem; exits 1 when there is one.
  */
 import { join, relative } from 'node:path';

@@ -113,7 +113,10 @@ export function portProblems(objects: readonly K8sObject[], containers: readonly
       const p = c[probe];
       const port = p?.grpc?.port ?? p?.httpGet?.port ?? p?.tcpSocket?.port;
       if (p !== undefined && p.exec === undefined && !ports.has(port)) out.push(`${qc.where}: ${probe} checks port ${String(port)}, which the container does not declare`);
-      if (p?.grpc !== undefined && p.grpc.port !== containerPort(c, 'grpc')) out.push(`${qc.where}: ${probe} is a gRPC health check on ${p.grpc.port}, not on the gRPC port`);
+      // The gRPC port, or with TLS the plain-text health port (see tls-wiring.ts).
+      if (p?.grpc !== undefined && p.grpc.port !== containerPort(c, 'grpc') && p.grpc.port !== containerPort(c, 'health')) {
+        out.push(`${qc.where}: ${probe} is a gRPC health check on ${p.grpc.port}, not on the gRPC port`);
+      }
     }
     const annotated = qc.workload.template.metadata?.annotations?.['prometheus.io/port'];
     if (annotated !== undefined && Number(annotated) !== containerPort(c, 'metrics')) {

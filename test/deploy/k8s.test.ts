@@ -37,7 +37,7 @@ beforeAll(() => {
 const objectsOf = (overlay: string): K8sObject[] => rendered.get(overlay) ?? [];
 
 describe.each(overlays)('deploy/k8s/overlays/%s', (overlay) => {
-  it('renders offline, and every object passes the Kubernetes (and Prometheus Operator) schemas with no key they do not define', () => {
+  it('renders offline, and every object passes the Kubernetes (and Prometheus Operator, cert-manager) schemas with no key they do not define', () => {
     const report = checkManifests(objectsOf(overlay));
     expect(report.objects).toBeGreaterThan(20);
     expect(report.schema).toEqual([]);
@@ -111,6 +111,85 @@ describe('the production overlay', () => {
   it('scales coordinators on CPU from 3 to 12, and the Deployment leaves the count to the autoscaler', () => {
     expect(get(prod(), 'HorizontalPodAutoscaler', 'quorumkv-coordinator').spec).toMatchObject({ minReplicas: 3, maxReplicas: 12, metrics: [{ resource: { name: 'cpu' } }] });
     expect(get(prod(), 'Deployment', 'quorumkv-coordinator').spec['replicas']).toBeUndefined();
+  });
+});
+
+describe('the dev-tls overlay (mutual TLS with cert-manager)', () => {
+  const tls = (): K8sObject[] => objectsOf('dev-tls');
+  const workloads = [
+    ['StatefulSet', 'quorumkv-storage', 'quorumkv-storage-tls', 'spiffe://quorumkv/storage-node', 7102],
+    ['Deployment', 'quorumkv-coordinator', 'quorumkv-coordinator-tls', 'spiffe://quorumkv/coordinator', 7071],
+    ['Deployment', 'quorumkv-rate-limiter', 'quorumkv-rate-limiter-tls', 'spiffe://quorumkv/rate-limiter', 8082],
+    ['StatefulSet', 'quorumkv-membership', 'quorumkv-membership-tls', 'spiffe://quorumkv/membership', 7947],
+    ['Deployment', 'quorumkv-anti-entropy', 'quorumkv-anti-entropy-tls', 'spiffe://quorumkv/anti-entropy', 7181],
+  ] as const;
+
+  it.each(workloads)('%s/%s reads its Secret %s, mounted as a folder, and probes gRPC health in plain text', (kind, name, secret, _id, health) => {
+    const pod = podOf(tls(), kind, name);
+    const c = containerOf(tls(), kind, name);
+    expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: secret, defaultMode: 0o440 } });
+    expect(c.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/quorumkv/tls', readOnly: true });
+    expect(c.env?.find((e) => e.name.endsWith('_TLS_DIR'))?.value).toBe('/etc/quorumkv/tls');
+    expect(c.readinessProbe?.grpc?.port).toBe(health);
+    expect(c.ports).toContainEqual({ name: 'health', containerPort: health });
+  });
+
+  it.each(workloads)("%s/%s: cert-manager's Certificate for %s carries the SPIFFE ID %s, in the workload's namespace", (_kind, _name, secret, id) => {
+    const cert = tls().find((o) => o.kind === 'Certificate' && (o['spec'] as { secretName: string }).secretName === secret);
+    expect(cert?.metadata.namespace).toBe('quorumkv-dev');
+    expect(cert?.['spec']).toMatchObject({ uris: [id], issuerRef: { kind: 'Issuer', name: 'quorumkv-ca' }, privateKey: { rotationPolicy: 'Always' } });
+  });
+
+  it('names the coordinator, the membership service and the anti-entropy worker by the names clients in other namespaces dial, and issues a client identity', () => {
+    expect(get(tls(), 'Certificate', 'quorumkv-coordinator').spec['dnsNames']).toEqual([
+      'quorumkv-coordinator',
+      'localhost',
+      'quorumkv-coordinator.quorumkv-dev',
+      'quorumkv-coordinator.quorumkv-dev.svc',
+    ]);
+    // qkv cluster and qkv repair check the host name they dial.
+    for (const name of ['quorumkv-membership', 'quorumkv-anti-entropy']) {
+      expect(get(tls(), 'Certificate', name).spec['dnsNames']).toEqual([name, 'localhost', `${name}.quorumkv-dev`, `${name}.quorumkv-dev.svc`]);
+    }
+    expect(get(tls(), 'Certificate', 'quorumkv-client').spec).toMatchObject({ secretName: 'quorumkv-client-tls', uris: ['spiffe://quorumkv/client/default'] });
+    expect(get(tls(), 'Issuer', 'quorumkv-ca').spec).toEqual({ ca: { secretName: 'quorumkv-ca' } });
+  });
+
+  it("validates cert-manager's objects against its schemas, unknown keys included", () => {
+    const objects = copyObjects(tls());
+    const spec = get(objects, 'Certificate', 'quorumkv-storage').spec;
+    spec['uri'] = spec['uris'];
+    (get(objects, 'Issuer', 'quorumkv-ca').spec['ca'] as Record<string, unknown>)['secretName'] = 7;
+    expect(checkManifests(objects).schema).toEqual([
+      expect.stringMatching(/^quorumkv-dev\/Certificate\/quorumkv-storage: spec\.uri: unknown key "uri" \(the schema defines here: .*\buris\b/),
+      'quorumkv-dev/Issuer/quorumkv-ca: spec.ca.secretName: must be string',
+    ]);
+  });
+
+  it('refuses a subPath mount, another identity, a gRPC probe on the TLS port, a missing issuer, and a service left on plain text', () => {
+    const objects = copyObjects(tls());
+    const storage = containerOf(objects, 'StatefulSet', 'quorumkv-storage');
+    const mount = storage.volumeMounts?.find((m) => m.name === 'tls');
+    if (mount) mount.subPath = 'tls.crt';
+    (get(objects, 'Certificate', 'quorumkv-coordinator').spec['uris'] as string[])[0] = 'spiffe://quorumkv/client/default';
+    const limiter = containerOf(objects, 'Deployment', 'quorumkv-rate-limiter');
+    if (limiter.readinessProbe?.grpc) limiter.readinessProbe.grpc.port = 8081;
+    objects.splice(objects.indexOf(get(objects, 'Issuer', 'quorumkv-ca')), 1);
+    const coordinator = containerOf(objects, 'Deployment', 'quorumkv-coordinator');
+    coordinator.env = coordinator.env?.filter((e) => e.name !== 'QKV_COORDINATOR_TLS_DIR');
+    expect(checkManifests(objects).wiring).toEqual([
+      'quorumkv-dev/Deployment/quorumkv-coordinator container coordinator: runs without TLS while quorumkv-dev/Deployment/quorumkv-anti-entropy container anti-entropy uses it: they cannot talk to each other',
+      'Certificate/quorumkv-anti-entropy: its issuer Issuer/quorumkv-ca does not exist here',
+      'Certificate/quorumkv-rate-limiter: its issuer Issuer/quorumkv-ca does not exist here',
+      'quorumkv-dev/Deployment/quorumkv-rate-limiter container rate-limiter: readinessProbe checks gRPC health on 8081, not on the plain-text --health-listen port 8082',
+      'Certificate/quorumkv-membership: its issuer Issuer/quorumkv-ca does not exist here',
+      'quorumkv-dev/StatefulSet/quorumkv-storage container storage-node: TLS path /etc/quorumkv/tls is mounted with subPath, which never sees a renewed certificate: mount the Secret as a folder',
+    ]);
+    const renamed = copyObjects(tls());
+    (get(renamed, 'Certificate', 'quorumkv-coordinator').spec['uris'] as string[])[0] = 'spiffe://quorumkv/client/default';
+    expect(checkManifests(renamed).wiring).toEqual([
+      'Certificate/quorumkv-coordinator: uris must be exactly [spiffe://quorumkv/coordinator] (the identity coordinator\'s peers authorize), got [spiffe://quorumkv/client/default]',
+    ]);
   });
 });
 

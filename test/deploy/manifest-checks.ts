@@ -1,12 +1,13 @@
 /**
  * Every offline check of rendered manifests, in one call: the schemas (no undefined key), the
- * workload policies, the quorumkv wiring. `npm test` runs it on every overlay
+ * workload policies, the quorumkv wiring (mutual TLS included). `npm test` runs it on every overlay
  * (test/deploy/k8s.test.ts); `npm run k8s:check -- DIR…` runs it on any kustomization.
  */
 import { drainProblems, portProblems, quorumkvContainers, settingsProblems } from './container-wiring.js';
 import { natsRouteProblems, peerListProblems, referenceProblems } from './cluster-wiring.js';
 import type { K8sObject } from './manifests.js';
 import { schemaProblems } from './schema-check.js';
+import { tlsProblems } from './tls-wiring.js';
 import { availabilityProblems, containerPolicyProblems, workloadsOf } from './workload-policy.js';
 
 /** The problems found, by kind of check; all empty when the manifests pass. */
@@ -34,6 +35,7 @@ export function checkManifests(objects: readonly K8sObject[]): ManifestReport {
       ...peerListProblems(objects, containers),
       ...natsRouteProblems(objects, workloads),
       ...referenceProblems(objects, workloads),
+      ...tlsProblems(objects, containers),
     ],
   };
 }

@@ -17,7 +17,7 @@ export interface K8sObject {
 
 /** deploy/k8s, and the overlays a platform team applies. */
 export const k8sDir = join(repoRoot, 'deploy', 'k8s');
-export const overlays = ['dev', 'production'] as const;
+export const overlays = ['dev', 'production', 'dev-tls'] as const;
 
 /**
  * Renders a kustomization folder with `kubectl kustomize` (offline: kubectl's own kustomize,

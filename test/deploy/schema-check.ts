@@ -1,7 +1,8 @@
 /**
  * Validates rendered objects against Kubernetes' OpenAPI schemas as kubernetes-models 4.5.x
  * ships them (compiled into one validator per type), and the Prometheus Operator's CRD schemas as
- * @kubernetes-models/prometheus-operator ships them — and, what those validators do not do,
+ * @kubernetes-models/prometheus-operator ships them, and cert-manager's (Certificate, Issuer) as
+ * @kubernetes-models/cert-manager ships them — and, what those validators do not do,
  * refuses every key the schema does not define (a `replica:` typo).
  *
  * How unknown keys are found: the object is handed to the validator behind a Proxy that records,
@@ -32,6 +33,7 @@ interface ModelClass {
 /** The package holding the models of an API group: kubernetes-models, or a CRD package. */
 const MODEL_PACKAGES: Readonly<Record<string, string>> = {
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+  'cert-manager.io': '@kubernetes-models/cert-manager',
 };
 
 /** The model of `apiVersion`/`kind`, or undefined when no package here defines it. */

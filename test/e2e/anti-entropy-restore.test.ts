@@ -16,7 +16,7 @@ import { StorageEngine } from '@quorumkv/storage-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicaProbe } from '../support/replica-probe.js';
 import { RingCluster } from '../support/ring-cluster.js';
-import { eventually } from '../support/test-cluster.js';
+import { clusterCredentials, clusterSdkOptions, eventually } from '../support/test-cluster.js';
 
 const KEYS = 20_000;
 const QKV = join(repoRoot, 'packages/client/dist/cli/main.js');
@@ -38,7 +38,7 @@ async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) =
 
 /** `qkv repair ARGS --wait` as a user runs it; returns its output. */
 async function qkvRepair(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [QKV, 'repair', ...args, '--wait', '--anti-entropy', cluster.antiEntropyAddress], { timeout: 240_000 });
+  const { stdout } = await run(process.execPath, [QKV, 'repair', ...args, '--wait', '--anti-entropy', cluster.antiEntropyAddress, ...cluster.qkvTlsArgs], { timeout: 240_000 });
   return stdout;
 }
 
@@ -54,7 +54,7 @@ async function settled(): Promise<RepairStatus> {
 
 /** The dots of a key's set on one node, sorted (what a replica's version-set digest covers). */
 async function dotsOn(node: string, key: string): Promise<string[]> {
-  const probe = new ReplicaProbe(cluster.nodeAddress(node), cluster.ring.epoch);
+  const probe = new ReplicaProbe(cluster.nodeAddress(node), cluster.ring.epoch, clusterCredentials(cluster, 'coordinator'));
   try {
     return (await probe.read(key)).map((v) => `${v.dot?.node}/${v.dot?.epoch}/${v.dot?.counter}`).sort();
   } finally {
@@ -67,8 +67,8 @@ beforeAll(async () => {
     // One pass at start-up, then only what the test asks for (or a node coming back).
     antiEntropyArgs: ['--period-ms', '3600000', '--confirm-pause-ms', '1500', '--keys-per-second', '200000', '--exchanges-per-second', '5000'],
   });
-  kv = new QuorumKvClient({ address: cluster.coordinatorAddress, deadlineMs: 20_000 });
-  ae = new AntiEntropyClient({ address: cluster.antiEntropyAddress });
+  kv = new QuorumKvClient({ address: cluster.coordinatorAddress, deadlineMs: 20_000, ...clusterSdkOptions(cluster) });
+  ae = new AntiEntropyClient({ address: cluster.antiEntropyAddress, credentials: clusterCredentials(cluster) });
   const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`);
   await inParallel(keys, 128, async (key) => {
     await kv.put(key, `value of ${key}`);
@@ -149,7 +149,7 @@ describe('anti-entropy on a real cluster', () => {
     const before = await settled();
     // A sibling only node-1 holds, merged into it directly (as a stalled replication would leave it).
     const injected = Array.from({ length: 50 }, (_, j) => `user:${j * 397 + 11}`);
-    const injector = new ReplicaProbe(cluster.nodeAddress('node-1'), cluster.ring.epoch);
+    const injector = new ReplicaProbe(cluster.nodeAddress('node-1'), cluster.ring.epoch, clusterCredentials(cluster, 'coordinator'));
     try {
       for (const key of injected) await injector.addSibling(key, `injected ${key}`);
     } finally {

@@ -8,7 +8,7 @@ import { AntiEntropyClient, QuorumKvClient, type RepairStatus } from '@quorumkv/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicaProbe } from '../support/replica-probe.js';
 import { RingCluster } from '../support/ring-cluster.js';
-import { eventually } from '../support/test-cluster.js';
+import { clusterCredentials, clusterSdkOptions, eventually } from '../support/test-cluster.js';
 
 const GRACE_MS = 6_000;
 const KEYS = 300;
@@ -25,7 +25,7 @@ async function keysOn(node: string): Promise<number> {
 }
 
 async function versionsOn(node: string, key: string): Promise<{ tombstone: boolean }[]> {
-  const probe = new ReplicaProbe(cluster.nodeAddress(node), cluster.ring.epoch);
+  const probe = new ReplicaProbe(cluster.nodeAddress(node), cluster.ring.epoch, clusterCredentials(cluster, 'coordinator'));
   try {
     return await probe.read(key);
   } finally {
@@ -48,8 +48,8 @@ beforeAll(async () => {
     // Short period and grace so the test sees them pass; the grace stays longer than the period.
     antiEntropyArgs: ['--period-ms', '2000', '--tombstone-grace-ms', String(GRACE_MS), '--purge-interval-ms', '0', '--confirm-pause-ms', '500'],
   });
-  kv = new QuorumKvClient({ address: cluster.coordinatorAddress, deadlineMs: 10_000 });
-  ae = new AntiEntropyClient({ address: cluster.antiEntropyAddress });
+  kv = new QuorumKvClient({ address: cluster.coordinatorAddress, deadlineMs: 10_000, ...clusterSdkOptions(cluster) });
+  ae = new AntiEntropyClient({ address: cluster.antiEntropyAddress, credentials: clusterCredentials(cluster) });
   for (let i = 0; i < KEYS; i++) await kv.put(`k${i}`, `v${i}`);
 }, 240_000);
 

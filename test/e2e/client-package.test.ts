@@ -12,13 +12,20 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, repoRoot } from '@quorumkv/local-cluster';
+import { E2E_TLS } from '../support/test-cluster.js';
 
 const run = promisify(execFile);
 
 /** A service's code, as its author would write it against the published package. */
 const SERVICE = `import { QuorumKvClient, UnavailableError, type GetResult } from '@quorumkv/client';
 
-const client = new QuorumKvClient({ address: process.argv[2] ?? '127.0.0.1:7070', deadlineMs: 5000, caller: 'scratch' });
+const tlsDir = process.argv[3];
+const client = new QuorumKvClient({
+  address: process.argv[2] ?? '127.0.0.1:7070',
+  deadlineMs: 5000,
+  // With TLS the client certificate names the caller; naming another would be refused.
+  ...(tlsDir === undefined ? { caller: 'scratch' } : { tls: { dir: tlsDir } }),
+});
 try {
   await client.put('from-a-tarball', 'hello from another repository');
   const got: GetResult = await client.get('from-a-tarball');
@@ -40,7 +47,7 @@ describe('@quorumkv/client from a tarball, in a project outside this repository'
   beforeAll(async () => {
     const packed = await run(process.execPath, [join(repoRoot, 'packages/client/scripts/pack.mjs'), '--out', work], { timeout: 120_000 });
     tarball = packed.stdout.trim().split('\n').at(-1) ?? '';
-    cluster = await LocalCluster.start({ nodes: 3, dataDir: join(work, 'data'), env: { LOG_LEVEL: 'warn' } });
+    cluster = await LocalCluster.start({ nodes: 3, dataDir: join(work, 'data'), env: { LOG_LEVEL: 'warn' }, tls: E2E_TLS });
   }, 180_000);
 
   afterAll(async () => {
@@ -74,13 +81,15 @@ describe('@quorumkv/client from a tarball, in a project outside this repository'
       [join(repoRoot, 'node_modules/typescript/bin/tsc'), '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--outDir', 'out', 'service.ts'],
       { cwd: project, timeout: 60_000 },
     );
-    const { stdout } = await run(process.execPath, ['out/service.js', cluster?.address ?? ''], { cwd: project, timeout: 30_000 });
+    const tlsArgs = cluster?.tls === undefined ? [] : [cluster.tls.dir];
+    const { stdout } = await run(process.execPath, ['out/service.js', cluster?.address ?? '', ...tlsArgs], { cwd: project, timeout: 30_000 });
     expect(JSON.parse(stdout)).toEqual({ found: true, values: ['hello from another repository'] });
   }, 240_000);
 
   it('installs the qkv command, whose every command works outside the repository', async () => {
     const qkv = join(project, 'node_modules/.bin/qkv');
-    const get = await run(qkv, ['--addr', cluster?.address ?? '', 'get', 'from-a-tarball'], { cwd: project });
+    const tlsArgs = cluster?.tls === undefined ? [] : ['--tls-dir', cluster.tls.dir];
+    const get = await run(qkv, ['--addr', cluster?.address ?? '', ...tlsArgs, 'get', 'from-a-tarball'], { cwd: project });
     expect(get.stdout).toMatch(/^hello from another repository\ncontext: /);
     const rules = await run(qkv, ['rules', 'check', join(repoRoot, 'deploy/ratelimit')], { cwd: project });
     expect(rules.stdout).toBe('ok: 1 file, 4 rules, domains: quorumkv\n');

@@ -13,7 +13,7 @@ import { LocalCluster, reservePorts, type PortReservation } from '@quorumkv/loca
 import { kv } from '@quorumkv/proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReplicaClients, readValues } from '../support/ring-writer.js';
-import { KvCalls } from '../support/test-cluster.js';
+import { clusterCredentials, E2E_TLS, KvCalls } from '../support/test-cluster.js';
 
 const KEYS = 1500;
 const dir = mkdtempSync(join(tmpdir(), 'qkv-grow-'));
@@ -31,9 +31,9 @@ describe('npm start -- --nodes 5 over data written with 3 nodes', () => {
     // The storage nodes keep their ports across the restart, as `npm start`'s fixed ones do: the
     // ring records each node's address, and a node id at a new address is refused.
     ports = await reservePorts(5, { consecutive: true });
-    const options = { dataDir: dir, rateLimiterPort: false as const, storageBasePort: ports.ports[0]!, env: { LOG_LEVEL: 'warn' } };
+    const options = { dataDir: dir, rateLimiterPort: false as const, storageBasePort: ports.ports[0]!, env: { LOG_LEVEL: 'warn' }, tls: E2E_TLS };
     cluster = await LocalCluster.start({ ...options, nodes: 3, readyTimeoutMs: 90_000 });
-    const put = new KvCalls(cluster.address);
+    const put = new KvCalls(cluster.address, clusterCredentials(cluster));
     for (let i = 0; i < KEYS; i += 100) {
       await Promise.all(
         Array.from({ length: 100 }, (_, j) => put.put({ key: Buffer.from(`k-${i + j}`), value: Buffer.from(`v-${i + j}`), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_QUORUM }, 15_000)),
@@ -44,14 +44,14 @@ describe('npm start -- --nodes 5 over data written with 3 nodes', () => {
 
     // Resolves once nodes 4 and 5 are NORMAL: they joined and their transfers were confirmed.
     cluster = await LocalCluster.start({ ...options, nodes: 5, readyTimeoutMs: 90_000 });
-    const view = new ClusterViewClient({ seeds: [cluster.membershipAddress], watcherId: 'grow-test', role: 'anti-entropy' });
+    const view = new ClusterViewClient({ seeds: [cluster.membershipAddress], watcherId: 'grow-test', role: 'anti-entropy', credentials: clusterCredentials(cluster, 'anti-entropy') });
     view.start();
     const ring = (await view.waitForView(10_000)).ring;
     view.close();
     expect(ring.allMembers().filter((m) => m.state === 'normal').map((m) => m.id).sort()).toEqual(['node-1', 'node-2', 'node-3', 'node-4', 'node-5']);
 
-    const get = new KvCalls(cluster.address);
-    const replicas = new ReplicaClients();
+    const get = new KvCalls(cluster.address, clusterCredentials(cluster));
+    const replicas = new ReplicaClients(clusterCredentials(cluster, 'coordinator'));
     const address = new Map(ring.allMembers().map((m) => [m.id, m.address]));
     let notOnAll = 0;
     try {

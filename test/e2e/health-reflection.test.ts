@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type ChannelCredentials, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+
+/** Plain text, or the dev client's certificate when the cluster runs with TLS. */
+let creds: ChannelCredentials = credentials.createInsecure();
 
 const require = createRequire(import.meta.url);
 const reflectionProto = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
@@ -18,7 +21,7 @@ const Health = clientCtor(healthProtoPath, ['grpc', 'health', 'v1', 'Health']);
 const Reflection = clientCtor(reflectionProto, ['grpc', 'reflection', 'v1', 'ServerReflection']);
 
 function healthOf(address: string, service = ''): Promise<string> {
-  const client = new Health(address, credentials.createInsecure());
+  const client = new Health(address, creds);
   return new Promise<string>((resolve, reject) => {
     (client['Check'] as (r: object, o: object, cb: (e: Error | null, r: { status: string }) => void) => void)(
       { service },
@@ -42,7 +45,7 @@ interface ReflectionCall {
 }
 
 function reflect(address: string, request: object): Promise<ReflectionAnswer> {
-  const client = new Reflection(address, credentials.createInsecure());
+  const client = new Reflection(address, creds);
   return new Promise<ReflectionAnswer>((resolve, reject) => {
     const call = (client['ServerReflectionInfo'] as (o: object) => ReflectionCall)({ deadline: Date.now() + 5_000 });
     call.on('data', (answer: ReflectionAnswer) => {
@@ -60,6 +63,7 @@ describe('every service serves grpc.health.v1 and server reflection', () => {
   let t: TestCluster;
   beforeAll(async () => {
     t = await startTestCluster({ nodes: 3, rateLimiterPort: 0 });
+    creds = clusterCredentials(t.cluster);
   });
   afterAll(async () => {
     await t?.stop();

@@ -195,7 +195,7 @@ describe('hinted handoff: two of three primaries down in a ring of five', () => 
     // Every acknowledged key in the data of exactly N = 3 nodes (its replicas), and, once the
     // releases after delivery are through, in no node's stand-in copies.
     const holders = async (key: string, standIn: boolean): Promise<number> =>
-      (await Promise.all(nodes.map((a) => readReplica(a, b(key), 5_000, standIn)))).filter((v) => v.some((x) => Buffer.from(x.value).toString() === `v-${key}`)).length;
+      (await Promise.all(nodes.map((a) => readReplica(a, b(key), 5_000, undefined, standIn)))).filter((v) => v.some((x) => Buffer.from(x.value).toString() === `v-${key}`)).length;
     const wrong: string[] = [];
     for (const key of writers.acked.keys()) {
       const n = await holders(key, false);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { type kv } from '@quorumkv/proto';
-import { readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const texts = (res: kv.GetResponse): string[] => res.siblings.map((s) => Buffer.from(s.value).toString()).sort();
@@ -71,7 +71,7 @@ describe('quorumkv over real processes (3 storage nodes, N=3)', () => {
     // refused delete left round-trip in place.
     for (const node of t.cluster.storageNodes) {
       for (const key of [b('big-value'), b('bad-context'), b('big-w')]) {
-        expect(await readReplica(node.process.address, key), `${node.id} ${key.toString()}`).toEqual([]);
+        expect(await readReplica(node.process.address, key, 5_000, clusterCredentials(t.cluster, 'coordinator')), `${node.id} ${key.toString()}`).toEqual([]);
       }
     }
     expect(texts(await t.kv.get({ key: b('round-trip') }))).toEqual(['hello']);
@@ -105,7 +105,7 @@ describe('quorumkv over real processes (3 storage nodes, N=3)', () => {
 
     await t.cluster.restartNode('node-2');
     for (const key of keys) {
-      const versions = await readReplica(t.cluster.node('node-2').process.address, key);
+      const versions = await readReplica(t.cluster.node('node-2').process.address, key, 5_000, clusterCredentials(t.cluster, 'coordinator'));
       expect(versions.map((v) => Buffer.from(v.value).toString()), key.toString()).toEqual([key.toString()]);
     }
   });

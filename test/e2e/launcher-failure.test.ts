@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster, reservePorts } from '@quorumkv/local-cluster';
+import { E2E_TLS } from '../support/test-cluster.js';
 
 /** Pids of live processes whose command line mentions `text` (read from /proc). */
 function processesMentioning(text: string): number[] {
@@ -46,6 +47,7 @@ describe('a cluster that cannot start', () => {
         dataDir,
         metricsPorts: { storageBase: first },
         logToFiles: false,
+        tls: E2E_TLS,
       }).then(
         () => undefined,
         (e: unknown) => e as Error,

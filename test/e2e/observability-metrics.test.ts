@@ -9,10 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { rls } from '@quorumkv/proto';
 import { metricNames } from '@quorumkv/service-kit';
-import { eventually, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, eventually, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+
+/** Plain text, or the dev client's certificate when the cluster runs with TLS. */
+let creds: ChannelCredentials = credentials.createInsecure();
 
 const PROMTOOL = '/usr/bin/promtool';
 const b = (s: string): Buffer => Buffer.from(s);
@@ -54,7 +57,7 @@ descriptors:
 `;
 
 function shouldRateLimit(address: string, client: string): Promise<rls.RateLimitResponse> {
-  const rlsClient = new rls.RateLimitServiceClient(address, credentials.createInsecure());
+  const rlsClient = new rls.RateLimitServiceClient(address, creds);
   const req = rls.RateLimitRequest.fromPartial({ domain: 'metrics_e2e', descriptors: [{ entries: [{ key: 'client', value: client }] }] });
   return new Promise<rls.RateLimitResponse>((resolve, reject) => {
     rlsClient.shouldRateLimit(req, new Metadata(), { deadline: Date.now() + 5_000 }, (err, res) => (err ? reject(err) : resolve(res)));
@@ -74,6 +77,7 @@ describe('Prometheus metrics of every service (3 storage nodes, coordinator, rat
       rulesDir,
       storageArgs: ['--max-siblings', '2', '--sibling-warn', '1'],
     });
+    creds = clusterCredentials(t.cluster);
   });
   afterAll(async () => {
     await t?.stop();

@@ -8,10 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { kv } from '@quorumkv/proto';
 import { startOtlpReceiver, waitUntil, type OtlpReceiver, type ReceivedSpan } from '@quorumkv/service-kit/testing';
-import { startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+
+/** Plain text, or the dev client's certificate when the cluster runs with TLS. */
+let creds: ChannelCredentials = credentials.createInsecure();
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -24,7 +27,7 @@ function clientContext(): { traceId: string; spanId: string; traceparent: string
 }
 
 function tracedPut(address: string, traceparent: string, key: string, value: string): Promise<kv.PutResponse> {
-  const client = new kv.KeyValueServiceClient(address, credentials.createInsecure());
+  const client = new kv.KeyValueServiceClient(address, creds);
   const metadata = new Metadata();
   metadata.set('traceparent', traceparent);
   const req = kv.PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) });
@@ -68,6 +71,7 @@ describe('traces and trace-aware logs over real processes (3 storage nodes, N=3,
       // Warn from the second sibling on: a blind second put then logs while it is served.
       storageArgs: ['--sibling-warn', '1'],
     });
+    creds = clusterCredentials(t.cluster);
   });
   afterAll(async () => {
     await t?.stop();

@@ -15,11 +15,11 @@
  * QKV_OVERLOAD_CHECK_TIMEOUT_MS, QKV_OVERLOAD_IN_FLIGHT and QKV_OVERLOAD_COORDINATOR_ARGS change
  * the run for measuring.
  */
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_OPTIONS, retryAfterMs } from '@quorumkv/client';
 import { kv } from '@quorumkv/proto';
-import { startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const IN_FLIGHT = Number(process.env.QKV_OVERLOAD_IN_FLIGHT ?? 2_000);
 const CHANNELS = 8;
@@ -46,7 +46,7 @@ interface Tally {
 
 /** `IN_FLIGHT` closed loops of puts over `CHANNELS` connections, for `DURATION_MS`. */
 async function drive(address: string): Promise<Tally> {
-  const clients = Array.from({ length: CHANNELS }, (_, i) => new kv.KeyValueServiceClient(address, credentials.createInsecure(), { 'grpc.channel_id': i }));
+  const clients = Array.from({ length: CHANNELS }, (_, i) => new kv.KeyValueServiceClient(address, clusterCredentials(t.cluster), { 'grpc.channel_id': i }));
   const tally: Tally = { byCode: new Map(), retryAfterMissing: 0, calls: 0 };
   const until = Date.now() + DURATION_MS;
   let seq = 0;
@@ -54,7 +54,8 @@ async function drive(address: string): Promise<Tally> {
     const client = clients[w % CHANNELS]!;
     while (Date.now() < until) {
       const md = new Metadata();
-      md.set('x-quorumkv-caller', 'flood');
+      // On TLS the caller is the client certificate's identity (naming another is refused).
+      if (t.cluster.tls === undefined) md.set('x-quorumkv-caller', 'flood');
       const req = kv.PutRequest.fromPartial({ key: Buffer.from(`overload-${process.pid}-${++seq}`), value: VALUE });
       let waitMs = 0;
       const code = await new Promise<string>((resolve) => {

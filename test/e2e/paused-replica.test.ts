@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashRing } from '@quorumkv/ring';
-import { eventually, readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, eventually, readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const REPLICA_TIMEOUT_MS = 400;
 /** The coordinator's default `--vnodes`: the test computes the same preference lists. */
@@ -58,7 +58,7 @@ describe('a storage node paused while writes to it are queued', () => {
 
     const lateMints: string[] = [];
     for (const key of keys) {
-      const versions = await readReplica(paused.process.address, key);
+      const versions = await readReplica(paused.process.address, key, 5_000, clusterCredentials(t.cluster, 'coordinator'));
       if (versions.some((v) => v.dot?.node === PAUSED)) lateMints.push(key.toString());
     }
     expect(lateMints).toEqual([]);

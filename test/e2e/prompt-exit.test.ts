@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, type ServiceProcess } from '@quorumkv/local-cluster';
-import { KvCalls } from '../support/test-cluster.js';
+import { clusterCredentials, E2E_TLS, KvCalls } from '../support/test-cluster.js';
 
 const BOUND_MS = 1_000;
 
@@ -27,8 +27,8 @@ describe('prompt exit after a stop signal', () => {
   let calls: KvCalls;
 
   beforeAll(async () => {
-    cluster = await LocalCluster.start({ nodes: 3, dataDir, rateLimiterPort: 0, env: { LOG_LEVEL: 'info' } });
-    calls = new KvCalls(cluster.address);
+    cluster = await LocalCluster.start({ nodes: 3, dataDir, rateLimiterPort: 0, env: { LOG_LEVEL: 'info' }, tls: E2E_TLS });
+    calls = new KvCalls(cluster.address, clusterCredentials(cluster));
     // Traffic first: streams from the coordinator to every node and to the rate limiter are open.
     for (let i = 0; i < 50; i++) await calls.put({ key: Buffer.from(`k${i}`), value: Buffer.from('v') });
   });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, reservePorts, type PortReservation } from '@quorumkv/local-cluster';
 import { waitUntil } from '@quorumkv/service-kit/testing';
+import { E2E_TLS } from '../support/test-cluster.js';
 
 /**
  * Every port 0: the launcher picks free ones and prints them (npm start's fixed ports may be in
@@ -54,7 +55,9 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   let membership = '';
   let added: ChildProcess | undefined;
   let reservation: PortReservation | undefined;
-  const qkv = (...args: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['--addr', coordinator, ...args]);
+  // With QKV_E2E_TLS=1, `npm start -- --tls` and `qkv --tls-dir <data-dir>/tls`.
+  const tlsArgs = E2E_TLS ? ['--tls-dir', join(dataDir, 'tls')] : [];
+  const qkv = (...args: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['--addr', coordinator, ...tlsArgs, ...args]);
   const local = (...args: string[]): Promise<Run> => run('packages/local-cluster/bin/quorumkv-local.js', [...args, '--data-dir', dataDir]);
   /** Every service pid seen, killed in afterAll should the test end with the cluster still up. */
   const seen = new Set<number>();
@@ -77,7 +80,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   beforeAll(async () => {
     // In a process group of its own, as a shell runs `npm start` in the foreground: Ctrl-C is a
     // SIGINT to that whole group.
-    const child = spawn(process.execPath, [join(repoRoot, 'packages/local-cluster/dist/main.js'), '--data-dir', dataDir, ...FREE_PORTS], {
+    const child = spawn(process.execPath, [join(repoRoot, 'packages/local-cluster/dist/main.js'), '--data-dir', dataDir, ...FREE_PORTS, ...(E2E_TLS ? ['--tls'] : [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -127,7 +130,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
   });
 
   it('qkv cluster status lists every member: the three storage nodes NORMAL and alive, the coordinator, the rate limiter, the membership service and the anti-entropy worker', async () => {
-    const status = await run('packages/client/bin/qkv.js', ['cluster', 'status', '--json', '--membership', membership]);
+    const status = await run('packages/client/bin/qkv.js', ['cluster', 'status', '--json', '--membership', membership, ...tlsArgs]);
     expect(status, status.stderr).toMatchObject({ code: 0 });
     const doc = JSON.parse(status.stdout) as { members: { id: string; role: string; liveness: string; ringState: string | null; ownedShare: number }[] };
     const storage = doc.members.filter((m) => m.role === 'storage');
@@ -149,7 +152,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     // The printed command, on a port reserved for this test instead of the next fixed one.
     const args = printed.split(' ').map((a) => a.replace(/^127\.0\.0\.1:710\d$/, `127.0.0.1:${port}`));
     added = spawn(process.execPath, [join(repoRoot, 'services/storage-node/bin/quorumkv-storage-node.js'), ...args, '--metrics-listen', '127.0.0.1:0'], { stdio: 'ignore' });
-    const cluster = (...a: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['cluster', ...a, '--membership', membership]);
+    const cluster = (...a: string[]): Promise<Run> => run('packages/client/bin/qkv.js', ['cluster', ...a, '--membership', membership, ...tlsArgs]);
     await waitUntil(async () => /node-4 .* alive +normal/.test((await cluster('status')).stdout), 30_000, 'node-4 to join the ring and become NORMAL');
     const transfers = await cluster('transfers');
     expect(transfers.stdout).toMatch(/^no ranges moving/);

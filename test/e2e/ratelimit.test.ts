@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kv } from '@quorumkv/proto';
 import { QuorumKvClient, RateLimitedError, type RetryEvent } from '@quorumkv/client';
-import { startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, clusterSdkOptions, E2E_TLS, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const RULES = `
 domain: quorumkv
@@ -49,8 +49,10 @@ describe('rate limiting through the coordinator (real processes)', () => {
   beforeAll(async () => {
     rulesDir = mkdtempSync(join(tmpdir(), 'qkv-e2e-rules-'));
     writeFileSync(join(rulesDir, 'quorumkv.yaml'), RULES);
-    t = await startTestCluster({ nodes: 3, replicationFactor: 3, rateLimiterPort: 0, rulesDir });
-    client = new kv.KeyValueServiceClient(t.cluster.address, credentials.createInsecure());
+    // With TLS, these callers name themselves in metadata, as callers without a certificate do
+    // (one with a certificate counts as its identity: see tls.test.ts): client certificates optional.
+    t = await startTestCluster({ nodes: 3, replicationFactor: 3, rateLimiterPort: 0, rulesDir, ...(E2E_TLS ? { coordinatorArgs: ['--tls-client-certs', 'optional'] } : {}) });
+    client = new kv.KeyValueServiceClient(t.cluster.address, clusterCredentials(t.cluster, 'anonymous'));
   });
   afterAll(async () => {
     client?.close();
@@ -79,7 +81,7 @@ describe('rate limiting through the coordinator (real processes)', () => {
   });
 
   it('surfaces RateLimitedError with retryAfterMs from the SDK when the wait outlasts the deadline', async () => {
-    const sdk = new QuorumKvClient({ address: t.cluster.address, caller: 'sdk-tight', deadlineMs: 3_000 });
+    const sdk = new QuorumKvClient({ address: t.cluster.address, caller: 'sdk-tight', deadlineMs: 3_000, ...clusterSdkOptions(t.cluster, 'anonymous') });
     try {
       await sdk.put('sdk-1', 'v');
       await sdk.put('sdk-2', 'v');
@@ -100,7 +102,7 @@ describe('rate limiting through the coordinator (real processes)', () => {
 
   it('backs off in the SDK as retry-after says, then succeeds', async () => {
     const retries: RetryEvent[] = [];
-    const sdk = new QuorumKvClient({ address: t.cluster.address, caller: 'sdk-bucket', deadlineMs: 5_000, onRetry: (e) => retries.push(e) });
+    const sdk = new QuorumKvClient({ address: t.cluster.address, caller: 'sdk-bucket', deadlineMs: 5_000, onRetry: (e) => retries.push(e), ...clusterSdkOptions(t.cluster, 'anonymous') });
     try {
       await sdk.put('bucket-1', 'v');
       const started = Date.now();

@@ -7,27 +7,44 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { ClusterViewClient } from '@quorumkv/cluster-view';
 import { TestWatchServer } from '@quorumkv/cluster-view/testing';
-import { repoRoot, reservePorts, ServiceProcess, serviceEntry, type PortReservation } from '@quorumkv/local-cluster';
+import { devTlsArgs, repoRoot, reservePorts, ServiceProcess, serviceEntry, type DevServiceRole, type PortReservation } from '@quorumkv/local-cluster';
 import { waitUntil } from '@quorumkv/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KvCalls, readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, KvCalls, readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
+
+let t: TestCluster;
+/** `--tls-dir` for qkv when the cluster runs on TLS (QKV_E2E_TLS=1). */
+let qkvTls: string[] = [];
+
+/** The certificate flags of a service the test starts itself (none without TLS). */
+function tlsArgs(role: DevServiceRole): string[] {
+  return t.cluster.tls === undefined ? [] : devTlsArgs(t.cluster.tls, role);
+}
+
+/** A stand-in membership service's credentials: on TLS, the membership certificate. */
+function membershipServerCredentials(): ServerCredentials {
+  const tls = t.cluster.tls;
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  const own = tls.services.membership;
+  return ServerCredentials.createSsl(readFileSync(tls.ca), [{ private_key: readFileSync(own.key), cert_chain: readFileSync(own.cert) }], true);
+}
 
 /** `qkv …` as a user runs it; resolves with its exit code and output. */
 function qkv(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [join(repoRoot, 'packages/client/bin/qkv.js'), ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [join(repoRoot, 'packages/client/bin/qkv.js'), ...args, ...qkvTls], { timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
 }
 
 describe('a ring that changes under a running coordinator (real processes)', () => {
-  let t: TestCluster;
   let ports: PortReservation;
   let view: ClusterViewClient;
   const extra: ServiceProcess[] = [];
@@ -37,7 +54,8 @@ describe('a ring that changes under a running coordinator (real processes)', () 
   beforeAll(async () => {
     t = await startTestCluster({ nodes: 3, replicationFactor: 3 });
     ports = await reservePorts(2);
-    view = new ClusterViewClient({ seeds: [t.cluster.membershipAddress], watcherId: 'test', role: 'anti-entropy' });
+    if (t.cluster.tls !== undefined) qkvTls = ['--tls-dir', t.cluster.tls.dir];
+    view = new ClusterViewClient({ seeds: [t.cluster.membershipAddress], watcherId: 'test', role: 'anti-entropy', credentials: clusterCredentials(t.cluster, 'anti-entropy') });
     view.start();
     await view.waitForView(10_000);
   });
@@ -60,7 +78,7 @@ describe('a ring that changes under a running coordinator (real processes)', () 
     const node4 = await ServiceProcess.start({
       name: 'node-4',
       entry: serviceEntry('storage-node'),
-      args: ['--id', 'node-4', '--listen', address, '--data-dir', join(t.dataDir, 'node-4'), '--seeds', membership, '--no-auto-join', '--metrics-listen', '127.0.0.1:0'],
+      args: ['--id', 'node-4', '--listen', address, '--data-dir', join(t.dataDir, 'node-4'), '--seeds', membership, '--no-auto-join', '--metrics-listen', '127.0.0.1:0', ...tlsArgs('storage-node')],
       env: { LOG_LEVEL: 'warn' },
       logFile: join(t.dataDir, 'logs', 'node-4.log'),
     });
@@ -98,7 +116,7 @@ describe('a ring that changes under a running coordinator (real processes)', () 
     // after the answer: wait for it rather than read once.
     for (const key of gained) {
       const holds = async (): Promise<boolean> => {
-        const versions = await readReplica(address, b(key));
+        const versions = await readReplica(address, b(key), 5_000, clusterCredentials(t.cluster, 'coordinator'));
         return versions.length === 1 && Buffer.from(versions[0]!.value).toString() === `v${key.slice(7)}`;
       };
       await waitUntil(holds, 10_000, `node-4 to hold ${key} as a pending target`);
@@ -124,16 +142,16 @@ describe('a ring that changes under a running coordinator (real processes)', () 
     // A coordinator whose membership service (a stand-in the test controls) serves this epoch.
     const fake = new TestWatchServer({ ring: current.ring.snapshot });
     fakes.push(fake);
-    const seeds = await fake.listen();
+    const seeds = await fake.listen(0, membershipServerCredentials());
     const held = await ServiceProcess.start({
       name: 'held-coordinator',
       entry: serviceEntry('coordinator'),
-      args: ['--listen', `127.0.0.1:${ports.ports[1]}`, '--seeds', seeds, '--context-keys-file', t.cluster.contextKeysFile, '--ring-wait-ms', '1500', '--metrics-listen', '127.0.0.1:0'],
+      args: ['--listen', `127.0.0.1:${ports.ports[1]}`, '--seeds', seeds, '--context-keys-file', t.cluster.contextKeysFile, '--ring-wait-ms', '1500', '--metrics-listen', '127.0.0.1:0', ...tlsArgs('coordinator')],
       env: { LOG_LEVEL: 'warn' },
       logFile: join(t.dataDir, 'logs', 'held-coordinator.log'),
     });
     extra.push(held);
-    const kv = new KvCalls(held.address);
+    const kv = new KvCalls(held.address, clusterCredentials(t.cluster));
     calls.push(kv);
     await waitUntil(() => kv.put({ key: b('held-0'), value: b('x') }).then(() => true, () => false), 15_000, 'the held coordinator to serve');
 

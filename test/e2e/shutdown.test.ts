@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { ServiceProcess, serviceEntry } from '@quorumkv/local-cluster';
+import { devTlsArgs, ServiceProcess, serviceEntry } from '@quorumkv/local-cluster';
 import { waitUntil } from '@quorumkv/service-kit/testing';
-import { eventually, KvCalls, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, eventually, KvCalls, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const GRACE_MS = 5_000;
 const WORKERS = 16;
@@ -104,11 +104,12 @@ describe('SIGTERM under load (3 storage nodes, N=3, W=2, two coordinators)', () 
         t.cluster.contextKeysFile,
         '--grace-ms',
         String(GRACE_MS),
+        ...(t.cluster.tls === undefined ? [] : devTlsArgs(t.cluster.tls, 'coordinator')),
       ],
       env: { LOG_LEVEL: 'warn' },
     });
     a = t.kv;
-    b = new KvCalls(coordinatorB.address);
+    b = new KvCalls(coordinatorB.address, clusterCredentials(t.cluster));
     // B serves once its streams are up.
     await eventually(() => b.put({ key: Buffer.from('probe-b'), value: Buffer.from('x') }).then(() => undefined), 15_000);
   });

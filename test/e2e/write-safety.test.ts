@@ -10,7 +10,7 @@ import { QuorumKvClient, UnavailableError } from '@quorumkv/client';
 import { storage, type kv } from '@quorumkv/proto';
 import { readFileSync } from 'node:fs';
 import { ContextCodec, parseContextKeys, type ClockEntry } from '@quorumkv/vclock';
-import { readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { clusterCredentials, clusterSdkOptions, readReplica, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const texts = (res: kv.GetResponse): string[] => res.siblings.map((s) => Buffer.from(s.value).toString()).sort();
@@ -108,7 +108,7 @@ describe('a crafted causal context (issue 9, hole 1)', () => {
     // No counter jumped: every dot any replica holds is a small number.
     for (const node of t.cluster.storageNodes) {
       for (let i = 0; i < 30; i++) {
-        for (const v of await readReplica(node.process.address, b(`after-${i}`))) expect(v.dot?.counter ?? 0n).toBeLessThan(1_000n);
+        for (const v of await readReplica(node.process.address, b(`after-${i}`), 5_000, clusterCredentials(t.cluster, 'coordinator'))) expect(v.dot?.counter ?? 0n).toBeLessThan(1_000n);
       }
     }
   });
@@ -122,7 +122,7 @@ describe('a write that misses W with a node down (issue 9, hole 3)', () => {
     const victim = t.cluster.node('node-3');
     victim.process.kill('SIGKILL');
     await victim.process.exited();
-    sdk = new QuorumKvClient({ address: t.cluster.address, deadlineMs: 20_000, retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 } });
+    sdk = new QuorumKvClient({ address: t.cluster.address, deadlineMs: 20_000, retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 }, ...clusterSdkOptions(t.cluster) });
   });
   afterAll(async () => {
     sdk?.close();
@@ -131,7 +131,7 @@ describe('a write that misses W with a node down (issue 9, hole 3)', () => {
 
   const live = ['node-1', 'node-2'];
   async function versionsOn(node: string, key: Buffer): Promise<storage.Version[]> {
-    return readReplica(t.cluster.node(node).process.address, key);
+    return readReplica(t.cluster.node(node).process.address, key, 5_000, clusterCredentials(t.cluster, 'coordinator'));
   }
 
   it('is UNAVAILABLE saying it is stored on 2 of 3 replicas and may be visible, and a Get returns it', async () => {

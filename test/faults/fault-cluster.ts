@@ -1,6 +1,7 @@
 /**
- * A quorumkv cluster for fault injection: three storage nodes, three rate-limiter replicas and a
- * coordinator, each a real process (`services/<name>/dist/main.js`, started by local-cluster's
+ * A quorumkv cluster for fault injection: a membership service, three storage nodes that join
+ * its ring, three rate-limiter replicas, a coordinator that follows the ring (and, when a
+ * schedule needs it, the anti-entropy worker), each a real process (`services/<name>/dist/main.js`, started by local-cluster's
  * `ServiceProcess`) inside its own network namespace, with a wall clock the suite can skew and,
  * when asked, a shaping proxy on every link. It can kill -9, restart, pause and resume any of
  * them; partitions are the network's business (`Partitions` in netns.ts).
@@ -9,26 +10,32 @@
  * (7000 gRPC, 9000 metrics): no other process can hold them, and a restarted service comes
  * back where its peers expect it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ServiceProcess, ensureContextKeys, serviceEntry, serviceNodeArgs, type ServiceProcessSpec } from '@quorumkv/local-cluster';
 import { LinkProxy, NEUTRAL_SHAPE, type LinkShape } from './link-proxy.js';
 import type { Member, NetworkLayout } from './netns.js';
+import { isNormal, ringSettles } from './ring-control.js';
 
 export const SERVICE_PORT = 7000;
 const METRICS_PORT = 9000;
 /** In a namespace with proxies, the proxy for the link to member i listens on 127.0.0.1:(17000 + i). */
 const PROXY_BASE_PORT = 17000;
 
-export type ServiceKind = 'storage-node' | 'coordinator' | 'rate-limiter';
+export type ServiceKind = 'storage-node' | 'coordinator' | 'rate-limiter' | 'membership' | 'anti-entropy';
 
 /** The processes of the cluster, by member name. */
 export const STORAGE_NODES = ['node-1', 'node-2', 'node-3'] as const;
 export const RATE_LIMITERS = ['rl-1', 'rl-2', 'rl-3'] as const;
-/** Every member of the fault network: the driver (`ctl`) first, then the services. */
-export const MEMBERS = ['ctl', 'coordinator', ...STORAGE_NODES, ...RATE_LIMITERS] as const;
+/** A storage node that a ring schedule adds while it runs (its namespace exists in every run). */
+export const SPARE_NODE = 'node-4';
+/**
+ * Every member of the fault network: the driver (`ctl`) first, then the services; the ring
+ * mode's members last, so the others keep their addresses.
+ */
+export const MEMBERS = ['ctl', 'coordinator', ...STORAGE_NODES, ...RATE_LIMITERS, 'membership', 'anti-entropy', SPARE_NODE] as const;
 
 export interface FaultClusterOptions {
   readonly layout: NetworkLayout;
@@ -39,6 +46,8 @@ export interface FaultClusterOptions {
   /** Put a shaping proxy on every link (slow-links schedules). */
   readonly proxied: boolean;
   readonly seed: number;
+  /** Also run the anti-entropy worker (the schedules that call `qkv repair`). @default false */
+  readonly antiEntropy?: boolean;
 }
 
 /** One service: how to start it again, and the process running now. */
@@ -76,19 +85,61 @@ export class FaultCluster {
     mkdirSync(join(options.runDir, 'clock'), { recursive: true });
     try {
       if (options.proxied) await c.startProxies();
-      const launches = [
-        ...STORAGE_NODES.map((n) => c.launch(n, 'storage-node')),
-        ...RATE_LIMITERS.map((r) => c.launch(r, 'rate-limiter')),
-        c.launch('coordinator', 'coordinator'),
-      ];
-      // Every start settles before judging, so none outlives a failed start unstopped.
-      const failed = (await Promise.allSettled(launches)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      await c.startRing();
       return c;
     } catch (err) {
       await c.stop();
       throw err;
     }
+  }
+
+  /**
+   * The membership service first (every other process is seeded with it), then the storage nodes
+   * (each joins the ring by itself), the rate limiters and the coordinator at once; then the wait
+   * until the ring holds the three nodes NORMAL with nothing moving, and the worker.
+   */
+  private async startRing(): Promise<void> {
+    await this.launch('membership', 'membership');
+    const launches = [
+      ...STORAGE_NODES.map((n) => this.launch(n, 'storage-node')),
+      ...RATE_LIMITERS.map((r) => this.launch(r, 'rate-limiter')),
+      this.launch('coordinator', 'coordinator'),
+    ];
+    // Every start settles before judging, so none outlives a failed start unstopped.
+    const failed = (await Promise.allSettled(launches)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await ringSettles(this.membershipAddress, (ring) => STORAGE_NODES.every((n) => isNormal(ring, n)), 90_000);
+    if (this.options.antiEntropy) await this.launch('anti-entropy', 'anti-entropy');
+  }
+
+  /** The membership service's address (ring mode). */
+  get membershipAddress(): string {
+    return this.direct('membership');
+  }
+
+  /** The anti-entropy worker's admin address (ring mode). */
+  get antiEntropyAddress(): string {
+    return this.direct('anti-entropy');
+  }
+
+  /** Starts a storage node that was not running yet (ring mode: it joins the ring by itself). */
+  async addStorageNode(name: string): Promise<void> {
+    if (this.services.has(name)) throw new Error(`${name} is already in the fault cluster`);
+    await this.launch(name, 'storage-node');
+  }
+
+  /** Stops a storage node for good (SIGTERM) and forgets it: a decommissioned node's end. */
+  async removeStorageNode(name: string): Promise<void> {
+    const s = this.service(name);
+    if (s.paused) this.resume(name);
+    await s.process.stop(2_000);
+    this.services.delete(name);
+  }
+
+  /** Deletes a (stopped) storage node's data folder: a disk replaced under the same id. */
+  wipe(name: string): void {
+    if (this.service(name).process.running) throw new Error(`${name} is running: kill it before wiping its data`);
+    rmSync(join(this.options.runDir, 'data', name), { recursive: true, force: true });
   }
 
   /** Where clients reach the coordinator (through the client link's proxy when proxied). */
@@ -183,22 +234,29 @@ export class FaultCluster {
   private async launch(name: string, kind: ServiceKind): Promise<void> {
     const m = this.member(name);
     const listen = [`--listen`, `${m.ip}:${SERVICE_PORT}`, '--metrics-listen', `${m.ip}:${METRICS_PORT}`, '--grace-ms', '1000'];
-    const args =
-      kind === 'storage-node'
-        ? ['--id', name, ...listen, '--data-dir', join(this.options.runDir, 'data', name)]
-        : kind === 'rate-limiter'
-          ? ['--id', name, ...listen, '--rules', this.options.rulesDir, '--replicas', RATE_LIMITERS.map((r) => `${r}=${this.via(name, r)}`).join(',')]
-          : [
-              ...listen,
-              '--nodes',
-              STORAGE_NODES.map((n) => `${n}=${this.via(name, n)}`).join(','),
-              '--replication-factor',
-              '3',
-              '--rate-limiter',
-              this.via(name, 'rl-1'),
-              '--context-keys-file',
-              ensureContextKeys(this.options.runDir),
-            ];
+    const seeds = ['--seeds', this.direct('membership')];
+    const args = ((): string[] => {
+      switch (kind) {
+        case 'storage-node':
+          return ['--id', name, ...listen, '--data-dir', join(this.options.runDir, 'data', name), ...seeds];
+        case 'rate-limiter':
+          return ['--id', name, ...listen, '--rules', this.options.rulesDir, '--replicas', RATE_LIMITERS.map((r) => `${r}=${this.via(name, r)}`).join(',')];
+        case 'membership':
+          return [...listen, '--data-dir', join(this.options.runDir, 'data', name), '--replication-factor', '3'];
+        case 'anti-entropy':
+          // A pass every 10 s: the worker also repairs on its own between the suite's requests.
+          return [...listen, ...seeds, '--period-ms', '10000'];
+        case 'coordinator':
+          return [
+            ...listen,
+            ...seeds,
+            '--rate-limiter',
+            this.via(name, 'rl-1'),
+            '--context-keys-file',
+            ensureContextKeys(this.options.runDir),
+          ];
+      }
+    })();
     writeFileSync(this.clockFile(name), '0');
     const spec: ServiceProcessSpec = {
       name,

@@ -17,7 +17,7 @@ import { suiteNamespaces } from './netns.js';
 
 const cli = fileURLToPath(new URL('../dist/faults/cli.js', import.meta.url));
 const SEED = process.env['QKV_FAULTS_SEED'] ?? '1';
-/** Seconds of faults per schedule: 7 schedules of ~20 s each (start, faults, recovery, checks). */
+/** Seconds of faults per schedule: each schedule of the short pass takes 20–50 s (start, faults, recovery, checks). */
 const SHORT_S = '6';
 /** Bound on one schedule's run, start-up and teardown included. */
 const RUN_BOUND_MS = 90_000;
@@ -64,8 +64,8 @@ describe('npm run faults', () => {
     expect(r.stderr).toContain('needs root');
   });
 
-  describe(`short pass of every schedule (${SHORT_S} s of faults each, seed ${SEED})`, () => {
-    for (const schedule of SCHEDULES) {
+  describe(`short pass of every schedule under a minute (${SHORT_S} s of faults each, seed ${SEED})`, () => {
+    for (const schedule of SCHEDULES.filter((s) => s.shortPass !== false)) {
       it(
         `${schedule.name}: no acknowledged write lost, no value never written, no superseded sibling returned, every replica converged, every rate-limit window within its limit; nothing left behind`,
         async () => {

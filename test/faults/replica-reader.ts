@@ -40,7 +40,8 @@ export async function readFromReplica(address: string, keys: readonly string[], 
       stream.on('end', () => finish('stream ended'));
       for (let i = 0; i < keys.length; i += BATCH) {
         const requests = keys.slice(i, i + BATCH).map((key, j) =>
-          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs: requestTimeoutMs, op: { $case: 'read', read: { key: Buffer.from(key), standIn: false } } }),
+          // Routed by no ring: the highest epoch, which a node's epoch fence never refuses.
+          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs: requestTimeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key: Buffer.from(key), standIn: false } } }),
         );
         stream.write({ requests });
       }

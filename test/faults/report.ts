@@ -43,7 +43,9 @@ export function verdict(r: Omit<ScheduleResult, 'failures' | 'ok'>): { failures:
   if (r.convergence.unconverged.length > 0) failures.push(`${r.convergence.unconverged.length} key(s) not converged within ${r.convergence.boundMs} ms`);
   const unread = r.setFull.unread.length + r.siblings.unread.length;
   if (unread > 0) failures.push(`${unread} key(s) could not be read after heal, so their writes were not checked`);
-  for (const v of r.rateLimit.violations) failures.push(`rate limit: ${v.key} admitted ${v.maxAdmitted} in one window, limit ${v.limit} (stated error ${r.rateLimit.statedError})`);
+  for (const v of r.rateLimit.violations) {
+    failures.push(`rate limit: ${v.key} admitted ${v.maxAdmitted} in one window, limit ${v.limit} (stated error ${r.rateLimit.statedError}, ${v.changes} ownership change(s): at most ${v.allowed})`);
+  }
   return { failures, ok: failures.length === 0 };
 }
 
@@ -61,7 +63,8 @@ export function formatTable(results: readonly ScheduleResult[]): string {
     String(r.setFull.unexpected.length + r.siblings.unexpected.length),
     String(r.siblings.resurrected.length),
     r.convergence.timeToConvergeMs === undefined ? `> ${r.convergence.boundMs}` : String(r.convergence.timeToConvergeMs),
-    r.rateLimit.worstRatio.toFixed(2),
+    // The bound beside the ratio where an owner lost its counts in that window (1 + changes).
+    r.rateLimit.worstAllowedRatio > 1 ? `${r.rateLimit.worstRatio.toFixed(2)} (≤ ${r.rateLimit.worstAllowedRatio.toFixed(2)})` : r.rateLimit.worstRatio.toFixed(2),
     String(r.rateLimit.failOpen),
     r.ok ? 'pass' : 'FAIL',
   ]);
@@ -87,7 +90,7 @@ export function formatDetails(r: ScheduleResult, examples = 5): string {
   const l = r.rateLimit;
   out.push(
     `  rate limit: ${l.checks} checks, ${l.admitted} admitted by the owner, ${l.failOpen} fail-open, ${l.over} over limit, ${l.errors} unanswered; worst window ` +
-      l.keys.map((k) => `${k.key} ${k.maxAdmitted}/${k.limit}`).join(', ') +
+      l.keys.map((k) => `${k.key} ${k.maxAdmitted}/${k.limit}${k.changes > 0 ? ` (${k.changes} ownership change(s): at most ${k.allowed})` : ''}`).join(', ') +
       (l.unplaced > 0 ? `; ${l.unplaced} admitted decisions not placed in a window (a call that took half a window or more)` : ''),
   );
   const show = <T>(label: string, items: readonly T[], fmt: (x: T) => string): void => {
@@ -101,7 +104,7 @@ export function formatDetails(r: ScheduleResult, examples = 5): string {
   show('superseded siblings returned', h.resurrected, (x) => `${x.key}: "${x.value}" read at ${x.readMs} ms, superseded by "${x.supersededBy}" acknowledged at ${x.ackMs} ms`);
   show('keys not converged', c.unconverged, (x) => `${x.key}: ${Object.entries(x.replicas).map(([n, v]) => `${n} [${v}]`).join('; ')}`);
   show('keys not read after heal', [...s.unread, ...h.unread], (x) => x);
-  show('rate-limit windows over the bound', l.violations, (x) => `${x.key}: ${x.maxAdmitted} admitted in the window ending at ${x.windowEndMs} ms, limit ${x.limit}`);
+  show('rate-limit windows over the bound', l.violations, (x) => `${x.key}: ${x.maxAdmitted} admitted in the window ending at ${x.windowEndMs} ms, limit ${x.limit}, at most ${x.allowed} with ${x.changes} ownership change(s)`);
   if (!r.ok) out.push(`  faults: ${r.nemesis.map((e) => `${e.atMs.toFixed(0)} ms ${e.action}`).join('; ')}`);
   return out.join('\n');
 }

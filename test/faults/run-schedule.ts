@@ -8,11 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuorumKvClient } from '@quorumkv/client';
 import { repoRoot } from '@quorumkv/local-cluster';
+import { limiterOwners, ownershipChanges } from './checkers/limiter-owners.js';
 import { checkRateLimit } from './checkers/rate-limit.js';
 import { checkSetFull } from './checkers/set-full.js';
 import { checkSiblings } from './checkers/siblings.js';
 import { converge, forEachLimited } from './checkers/convergence.js';
-import { FaultCluster, RATE_LIMITERS, STORAGE_NODES } from './fault-cluster.js';
+import { FaultCluster, RATE_LIMITERS } from './fault-cluster.js';
 import { History } from './history.js';
 import { type NetworkLayout, Partitions } from './netns.js';
 import { Random } from './random.js';
@@ -20,7 +21,7 @@ import { verdict, type ScheduleResult } from './report.js';
 import type { Schedule } from './schedules.js';
 import { HotKeys } from './workloads/hot-keys.js';
 import { StopSignal } from './workloads/pacing.js';
-import { LIMIT_RULES, RateLimitChecks, RECONNECT_PROMPTLY } from './workloads/rate-limit-checks.js';
+import { LIMIT_DOMAIN, LIMIT_RULES, RateLimitChecks, RECONNECT_PROMPTLY } from './workloads/rate-limit-checks.js';
 import { readKey, SetAdds } from './workloads/set-adds.js';
 
 export interface RunOptions {
@@ -47,13 +48,15 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
   const log = (line: string): void => options.log(`[${schedule.name} +${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`);
   const random = (label: string): Random => new Random(options.seed, `${schedule.name}:${label}`);
   const partitions = new Partitions(options.layout);
+  const rulesDir = join(repoRoot, 'test', 'faults', 'rules');
   log(`starting the cluster${schedule.proxied ? ' (a proxy on every link)' : ''}`);
   const cluster = await FaultCluster.start({
     layout: options.layout,
     runDir: options.runDir,
-    rulesDir: join(repoRoot, 'test', 'faults', 'rules'),
+    rulesDir,
     proxied: schedule.proxied,
     seed: options.seed,
+    antiEntropy: schedule.antiEntropy === true,
   });
   const kv = new QuorumKvClient({
     address: cluster.coordinatorAddress,
@@ -93,11 +96,13 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     log(`quiesce: read repair until every replica agrees (T = ${CONVERGE_BOUND_MS / 1000} s)`);
     history.note('quiesce');
     const keys = [...set.keys, ...hot.keys];
-    const convergence = await converge(keys, { replicas: new Map(STORAGE_NODES.map((n) => [n, cluster.direct(n)])), kv, boundMs: CONVERGE_BOUND_MS });
+    // The storage nodes running now: a ring schedule may have added one and decommissioned another.
+    const replicas = new Map(cluster.names('storage-node').map((n) => [n, cluster.direct(n)]));
+    const convergence = await converge(keys, { replicas, kv, boundMs: CONVERGE_BOUND_MS });
     log(`final reads of ${keys.length} keys`);
     await forEachLimited(keys, 16, async (key) => {
       // A final read that fails is tried twice more: it is the evidence, not a workload op.
-      for (let attempt = 0; attempt < 3; attempt++) if ((await readKey(kv, history, -1, key, { final: true })) !== undefined) return;
+      for (let attempt = 0; attempt < 3; attempt++) if ((await readKey(kv, history, -1, key, { final: true, ...(schedule.finalReadAll ? { consistency: 'all' as const } : {}) })) !== undefined) return;
     });
 
     // The raw history stays beside the logs (kept with --keep) for a post-mortem.
@@ -105,7 +110,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     log('checking the history');
     const setFull = checkSetFull(history.of('add'), history.of('read'));
     const siblings = checkSiblings(history.of('update'), history.of('read'));
-    const rateLimit = checkRateLimit(history.of('limit'), LIMIT_RULES);
+    const owners = limiterOwners(join(rulesDir, 'faults.yaml'), LIMIT_DOMAIN, LIMIT_RULES, RATE_LIMITERS);
+    const rateLimit = checkRateLimit(history.of('limit'), LIMIT_RULES, ownershipChanges(history.nemesis, owners));
     const result: Omit<ScheduleResult, 'failures' | 'ok'> = {
       schedule: schedule.name,
       seed: options.seed,

@@ -5,11 +5,12 @@
  * `FaultCluster.healProcesses` and `Partitions.heal`).
  */
 import type { FaultCluster } from './fault-cluster.js';
-import { RATE_LIMITERS, STORAGE_NODES } from './fault-cluster.js';
+import { RATE_LIMITERS, SPARE_NODE, STORAGE_NODES } from './fault-cluster.js';
 import type { History } from './history.js';
 import type { LinkShape } from './link-proxy.js';
 import type { Partitions } from './netns.js';
 import type { Random } from './random.js';
+import { decommission, isNormal, repairNode, ringSettles } from './ring-control.js';
 import type { StopSignal } from './workloads/pacing.js';
 
 export interface NemesisContext {
@@ -25,6 +26,15 @@ export interface Schedule {
   readonly description: string;
   /** Start the cluster with a shaping proxy on every link. */
   readonly proxied: boolean;
+  /** Run the anti-entropy worker too (for `qkv repair`). */
+  readonly antiEntropy?: boolean;
+  /** Make the final reads at R=ALL: every acknowledged write must be readable from every replica. */
+  readonly finalReadAll?: boolean;
+  /**
+   * Whether `npm test`'s short pass runs it (a schedule goes there only if it completes in under
+   * a minute here; the others run with `npm run faults`). @default true
+   */
+  readonly shortPass?: boolean;
   /** Injects faults until `ctx.stop`. */
   run(ctx: NemesisContext): Promise<void>;
 }
@@ -132,6 +142,53 @@ const slowLinks: Fault = async ({ cluster, history, rng }) => {
   };
 };
 
+/** How long a ring change (ranges streamed, commit) may take on a loaded machine. */
+const RING_CHANGE_MS = 120_000;
+
+/**
+ * Joins the spare node while the clients write, then decommissions one of the first three, and
+ * stops it once it is LEFT (its ranges streamed to their new owners). Both changes run to the
+ * end whatever the duration: the schedule's point is the moves; only the calm between them is
+ * cut short.
+ */
+async function joinLeave(ctx: NemesisContext): Promise<void> {
+  const { cluster, history, rng, stop } = ctx;
+  await stop.sleep(rng.between(1_000, 3_000));
+  history.note(`join ${SPARE_NODE}`);
+  await cluster.addStorageNode(SPARE_NODE);
+  await ringSettles(cluster.membershipAddress, (ring) => isNormal(ring, SPARE_NODE), RING_CHANGE_MS);
+  history.note(`${SPARE_NODE} NORMAL`);
+  await stop.sleep(rng.between(1_000, 3_000));
+  const leaving = rng.pick(STORAGE_NODES);
+  history.note(`decommission ${leaving}`);
+  await decommission(cluster.membershipAddress, leaving);
+  await ringSettles(cluster.membershipAddress, (ring) => ring.member(leaving)?.state !== 'normal' && ring.member(leaving)?.state !== 'leaving', RING_CHANGE_MS);
+  history.note(`${leaving} left; stopped`);
+  await cluster.removeStorageNode(leaving);
+}
+
+/**
+ * A replica whose disk is replaced: kill -9 a storage node, delete its data folder, let the
+ * clients write for a while, start it again with the same id (a new incarnation, empty), and
+ * repair its ranges (`qkv repair --node`) until the pass finished. Then every acknowledged key
+ * must be readable at R=ALL.
+ */
+async function wipedReplica(ctx: NemesisContext): Promise<void> {
+  const { cluster, history, rng, stop } = ctx;
+  await stop.sleep(rng.between(1_000, 3_000));
+  const victim = rng.pick(STORAGE_NODES);
+  history.note(`kill -9 ${victim}`);
+  await cluster.kill(victim);
+  history.note(`wipe ${victim}`);
+  cluster.wipe(victim);
+  await stop.sleep(rng.between(1_000, 3_000));
+  history.note(`restart ${victim}`);
+  await cluster.restart(victim);
+  history.note(`qkv repair --node ${victim}`);
+  const repair = await repairNode(cluster.antiEntropyAddress, victim, RING_CHANGE_MS);
+  history.note(`repair of ${victim} complete: ${repair.keysRepaired} keys repaired in ${repair.passes} pass(es)`);
+}
+
 function schedule(name: string, description: string, fault: Fault, calmMs: [number, number], faultMs: [number, number], proxied = false): Schedule {
   return { name, description, proxied, run: (ctx) => cycle(ctx, fault, calmMs, faultMs) };
 }
@@ -145,6 +202,27 @@ export const SCHEDULES: readonly Schedule[] = [
   schedule('partition-coordinator-majority', 'cut the coordinator off from two storage nodes (a majority) for 1-3 s', partitionCoordinatorFrom(2), [500, 1500], [1000, 3000]),
   schedule('clock-skew', "move 1-3 services' wall clocks up to 30 s either way, every 1-2.5 s; half go back each round", skewClocks, [500, 1000], [500, 1500]),
   schedule('slow-links', 'through a proxy on every link: 20-300 ms delay, jitter, loss as retransmission stalls, 32 KB/s, or a cut, on 1-3 links for 1-3 s', slowLinks, [500, 1500], [1000, 3000], true),
+  {
+    name: 'join-leave',
+    description: `join ${SPARE_NODE}, then decommission one of the first three and stop it once LEFT; final reads at R=ALL (not in npm test: ~2 min)`,
+    proxied: false,
+    finalReadAll: true,
+    // About 110 s even at 6 s of faults (two ring changes with their transfers on a loaded box).
+    shortPass: false,
+    run: joinLeave,
+  },
+  {
+    name: 'wiped-replica',
+    description: 'kill -9 a storage node, wipe its data, restart it with the same id, qkv repair --node it; final reads at R=ALL (not in npm test yet)',
+    proxied: false,
+    antiEntropy: true,
+    finalReadAll: true,
+    // Under a minute when its repair completes, but not reliably yet: in some runs (seed 11 every
+    // time, seed 1 once in three) the worker keeps the restarted node "down (failure detection)"
+    // and no pass over it finishes, so it is left out of npm test until that is fixed.
+    shortPass: false,
+    run: wipedReplica,
+  },
 ];
 
 export function findSchedule(name: string): Schedule | undefined {

@@ -3,7 +3,7 @@
 
 It compiles proto/quorumkv/kv/v1/kv.proto with grpc_tools (Debian: python3-grpc-tools; see protos.py) into a
 temporary folder, then puts, reads siblings, resolves them with the context, and deletes.
-Usage: /usr/bin/python3 test/interop/kv_client.py HOST:PORT PROTO_ROOT
+Usage: /usr/bin/python3 test/interop/kv_client.py HOST:PORT PROTO_ROOT [TLS_DIR]
 Prints one line per step and exits 0 when every check passed.
 """
 import importlib
@@ -12,16 +12,17 @@ import uuid
 
 import grpc
 
-from protos import compile_protos
+from protos import channel, compile_protos
 
 
 def main() -> None:
     address, proto_root = sys.argv[1], sys.argv[2]
+    tls_dir = sys.argv[3] if len(sys.argv) > 3 else None
     compile_protos(proto_root, ["quorumkv/kv/v1/kv.proto"])
     pb = importlib.import_module("quorumkv.kv.v1.kv_pb2")
     rpc = importlib.import_module("quorumkv.kv.v1.kv_pb2_grpc")
 
-    stub = rpc.KeyValueServiceStub(grpc.insecure_channel(address))
+    stub = rpc.KeyValueServiceStub(channel(address, tls_dir))
     key = ("py-" + uuid.uuid4().hex).encode()
 
     stub.Put(pb.PutRequest(key=key, value=b"one"), timeout=5)

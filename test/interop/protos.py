@@ -4,6 +4,7 @@ import os
 import sys
 import tempfile
 
+import grpc
 import grpc_tools
 from grpc_tools import protoc
 
@@ -19,3 +20,17 @@ def compile_protos(proto_root: str, files: list[str]) -> None:
     if status != 0:
         raise SystemExit(f"protoc failed with status {status}")
     sys.path.insert(0, out)
+
+
+def channel(address: str, tls_dir: str | None) -> grpc.Channel:
+    """A plain-text channel, or with `tls_dir` (what `npm start -- --tls` makes: ca.pem,
+    client.pem, client-key.pem) a mutual-TLS one."""
+    if tls_dir is None:
+        return grpc.insecure_channel(address)
+
+    def read(name: str) -> bytes:
+        with open(os.path.join(tls_dir, name), "rb") as f:
+            return f.read()
+
+    creds = grpc.ssl_channel_credentials(read("ca.pem"), read("client-key.pem"), read("client.pem"))
+    return grpc.secure_channel(address, creds)

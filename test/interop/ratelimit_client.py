@@ -12,7 +12,7 @@ and checks, over the wire: decisions up to the limit and past it, the response f
 a bad request's INVALID_ARGUMENT naming the field, a gzip-compressed request, a deadline sent
 as grpc-timeout, caller metadata, a descriptor hits_addend of 0 (a check that counts nothing) and
 is_negative_hits (hits given back).
-Usage: /usr/bin/python3 test/interop/ratelimit_client.py HOST:PORT PROTO_ROOT
+Usage: /usr/bin/python3 test/interop/ratelimit_client.py HOST:PORT PROTO_ROOT [TLS_DIR]
 Prints one line per step and exits 0 when every check passed.
 """
 import importlib
@@ -21,7 +21,7 @@ import uuid
 
 import grpc
 
-from protos import compile_protos
+from protos import channel, compile_protos
 
 PROTOS = [
     "envoy/service/ratelimit/v3/rls.proto",
@@ -33,12 +33,13 @@ PROTOS = [
 
 def main() -> None:
     address, proto_root = sys.argv[1], sys.argv[2]
+    tls_dir = sys.argv[3] if len(sys.argv) > 3 else None
     compile_protos(proto_root, PROTOS)
     pb = importlib.import_module("envoy.service.ratelimit.v3.rls_pb2")
     rpc = importlib.import_module("envoy.service.ratelimit.v3.rls_pb2_grpc")
     common = importlib.import_module("envoy.extensions.common.ratelimit.v3.ratelimit_pb2")
 
-    stub = rpc.RateLimitServiceStub(grpc.insecure_channel(address))
+    stub = rpc.RateLimitServiceStub(channel(address, tls_dir))
     user = "py-" + uuid.uuid4().hex
 
     def request(domain: str = "interop", value: str = user) -> object:

@@ -6,7 +6,7 @@
  * and stalled would leave it.
  */
 import { randomBytes } from 'node:crypto';
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 
 /** See the file comment. */
@@ -19,8 +19,10 @@ export class ReplicaProbe {
     address: string,
     /** The ring epoch the node is on (it refuses older requests). */
     private readonly ringEpoch: number,
+    /** With TLS: a coordinator's certificate (the node serves replica traffic to it). */
+    creds: ChannelCredentials = credentials.createInsecure(),
   ) {
-    this.client = new storage.StorageServiceClient(address, credentials.createInsecure());
+    this.client = new storage.StorageServiceClient(address, creds);
   }
 
   /** Every version the node holds for `key`. */
@@ -40,7 +42,7 @@ export class ReplicaProbe {
       tombstone: false,
       writtenAtMs: BigInt(Date.now()),
     };
-    const res = await this.call({ $case: 'merge', merge: { key: Buffer.from(key), versions: [version], versionsRecord: Buffer.alloc(0), hintedFor: '' } });
+    const res = await this.call({ $case: 'merge', merge: { key: Buffer.from(key), versions: [version], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' } });
     if (res?.result?.$case !== 'merge') throw new Error(`merge into ${key} refused: ${JSON.stringify(res?.result)}`);
   }
 

@@ -9,9 +9,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterViewClient } from '@quorumkv/cluster-view';
-import { ensureContextKeys, repoRoot, reservePorts, ServiceProcess, type PortReservation } from '@quorumkv/local-cluster';
+import {
+  devTlsArgs,
+  ensureContextKeys,
+  ensureDevCertificates,
+  repoRoot,
+  reservePorts,
+  ServiceProcess,
+  type DevCertificates,
+  type DevServiceRole,
+  type PortReservation,
+} from '@quorumkv/local-cluster';
 import type { RingView } from '@quorumkv/ring';
-import { eventually } from './test-cluster.js';
+import { clusterCredentials, E2E_TLS, eventually } from './test-cluster.js';
 
 /** Options of {@link RingCluster.start}. */
 export interface RingClusterOptions {
@@ -19,6 +29,10 @@ export interface RingClusterOptions {
   /** Extra flags of the anti-entropy worker. */
   readonly antiEntropyArgs?: readonly string[];
   readonly storageArgs?: readonly string[];
+  /** Extra flags of one storage node, given its id and listen address (after `storageArgs`). */
+  readonly storageArgsFor?: (id: string, listen: string) => readonly string[];
+  /** Extra flags of the coordinator. */
+  readonly coordinatorArgs?: readonly string[];
   /** Start the anti-entropy worker with the cluster (else `startAntiEntropy()` later). @default true */
   readonly antiEntropy?: boolean;
 }
@@ -39,6 +53,8 @@ export class RingCluster {
     readonly dataDir: string,
     private readonly ports: PortReservation,
     private readonly options: RingClusterOptions,
+    /** With `QKV_E2E_TLS=1`: the development certificates every process uses (mutual TLS). */
+    readonly tls: DevCertificates | undefined,
   ) {}
 
   /** Starts membership, the storage nodes (waiting until every one is NORMAL), the coordinator and the worker. */
@@ -47,7 +63,8 @@ export class RingCluster {
     const dataDir = mkdtempSync(join(tmpdir(), 'qkv-ae-'));
     // membership, the nodes, the coordinator, the worker.
     const ports = await reservePorts(count + 3);
-    const cluster = new RingCluster(dataDir, ports, options);
+    const tls = E2E_TLS ? await ensureDevCertificates(dataDir) : undefined;
+    const cluster = new RingCluster(dataDir, ports, options, tls);
     try {
       await cluster.boot(count);
     } catch (err) {
@@ -65,11 +82,11 @@ export class RingCluster {
     this.membership = await ServiceProcess.start({
       name: 'membership',
       entry: entry('membership'),
-      args: ['--listen', `127.0.0.1:${this.port(0)}`, '--data-dir', join(this.dataDir, 'membership'), '--metrics-listen', '127.0.0.1:0'],
+      args: ['--listen', `127.0.0.1:${this.port(0)}`, '--data-dir', join(this.dataDir, 'membership'), '--metrics-listen', '127.0.0.1:0', ...this.tlsArgs('membership')],
       env: { LOG_LEVEL: 'info' },
       logFile: join(this.dataDir, 'logs', 'membership.log'),
     });
-    this.view = new ClusterViewClient({ seeds: [this.seed], watcherId: 'test', role: 'coordinator' });
+    this.view = new ClusterViewClient({ seeds: [this.seed], watcherId: 'test', role: 'coordinator', credentials: clusterCredentials(this, 'coordinator') });
     this.view.start();
     for (let i = 1; i <= count; i++) await this.startNode(`node-${i}`);
     await this.ringSettles((ring) => ring.current.nodes().length === count);
@@ -85,11 +102,22 @@ export class RingCluster {
         ensureContextKeys(this.dataDir),
         '--metrics-listen',
         '127.0.0.1:0',
+        ...this.tlsArgs('coordinator'),
+        ...(this.options.coordinatorArgs ?? []),
       ],
       env: { LOG_LEVEL: 'warn' },
       logFile: join(this.dataDir, 'logs', 'coordinator.log'),
     });
     if (this.options.antiEntropy !== false) this.antiEntropy = await this.startAntiEntropy();
+  }
+
+  private tlsArgs(role: DevServiceRole): string[] {
+    return this.tls === undefined ? [] : devTlsArgs(this.tls, role);
+  }
+
+  /** `qkv --tls-dir DIR` with TLS, else nothing. */
+  get qkvTlsArgs(): string[] {
+    return this.tls === undefined ? [] : ['--tls-dir', this.tls.dir];
   }
 
   /** The membership service's address (every process's --seeds). */
@@ -133,7 +161,9 @@ export class RingCluster {
         '127.0.0.1:0',
         '--grace-ms',
         '3000',
+        ...this.tlsArgs('storage-node'),
         ...(this.options.storageArgs ?? []),
+        ...(this.options.storageArgsFor?.(id, `127.0.0.1:${this.port(index)}`) ?? []),
       ],
       env: { LOG_LEVEL: 'info' },
       logFile: join(this.dataDir, 'logs', `${id}.log`),
@@ -156,7 +186,7 @@ export class RingCluster {
     this.antiEntropy = await ServiceProcess.start({
       name: 'anti-entropy',
       entry: entry('anti-entropy'),
-      args: ['--listen', this.antiEntropyAddress, '--seeds', this.seed, '--metrics-listen', '127.0.0.1:0', ...(this.options.antiEntropyArgs ?? [])],
+      args: ['--listen', this.antiEntropyAddress, '--seeds', this.seed, '--metrics-listen', '127.0.0.1:0', ...this.tlsArgs('anti-entropy'), ...(this.options.antiEntropyArgs ?? [])],
       env: { LOG_LEVEL: 'info' },
       logFile: join(this.dataDir, 'logs', 'anti-entropy.log'),
     });

@@ -5,6 +5,7 @@
  * coordinator follows the ring in them. One write mints on the first target that answers and
  * merges the minted record (its bytes) into the others.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import type { RingView } from '@quorumkv/ring';
 import { ReplicaStreamClient } from '@quorumkv/storage-node/testing';
@@ -23,10 +24,13 @@ const REQUEST_TIMEOUT_MS = 2_000;
 export class ReplicaClients {
   private readonly clients = new Map<string, ReplicaStreamClient>();
 
+  /** @param creds with TLS: a coordinator's certificate. @default insecure */
+  constructor(private readonly creds?: ChannelCredentials) {}
+
   async send(address: string, epoch: number, op: NonNullable<storage.ReplicaRequest['op']>): Promise<storage.ReplicaResponse> {
     let client = this.clients.get(address);
     if (client === undefined) {
-      client = new ReplicaStreamClient(address);
+      client = new ReplicaStreamClient(address, this.creds);
       this.clients.set(address, client);
     }
     client.ringEpoch = epoch;
@@ -110,7 +114,7 @@ export async function writeKey(clients: ReplicaClients, view: () => RingView, ke
           .filter((id) => !holders.has(id))
           .map(async (id) => {
             try {
-              const res = await clients.send(address(id), ring.epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: [], versionsRecord: rec, hintedFor: '' } });
+              const res = await clients.send(address(id), ring.epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: [], versionsRecord: rec, applied: [], hintedFor: '' } });
               if (res.result?.$case === 'merge') holders.add(id);
               else if (isStale(res)) stale = true;
               else if (res.result?.$case === 'error') reason = `merge: ${res.result.error.message}`;

@@ -3,12 +3,42 @@
  * folder, and promise-returning calls on the generated clients. Every test file that starts one
  * stops it in afterAll, and each process is killed if it outlives its grace period.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, type CallOptions, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type CallOptions, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import type { TlsOptions } from '@quorumkv/client';
 import { admin, kv, storage } from '@quorumkv/proto';
-import { LocalCluster, type LocalClusterOptions } from '@quorumkv/local-cluster';
+import { LocalCluster, type DevCertificates, type DevServiceRole, type LocalClusterOptions } from '@quorumkv/local-cluster';
+
+/**
+ * `QKV_E2E_TLS=1` runs every test cluster with mutual TLS (the client API included), as
+ * `npm start -- --tls` does: `npm run test:e2e:tls`. Tests dial through {@link clusterCredentials}.
+ */
+export const E2E_TLS = process.env['QKV_E2E_TLS'] === '1';
+
+/** Who a test connects as: the dev client, a service of the cluster, or no certificate at all. */
+export type TestPeer = 'client' | DevServiceRole | 'anonymous';
+
+/**
+ * Credentials for a channel to one of `cluster`'s services: plain text when it runs without
+ * TLS; else TLS trusting its CA, with the certificate of `as` (none for `anonymous`).
+ */
+export function clusterCredentials(cluster: { readonly tls: DevCertificates | undefined }, as: TestPeer = 'client'): ChannelCredentials {
+  const tls = cluster.tls;
+  if (tls === undefined) return credentials.createInsecure();
+  const ca = readFileSync(tls.ca);
+  if (as === 'anonymous') return credentials.createSsl(ca);
+  const own = as === 'client' ? tls.client : tls.services[as];
+  return credentials.createSsl(ca, readFileSync(own.key), readFileSync(own.cert));
+}
+
+/** The SDK's `tls` option for `cluster` (none without TLS); `anonymous` sends no client certificate. */
+export function clusterSdkOptions(cluster: { readonly tls: DevCertificates | undefined }, as: 'client' | 'anonymous' = 'client'): { tls?: TlsOptions } {
+  const tls = cluster.tls;
+  if (tls === undefined) return {};
+  return { tls: as === 'client' ? { dir: tls.dir } : { ca: tls.ca } };
+}
 
 export interface TestCluster {
   readonly cluster: LocalCluster;
@@ -20,8 +50,8 @@ export interface TestCluster {
 /** Starts a cluster with free ports and quiet logs (kept in `<dataDir>/logs` for debugging). */
 export async function startTestCluster(options: Partial<LocalClusterOptions> = {}): Promise<TestCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'qkv-e2e-'));
-  const cluster = await LocalCluster.start({ nodes: 3, dataDir, env: { LOG_LEVEL: 'warn' }, ...options });
-  const calls = new KvCalls(cluster.address);
+  const cluster = await LocalCluster.start({ nodes: 3, dataDir, env: { LOG_LEVEL: 'warn' }, tls: E2E_TLS, ...options });
+  const calls = new KvCalls(cluster.address, clusterCredentials(cluster));
   return {
     cluster,
     kv: calls,
@@ -47,9 +77,9 @@ export class KvCalls {
   private readonly client: kv.KeyValueServiceClient;
   private readonly cluster: admin.ClusterServiceClient;
 
-  constructor(address: string) {
-    this.client = new kv.KeyValueServiceClient(address, credentials.createInsecure());
-    this.cluster = new admin.ClusterServiceClient(address, credentials.createInsecure());
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
+    this.client = new kv.KeyValueServiceClient(address, creds);
+    this.cluster = new admin.ClusterServiceClient(address, creds);
   }
 
   get(req: Partial<kv.GetRequest>, deadlineMs = 5_000): Promise<kv.GetResponse> {
@@ -76,10 +106,16 @@ export class KvCalls {
 
 /**
  * Reads a key straight from one storage node over its replica stream (bypassing quorums); with
+ * TLS, as the coordinator (`creds`), the identity storage nodes serve replica traffic to. With
  * `standIn`, the copies the node keeps as a stand-in for other nodes instead of its own data.
  */
-export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000, standIn = false): Promise<storage.Version[]> {
-  const client = new storage.StorageServiceClient(address, credentials.createInsecure());
+export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure(), standIn = false): Promise<storage.Version[]> {
+  return (await readReplicaSet(address, key, timeoutMs, creds, standIn)).versions;
+}
+
+/** {@link readReplica}, with the request ids the node applied to the key (`ReadResult.applied`). */
+export async function readReplicaSet(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure(), standIn = false): Promise<storage.ReadResult> {
+  const client = new storage.StorageServiceClient(address, creds);
   try {
     const stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> = client.replicate({ deadline: Date.now() + timeoutMs });
     const answer = new Promise<storage.ReplicaResponse | undefined>((resolve, reject) => {
@@ -91,7 +127,7 @@ export async function readReplica(address: string, key: Buffer, timeoutMs = 5_00
     const res = await answer;
     stream.cancel();
     if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);
-    return res.result.read.versions;
+    return res.result.read;
   } finally {
     client.close();
   }

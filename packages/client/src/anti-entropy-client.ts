@@ -2,7 +2,7 @@
  * The anti-entropy worker's operator API from TypeScript: start a repair pass, read progress,
  * flag keys for priority repair, change the throttles. What `qkv repair` uses.
  */
-import { connectivityState, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ChannelOptions, connectivityState, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { antiEntropy } from '@quorumkv/proto';
 import { toBuffer, type BytesLike } from './bytes.js';
 import { toQuorumKvError, UnavailableError, type QuorumKvError } from './errors.js';
@@ -96,6 +96,9 @@ export interface AntiEntropyClientOptions {
   readonly address?: string;
   /** Deadline of each call. @default 5000 */
   readonly deadlineMs?: number;
+  /** With `npm start -- --tls` or in a cluster on mutual TLS: the client certificate's credentials. @default insecure */
+  readonly credentials?: ChannelCredentials;
+  readonly channelOptions?: ChannelOptions;
 }
 
 /** See the file comment. */
@@ -107,9 +110,10 @@ export class AntiEntropyClient {
   constructor(options: AntiEntropyClientOptions = {}) {
     this.address = options.address ?? DEFAULT_ANTI_ENTROPY_ADDRESS;
     this.deadlineMs = options.deadlineMs ?? 5_000;
-    this.client = new antiEntropy.AntiEntropyServiceClient(this.address, credentials.createInsecure(), {
+    this.client = new antiEntropy.AntiEntropyServiceClient(this.address, options.credentials ?? credentials.createInsecure(), {
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1_000,
+      ...options.channelOptions,
     });
   }
 

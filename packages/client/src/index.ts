@@ -54,6 +54,8 @@ export {
   resolveRetryOptions,
   retryAfterMs,
 } from './retry-policy.js';
+export { type LoadedTls, type PemSource, TlsFileError, type TlsOptions, loadTls, tlsCredentials } from './tls-options.js';
+export { type TlsDiagnosis, describeTlsDiagnosis, diagnoseTls } from './tls-diagnosis.js';
 export {
   AntiEntropyClient,
   AntiEntropyUnreachableError,

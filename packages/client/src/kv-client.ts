@@ -25,6 +25,8 @@ import {
   requestIdOf,
 } from './request-options.js';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retryAfterMs } from './retry-policy.js';
+import { type LoadedTls, type TlsOptions, loadTls, tlsCredentials } from './tls-options.js';
+import { type TlsDiagnosis, describeTlsDiagnosis, diagnoseTls } from './tls-diagnosis.js';
 
 /** The coordinator address a client dials when none is given. */
 export const DEFAULT_ADDRESS = '127.0.0.1:7070';
@@ -56,7 +58,14 @@ export interface QuorumKvClientOptions {
   /** Retry of UNAVAILABLE and RESOURCE_EXHAUSTED; see {@link RetryOptions}. */
   retry?: RetryOptions;
   /**
-   * Channel credentials.
+   * TLS: a folder (`{ dir }`: `ca.pem`, and `client.pem` + `client-key.pem` for mutual TLS, as
+   * `npm start -- --tls` makes them) or files (`{ ca, cert, key }`). Read once, here: a
+   * file that cannot be used throws {@link TlsFileError}. See {@link TlsOptions}.
+   * @default plain text
+   */
+  tls?: TlsOptions;
+  /**
+   * Channel credentials, for anything `tls` does not cover (not both).
    * @default insecure
    */
   credentials?: ChannelCredentials;
@@ -128,6 +137,8 @@ type UnaryMethod<Req, Res> = (
 export class QuorumKvClient {
   /** The coordinator address this client dials. */
   readonly address: string;
+  /** The TLS files in use, when the client connects with `tls`. */
+  readonly tls: LoadedTls | undefined;
   private readonly deadlineMs: number;
   private readonly retry: ResolvedRetryOptions;
   private readonly clock: CallWithRetryOptions['clock'];
@@ -155,8 +166,13 @@ export class QuorumKvClient {
       throw new ClientOptionsError('caller', options.caller, 'a non-empty printable ASCII string');
     }
     this.caller = options.caller;
-    const creds = options.credentials ?? grpcCredentials.createInsecure();
-    this.kv = new kv.KeyValueServiceClient(this.address, creds, options.channelOptions);
+    if (options.tls !== undefined && options.credentials !== undefined) {
+      throw new ClientOptionsError('tls', 'given with credentials', 'given alone (tls builds the credentials)');
+    }
+    this.tls = options.tls === undefined ? undefined : loadTls(options.tls);
+    const secured = this.tls === undefined ? undefined : tlsCredentials(this.tls);
+    const creds = secured?.credentials ?? options.credentials ?? grpcCredentials.createInsecure();
+    this.kv = new kv.KeyValueServiceClient(this.address, creds, { ...secured?.channelOptions, ...options.channelOptions });
     // One channel (one HTTP/2 connection) for both services.
     this.cluster = new admin.ClusterServiceClient(this.address, creds, { channelOverride: this.kv.getChannel() });
   }
@@ -216,6 +232,19 @@ export class QuorumKvClient {
   async status(opts: CallOptions = {}): Promise<ClusterStatus> {
     const res = await this.call(this.cluster.status.bind(this.cluster), {}, opts);
     return fromStatusResponse(res);
+  }
+
+  /**
+   * Why TLS connections to the coordinator fail, in a sentence ("the server's certificate is not
+   * signed by ca.pem", "the server requires a client certificate"…): call it after a
+   * {@link CoordinatorUnreachableError}, whose details carry only grpc-js's words. Makes one TLS
+   * connection of its own. Undefined when the client does not use `tls`.
+   */
+  async diagnoseTls(timeoutMs?: number): Promise<(TlsDiagnosis & { readonly message: string }) | undefined> {
+    const tls = this.tls;
+    if (tls === undefined) return undefined;
+    const found = await diagnoseTls(this.address, tls, timeoutMs);
+    return { ...found, message: describeTlsDiagnosis(found, this.address, tls) };
   }
 
   /** Closes the channel; calls in flight fail with CANCELLED or UNAVAILABLE. */

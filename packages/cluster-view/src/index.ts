@@ -28,3 +28,4 @@ export { retryDelay } from './backoff.js';
 export type { BackoffBounds } from './backoff.js';
 export { EpochWaitTimeoutError, MalformedViewError, ViewClosedError } from './errors.js';
 export { sameMembers, sameSettings } from './view-diff.js';
+export { GOSSIP_SERVICE, gossipAccessPolicy, gossipAccessRules, gossipChannelCredentials, membershipChannelCredentials } from './cluster-security.js';

@@ -3,7 +3,7 @@
  * committed ring (they join one after another, each after its ranges arrived), and the
  * coordinator reports SERVING.
  */
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ClusterViewClient } from '@quorumkv/cluster-view';
 
 /** The cluster did not become ready in time; the message says what was missing. */
@@ -13,11 +13,18 @@ export class ClusterNotReadyError extends Error {
 
 /**
  * Resolves once every id in `nodes` is NORMAL in the ring the membership service at `seeds`
- * commits and nothing else is moving.
+ * commits and nothing else is moving. `creds`: with TLS, a certificate of a quorumkv service
+ * (the membership service serves Watch only to those).
  * @throws ClusterNotReadyError after `timeoutMs`, naming the nodes not NORMAL yet.
  */
-export async function waitForRing(seeds: readonly string[], nodes: readonly string[], timeoutMs: number): Promise<number> {
-  const cluster = new ClusterViewClient({ seeds, watcherId: 'local-cluster', role: 'anti-entropy', backoff: { initialMs: 50, maxMs: 500 } });
+export async function waitForRing(seeds: readonly string[], nodes: readonly string[], timeoutMs: number, creds?: ChannelCredentials): Promise<number> {
+  const cluster = new ClusterViewClient({
+    seeds,
+    watcherId: 'local-cluster',
+    role: 'anti-entropy',
+    backoff: { initialMs: 50, maxMs: 500 },
+    ...(creds ? { credentials: creds } : {}),
+  });
   let missing: string[] = [...nodes];
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -40,8 +47,8 @@ export async function waitForRing(seeds: readonly string[], nodes: readonly stri
 }
 
 /** `grpc.health.v1.Health/Check` of the whole server: SERVING or not (any failure counts as not). */
-export function isServing(address: string): Promise<boolean> {
-  const client = new Client(address, credentials.createInsecure());
+export function isServing(address: string, creds: ChannelCredentials = credentials.createInsecure()): Promise<boolean> {
+  const client = new Client(address, creds);
   return new Promise<boolean>((resolve) => {
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',
@@ -60,9 +67,9 @@ export function isServing(address: string): Promise<boolean> {
 }
 
 /** Resolves once `address` reports SERVING. @throws ClusterNotReadyError after `timeoutMs`. */
-export async function waitForServing(address: string, what: string, timeoutMs: number): Promise<void> {
+export async function waitForServing(address: string, what: string, timeoutMs: number, creds?: ChannelCredentials): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await isServing(address))) {
+  while (!(await isServing(address, creds))) {
     if (Date.now() > deadline) throw new ClusterNotReadyError(`${what} at ${address} did not report SERVING within ${timeoutMs} ms (see its log)`);
     await new Promise((r) => setTimeout(r, 50));
   }

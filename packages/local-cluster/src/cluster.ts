@@ -4,6 +4,7 @@ import { startHintsServer, type HintsOptions } from './hints-server.js';
 import { join } from 'node:path';
 import { waitForRing, waitForServing } from './cluster-ready.js';
 import { ensureContextKeys } from './context-keys.js';
+import { devChannelCredentials, devTlsArgs, ensureDevCertificates, type DevCertificates, type DevServiceRole } from './dev-certificates.js';
 import { ServiceProcess } from './service-process.js';
 import { defaultRulesDir, serviceEntry, serviceNodeArgs } from './paths.js';
 import { withReservedPorts, type PortReservation } from './port-reservation.js';
@@ -63,6 +64,12 @@ export interface LocalClusterOptions {
   readonly antiEntropyArgs?: readonly string[];
   /** Flags for node (V8 heap sizes, `--cpu-prof`) given to every service process. @default [] */
   readonly nodeArgs?: readonly string[];
+  /**
+   * Mutual TLS on every connection, the client API included (client certificates required),
+   * with the development CA's certificates in `<dataDir>/tls` (made on first use, renewed when
+   * close to expiry; see `ensureDevCertificates`). @default false
+   */
+  readonly tls?: boolean;
   /** Keep logs in files under `<dataDir>/logs`. @default true */
   readonly logToFiles?: boolean;
   /**
@@ -165,6 +172,8 @@ export class LocalCluster {
     public nats: NatsServer | undefined,
     /** Why hints are off, when they were asked for and could not be had. */
     readonly hintsOffReason: string | undefined,
+    /** The development certificates, when the cluster runs with TLS. */
+    readonly tls: DevCertificates | undefined,
   ) {}
 
   /** The ports reserved for this cluster (those asked as 0), released by {@link stop}. */
@@ -181,16 +190,18 @@ export class LocalCluster {
     for (const s of ['membership', 'storage-node', 'coordinator'] as const) {
       if (!existsSync(serviceEntry(s))) throw new Error(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
     }
+    // Before any service starts: they read these files as they start.
+    const tls = options.tls === true ? await ensureDevCertificates(options.dataDir) : undefined;
     const { needed, plan } = planPorts(options, []);
-    if (needed === 0) return LocalCluster.startWith(options, plan);
-    const { value, reservation } = await withReservedPorts(needed, (ports) => LocalCluster.startWith(options, planPorts(options, ports).plan), {
+    if (needed === 0) return LocalCluster.startWith(options, plan, tls);
+    const { value, reservation } = await withReservedPorts(needed, (ports) => LocalCluster.startWith(options, planPorts(options, ports).plan, tls), {
       host: options.host ?? '127.0.0.1',
     });
     value.reservation = reservation;
     return value;
   }
 
-  private static async startWith(options: LocalClusterOptions, ports: PortPlan): Promise<LocalCluster> {
+  private static async startWith(options: LocalClusterOptions, ports: PortPlan, tls: DevCertificates | undefined): Promise<LocalCluster> {
     const count = options.nodes ?? 3;
     const started: ServiceProcess[] = [];
     // First, and stopped last: every service that takes part in hinted handoff connects to it.
@@ -198,7 +209,7 @@ export class LocalCluster {
     const natsArgs = hints?.server ? ['--nats', hints.server.url] : [];
     options = { ...options, membershipArgs: [...natsArgs, ...(options.membershipArgs ?? [])], storageArgs: [...natsArgs, ...(options.storageArgs ?? [])], coordinatorArgs: [...natsArgs, ...(options.coordinatorArgs ?? [])] };
     try {
-      const membership = await LocalCluster.startMembership(options, ports);
+      const membership = await LocalCluster.startMembership(options, ports, tls);
       started.push(membership);
       const seeds = membership.address;
       const storageNodes: StorageNodeInfo[] = [];
@@ -207,7 +218,7 @@ export class LocalCluster {
         const id = `node-${i}`;
         const dataDir = join(options.dataDir, id);
         starts.push(
-          LocalCluster.startStorageNode(options, id, dataDir, seeds, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }).then((p) => {
+          LocalCluster.startStorageNode(options, id, dataDir, seeds, { port: ports.storage[i - 1] ?? 0, metricsPort: ports.metrics.storage[i - 1] ?? 0 }, tls).then((p) => {
             started.push(p);
             storageNodes.push({ id, dataDir, process: p });
           }),
@@ -232,6 +243,7 @@ export class LocalCluster {
             '--seeds',
             seeds,
             ...LocalCluster.metricsListen(options, ports.metrics.rateLimiter),
+            ...LocalCluster.tlsArgs(tls, 'rate-limiter'),
             ...(options.rateLimiterArgs ?? []),
           ],
           ...LocalCluster.common(options, 'rate-limiter', 'rate-limiter'),
@@ -239,12 +251,13 @@ export class LocalCluster {
         started.push(rateLimiter);
       }
       const contextKeysFile = options.contextKeysFile ?? ensureContextKeys(options.dataDir);
-      const coordinator = await LocalCluster.startCoordinator(options, seeds, rateLimiter, ports, contextKeysFile);
+      const coordinator = await LocalCluster.startCoordinator(options, seeds, rateLimiter, ports, contextKeysFile, tls);
       started.push(coordinator);
       const readyMs = options.readyTimeoutMs ?? 60_000;
       const until = Date.now() + readyMs;
-      await waitForRing([seeds], storageNodes.map((s) => s.id), readyMs);
-      await waitForServing(coordinator.address, 'the coordinator', Math.max(1_000, until - Date.now()));
+      const probe = tls === undefined ? undefined : devChannelCredentials(tls);
+      await waitForRing([seeds], storageNodes.map((s) => s.id), readyMs, probe);
+      await waitForServing(coordinator.address, 'the coordinator', Math.max(1_000, until - Date.now()), probe);
       // Last: its first pass starts as soon as it sees the ring, every node in it.
       let antiEntropy: ServiceProcess | undefined;
       if (ports.antiEntropy !== undefined) {
@@ -257,13 +270,14 @@ export class LocalCluster {
             '--seeds',
             seeds,
             ...LocalCluster.metricsListen(options, ports.metrics.antiEntropy),
+            ...LocalCluster.tlsArgs(tls, 'anti-entropy'),
             ...(options.antiEntropyArgs ?? []),
           ],
           ...LocalCluster.common(options, 'anti-entropy', 'anti-entropy'),
         });
         started.push(antiEntropy);
       }
-      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter, antiEntropy, hints?.server, hints?.offReason);
+      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter, antiEntropy, hints?.server, hints?.offReason, tls);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
       await hints?.server?.stop();
@@ -288,7 +302,11 @@ export class LocalCluster {
     return ['--metrics-listen', `${options.host ?? '127.0.0.1'}:${port}`];
   }
 
-  private static startMembership(options: LocalClusterOptions, ports: PortPlan): Promise<ServiceProcess> {
+  private static tlsArgs(tls: DevCertificates | undefined, role: DevServiceRole): string[] {
+    return tls === undefined ? [] : devTlsArgs(tls, role);
+  }
+
+  private static startMembership(options: LocalClusterOptions, ports: PortPlan, tls: DevCertificates | undefined): Promise<ServiceProcess> {
     const n = options.replicationFactor ?? Math.min(3, options.nodes ?? 3);
     return ServiceProcess.start({
       name: 'membership',
@@ -302,6 +320,7 @@ export class LocalCluster {
         '--replication-factor',
         String(n),
         ...LocalCluster.metricsListen(options, ports.metrics.membership),
+        ...LocalCluster.tlsArgs(tls, 'membership'),
         ...(options.membershipArgs ?? []),
       ],
       ...LocalCluster.common(options, 'membership', 'membership'),
@@ -314,6 +333,7 @@ export class LocalCluster {
     dataDir: string,
     seeds: string,
     ports: { readonly port: number; readonly metricsPort: number },
+    tls: DevCertificates | undefined,
   ): Promise<ServiceProcess> {
     return ServiceProcess.start({
       name: id,
@@ -328,6 +348,7 @@ export class LocalCluster {
         '--seeds',
         seeds,
         ...LocalCluster.metricsListen(options, ports.metricsPort),
+        ...LocalCluster.tlsArgs(tls, 'storage-node'),
         ...(options.storageArgs ?? []),
       ],
       ...LocalCluster.common(options, id, 'storage-node'),
@@ -340,6 +361,7 @@ export class LocalCluster {
     rateLimiter: ServiceProcess | undefined,
     ports: PortPlan,
     contextKeysFile: string,
+    tls: DevCertificates | undefined,
   ): Promise<ServiceProcess> {
     return ServiceProcess.start({
       name: 'coordinator',
@@ -353,6 +375,8 @@ export class LocalCluster {
         contextKeysFile,
         ...(rateLimiter ? ['--rate-limiter', rateLimiter.address] : []),
         ...LocalCluster.metricsListen(options, ports.metrics.coordinator),
+        // The client API too, client certificates required: `qkv --tls-dir <dataDir>/tls`.
+        ...(tls === undefined ? [] : [...devTlsArgs(tls, 'coordinator'), '--tls-client-certs', 'required']),
         ...(options.coordinatorArgs ?? []),
       ],
       ...LocalCluster.common(options, 'coordinator', 'coordinator'),

@@ -6,3 +6,5 @@ export type { ProcessExit, ServiceProcessSpec } from './service-process.js';
 export { canListen, ephemeralPortRange, reservablePortRange, reservePorts, withReservedPorts } from './port-reservation.js';
 export type { PortRange, PortReservation, ReservePortsOptions } from './port-reservation.js';
 export { defaultRulesDir, repoRoot, serviceBin, serviceEntry, serviceNodeArgs } from './paths.js';
+export { DEV_CLIENT_IDENTITY, DEV_SERVICE_ROLES, devTlsArgs, ensureDevCertificates } from './dev-certificates.js';
+export type { DevCertificateOptions, DevCertificates, DevServiceRole } from './dev-certificates.js';

@@ -35,6 +35,12 @@ describe('launcher options', () => {
     expect(options(['--no-restart']).autoRestart).toBe(false);
   });
 
+  it('turns on mutual TLS with --tls or QKV_TLS=1, off by default', () => {
+    expect(options([]).cluster.tls).toBe(false);
+    expect(options(['--tls']).cluster.tls).toBe(true);
+    expect(options([], { QKV_TLS: '1' }).cluster.tls).toBe(true);
+  });
+
   it('refuses a bad port naming the option', () => {
     expect(() => options(['--metrics-port', 'x'])).toThrow(UsageError);
     expect(() => options(['--storage-metrics-port', '70000'])).toThrow(/--storage-metrics-port must be between/);

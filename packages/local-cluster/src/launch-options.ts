@@ -49,6 +49,9 @@ Options:
   --anti-entropy-metrics-port P  anti-entropy worker /metrics port (default 9180)
   --prometheus-port P          start:observe only: Prometheus UI port (default 9090 when free)
   --data-dir DIR               data and logs (default ./.qkv-data, env QKV_DATA_DIR)
+  --tls                        mutual TLS on every connection, the client API included, with a
+                               development CA and certificates made in <data-dir>/tls (env QKV_TLS=1);
+                               clients use them with: qkv --tls-dir <data-dir>/tls
   --no-restart                 leave a crashed service down instead of restarting it
   --nats-port P                nats-server (JetStream, hinted handoff) client port (default 4222);
                                installed by scripts/install-deps.sh when missing
@@ -105,6 +108,7 @@ export function parseLaunchOptions(
       'no-restart': { type: 'boolean' },
       'nats-port': { type: 'string' },
       'no-hints': { type: 'boolean' },
+      tls: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -142,6 +146,7 @@ export function parseLaunchOptions(
         dataDir,
         // Hinted handoff is part of the cluster: nats-server is installed like npm test does it.
         hints: values['no-hints'] ? false : { natsPort, install: true },
+        tls: values.tls === true || ['1', 'true', 'yes'].includes((env['QKV_TLS'] ?? '').toLowerCase()),
       },
       port,
       prometheusPort,

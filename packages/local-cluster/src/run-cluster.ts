@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { LocalCluster } from './cluster.js';
+import { DEV_CLIENT_IDENTITY, devTlsArgs } from './dev-certificates.js';
 import { checkNoOtherLauncher, serveControl } from './control.js';
 import { launchUsage, parseLaunchOptions, UsageError, type LaunchOptions } from './launch-options.js';
 import { serviceEntry } from './paths.js';
@@ -28,13 +29,16 @@ function tracingLine(env: NodeJS.ProcessEnv): string {
 
 /** The summary printed once the cluster is up. */
 export function describeCluster(cluster: LocalCluster, options: LaunchOptions, env: NodeJS.ProcessEnv): string[] {
-  const addr = cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`;
-  const membershipFlag = cluster.membershipAddress === '127.0.0.1:7946' ? '' : ` --membership ${cluster.membershipAddress}`;
+  const tlsDir = cluster.tls === undefined ? undefined : shortPath(cluster.tls.dir);
+  const tlsFlag = tlsDir === undefined ? '' : ` --tls-dir ${tlsDir}`;
+  const addr = (cluster.address === '127.0.0.1:7070' ? '' : ` --addr ${cluster.address}`) + tlsFlag;
+  const membershipFlag = (cluster.membershipAddress === '127.0.0.1:7946' ? '' : ` --membership ${cluster.membershipAddress}`) + tlsFlag;
   // The next node on the next fixed port: a node keeps its address across restarts (the ring
   // records it), so a port of 0 would not do.
   const next = cluster.storageNodes.length + 1;
   const base = options.cluster.storageBasePort ?? 0;
   const nextPort = base > 0 ? base + cluster.storageNodes.length : 7101 + cluster.storageNodes.length;
+  const nodeTls = cluster.tls === undefined ? '' : ` ${devTlsArgs(cluster.tls, 'storage-node').join(' ')}`;
   const metrics = (url: string | undefined): string => (url === undefined ? '' : `  metrics ${url}`);
   return [
     '',
@@ -48,22 +52,40 @@ export function describeCluster(cluster: LocalCluster, options: LaunchOptions, e
       : `  hinted handoff: off${cluster.hintsOffReason !== undefined ? ` (${cluster.hintsOffReason})` : ' (--no-hints)'}`,
     `  logs: ${resolve(options.cluster.dataDir, 'logs')}`,
     tracingLine(env),
+    ...tlsLines(cluster),
     '',
     'Try it from another shell:',
     `  npx qkv put greeting hello${addr}`,
     `  npx qkv get greeting${addr}`,
     `  npx qkv status${addr}`,
     `  npx qkv cluster status${membershipFlag}`,
-    ...(cluster.antiEntropy ? [`  npx qkv repair status${cluster.antiEntropy.address === '127.0.0.1:7180' ? '' : ` --anti-entropy ${cluster.antiEntropy.address}`}`] : []),
+    ...(cluster.antiEntropy ? [`  npx qkv repair status${cluster.antiEntropy.address === '127.0.0.1:7180' ? '' : ` --anti-entropy ${cluster.antiEntropy.address}`}${tlsFlag}`] : []),
     '',
     'Add a storage node to the running cluster (it joins the ring by itself; watch its ranges arrive):',
-    `  npx quorumkv-storage-node --id node-${next} --listen 127.0.0.1:${nextPort} --data-dir ${resolve(options.cluster.dataDir, `node-${next}`)} --seeds ${cluster.membershipAddress}`,
+    `  npx quorumkv-storage-node --id node-${next} --listen 127.0.0.1:${nextPort} --data-dir ${resolve(options.cluster.dataDir, `node-${next}`)} --seeds ${cluster.membershipAddress}${nodeTls}`,
     `  npx qkv cluster transfers${membershipFlag}`,
     '',
     options.autoRestart
       ? 'A service that crashes is restarted on its ports (after 1 s, then longer while it keeps crashing).'
       : 'A service that crashes stays down (--no-restart).',
     `Control it from another shell: npx quorumkv-local status | restart [NAME] | stop NAME${controlDir(options)}`,
+  ];
+}
+
+/** A path relative to the working directory when it is inside it, for shorter hints. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Where the TLS files are, when the cluster runs with --tls. */
+function tlsLines(cluster: LocalCluster): string[] {
+  const tls = cluster.tls;
+  if (tls === undefined) return [];
+  const made = tls.issued.length === 0 ? 'reused' : `made now: ${tls.issued.length} file(s)`;
+  return [
+    `  TLS: mutual TLS on every connection, client certificates required; certificates in ${tls.dir} (${made})`,
+    `    clients: ca.pem (the CA to trust), client.pem and client-key.pem (identity ${DEV_CLIENT_IDENTITY}); ca-key.pem stays private`,
   ];
 }
 

@@ -3,11 +3,11 @@ export type { ConfigOf, ConfigTable, ReadConfigOptions, ReadConfigResult, Settin
 export { DeadlineExceededError, InvalidArgumentError, listenError, NotServingError, opaqueInternalError, ServiceError, StartupError, toStatusObject } from './errors.js';
 export { createLogger } from './logger.js';
 export { announceListening } from './announce.js';
-export { refuseToStart, runService, settingsOrExit } from './service-main.js';
+export { refuseToStart, runService, settingsOrExit, transportSecurityOrExit } from './service-main.js';
 export type { SettingsErrorClass } from './service-main.js';
 export type { Logger, LoggerOptions } from './logger.js';
-export { disableNagleOnAccept, resetUnaryCallsAnsweredEarly, startGrpcHost } from './grpc-server.js';
-export type { GrpcHost, GrpcHostOptions, ServiceRegistration } from './grpc-server.js';
+export { disableNagleOnAccept, refuseUntrustedClientCertificates, resetUnaryCallsAnsweredEarly, startGrpcHost } from './grpc-server.js';
+export type { GrpcHost, GrpcHostOptions, GrpcHostSecurity, ServiceRegistration } from './grpc-server.js';
 export { callDeadline, unary } from './handlers.js';
 export { directUnaryMethod, serveUnaryDirect } from './direct-unary.js';
 export type { DirectUnaryCall, DirectUnaryMethod, DirectUnaryOptions } from './direct-unary.js';
@@ -58,6 +58,34 @@ export {
 export type { WithSpanOptions } from './tracing.js';
 export { createTracingClientInterceptor, createTracingServerInterceptor } from './tracing-interceptors.js';
 export type { TracingInterceptorOptions } from './tracing-interceptors.js';
+export {
+  clientIdentity,
+  identityFromSubjectAltName,
+  INTERNAL_CALLERS,
+  peerAuthentication,
+  peerIdentity,
+  SERVICE_IDENTITIES,
+  socketPeerAuthentication,
+  spiffeId,
+  subjectAltNames,
+  TRUST_DOMAIN,
+} from './tls-identity.js';
+export type { HasAuthContext, PeerAuthentication } from './tls-identity.js';
+export { checkTlsFiles, clientCertificateSetting, pemCertificates, TLS_DIR_FILES, tlsFilesOf, tlsSettings } from './tls-settings.js';
+export type { ClientCertificateMode, TlsFiles, TlsFilesSummary, TlsSettingsTable, TlsSettingValues } from './tls-settings.js';
+export { TransportSecurity } from './tls-credentials.js';
+export type { ChannelSecurityOptions, TlsOptions } from './tls-credentials.js';
+export {
+  allowedCallers,
+  ANYONE,
+  authorizationError,
+  createAuthorizationInterceptor,
+  PermissionDeniedError,
+  UnauthenticatedError,
+} from './tls-authorization.js';
+export type { AccessPolicy, AllowedCallers } from './tls-authorization.js';
+export { createCertificateAuthority, issueCertificate, OpensslError } from './tls-issue.js';
+export type { CertificateFiles, CertificateSpec } from './tls-issue.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { systemTimers } from './timers.js';

@@ -1,5 +1,8 @@
+import type { Logger } from 'pino';
 import { ConfigError } from './config.js';
 import { StartupError } from './errors.js';
+import { TransportSecurity } from './tls-credentials.js';
+import { checkTlsFiles, tlsFilesOf, type TlsSettingValues } from './tls-settings.js';
 
 /**
  * The few lines every service's `main.ts` starts and ends with, in one place: reading the
@@ -52,4 +55,26 @@ export function runService(command: string, main: () => Promise<void>): void {
     process.stderr.write(`${command}: failed to start: ${detail}\n`);
     process.exit(1);
   });
+}
+
+/**
+ * The transport security a service's TLS settings ask for: plain text when no file is given,
+ * else TLS from files checked now (a file that cannot be used exits 2 naming the setting). Logs
+ * the identity, the CA count and the warnings (expired, another CA, another identity than
+ * `identity`). Close it on shutdown.
+ */
+export function transportSecurityOrExit(command: string, config: TlsSettingValues, options: { readonly logger: Logger; readonly identity?: string }): TransportSecurity {
+  let files;
+  let summary;
+  try {
+    files = tlsFilesOf(config);
+    summary = files === undefined ? undefined : checkTlsFiles(files, options.identity === undefined ? {} : { expectedIdentity: options.identity });
+  } catch (err) {
+    if (err instanceof ConfigError) refuseToStart(command, err.message);
+    throw err;
+  }
+  if (files === undefined || summary === undefined) return TransportSecurity.plain();
+  options.logger.info({ identity: summary.identity, notAfter: summary.notAfter, cas: summary.caCount, files }, 'mutual TLS on');
+  for (const warning of summary.warnings) options.logger.warn(warning);
+  return TransportSecurity.tls(files, { logger: options.logger, refreshMs: config.tlsRefreshMs });
 }

@@ -1,6 +1,7 @@
 import type { Server, status } from '@grpc/grpc-js';
 import { constants as h2, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { respondStatusOnly } from './direct-call.js';
+import { socketPeerAuthentication, type PeerAuthentication } from './tls-identity.js';
 
 /** A call refused from its headers alone: the status it ends with, and its trailing metadata. */
 export interface EarlyRefusal {
@@ -12,9 +13,9 @@ export interface EarlyRefusal {
 /**
  * What the gate decides for one incoming call, from its headers (`:path`, metadata): refuse it
  * now, admit it (the function is called once when its stream closes — release what it held), or
- * `undefined` to let it through untouched.
+ * `undefined` to let it through untouched. `peer` tells who TLS verified the caller to be.
  */
-export type StreamAdmission = (headers: IncomingHttpHeaders) => EarlyRefusal | (() => void) | undefined;
+export type StreamAdmission = (headers: IncomingHttpHeaders, peer: () => PeerAuthentication) => EarlyRefusal | (() => void) | undefined;
 
 function isRefusal(d: EarlyRefusal | (() => void)): d is EarlyRefusal {
   return typeof d !== 'function';
@@ -39,7 +40,7 @@ export function gateStreams(server: Server, admit: StreamAdmission): boolean {
     const inner = listener.listeners('stream') as ((...args: unknown[]) => void)[];
     listener.removeAllListeners('stream');
     listener.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
-      const decision = admit(headers);
+      const decision = admit(headers, () => socketPeerAuthentication(stream.session?.socket));
       if (decision !== undefined && isRefusal(decision)) {
         stream.on('error', () => undefined);
         respondStatusOnly(stream, decision.code, decision.details, decision.trailers);

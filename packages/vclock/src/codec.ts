@@ -3,6 +3,7 @@
  */
 import type { storage } from '@quorumkv/proto';
 import type { Version } from './dotted-version.js';
+import type { AppliedMint, KeyVersions } from './duplicate-mints.js';
 import { type VectorClock, normalize } from './vector-clock.js';
 
 /** A stored or replicated version that cannot be represented (missing dot, counter past 2^53). */
@@ -77,4 +78,33 @@ export function versionFromProto(p: storage.Version): Version {
     tombstone: p.tombstone,
     writtenAtMs: mustBeSafe(p.writtenAtMs, 'writtenAtMs'),
   };
+}
+
+/**
+ * Applied-write entries (`VersionSet.applied`, `ReadResult.applied`) as {@link AppliedMint}s.
+ * An entry without a dot or past 2^53 is skipped: it cannot name a version, so it can only
+ * de-duplicate nothing.
+ */
+export function appliedFromProto(p: readonly storage.AppliedWrite[]): AppliedMint[] {
+  const out: AppliedMint[] = [];
+  for (const e of p) {
+    const counter = e.dot === undefined ? undefined : toSafeNumber(e.dot.counter);
+    if (e.dot === undefined || counter === undefined || counter === 0) continue;
+    out.push({ requestId: e.requestId, dot: { node: e.dot.node, epoch: e.dot.epoch, counter }, appliedAtMs: toSafeNumber(e.appliedAtMs) ?? 0 });
+  }
+  return out;
+}
+
+/** {@link AppliedMint}s as protobuf entries. */
+export function appliedToProto(entries: readonly AppliedMint[]): storage.AppliedWrite[] {
+  return entries.map((e) => ({
+    requestId: asBuffer(e.requestId),
+    dot: { node: e.dot.node, epoch: e.dot.epoch, counter: BigInt(e.dot.counter) },
+    appliedAtMs: BigInt(Math.max(0, Math.trunc(e.appliedAtMs))),
+  }));
+}
+
+/** A replica's read answer (`ReadResult`) decoded. Throws MalformedVersionError like {@link versionFromProto}. */
+export function keyVersionsFromProto(p: { readonly versions: readonly storage.Version[]; readonly applied: readonly storage.AppliedWrite[] }): KeyVersions {
+  return { versions: p.versions.map(versionFromProto), applied: appliedFromProto(p.applied) };
 }

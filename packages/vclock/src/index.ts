@@ -25,8 +25,13 @@ export {
   mintVersion,
   sameVersions,
 } from './dotted-version.js';
+export type { AppliedMint, KeyVersions } from './duplicate-mints.js';
+export { collapseDuplicateMints, mergeKeyVersions, unionAppliedMints } from './duplicate-mints.js';
 export {
   MalformedVersionError,
+  appliedFromProto,
+  appliedToProto,
+  keyVersionsFromProto,
   clockFromProto,
   clockToProto,
   toSafeNumber,

@@ -1,5 +1,5 @@
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
-import { ConfigError, hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
+import { ConfigError, hostPort, setting, tlsSettings, type ConfigOf } from '@quorumkv/service-kit';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -49,6 +49,8 @@ export const antiEntropySettings = {
   backoffMaxMs: setting.int('--backoff-max-ms', 'QKV_AE_BACKOFF_MAX_MS', 60_000, 'Longest back-off of a storage node after errors', 100, 3_600_000),
   repairConcurrency: setting.int('--repair-concurrency', 'QKV_AE_REPAIR_CONCURRENCY', 128, 'Keys repaired at the same time (reads and merges in flight)', 1, 4_096),
   graceMs: setting.int('--grace-ms', 'QKV_AE_GRACE_MS', 5_000, 'On SIGTERM, how long a running exchange may take before it is cut', 0, 600_000),
+  // Mutual TLS: client certificates are always required on the worker's port.
+  ...tlsSettings('QKV_AE'),
 };
 
 /** Values read from {@link antiEntropySettings}. */

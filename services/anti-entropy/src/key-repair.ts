@@ -9,7 +9,7 @@
  * cannot lose that write (the node merges under the key's lock).
  */
 import type { Digest } from '@quorumkv/merkle';
-import { mergeVersions, sameVersions, type Version } from '@quorumkv/vclock';
+import { mergeKeyVersions, sameVersions, type KeyVersions } from '@quorumkv/vclock';
 import type { ByteMeter, StorageLink } from './storage-link.js';
 
 /** One replica of the key and, when an exchange listed it, the digest it had then. */
@@ -38,8 +38,8 @@ export interface KeyRepairResult {
 export async function repairKey(epoch: number, key: Uint8Array, sides: readonly RepairSide[], meter: ByteMeter): Promise<KeyRepairResult> {
   const failed: { node: string; error: unknown }[] = [];
   const reads = await Promise.all(
-    sides.map(async (side): Promise<Version[] | undefined> => {
-      if (side.digest === null) return [];
+    sides.map(async (side): Promise<KeyVersions | undefined> => {
+      if (side.digest === null) return { versions: [], applied: [] };
       try {
         return await side.link.read(epoch, key, meter);
       } catch (error) {
@@ -48,16 +48,17 @@ export async function repairKey(epoch: number, key: Uint8Array, sides: readonly 
       }
     }),
   );
-  let merged: Version[] = [];
-  for (const r of reads) if (r !== undefined) merged = mergeVersions(merged, r);
+  // With the request ids each replica applied: a write minted twice under one id is kept once,
+  // as the storage nodes keep it (`collapseDuplicateMints`), so the repaired sets agree for good.
+  const { versions: merged, applied } = mergeKeyVersions(reads.filter((r): r is KeyVersions => r !== undefined));
   if (merged.length === 0) return { written: 0, failed };
   let written = 0;
   await Promise.all(
     sides.map(async (side, i) => {
       const held = reads[i];
-      if (held === undefined || sameVersions(held, merged)) return;
+      if (held === undefined || sameVersions(held.versions, merged)) return;
       try {
-        await side.link.merge(epoch, key, merged, meter);
+        await side.link.merge(epoch, key, merged, meter, applied);
         written += 1;
       } catch (error) {
         failed.push({ node: side.link.node, error });

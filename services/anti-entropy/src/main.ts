@@ -7,7 +7,14 @@
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { advertisedAddress, ClusterGossip, ClusterViewClient, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import {
+  advertisedAddress,
+  ClusterGossip,
+  ClusterViewClient,
+  gossipChannelCredentials,
+  gossipReceiveLimit,
+  membershipChannelCredentials,
+} from '@quorumkv/cluster-view';
 import {
   announceListening,
   ConfigError,
@@ -18,10 +25,13 @@ import {
   registeredTelemetry,
   runService,
   serverObservability,
+  SERVICE_IDENTITIES,
   settingsOrExit,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
+import { antiEntropyAccessPolicy } from './access.js';
 import { snapshotOf } from './cluster-snapshot.js';
 import { antiEntropySettings, checkAntiEntropyConfig, type AntiEntropyConfig } from './config.js';
 import { createAntiEntropyMetrics } from './metrics.js';
@@ -52,7 +62,14 @@ function readSettings(): AntiEntropyConfig {
 async function main(): Promise<void> {
   const config = readSettings();
   const logger = createLogger({ service: 'anti-entropy', node: config.id });
-  const links = new StorageLinks({ callTimeoutMs: config.callTimeoutMs, replica: (n) => new ReplicaBatches(n.id, n.address, config.callTimeoutMs) });
+  const transport = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.antiEntropy });
+  // Its trees and replica calls go to storage nodes only: the server must present that identity.
+  const storageCredentials = transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] });
+  const links = new StorageLinks({
+    callTimeoutMs: config.callTimeoutMs,
+    replica: (n) => new ReplicaBatches(n.id, n.address, config.callTimeoutMs, storageCredentials),
+    credentials: storageCredentials,
+  });
   const worker = new AntiEntropyWorker({
     link: (n) => links.link(n),
     logger,
@@ -78,7 +95,7 @@ async function main(): Promise<void> {
   const telemetry = registeredTelemetry();
   const metrics = createAntiEntropyMetrics(worker, { periodMs: config.periodMs, now: Date.now });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.registry, logger });
-  const gossip = new ClusterGossip();
+  const gossip = new ClusterGossip({ credentials: gossipChannelCredentials(transport) });
   const host = await startGrpcHost({
     address: config.listen,
     logger,
@@ -89,14 +106,27 @@ async function main(): Promise<void> {
       gossip.registration,
     ],
     interceptors: serverObservability({ metrics, telemetry }),
+    security: {
+      transport,
+      clientCertificates: 'required',
+      access: antiEntropyAccessPolicy,
+      ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+    },
   }).catch(async (err: unknown) => {
+    transport.close();
     await metricsServer.close();
     throw err;
   });
   host.setServing(true);
   const address = advertisedAddress(config.listen, host.port, config.advertise);
   gossip.start({ id: config.id, address, role: 'anti-entropy', zone: config.zone, seeds: config.seeds, logger });
-  const cluster = new ClusterViewClient({ seeds: config.seeds, watcherId: config.id, role: 'anti-entropy', logger });
+  const cluster = new ClusterViewClient({
+    seeds: config.seeds,
+    watcherId: config.id,
+    role: 'anti-entropy',
+    logger,
+    credentials: membershipChannelCredentials(transport),
+  });
   cluster.onChange(({ view }) => {
     const snapshot = snapshotOf(view);
     links.retain(new Set(snapshot.nodes.keys()));
@@ -111,6 +141,8 @@ async function main(): Promise<void> {
     periodMs: config.periodMs,
     tombstoneGraceMs: config.tombstoneGraceMs,
     tracing: telemetry.enabled,
+    tls: transport.enabled,
+    ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
   });
 
   onShutdownSignal(
@@ -124,6 +156,7 @@ async function main(): Promise<void> {
       await gossip.stop();
       await host.shutdown(Math.max(0, until - Date.now()));
       links.closeAll();
+      transport.close();
       await metricsServer.close();
       await telemetry.shutdown(logger);
     },

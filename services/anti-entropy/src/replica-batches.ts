@@ -11,10 +11,10 @@
  * failed batch fails its calls at once, and the node's back-off (`NodeHealth`) decides when the
  * worker talks to it again.
  */
-import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import { TurnBatcher } from '@quorumkv/service-kit';
-import { versionFromProto, versionToProto, type Version } from '@quorumkv/vclock';
+import { appliedToProto, keyVersionsFromProto, versionToProto, type AppliedMint, type KeyVersions, type Version } from '@quorumkv/vclock';
 import type { ReplicaIo } from './storage-links.js';
 import type { ByteMeter } from './storage-link.js';
 import { GRPC_PREFIX_BYTES, TREE_CHANNEL_OPTIONS } from './tree-client.js';
@@ -68,22 +68,23 @@ export class ReplicaBatches implements ReplicaIo {
     readonly node: string,
     readonly address: string,
     private readonly timeoutMs: number,
+    channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
-    this.client = new storage.StorageServiceClient(address, credentials.createInsecure(), { ...TREE_CHANNEL_OPTIONS });
+    this.client = new storage.StorageServiceClient(address, channelCredentials, { ...TREE_CHANNEL_OPTIONS });
     this.batcher = new TurnBatcher<Pending>({ flush: (items) => this.send(items), maxItems: 256, maxBytes: 4 * 1024 * 1024 });
   }
 
-  async read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
+  async read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions> {
     const result = await this.enqueue(epoch, { $case: 'read', read: { key: Buffer.from(key), standIn: false } }, meter, key.length);
     if (result?.$case !== 'read') throw new ReplicaRequestError(this.node, 13, storage.ReplicaError_Code.CODE_INTERNAL, 'answered a read with something else');
-    return result.read.versions.map(versionFromProto);
+    return keyVersionsFromProto(result.read);
   }
 
-  async merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void> {
+  async merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter, applied: readonly AppliedMint[] = []): Promise<void> {
     const proto = versions.map(versionToProto);
     let size = key.length;
     for (const v of proto) size += v.value.length + 64 + 48 * v.context.length;
-    const result = await this.enqueue(epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: proto, versionsRecord: Buffer.alloc(0), hintedFor: '' } }, meter, size);
+    const result = await this.enqueue(epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: proto, versionsRecord: Buffer.alloc(0), applied: appliedToProto(applied), hintedFor: '' } }, meter, size);
     if (result?.$case !== 'merge') throw new ReplicaRequestError(this.node, 13, storage.ReplicaError_Code.CODE_INTERNAL, 'answered a merge with something else');
   }
 

@@ -4,7 +4,7 @@
  * tombstones. `grpc-storage-link.ts` implements it over gRPC; tests use replicas in memory.
  */
 import type { KeyDigest } from '@quorumkv/merkle';
-import type { Version } from '@quorumkv/vclock';
+import type { AppliedMint, KeyVersions, Version } from '@quorumkv/vclock';
 
 /** An arc (start, end] of the ring. */
 export interface Arc {
@@ -58,9 +58,12 @@ export interface StorageLink {
    * Every version of `key` on the node (empty when absent). `epoch`: the ring epoch the repair is
    * planned on (a node on a newer one refuses it, as it refuses a coordinator's stale request).
    */
-  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]>;
-  /** Merges `versions` into the node's set of `key` (idempotent). */
-  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void>;
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions>;
+  /**
+   * Merges `versions` into the node's set of `key` (idempotent), with the request ids applied
+   * to the key on the replicas read, so a write minted twice collapses there too.
+   */
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter, applied?: readonly AppliedMint[]): Promise<void>;
   listTombstones(epoch: number, arc: Arc, writtenBeforeMs: number, afterKey: Uint8Array, limit: number, meter: ByteMeter): Promise<TombstonePage>;
   purgeTombstones(
     epoch: number,

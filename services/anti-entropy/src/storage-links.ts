@@ -4,16 +4,17 @@
  * reads and merges (many keys multiplexed on it, never one unary call per key). A node whose
  * address changes on the ring gets new connections; nodes that leave are closed.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { KeyDigest } from '@quorumkv/merkle';
-import type { Version } from '@quorumkv/vclock';
+import type { AppliedMint, KeyVersions, Version } from '@quorumkv/vclock';
 import type { ClusterNode } from './ring-plan.js';
 import type { Arc, ArcSummaryInfo, ByteMeter, StorageLink, TombstonePage } from './storage-link.js';
 import { TreeClient } from './tree-client.js';
 
 /** Reads and merges of keys on one node (the Replicate stream's ReadOp and MergeOp). */
 export interface ReplicaIo {
-  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]>;
-  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void>;
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions>;
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter, applied?: readonly AppliedMint[]): Promise<void>;
   close(): void;
 }
 
@@ -38,12 +39,12 @@ class GrpcStorageLink implements StorageLink {
     return this.trees.segmentEntries(epoch, arc, depth, segments, meter);
   }
 
-  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions> {
     return this.replica.read(epoch, key, meter);
   }
 
-  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter): Promise<void> {
-    return this.replica.merge(epoch, key, versions, meter);
+  merge(epoch: number, key: Uint8Array, versions: readonly Version[], meter: ByteMeter, applied?: readonly AppliedMint[]): Promise<void> {
+    return this.replica.merge(epoch, key, versions, meter, applied);
   }
 
   listTombstones(epoch: number, arc: Arc, writtenBeforeMs: number, afterKey: Uint8Array, limit: number, meter: ByteMeter): Promise<TombstonePage> {
@@ -65,6 +66,8 @@ export interface StorageLinksOptions {
   readonly callTimeoutMs: number;
   /** Opens the Replicate stream client of a node. */
   readonly replica: (node: ClusterNode) => ReplicaIo;
+  /** Credentials of the TreeService channels (mutual TLS). @default insecure */
+  readonly credentials?: ChannelCredentials;
 }
 
 /** See the file comment. */
@@ -78,7 +81,7 @@ export class StorageLinks {
     const known = this.links.get(node.id);
     if (known !== undefined && known.address === node.address) return known;
     known?.close();
-    const link = new GrpcStorageLink(node.id, node.address, new TreeClient(node.address, this.options.callTimeoutMs), this.options.replica(node));
+    const link = new GrpcStorageLink(node.id, node.address, new TreeClient(node.address, this.options.callTimeoutMs, this.options.credentials), this.options.replica(node));
     this.links.set(node.id, link);
     return link;
   }

@@ -4,7 +4,7 @@
  * they travel — protobuf bytes plus gRPC's 5-byte message prefix, the measure the benchmark's
  * `treeBytes` and `naiveBytes` share.
  */
-import { credentials, Metadata, type ChannelOptions, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, Metadata, type ChannelOptions, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import type { KeyDigest } from '@quorumkv/merkle';
 import { storageTrees } from '@quorumkv/proto';
 import type { Arc, ArcSummaryInfo, ByteMeter, TombstonePage } from './storage-link.js';
@@ -40,8 +40,9 @@ export class TreeClient {
   constructor(
     readonly address: string,
     private readonly timeoutMs: number,
+    channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
-    this.client = new storageTrees.TreeServiceClient(address, credentials.createInsecure(), { ...TREE_CHANNEL_OPTIONS });
+    this.client = new storageTrees.TreeServiceClient(address, channelCredentials, { ...TREE_CHANNEL_OPTIONS });
   }
 
   private call<Req, Res>(

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { kv } from '@quorumkv/proto';
+import type { PeerAuthentication } from '@quorumkv/service-kit';
 import { describe, expect, it } from 'vitest';
 import { AdmissionControl, OverloadedError, admissionGate, admittedByNode, type KvCalls } from './admission.js';
 
@@ -49,21 +50,37 @@ describe('AdmissionControl', () => {
   });
 });
 
+/** A call without a (verified) client certificate. */
+const anonymous = (): PeerAuthentication => ({ kind: 'anonymous' });
+
 describe('admissionGate', () => {
   it("decides KeyValueService calls by the caller header, lets everything else through, and ends a call's count when its stream closes", () => {
     const admission = new AdmissionControl({ maxPerCaller: 1, maxPerNode: 100 }, () => 0);
     const gate = admissionGate(admission, { callerMetadataKey: 'x-tenant' });
-    expect(gate({ ':path': '/grpc.health.v1.Health/Check' })).toBeUndefined();
-    expect(gate({ ':path': '/quorumkv.admin.v1.ClusterService/Status' })).toBeUndefined();
-    const release = gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Put', 'x-tenant': ' acme ' });
+    expect(gate({ ':path': '/grpc.health.v1.Health/Check' }, anonymous)).toBeUndefined();
+    expect(gate({ ':path': '/quorumkv.admin.v1.ClusterService/Status' }, anonymous)).toBeUndefined();
+    const release = gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Put', 'x-tenant': ' acme ' }, anonymous);
     expect(typeof release).toBe('function');
-    expect(gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get', 'x-tenant': 'acme' })).toMatchObject({
+    expect(gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get', 'x-tenant': 'acme' }, anonymous)).toMatchObject({
       code: status.RESOURCE_EXHAUSTED,
       trailers: { 'retry-after': '1' },
     });
     // No header: the anonymous caller, with a bound of its own.
-    expect(typeof gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get' })).toBe('function');
+    expect(typeof gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get' }, anonymous)).toBe('function');
     (release as () => void)();
-    expect(typeof gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get', 'x-tenant': 'acme' })).toBe('function');
+    expect(typeof gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get', 'x-tenant': 'acme' }, anonymous)).toBe('function');
+  });
+
+  it('counts a caller with a certificate as its identity, and refuses its claim to be another caller before anything is read', () => {
+    const admission = new AdmissionControl({ maxPerCaller: 1, maxPerNode: 100 }, () => 0);
+    const gate = admissionGate(admission, { callerMetadataKey: 'x-tenant' });
+    const alice = (): PeerAuthentication => ({ kind: 'certificate', identity: 'spiffe://quorumkv/client/alice' });
+    expect(typeof gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get' }, alice)).toBe('function');
+    expect(admission.inFlightOf('spiffe://quorumkv/client/alice')).toBe(1);
+    // Naming acme does not take acme's slot: refused PERMISSION_DENIED, acme untouched.
+    expect(gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get', 'x-tenant': 'acme' }, alice)).toMatchObject({ code: status.PERMISSION_DENIED });
+    expect(admission.inFlightOf('acme')).toBe(0);
+    // Nor can a caller without a certificate name alice's identity.
+    expect(gate({ ':path': '/quorumkv.kv.v1.KeyValueService/Get', 'x-tenant': 'spiffe://quorumkv/client/alice' }, anonymous)).toMatchObject({ code: status.PERMISSION_DENIED });
   });
 });

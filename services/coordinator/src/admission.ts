@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { ServiceError, type StreamAdmission } from '@quorumkv/service-kit';
 import type { KvOperations } from './kv-handlers.js';
-import { ANONYMOUS_CALLER, RATE_LIMITED_SERVICE } from './rate-limit/interceptor.js';
+import { RATE_LIMITED_SERVICE } from './rate-limit/interceptor.js';
+import { CallerClaimError, claimedCaller, resolveCaller } from './rate-limit/caller.js';
 import { retryAfterTrailers } from './rate-limit/refusal.js';
 
 /** Why a call was shed: its caller had too many calls in flight, or a replica of its key did. */
@@ -113,14 +114,14 @@ const ADMITTED_PATH_PREFIX = `/${RATE_LIMITED_SERVICE}/`;
  */
 export function admissionGate(admission: AdmissionControl, options: { readonly callerMetadataKey?: string } = {}): StreamAdmission {
   const key = (options.callerMetadataKey ?? 'x-quorumkv-caller').toLowerCase();
-  return (headers) => {
+  return (headers, peer) => {
     if (!(headers[':path'] ?? '').startsWith(ADMITTED_PATH_PREFIX)) return undefined;
-    const raw = headers[key];
-    const caller = (Array.isArray(raw) ? raw[0] : raw)?.trim() || ANONYMOUS_CALLER;
     try {
-      return admission.enter(caller);
+      // The caller as rate limiting counts it: a certificate's identity wins, so a caller cannot
+      // take another's admission slots by naming it (refused here, before anything is read).
+      return admission.enter(resolveCaller(peer(), claimedCaller(headers, key), key));
     } catch (err) {
-      if (!(err instanceof OverloadedError)) throw err;
+      if (!(err instanceof OverloadedError) && !(err instanceof CallerClaimError)) throw err;
       return { code: err.code, details: err.message, trailers: err.trailers ?? {} };
     }
   };

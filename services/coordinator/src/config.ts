@@ -4,12 +4,14 @@ import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-v
 import { hintWindowSetting, natsSetting } from '@quorumkv/hints';
 import {
   batchReceiveLimit,
+  clientCertificateSetting,
   ConfigError,
   formatHelp,
   hostPort,
   parseHostPort,
   readConfig,
   setting,
+  tlsSettings,
   type ConfigOf,
   type ReadConfigOptions,
   type SettingSpec,
@@ -140,8 +142,13 @@ export const coordinatorSettings = {
     '--caller-metadata-key',
     'QKV_COORDINATOR_CALLER_METADATA_KEY',
     'x-quorumkv-caller',
-    'gRPC metadata key naming the caller for rate limiting (absent: "anonymous")',
+    'gRPC metadata key naming the caller for rate limiting (absent: "anonymous"); a verified client certificate\'s identity wins',
   ),
+  // Mutual TLS on the client API and on the channels to storage nodes, the rate limiter and the
+  // membership service. No `none`: gossip shares the port, and its peers are known only by the
+  // client certificate the handshake asks for.
+  ...tlsSettings('QKV_COORDINATOR'),
+  tlsClientCerts: clientCertificateSetting('QKV_COORDINATOR', ['optional', 'required']),
 };
 
 /** The coordinator's settings, read and checked, with the context keys read from their file. */

@@ -70,7 +70,8 @@ export type {
   RateLimitCheckCounters,
   RateLimitFailureMode,
 } from './rate-limit/check-client.js';
-export { ANONYMOUS_CALLER, RATE_LIMITED_SERVICE, callerOf, createRateLimitInterceptor, rateLimitRequest } from './rate-limit/interceptor.js';
+export { RATE_LIMITED_SERVICE, createRateLimitInterceptor, rateLimitRequest } from './rate-limit/interceptor.js';
+export { ANONYMOUS_CALLER, CallerClaimError, callerOf, resolveCaller } from './rate-limit/caller.js';
 export type { RateLimitChecker, RateLimitInterceptorOptions } from './rate-limit/interceptor.js';
 export { RateLimitExceededError, RateLimiterUnavailableError, summarizeLimit } from './rate-limit/refusal.js';
 export type { LimitSummary } from './rate-limit/refusal.js';

@@ -59,8 +59,11 @@ class MemoryReplicas implements ReplicaTransport {
     return m;
   }
 
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.Version[]> {
-    return this.answer(node, 'read', timeoutMs, ringEpoch, () => this.versions(node, key.toString()).map(versionToProto));
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.ReadResult> {
+    return this.answer(node, 'read', timeoutMs, ringEpoch, () => ({
+      versions: this.versions(node, key.toString()).map(versionToProto),
+      applied: this.applied.get(`${node}/${key.toString()}`) ?? [],
+    }));
   }
 
   private record(node: string, k: string): Buffer {

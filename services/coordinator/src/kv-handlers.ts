@@ -4,10 +4,12 @@ import { DeadlineExceededError, ServiceError, callDeadline, toStatusObject, unar
 import {
   clockToProto,
   contextOf,
+  keyVersionsFromProto,
   liveVersions,
-  mergeVersions,
+  mergeKeyVersions,
   versionFromProto,
   type ContextCodec,
+  type KeyVersions,
   type Version,
 } from '@quorumkv/vclock';
 import type { WriteTargets } from '@quorumkv/ring';
@@ -127,18 +129,18 @@ export class KvOperations {
         const replicas = ring.readReplicas(key);
         if (replicas.length === 0) throw new EmptyRingError(ring.epoch);
         const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
-        const attempts: ReplicaAttempt<Version[]>[] = replicas.map((node) => ({
+        const attempts: ReplicaAttempt<KeyVersions>[] = replicas.map((node) => ({
           node,
           // Why convert inside the attempt: a replica answering with a malformed version counts as
           // a miss, like one that did not answer.
-          result: fence.watch(replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch))).then(fromProto),
+          result: fence.watch(replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch))).then(keyVersionsFromProto),
         }));
         // Stand-ins are asked only for the answers the primaries up cannot give (R more than the
         // primaries not known down), and never when the read demands primaries (pr).
         const standIns = pr > 0 ? [] : this.readStandIns(key, replicas, r, ring);
-        const standInAttempts: ReplicaAttempt<Version[]>[] = standIns.map((node) => ({
+        const standInAttempts: ReplicaAttempt<KeyVersions>[] = standIns.map((node) => ({
           node,
-          result: replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch, true)).then(fromProto),
+          result: replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch, true)).then(keyVersionsFromProto),
         }));
         const needed = Math.max(r, pr);
         let outcome;
@@ -148,11 +150,14 @@ export class KvOperations {
           if (err instanceof QuorumNotReachedError && pr > 0 && err.answered < pr) throw new PrimariesNotReachedError(pr, err.answered, [], false, 'pr');
           throw err;
         }
-        let merged: Version[] = [];
-        for (const a of outcome.answers) merged = mergeVersions(merged, a.value);
+        // Why merge with the request ids: a write minted twice under one request id (its first
+        // minter answered too late, so the next replica minted it again) may sit half on one
+        // replica and half on another; only a reader meeting both, with both entries, can keep
+        // it once — as the storage nodes do when the records meet (`collapseDuplicateMints`).
+        const merged = mergeKeyVersions(outcome.answers.map((a) => a.value));
         // Read repair among the primaries only: a stand-in is not a replica of the key.
         void deps.readRepair.afterRead(key, attempts, ring.epoch);
-        const response = toGetResponse(merged, key, deps.contexts);
+        const response = toGetResponse(merged.versions, key, deps.contexts);
         return { ...response, standIns: outcome.answers.filter((a) => standIns.includes(a.node)).map((a) => a.node) };
       }),
     );
@@ -464,10 +469,6 @@ function writeIdOf(write: ValidWrite, minted: Minted): string {
   if (write.requestId.length > 0) return `r${write.requestId.toString('hex')}`;
   const dot = minted.version.dot;
   return dot === undefined ? `k${write.key.toString('hex')}` : `d${dot.node}:${dot.epoch.toString(16)}:${dot.counter}`;
-}
-
-function fromProto(versions: storage.Version[]): Version[] {
-  return versions.map(versionFromProto);
 }
 
 /** How one attempt ended: `undefined` while it had not by the time the wait ended. */

@@ -52,7 +52,7 @@ describe("the coordinator's log lines", () => {
     cleanups.push(() => client.close());
     client.start();
     const failing: ReplicaTransport = {
-      read: () => Promise.resolve([]),
+      read: () => Promise.resolve({ versions: [], applied: [] }),
       coordinate: () => Promise.reject(new Error('unused')),
       merge: () => Promise.reject(new Error('stream broken')),
       isUp: () => true,
@@ -62,8 +62,8 @@ describe("the coordinator's log lines", () => {
     type Attempts = Parameters<ReadRepair['afterRead']>[1];
     const version = { dot: { node: 'node-1', counter: 1 }, context: [], value: Buffer.from('v'), tombstone: false, writtenAtMs: 1 };
     const attempts = [
-      { node: 'node-1', result: Promise.resolve([version]) },
-      { node: 'node-3', result: Promise.resolve([]) },
+      { node: 'node-1', result: Promise.resolve({ versions: [version], applied: [] }) },
+      { node: 'node-3', result: Promise.resolve({ versions: [], applied: [] }) },
     ] as unknown as Attempts;
     await repair.afterRead(Buffer.from('k'), attempts, 1);
     await new Promise((r) => setTimeout(r, 100));

@@ -8,7 +8,15 @@
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
 import { hostname } from 'node:os';
-import { advertisedAddress, ClusterGossip, ClusterViewClient, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import {
+  advertisedAddress,
+  ClusterGossip,
+  ClusterViewClient,
+  gossipAccessPolicy,
+  gossipChannelCredentials,
+  gossipReceiveLimit,
+  membershipChannelCredentials,
+} from '@quorumkv/cluster-view';
 import {
   announceListening,
   createLogger,
@@ -17,9 +25,11 @@ import {
   registeredTelemetry,
   runService,
   serverObservability,
+  SERVICE_IDENTITIES,
   settingsOrExit,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
 import { ContextCodec } from '@quorumkv/vclock';
 import { coordinatorHelp, kvReceiveLimit, loadCoordinatorConfig, replicaAnswerLimit, type CoordinatorConfig } from './config.js';
@@ -46,11 +56,18 @@ async function main(): Promise<void> {
   const id = config.id !== '' ? config.id : process.pid === 1 ? hostname() : `${hostname()}-${process.pid}`;
   const logger = createLogger({ service: 'coordinator', node: id });
   const metrics = createCoordinatorMetrics();
-  const cluster = new ClusterViewClient({ seeds: config.seeds, watcherId: id, role: 'coordinator', logger });
+  const transport = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.coordinator });
+  const cluster = new ClusterViewClient({ seeds: config.seeds, watcherId: id, role: 'coordinator', logger, credentials: membershipChannelCredentials(transport) });
   const ring = clusterRing(cluster);
-  const pool = new ReplicaPool({ logger, maxReceiveMessageBytes: replicaAnswerLimit(config) });
+  // Internal channels accept a peer by its identity, not its host name: a storage node is
+  // dialed at whatever address the membership gives, and must be a storage node.
+  const pool = new ReplicaPool({
+    logger,
+    maxReceiveMessageBytes: replicaAnswerLimit(config),
+    credentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }),
+  });
   const stopFollowing = followRing(ring, pool, logger);
-  const gossip = new ClusterGossip();
+  const gossip = new ClusterGossip({ credentials: gossipChannelCredentials(transport) });
   const contexts = new ContextCodec(config.contextKeys);
   const handoff = startCoordinatorHandoff({ id, nats: config.nats, hintWindowMs: config.hintWindow, cluster, ring, pool, timers: systemTimers, logger });
   const server = createCoordinatorServer({ config, pool, ring, logger, contexts, metrics: metrics.kv, handoff: handoff.deps });
@@ -64,7 +81,7 @@ async function main(): Promise<void> {
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
   cluster.start();
-  const rateLimiting = startRateLimiting(config, logger, metrics.service);
+  const rateLimiting = startRateLimiting(config, logger, metrics.service, transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.rateLimiter] }));
   const host = await startGrpcHost({
     address: config.listen,
     services: [...server.services, gossip.registration],
@@ -76,8 +93,17 @@ async function main(): Promise<void> {
     admit: admissionGate(server.admission, { callerMetadataKey: config.callerMetadataKey }),
     // Rate limiting last: grpc-js applies interceptors network-first, so metrics and tracing see refused calls.
     interceptors: [...serverObservability({ metrics: metrics.service, telemetry }), ...(rateLimiting ? [rateLimiting.interceptor] : [])],
+    // The client API: anyone the TLS handshake admits (--tls-client-certs) may call it; gossip
+    // on the same port only quorumkv's services.
+    security: {
+      transport,
+      clientCertificates: config.tlsClientCerts,
+      access: gossipAccessPolicy,
+      ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+    },
   }).catch(async (err: unknown) => {
     await handoff.close();
+    transport.close();
     cluster.close();
     pool.close();
     rateLimiting?.close();
@@ -101,6 +127,8 @@ async function main(): Promise<void> {
     contextKeysAccepted: config.contextKeys.keys.length,
     tracing: telemetry.enabled,
     hints: config.nats === '' ? 'off (no --nats)' : config.nats,
+    tls: transport.enabled ? { clientCertificates: config.tlsClientCerts } : false,
+    ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
   });
 
   onShutdownSignal(
@@ -118,6 +146,7 @@ async function main(): Promise<void> {
       pool.close();
       rateLimiting?.close();
       await handoff.close();
+      transport.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);

@@ -29,7 +29,7 @@ function replicas(behaviour: 'ok' | 'down' | 'sibling-limit', siblings = 1): Rep
         : new ReplicaOpError(node, storage.ReplicaError_Code.CODE_SIBLING_LIMIT, 'CODE_SIBLING_LIMIT', 'too many siblings'),
     );
   return {
-    read: (node) => (behaviour === 'ok' ? Promise.resolve([]) : fail(node)),
+    read: (node) => (behaviour === 'ok' ? Promise.resolve({ versions: [], applied: [] }) : fail(node)),
     coordinate: (node) => (behaviour === 'ok' ? Promise.resolve(minted(siblings)) : fail(node)),
     merge: (node) => (behaviour === 'ok' ? Promise.resolve() : fail(node)),
     isUp: () => behaviour !== 'down',

@@ -28,7 +28,7 @@ describe('replica spans', () => {
     };
     const { versions, minted } = mintVersion([], { context: [], actor: { node: 'node-1', epoch: 1n }, value: Buffer.from('v'), tombstone: false, nowMs: 1, maxClockEntries: 10 });
     const transport: ReplicaTransport = {
-      read: (node) => (seen('read', node), Promise.resolve([])),
+      read: (node) => (seen('read', node), Promise.resolve({ versions: [], applied: [] })),
       coordinate: (node) => (seen('coordinate', node), Promise.resolve({ version: versionToProto(minted), siblingCount: 1, versions: versions.map(versionToProto), versionsRecord: Buffer.alloc(0), deduplicated: false })),
       merge: (node) => (seen('merge', node), Promise.resolve()),
       isUp: () => true,

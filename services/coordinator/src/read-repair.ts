@@ -1,5 +1,6 @@
 import type { Logger } from '@quorumkv/service-kit';
-import { mergeVersions, sameVersions, versionToProto, type Version } from '@quorumkv/vclock';
+import type { storage } from '@quorumkv/proto';
+import { appliedToProto, mergeKeyVersions, sameVersions, versionToProto, type KeyVersions } from '@quorumkv/vclock';
 import { replicaSpan } from './observability.js';
 import type { ReplicaAttempt } from './quorum.js';
 import type { ReplicaTransport } from './replica-pool.js';
@@ -48,28 +49,30 @@ export class ReadRepair {
    * Starts the repair of one key in the background, once every attempt of its read settled.
    * Returns the promise of that work (tests await it; the handler does not).
    */
-  afterRead(key: Buffer, attempts: readonly ReplicaAttempt<Version[]>[], ringEpoch: number): Promise<void> {
+  afterRead(key: Buffer, attempts: readonly ReplicaAttempt<KeyVersions>[], ringEpoch: number): Promise<void> {
     return Promise.allSettled(attempts.map((a) => a.result)).then((results) => {
-      let merged: Version[] = [];
-      const answers: { node: string; versions: Version[] }[] = [];
+      const answers: { node: string; set: KeyVersions }[] = [];
       results.forEach((r, i) => {
         const node = attempts[i]?.node;
         if (r.status !== 'fulfilled' || node === undefined) return;
-        answers.push({ node, versions: r.value });
-        merged = mergeVersions(merged, r.value);
+        answers.push({ node, set: r.value });
       });
-      const stale = answers.filter((a) => !sameVersions(a.versions, merged));
+      const merged = mergeKeyVersions(answers.map((a) => a.set));
+      const stale = answers.filter((a) => !sameVersions(a.set.versions, merged.versions));
       if (stale.length === 0) return undefined;
-      const proto = merged.map(versionToProto);
-      return Promise.all(stale.map((a) => this.repair(a.node, key, proto, ringEpoch))).then(() => undefined);
+      const proto = merged.versions.map(versionToProto);
+      // The request ids travel with the versions, so a replica holding a duplicate mint the
+      // merged set collapsed drops it as well, instead of keeping it and being repaired again.
+      const applied = appliedToProto(merged.applied);
+      return Promise.all(stale.map((a) => this.repair(a.node, key, proto, applied, ringEpoch))).then(() => undefined);
     });
   }
 
-  private async repair(node: string, key: Buffer, versions: ReturnType<typeof versionToProto>[], ringEpoch: number): Promise<void> {
+  private async repair(node: string, key: Buffer, versions: storage.Version[], applied: storage.AppliedWrite[], ringEpoch: number): Promise<void> {
     this.counts.sent++;
     this.options.onRepair?.(node);
     try {
-      await replicaSpan('replica.repair', node, () => this.options.transport.merge(node, key, versions, this.options.timeoutMs, ringEpoch));
+      await replicaSpan('replica.repair', node, () => this.options.transport.merge(node, key, versions, this.options.timeoutMs, ringEpoch, applied));
       this.counts.acknowledged++;
     } catch (err) {
       this.counts.failed++;

@@ -119,10 +119,10 @@ describe('ReplicaClient', () => {
     const b = client.read(Buffer.from('b'), 1000);
     await vi.waitFor(() => expect(node.requests).toHaveLength(2));
     const [ra, rb] = node.requests;
-    node.answer(rb!.id, { $case: 'read', read: { versions: [] } });
-    node.answer(ra!.id, { $case: 'read', read: { versions: [{ dot: { node: 'node-1', epoch: 1n, counter: 1n }, context: [], value: Buffer.from('A'), tombstone: false, writtenAtMs: 0n }] } });
-    expect((await a)[0]?.value.toString()).toBe('A');
-    expect(await b).toEqual([]);
+    node.answer(rb!.id, { $case: 'read', read: { versions: [], applied: [] } });
+    node.answer(ra!.id, { $case: 'read', read: { versions: [{ dot: { node: 'node-1', epoch: 1n, counter: 1n }, context: [], value: Buffer.from('A'), tombstone: false, writtenAtMs: 0n }], applied: [] } });
+    expect((await a).versions[0]?.value.toString()).toBe('A');
+    expect((await b).versions).toEqual([]);
     expect(node.streams).toHaveLength(1);
     expect(ra!.op?.$case).toBe('read');
     expect(ra!.timeoutMs).toBe(1000);
@@ -135,8 +135,8 @@ describe('ReplicaClient', () => {
     await vi.waitFor(() => expect(node.requests).toHaveLength(4));
     expect(node.batchSizes).toEqual([4]);
     expect(node.requests.map((r) => r.op?.$case === 'read' && r.op.read.key.toString())).toEqual(keys);
-    node.answerAll(node.requests.map((r) => ({ id: r.id, result: { $case: 'read', read: { versions: [] } } })));
-    expect(await Promise.all(reads)).toEqual([[], [], [], []]);
+    node.answerAll(node.requests.map((r) => ({ id: r.id, result: { $case: 'read', read: { versions: [], applied: [] } } })));
+    expect((await Promise.all(reads)).map((r) => r.versions)).toEqual([[], [], [], []]);
     expect(client.inFlight).toBe(0);
   });
 
@@ -188,19 +188,19 @@ describe('ReplicaClient', () => {
     await vi.waitFor(() => expect(client.up).toBe(true), { timeout: 5000 });
     const p = client.read(Buffer.from('a'), 1000);
     await vi.waitFor(() => expect(again.requests).toHaveLength(1));
-    again.answer(again.requests[0]!.id, { $case: 'read', read: { versions: [] } });
-    expect(await p).toEqual([]);
+    again.answer(again.requests[0]!.id, { $case: 'read', read: { versions: [], applied: [] } });
+    expect((await p).versions).toEqual([]);
   });
 
   it('fails a request the node never answers once its timeout passes, and ignores the late answer', async () => {
     const { node, client } = await setup();
     const p = client.read(Buffer.from('a'), 30);
     await expect(p).rejects.toBeInstanceOf(ReplicaTimeoutError);
-    node.answer(node.requests[0]!.id, { $case: 'read', read: { versions: [] } });
+    node.answer(node.requests[0]!.id, { $case: 'read', read: { versions: [], applied: [] } });
     const q = client.read(Buffer.from('b'), 1000);
     await vi.waitFor(() => expect(node.requests).toHaveLength(2));
-    node.answer(node.requests[1]!.id, { $case: 'read', read: { versions: [] } });
-    expect(await q).toEqual([]);
+    node.answer(node.requests[1]!.id, { $case: 'read', read: { versions: [], applied: [] } });
+    expect((await q).versions).toEqual([]);
   });
 
   it('fails pending requests once keepalive pings go unanswered on a connection that went silent', async () => {

@@ -1,4 +1,4 @@
-import { Metadata, credentials, makeGenericClientConstructor, type ServiceError as GrpcError } from '@grpc/grpc-js';
+import { Metadata, credentials, makeGenericClientConstructor, type ChannelCredentials, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 import {
   MultiplexedStreamClient,
@@ -93,6 +93,8 @@ export interface ReplicaClientOptions {
    * @default { timeMs: 10000, timeoutMs: 5000 }
    */
   readonly keepalive?: KeepaliveOptions;
+  /** The channel's credentials (TLS: see `TransportSecurity.channelCredentials`). @default plain text */
+  readonly credentials?: ChannelCredentials;
 }
 
 const NO_BYTES = Buffer.alloc(0);
@@ -152,7 +154,7 @@ export class ReplicaClient {
     const backoff = options.backoff ?? { initialMs: 50, maxMs: 2000 };
     this.client = new StorageClient(
       this.address,
-      credentials.createInsecure(),
+      options.credentials ?? credentials.createInsecure(),
       streamChannelOptions({
         backoff,
         ...(options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: options.maxReceiveMessageBytes } : {}),
@@ -216,11 +218,15 @@ export class ReplicaClient {
     this.client.close();
   }
 
-  /** Reads every version of `key`; `ringEpoch` is the ring epoch the read was routed by. */
-  async read(key: Buffer, timeoutMs: number, ringEpoch = 0, standIn = false): Promise<storage.Version[]> {
+  /**
+   * Reads every version of `key` and the request ids applied to it (inside the node's window);
+   * `ringEpoch` is the ring epoch the read was routed by. With `standIn`, the copies the node
+   * keeps as a stand-in for other nodes (hinted handoff) instead of its own data.
+   */
+  async read(key: Buffer, timeoutMs: number, ringEpoch = 0, standIn = false): Promise<storage.ReadResult> {
     const result = await this.request({ $case: 'read', read: { key, standIn } }, timeoutMs, ringEpoch);
     if (result.$case !== 'read') throw new ReplicaProtocolError(this.nodeId, `answered a read with ${result.$case}`);
-    return result.read.versions;
+    return result.read;
   }
 
   /** Mints a version at this node (one local read-modify-write there). */
@@ -230,9 +236,14 @@ export class ReplicaClient {
     return result.coordinate;
   }
 
-  /** Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this node's set. */
-  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0, hintedFor = ''): Promise<void> {
-    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES, hintedFor } : { key, versions: [], versionsRecord: versions, hintedFor };
+  /**
+   * Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this
+   * node's set; `applied` (with messages): the request ids the replicas read hold, so the node
+   * collapses a write minted twice as the reader did. With `hintedFor` (record bytes only), the
+   * node keeps the set as a stand-in copy for that replica.
+   */
+  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0, applied: storage.AppliedWrite[] = [], hintedFor = ''): Promise<void> {
+    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES, applied, hintedFor } : { key, versions: [], versionsRecord: versions, applied: [], hintedFor };
     const result = await this.request({ $case: 'merge', merge }, timeoutMs, ringEpoch);
     if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
   }

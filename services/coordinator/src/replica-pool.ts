@@ -22,14 +22,19 @@ export interface NodeAddress {
  * it was routed by: a node that knows a newer one refuses it (`StaleRingEpochError`).
  */
 export interface ReplicaTransport {
-  /** Every version of `key` at `node`. */
-  /** Every version of `key` at `node`; with `standIn`, the copies `node` keeps as a stand-in instead. */
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn?: boolean): Promise<storage.Version[]>;
+  /**
+   * Every version of `key` at `node`, and the request ids applied to it (`ReadResult.applied`);
+   * with `standIn`, the copies `node` keeps as a stand-in instead.
+   */
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn?: boolean): Promise<storage.ReadResult>;
   /** Mints a version at `node`. */
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult>;
-  /** Merges versions (or a whole set's record bytes) into `node`'s set. */
-  /** With `hintedFor`, `node` keeps the set as a stand-in copy for that replica (record bytes only). */
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, hintedFor?: string): Promise<void>;
+  /**
+   * Merges versions (or a whole set's record bytes) into `node`'s set; with messages, `applied`
+   * carries the request ids the versions were read with (read repair). With `hintedFor`, `node`
+   * keeps the set as a stand-in copy for that replica (record bytes only).
+   */
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[], hintedFor?: string): Promise<void>;
   /** Whether requests to `node` will be sent now (its stream is open). */
   isUp(node: string): boolean;
 }
@@ -44,6 +49,8 @@ export interface ReplicaPoolOptions {
   readonly backoff?: ReplicaClientOptions['backoff'];
   readonly keepalive?: ReplicaClientOptions['keepalive'];
   readonly maxReceiveMessageBytes?: ReplicaClientOptions['maxReceiveMessageBytes'];
+  /** Credentials of every channel to a storage node. @default plain text */
+  readonly credentials?: ReplicaClientOptions['credentials'];
 }
 
 /**
@@ -88,6 +95,7 @@ export class ReplicaPool implements ReplicaTransport {
         ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
         ...(this.options.keepalive ? { keepalive: this.options.keepalive } : {}),
         ...(this.options.maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes: this.options.maxReceiveMessageBytes } : {}),
+        ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       });
       client.onStateChange(() => this.notify());
       this.clients.set(node.id, client);
@@ -156,7 +164,7 @@ export class ReplicaPool implements ReplicaTransport {
     });
   }
 
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn = false): Promise<storage.Version[]> {
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn = false): Promise<storage.ReadResult> {
     const c = this.clients.get(node);
     return c ? c.read(key, timeoutMs, ringEpoch, standIn) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
@@ -166,9 +174,9 @@ export class ReplicaPool implements ReplicaTransport {
     return c ? c.coordinate(op, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, hintedFor = ''): Promise<void> {
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[], hintedFor = ''): Promise<void> {
     const c = this.clients.get(node);
-    return c ? c.merge(key, versions, timeoutMs, ringEpoch, hintedFor) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
+    return c ? c.merge(key, versions, timeoutMs, ringEpoch, applied, hintedFor) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
   isUp(node: string): boolean {

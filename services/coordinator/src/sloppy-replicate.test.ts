@@ -11,13 +11,13 @@ import { systemTimers } from './timers.js';
 class Nodes implements ReplicaTransport {
   readonly merged: { node: string; hintedFor: string }[] = [];
   constructor(readonly down: Set<string>) {}
-  read(): Promise<storage.Version[]> {
-    return Promise.resolve([]);
+  read(): Promise<storage.ReadResult> {
+    return Promise.resolve({ versions: [], applied: [] });
   }
   coordinate(): Promise<storage.CoordinateResult> {
     return Promise.reject(new Error('not used'));
   }
-  merge(node: string, _key: Buffer, _v: MergeSet, _t: number, _e: number, hintedFor = ''): Promise<void> {
+  merge(node: string, _key: Buffer, _v: MergeSet, _t: number, _e: number, _applied?: storage.AppliedWrite[], hintedFor = ''): Promise<void> {
     if (this.down.has(node)) return Promise.reject(new ReplicaUnavailableError(node, 'connection refused'));
     this.merged.push({ node, hintedFor });
     return Promise.resolve();

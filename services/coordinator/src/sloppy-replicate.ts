@@ -119,7 +119,7 @@ export async function replicateSloppy(
     return Math.min(deps.replicaTimeoutMs, left);
   };
   const merge = (node: string, hintedFor = ''): Promise<void> =>
-    fence.watch(replicaSpan('replica.merge', node, () => deps.transport.merge(node, write.key, hintedFor === '' ? write.versions : record, timeout(), write.ringEpoch, hintedFor)));
+    fence.watch(replicaSpan('replica.merge', node, () => deps.transport.merge(node, write.key, hintedFor === '' ? write.versions : record, timeout(), write.ringEpoch, undefined, hintedFor)));
 
   const hint = (primary: string, standIn: string | undefined): Promise<boolean> => {
     const state = deps.hints?.state() ?? HINTS_OFF;

@@ -4,7 +4,7 @@
  * (two replicas that disagree about who is claimant must not bounce a call between them; Paxos
  * keeps both proposing safe).
  */
-import { credentials, Metadata, type ServerUnaryCall, type ServiceError as GrpcError, status } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, Metadata, type ServerUnaryCall, type ServiceError as GrpcError, status } from '@grpc/grpc-js';
 import type { GossipMember } from '@quorumkv/gossip';
 import { membership } from '@quorumkv/proto';
 import { ServiceError } from '@quorumkv/service-kit';
@@ -37,6 +37,8 @@ export class ClaimantRouter {
     private readonly selfId: string,
     private readonly gossip: () => GossipMember | undefined,
     private readonly forwardTimeoutMs: number,
+    /** With TLS: this replica's certificate, accepting only a membership replica. @default insecure */
+    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {}
 
   /** The claimant now: the lowest-id live membership replica (this one when gossip knows no other). */
@@ -62,7 +64,7 @@ export class ClaimantRouter {
   forward<Req, Res>(to: Claimant, method: ForwardableMethod, request: Req, deadline: number): Promise<Res> {
     let client = this.clients.get(to.address);
     if (!client) {
-      client = new membership.MembershipServiceClient(to.address, credentials.createInsecure(), { 'grpc.max_reconnect_backoff_ms': 1_000 });
+      client = new membership.MembershipServiceClient(to.address, this.channelCredentials, { 'grpc.max_reconnect_backoff_ms': 1_000 });
       this.clients.set(to.address, client);
     }
     const md = new Metadata();

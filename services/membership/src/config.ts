@@ -1,6 +1,6 @@
 import { advertiseSetting, parseSeeds, zoneSetting } from '@quorumkv/cluster-view';
 import { hintWindowSetting, natsSetting } from '@quorumkv/hints';
-import { ConfigError, formatHelp, hostPort, readConfig, setting, type ConfigOf, type ReadConfigOptions, type SettingSpec } from '@quorumkv/service-kit';
+import { ConfigError, formatHelp, hostPort, readConfig, setting, tlsSettings, type ConfigOf, type ReadConfigOptions, type SettingSpec } from '@quorumkv/service-kit';
 
 const peersSetting: SettingSpec<string[]> = {
   flag: '--peers',
@@ -41,6 +41,9 @@ export const membershipSettings = {
   statsTimeoutMs: setting.int('--stats-timeout-ms', 'QKV_MEMBERSHIP_STATS_TIMEOUT_MS', 500, 'Deadline of each storage node\'s Stats call behind Status', 1, 60_000),
   peerTimeoutMs: setting.int('--peer-timeout-ms', 'QKV_MEMBERSHIP_PEER_TIMEOUT_MS', 1_000, 'How long a Paxos phase (or a call forwarded to the claimant) waits for other replicas', 10, 60_000),
   graceMs: setting.int('--grace-ms', 'QKV_MEMBERSHIP_GRACE_MS', 5_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
+  // Mutual TLS: client certificates are always required on the membership port (gossip, Paxos,
+  // Watch and the cluster commands all identify their caller).
+  ...tlsSettings('QKV_MEMBERSHIP'),
 };
 
 /** Values read from {@link membershipSettings}. */

@@ -7,7 +7,7 @@
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
 import { resolve } from 'node:path';
-import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import { advertisedAddress, ClusterGossip, gossipChannelCredentials, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import { mathRandom, systemClock } from '@quorumkv/gossip';
 import { expiryWatchPeriodMs, HintConnection, HintExpiryWatch } from '@quorumkv/hints';
 import { membership as membershipProto } from '@quorumkv/proto';
@@ -19,10 +19,13 @@ import {
   registeredTelemetry,
   runService,
   serverObservability,
+  SERVICE_IDENTITIES,
   settingsOrExit,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
+import { membershipAccessPolicy } from './access.js';
 import { initialState } from './cluster-state.js';
 import { clusterHandoff } from './handoff.js';
 import { loadMembershipConfig, membershipHelp, membershipReceiveLimit } from './config.js';
@@ -42,6 +45,10 @@ const COMMAND = 'quorumkv-membership';
 async function main(): Promise<void> {
   const config = settingsOrExit(COMMAND, () => loadMembershipConfig(), membershipHelp);
   const logger = createLogger({ service: 'membership', node: config.id });
+  const security = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.membership });
+  // Channels accept their server by SPIFFE ID: another replica must be a membership replica, a
+  // node asked for its Stats a storage node.
+  const replicaCredentials = security.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.membership] });
   const telemetry = registeredTelemetry();
   const dataDir = resolve(config.dataDir === '' ? `.qkv-data/${config.id}` : config.dataDir);
   const { file, record, fresh } = await StateFile.open(dataDir, config.id, () => initialState(config.replicationFactor, config.vnodes));
@@ -54,9 +61,9 @@ async function main(): Promise<void> {
   }
 
   const acceptor = new Acceptor(record, file);
-  const gossip = new ClusterGossip();
+  const gossip = new ClusterGossip({ credentials: gossipChannelCredentials(security) });
   let started = false;
-  const transport = new GrpcPeerTransport({ others: config.peers, local: acceptor, callTimeoutMs: config.peerTimeoutMs });
+  const transport = new GrpcPeerTransport({ others: config.peers, local: acceptor, callTimeoutMs: config.peerTimeoutMs, credentials: replicaCredentials });
   const replica = new Replica({
     id: config.id,
     acceptor,
@@ -67,7 +74,7 @@ async function main(): Promise<void> {
     phaseTimeoutMs: config.peerTimeoutMs,
     context: () => ({ liveness: (id) => (started ? gossip.gossip.member(id)?.state : undefined), now: Date.now() }),
   });
-  const stats = new StorageStats();
+  const stats = new StorageStats(security.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }));
   const holder: { server?: ReturnType<typeof createMembershipServer> } = {};
   const metrics = createMembershipMetrics({
     state: () => replica.state,
@@ -132,6 +139,7 @@ async function main(): Promise<void> {
     stats: stats.fetch,
     statsTimeoutMs: config.statsTimeoutMs,
     forwardTimeoutMs: config.peerTimeoutMs * 15,
+    forwardCredentials: replicaCredentials,
     metrics,
   });
   holder.server = server;
@@ -171,7 +179,14 @@ async function main(): Promise<void> {
     maxReceiveMessageBytes: membershipReceiveLimit(config, gossipReceiveLimit()),
     services: [...server.services, gossip.registration],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
+    security: {
+      transport: security,
+      clientCertificates: 'required',
+      access: membershipAccessPolicy,
+      ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+    },
   }).catch(async (err: unknown) => {
+    security.close();
     await metricsServer.close();
     await file.close();
     throw err;
@@ -202,6 +217,8 @@ async function main(): Promise<void> {
     replicas: replica.quorum.replicas,
     majority: replica.quorum.majority,
     tracing: telemetry.enabled,
+    tls: security.enabled,
+    ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
   });
 
   onShutdownSignal(
@@ -218,6 +235,7 @@ async function main(): Promise<void> {
       clearInterval(expiryTimer);
       clearInterval(handoffRefresh);
       await hintLink?.close();
+      security.close();
       await file.close();
       await metricsServer.close();
       await telemetry.shutdown(logger);

@@ -4,7 +4,7 @@
  * replica's chosen state and gossip view, and transfer reports lead to the commit of the pending
  * epoch. Does not bind: `main.ts` binds it with `startGrpcHost`.
  */
-import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { type ClusterMember } from '@quorumkv/cluster-view';
 import type { GossipMember } from '@quorumkv/gossip';
 import { membership, membershipConsensus } from '@quorumkv/proto';
@@ -37,6 +37,8 @@ export interface MembershipServerDeps {
   readonly statsTimeoutMs: number;
   /** Deadline of a call forwarded to the claimant when the caller set none. */
   readonly forwardTimeoutMs: number;
+  /** Credentials of the channels to the claimant (mutual TLS). @default insecure */
+  readonly forwardCredentials?: ChannelCredentials;
   readonly metrics?: MembershipMetrics;
   /**
    * Whether hinted handoff is available (this replica reaches NATS JetStream), and why not.
@@ -78,7 +80,7 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
   const { replica, logger } = deps;
   const now = deps.now ?? Date.now;
   const hints = deps.hints ?? ((): HintsState => ({ on: false, reason: 'started without --nats' }));
-  const router = new ClaimantRouter(deps.id, deps.gossip, deps.forwardTimeoutMs);
+  const router = new ClaimantRouter(deps.id, deps.gossip, deps.forwardTimeoutMs, deps.forwardCredentials);
   const members = (): ClusterMember[] => clusterMembers(deps.gossip()?.members() ?? []);
   const hub = new WatchHub({ state: () => replica.state, members }, logger);
   const tracker = new TransferTracker(new RingView(replica.state.ring), now);

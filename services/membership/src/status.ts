@@ -3,7 +3,7 @@
  * knows — with its liveness, ring state, zone, share of the ring, and the keys and bytes each
  * storage node reports through its own `StorageService/Stats` (like `nodetool status`).
  */
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, Metadata } from '@grpc/grpc-js';
 import { livenessToWire, ringStateToWire, roleToWire, type ClusterMember } from '@quorumkv/cluster-view';
 import { membership, storage } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
@@ -18,6 +18,9 @@ export type StatsFetcher = (address: string, timeoutMs: number) => Promise<{ key
 export class StorageStats {
   private readonly clients = new Map<string, storage.StorageServiceClient>();
 
+  /** @param channelCredentials with TLS: the replica's certificate, accepting only storage nodes. */
+  constructor(private readonly channelCredentials: ChannelCredentials = credentials.createInsecure()) {}
+
   /** A node's hint delivery stats (from the same Stats call), for Handoff. */
   readonly fetchHints: HintStatsFetcher = (address, timeoutMs) => {
     const c = this.client(address);
@@ -29,19 +32,14 @@ export class StorageStats {
   private client(address: string): storage.StorageServiceClient {
     let client = this.clients.get(address);
     if (!client) {
-      client = new storage.StorageServiceClient(address, credentials.createInsecure(), { 'grpc.max_reconnect_backoff_ms': 1_000 });
+      client = new storage.StorageServiceClient(address, this.channelCredentials, { 'grpc.max_reconnect_backoff_ms': 1_000 });
       this.clients.set(address, client);
     }
     return client;
   }
 
   readonly fetch: StatsFetcher = (address, timeoutMs) => {
-    let client = this.clients.get(address);
-    if (!client) {
-      client = new storage.StorageServiceClient(address, credentials.createInsecure(), { 'grpc.max_reconnect_backoff_ms': 1_000 });
-      this.clients.set(address, client);
-    }
-    const c = client;
+    const c = this.client(address);
     return new Promise((resolve) => {
       c.stats({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => resolve(err ? undefined : { keys: res.keyCount, bytes: res.approximateBytes }));
     });

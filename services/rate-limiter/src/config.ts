@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
-import { batchReceiveLimit, hostPort, parseHostPort, setting, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
+import { batchReceiveLimit, clientCertificateSetting, hostPort, parseHostPort, setting, tlsSettings, type ConfigOf, type SettingSpec } from '@quorumkv/service-kit';
 
 /** One rate-limiter replica: its id and the address its peers dial. */
 export interface ReplicaAddress {
@@ -122,6 +122,9 @@ export const rateLimiterSettings = {
     4 * 1024 * 1024,
   ),
   graceMs: setting.int('--grace-ms', 'QKV_RL_GRACE_MS', 5_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
+  // Mutual TLS. Why no 'none': coordinators and peer replicas are known by their client certificates.
+  ...tlsSettings('QKV_RL'),
+  tlsClientCerts: clientCertificateSetting('QKV_RL', ['optional', 'required']),
 };
 
 /** Values read from {@link rateLimiterSettings}. */

@@ -2,7 +2,7 @@
  * The Envoy-compatible distributed rate limit service, as a library: tests and tools wire it
  * with {@link createRateLimiterServer}; `main.ts` is the `quorumkv-rate-limiter` binary.
  */
-export { createRateLimiterServer, SERVICE_NAMES } from './server.js';
+export { createRateLimiterServer, rateLimiterAccessPolicy, SERVICE_NAMES } from './server.js';
 export type { RateLimiterServer, RateLimiterServerConfig, RateLimiterServerDeps } from './server.js';
 export { checkConfig, parseReplicas, rateLimiterSettings, RateLimiterConfigError } from './config.js';
 export type { FailureMode, HeaderMode, RateLimiterConfig, ReplicaAddress } from './config.js';

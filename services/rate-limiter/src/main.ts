@@ -6,7 +6,7 @@
  */
 // First: OpenTelemetry from the OTEL_* environment, before any other module runs.
 import '@quorumkv/service-kit/telemetry-register';
-import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import { advertisedAddress, ClusterGossip, gossipChannelCredentials, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import {
   announceListening,
   createLogger,
@@ -16,15 +16,17 @@ import {
   readConfig,
   registeredTelemetry,
   serverObservability,
+  SERVICE_IDENTITIES,
   settingsOrExit,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
 import { checkConfig, rateLimiterSettings, RateLimiterConfigError } from './config.js';
 import { followRateLimiters } from './gossip-replicas.js';
 import { createRateLimiterMetrics } from './metrics.js';
 import { InitialRulesError } from './rules-reloader.js';
-import { createRateLimiterServer } from './server.js';
+import { createRateLimiterServer, rateLimiterAccessPolicy } from './server.js';
 
 const command = 'quorumkv-rate-limiter';
 const summary =
@@ -42,9 +44,15 @@ const config = settingsOrExit(
 );
 
 const logger = createLogger({ service: 'rate-limiter', node: config.id });
+const transport = transportSecurityOrExit(command, config, { logger, identity: SERVICE_IDENTITIES.rateLimiter });
 const dynamicMembership = config.seeds.length > 0;
-const server = createRateLimiterServer({ config, logger, dynamicMembership });
-const gossip = dynamicMembership ? new ClusterGossip() : undefined;
+const server = createRateLimiterServer({
+  config,
+  logger,
+  dynamicMembership,
+  peerCredentials: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.rateLimiter] }),
+});
+const gossip = dynamicMembership ? new ClusterGossip({ credentials: gossipChannelCredentials(transport) }) : undefined;
 try {
   await server.start();
 } catch (err) {
@@ -67,6 +75,12 @@ const host = await startGrpcHost({
   maxReceiveMessageBytes: gossip ? Math.max(server.maxReceiveMessageBytes, gossipReceiveLimit()) : server.maxReceiveMessageBytes,
   interceptors: serverObservability({ metrics: metrics.service, telemetry }),
   direct: { methods: server.direct, observe: directCallObserver({ metrics: metrics.service, telemetry }) },
+  security: {
+    transport,
+    clientCertificates: config.tlsClientCerts,
+    access: rateLimiterAccessPolicy,
+    ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+  },
 });
 let stopFollowing: (() => void) | undefined;
 if (gossip) {
@@ -92,6 +106,8 @@ announceListening(logger, {
   rules: config.rules,
   directServe: config.directServe,
   tracing: telemetry.enabled,
+  tls: transport.enabled ? { clientCertificates: config.tlsClientCerts } : false,
+  ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
 });
 onShutdownSignal(
   logger,
@@ -108,6 +124,7 @@ onShutdownSignal(
     server.endPeerStreams();
     await drained;
     server.close();
+    transport.close();
     await metricsServer.close();
     // Last: flushes the spans of the calls that just drained.
     await telemetry.shutdown(logger);

@@ -1,4 +1,4 @@
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { Decision, LimitPolicy } from '@quorumkv/ratelimit';
 import { ratelimitReplica } from '@quorumkv/proto';
 import {
@@ -27,6 +27,8 @@ export interface PeerForwarderOptions {
   /** How long an item may wait for its decision. */
   readonly timeoutMs: number;
   readonly logger: Logger;
+  /** The channel's credentials (TLS: see `TransportSecurity.channelCredentials`). @default plain text */
+  readonly credentials?: ChannelCredentials;
   /** Replaces the gRPC client (tests). */
   readonly open?: OpenForwardStream;
   /** @default systemTimers */
@@ -55,7 +57,7 @@ export class PeerForwarder {
     const backoff = { initialMs: 20, maxMs: 2_000 };
     let open = options.open;
     if (open === undefined) {
-      const client = new ratelimitReplica.RateLimitReplicaServiceClient(options.address, credentials.createInsecure(), streamChannelOptions({ backoff }));
+      const client = new ratelimitReplica.RateLimitReplicaServiceClient(options.address, options.credentials ?? credentials.createInsecure(), streamChannelOptions({ backoff }));
       this.client = client;
       open = () => client.forward();
     }

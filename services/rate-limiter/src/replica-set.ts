@@ -3,6 +3,7 @@
  * consistent-hash ring of their ids (who owns a key), a forwarder per other replica, and — with
  * membership from gossip — the owners this replica found unreachable, passed over for a while.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '@quorumkv/service-kit';
 import { HashRing } from '@quorumkv/ring';
 import type { ReplicaAddress } from './config.js';
@@ -27,6 +28,8 @@ export interface ReplicaSetOptions {
   readonly vnodes?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Credentials of the channels to the other replicas (mutual TLS). @default insecure */
+  readonly credentials?: ChannelCredentials;
   /** Builds the forwarder to one replica (tests replace it). */
   readonly forwarder?: (peer: ReplicaAddress) => PeerForwarder;
 }
@@ -48,7 +51,15 @@ export class ReplicaSet implements Ownership {
     this.now = options.now ?? Date.now;
     this.makeForwarder =
       options.forwarder ??
-      ((peer) => new PeerForwarder({ selfId: options.selfId, peerId: peer.id, address: peer.address, timeoutMs: options.forwardTimeoutMs, logger: options.logger }));
+      ((peer) =>
+        new PeerForwarder({
+          selfId: options.selfId,
+          peerId: peer.id,
+          address: peer.address,
+          timeoutMs: options.forwardTimeoutMs,
+          logger: options.logger,
+          ...(options.credentials ? { credentials: options.credentials } : {}),
+        }));
   }
 
   /** Whether an unreachable owner's keys go to their successor (membership from gossip). */

@@ -1,6 +1,15 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { RuleSet } from '@quorumkv/ratelimit';
 import { rls, ratelimitAdmin, ratelimitCheck, ratelimitReplica } from '@quorumkv/proto';
-import type { DirectUnaryMethod, Logger, ServiceRegistration } from '@quorumkv/service-kit';
+import {
+  ANYONE,
+  INTERNAL_CALLERS,
+  SERVICE_IDENTITIES,
+  type AccessPolicy,
+  type DirectUnaryMethod,
+  type Logger,
+  type ServiceRegistration,
+} from '@quorumkv/service-kit';
 import { createAdminService } from './admin-service.js';
 import { createCheckService } from './check-service.js';
 import { receiveLimit, rateLimiterSettings, type RateLimiterConfig } from './config.js';
@@ -33,6 +42,8 @@ export interface RateLimiterServerDeps {
   readonly watchRules?: boolean;
   /** Replaces the rules loader (tests). */
   readonly loadRules?: (paths: readonly string[]) => Promise<RuleSet>;
+  /** Credentials of the channels to peer replicas (TLS). @default plain text */
+  readonly peerCredentials?: ChannelCredentials;
 }
 
 /** The rate limiter, wired but not bound: its gRPC services and its moving parts. */
@@ -74,13 +85,35 @@ export const SERVICE_NAMES = {
   check: 'quorumkv.ratelimit.v1.RateLimitCheckService',
 } as const;
 
+/**
+ * Who may call what on the rate limiter's port (with TLS, by client certificate identity):
+ * Envoy's RateLimitService and the read-only admin service anyone the handshake admits; the
+ * Check stream only coordinators, the replica stream only peer replicas — a client able to
+ * forward hits as a replica could spend or reset any caller's counters.
+ */
+export const rateLimiterAccessPolicy: AccessPolicy = {
+  rules: {
+    [SERVICE_NAMES.rls]: ANYONE,
+    [SERVICE_NAMES.admin]: ANYONE,
+    [SERVICE_NAMES.check]: [SERVICE_IDENTITIES.coordinator],
+    [SERVICE_NAMES.replica]: [SERVICE_IDENTITIES.rateLimiter],
+  },
+  otherwise: INTERNAL_CALLERS,
+};
+
 /** Wires the rate limiter from its settings; binds nothing. */
 export function createRateLimiterServer(deps: RateLimiterServerDeps): RateLimiterServer {
   const { config, logger } = deps;
   const now = deps.now ?? Date.now;
   const stats = new RuleStats();
   const store = new LimiterStore();
-  const replicas = new ReplicaSet({ selfId: config.id, forwardTimeoutMs: config.forwardTimeoutMs, logger, failover: deps.dynamicMembership ?? false });
+  const replicas = new ReplicaSet({
+    selfId: config.id,
+    forwardTimeoutMs: config.forwardTimeoutMs,
+    logger,
+    failover: deps.dynamicMembership ?? false,
+    ...(deps.peerCredentials ? { credentials: deps.peerCredentials } : {}),
+  });
   replicas.setReplicas(config.replicas);
   const router = new CounterRouter({ replicas, store, failureMode: config.failureMode, now, logger });
   const reloader = new RulesReloader({

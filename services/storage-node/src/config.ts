@@ -1,6 +1,6 @@
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
 import { hintThrottleSetting, hintWindowSetting, natsSetting } from '@quorumkv/hints';
-import { batchReceiveLimit, hostPort, setting, type ConfigOf } from '@quorumkv/service-kit';
+import { batchReceiveLimit, hostPort, setting, tlsSettings, type ConfigOf } from '@quorumkv/service-kit';
 
 /**
  * The storage node's settings, declared once: flags, environment variables, defaults and the
@@ -91,6 +91,8 @@ export const storageNodeSettings = {
     defaultText: '604800000 (a week)',
   },
   graceMs: setting.int('--grace-ms', 'QKV_STORAGE_GRACE_MS', 10_000, 'On SIGTERM, how long calls in flight may take before they are cut', 0, 600_000),
+  // Mutual TLS: client certificates are always required on a storage node's port.
+  ...tlsSettings('QKV_STORAGE'),
 };
 
 /** Values read from {@link storageNodeSettings}. */

@@ -2,6 +2,8 @@ import { ClassicLevel } from 'classic-level';
 import { DeadlineExceededError, InvalidArgumentError, type Logger } from '@quorumkv/service-kit';
 import type { storage } from '@quorumkv/proto';
 import {
+  appliedFromProto,
+  collapseDuplicateMints,
   contextOf,
   liveVersions,
   mergeVersions,
@@ -220,6 +222,23 @@ export class StorageEngine {
   }
 
   /**
+   * Every version of `key` and the request ids applied to it that are still inside the
+   * de-duplication window: what a replica read answers, so a reader merging several replicas
+   * can keep a write minted twice under one request id once (`collapseDuplicateMints`).
+   */
+  readSet(key: Uint8Array, deadline = Number.POSITIVE_INFINITY): Promise<{ versions: Version[]; applied: storage.AppliedWrite[] }> {
+    try {
+      if (this.closing) throw new EngineClosedError();
+      this.checkKey(key);
+      this.checkDeadline(deadline, 'reading');
+      const { versions, applied } = this.load(dataKey(key));
+      return Promise.resolve({ versions, applied: pruneApplied(applied, this.now(), this.window) });
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
    * Mints a version of `key` here — the only place this node's dots are made — in one
    * read-modify-write: drops the versions the context covers, adds the new one, stores the set.
    * With a request id the key already remembers, mints nothing and answers with what that
@@ -253,7 +272,7 @@ export class StorageEngine {
         // keep any of them, so an empty context is read as "I saw those deletes".
         const allTombstones = local.versions.length > 0 && local.versions.every((v) => v.tombstone);
         const context = write.context.length === 0 && allTombstones ? contextOf(local.versions) : write.context;
-        const { versions, minted } = mintVersion(local.versions, {
+        const fresh = mintVersion(local.versions, {
           context,
           actor: this.incarnation.actor,
           value: write.tombstone ? new Uint8Array(0) : write.value,
@@ -264,6 +283,14 @@ export class StorageEngine {
           // actor's earlier dots of a key; reusing one would give two different values one identity.
           minCounter: this.incarnation.minted + 1,
         });
+        const { minted } = fresh;
+        const applied =
+          requestId.length > 0
+            ? pruneApplied([...local.applied, { requestId: Buffer.from(requestId), dot: versionToProto(minted).dot, appliedAtMs: BigInt(nowMs) }], nowMs, this.window)
+            : pruneApplied(local.applied, nowMs, this.window);
+        // Why collapse after a mint: the new context may cover the late copy of a write minted
+        // twice (the client was answered with that copy) while the other copy is still here.
+        const versions = collapseDuplicateMints(fresh.versions, appliedFromProto(applied));
         const live = liveVersions(versions);
         const limit = this.options.maxSiblings ?? 64;
         if (live.length > limit) throw new SiblingLimitError(live.length, limit, distinctValues(live));
@@ -271,10 +298,6 @@ export class StorageEngine {
         this.incarnation.advanceTo(minted.dot.counter);
         const stored = versions.map(versionToProto);
         const storedMinted = stored[versions.indexOf(minted)] ?? versionToProto(minted);
-        const applied =
-          requestId.length > 0
-            ? pruneApplied([...local.applied, { requestId: Buffer.from(requestId), dot: storedMinted.dot, appliedAtMs: BigInt(nowMs) }], nowMs, this.window)
-            : pruneApplied(local.applied, nowMs, this.window);
         const recordBytes = encodeStoredSet(stored, applied);
         const outcome: CoordinateOutcome = { minted, versions, stored, storedMinted, record: recordBytes, deduplicated: false };
         const put = { key: record, value: recordBytes, digest: indexDigest(versions), ...this.previousDigest(bytes === undefined ? undefined : local.versions) };
@@ -293,7 +316,7 @@ export class StorageEngine {
    *   claims writes of this incarnation it never minted.
    * @throws SiblingLimitError (nothing stored) past `maxMergedSiblings` live versions.
    */
-  merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY): Promise<Version[]> {
+  merge(key: Uint8Array, incoming: readonly Version[], deadline = Number.POSITIVE_INFINITY, applied: readonly storage.AppliedWrite[] = []): Promise<Version[]> {
     return this.track(() => {
       this.checkKey(key);
       this.checkIncoming(incoming, 'versions');
@@ -301,7 +324,7 @@ export class StorageEngine {
       return this.locks.run(record.toString('latin1'), () => {
         this.checkDeadline(deadline, 'waiting for the key');
         const bytes = this.db.getSync(record);
-        return this.mergeLocked(key, record, bytes === undefined ? undefined : decodeRecord(bytes), { versions: [...incoming], applied: [] }, undefined);
+        return this.mergeLocked(key, record, bytes === undefined ? undefined : decodeRecord(bytes), { versions: [...incoming], applied: [...applied] }, undefined);
       });
     });
   }
@@ -355,9 +378,11 @@ export class StorageEngine {
       value = asBuffer(incomingRecord);
     } else {
       const base = local ?? emptyRecord();
-      merged = mergeVersions(base.versions, incoming.versions);
       const nowMs = this.now();
       const { applied, gained } = unionApplied(base.applied, incoming.applied, nowMs, this.window);
+      // Why collapse here: this is where a late minter's record meets the set the next replica
+      // minted for the same request id (or the reverse); see `collapseDuplicateMints`.
+      merged = collapseDuplicateMints(mergeVersions(base.versions, incoming.versions), appliedFromProto(applied));
       const changed = !sameVersions(base.versions, merged);
       if (!changed && !gained) return Promise.resolve(base.versions);
       if (changed) this.checkMergedSiblings(merged);

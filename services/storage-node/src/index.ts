@@ -19,3 +19,4 @@ export { MAX_REQUEST_ID_BYTES, createStorageServer, storageServiceDefinition } f
 export type { ReplicaEngine, StorageServer, StorageServerDeps } from './server.js';
 export { WriteBatcher } from './write-batcher.js';
 export type { BatchWriter, RecordPut, Scheduler } from './write-batcher.js';
+export { STORAGE_SERVICE, storageAccessPolicy } from './access.js';

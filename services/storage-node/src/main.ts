@@ -20,10 +20,13 @@ import {
   runService,
   serverObservability,
   settingsOrExit,
+  SERVICE_IDENTITIES,
   startGrpcHost,
   startMetricsServer,
+  transportSecurityOrExit,
 } from '@quorumkv/service-kit';
-import { advertisedAddress, ClusterGossip, gossipReceiveLimit } from '@quorumkv/cluster-view';
+import { advertisedAddress, ClusterGossip, gossipChannelCredentials, gossipReceiveLimit, membershipChannelCredentials } from '@quorumkv/cluster-view';
+import { STORAGE_SERVICE, storageAccessPolicy } from './access.js';
 import { replicaReceiveLimit, storageNodeSettings, type StorageNodeConfig } from './config.js';
 import { StorageEngine } from './engine.js';
 import { DataDirLockedError, NodeIdMismatchError } from './errors.js';
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
   const config = readSettings();
   const dataDir = resolve(config.dataDir === '' ? `.qkv-data/${config.id}` : config.dataDir);
   const logger = createLogger({ service: 'storage-node', node: config.id });
+  const transport = transportSecurityOrExit(COMMAND, config, { logger, identity: SERVICE_IDENTITIES.storageNode });
 
   let engine: StorageEngine;
   try {
@@ -102,7 +106,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   // Without --seeds there is no ring: no gossip, no Watch, epoch 0 (fencing off), never LEFT.
-  const gossip = config.seeds.length > 0 ? new ClusterGossip() : undefined;
+  const gossip = config.seeds.length > 0 ? new ClusterGossip({ credentials: gossipChannelCredentials(transport) }) : undefined;
   let ring: RingParticipation | undefined;
   const transferMetrics = createTransferMetrics(metrics.service, () => {
     const r = ring;
@@ -140,12 +144,19 @@ async function main(): Promise<void> {
     // With --seeds, gossip shares the port: its full-state syncs must fit too.
     maxReceiveMessageBytes: gossip ? Math.max(replicaReceiveLimit(config), gossipReceiveLimit()) : replicaReceiveLimit(config),
     services: [
-      { name: 'quorumkv.storage.v1.StorageService', definition: server.definition, implementation: server.implementation },
+      { name: STORAGE_SERVICE, definition: server.definition, implementation: server.implementation },
       ...(trees ? [trees.registration] : []),
       ...(gossip ? [gossip.registration] : []),
     ],
     interceptors: serverObservability({ metrics: metrics.service, telemetry }),
+    security: {
+      transport,
+      clientCertificates: 'required',
+      access: storageAccessPolicy,
+      ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
+    },
   }).catch(async (err: unknown) => {
+    transport.close();
     await metricsServer.close();
     await engine.close();
     throw err;
@@ -166,6 +177,11 @@ async function main(): Promise<void> {
       observer: transferMetrics,
       onDropped: (keys) => transferMetrics.dropped(keys),
       drainedBelow: (epoch) => server.drainedBelow(epoch),
+      credentials: {
+        membership: membershipChannelCredentials(transport),
+        // A range is pulled only from a storage node: the source must present that identity.
+        storage: transport.channelCredentials({ serverIdentities: [SERVICE_IDENTITIES.storageNode] }),
+      },
     });
     // Before start, so the trees see the first view too.
     trees?.follow(ring.cluster);
@@ -190,6 +206,8 @@ async function main(): Promise<void> {
     metricsUrl: metricsServer.url,
     dataDir,
     epoch: engine.epoch.toString(16),
+    tls: transport.enabled,
+    ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
     sync: config.sync,
     tracing: telemetry.enabled,
     hints: config.nats === '' ? 'off (no --nats)' : config.nats,
@@ -210,6 +228,7 @@ async function main(): Promise<void> {
       await trees?.stop();
       // The trees are saved after the last write, so the next start can trust them.
       await engine.close(trees ? () => trees.save() : undefined);
+      transport.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.
       await telemetry.shutdown(logger);

@@ -3,7 +3,7 @@
  * takes it) and `ReportTransfers`. Each call goes to one seed; a seed that does not answer passes
  * the call to the next (any membership replica forwards changes to the claimant).
  */
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { retryDelay, WATCH_CHANNEL_OPTIONS } from '@quorumkv/cluster-view';
 import { membership } from '@quorumkv/proto';
 import type { Logger } from '@quorumkv/service-kit';
@@ -15,8 +15,9 @@ export class MembershipCalls {
   private readonly clients: membership.MembershipServiceClient[];
   private next = 0;
 
-  constructor(seeds: readonly string[]) {
-    this.clients = seeds.map((s) => new membership.MembershipServiceClient(s, credentials.createInsecure(), WATCH_CHANNEL_OPTIONS));
+  /** @param channelCredentials with TLS: this node's certificate, accepting only the membership service. */
+  constructor(seeds: readonly string[], channelCredentials: ChannelCredentials = credentials.createInsecure()) {
+    this.clients = seeds.map((s) => new membership.MembershipServiceClient(s, channelCredentials, WATCH_CHANNEL_OPTIONS));
   }
 
   /** `ReportTransfers` on one seed after another until one answers. */

@@ -7,7 +7,7 @@ import { inReplicaSpan, tracedEngine } from './observability.js';
 import type { ReplicaEngine } from './server.js';
 
 const engine: ReplicaEngine = {
-  read: () => Promise.resolve([]),
+  readSet: () => Promise.resolve({ versions: [], applied: [] }),
   coordinate: () => Promise.reject(new Error('not used')),
   merge: () => Promise.resolve([]),
   mergeRecord: () => Promise.resolve(),
@@ -15,7 +15,7 @@ const engine: ReplicaEngine = {
 };
 
 function request(traceMap: Record<string, string>): storage.ReplicaRequest {
-  return { id: 1, trace: traceMap, timeoutMs: 100, deadlineMs: 0, ringEpoch: 0, op: { $case: 'merge', merge: { key: Buffer.from('k'), versions: [], versionsRecord: Buffer.alloc(0), hintedFor: '' } } };
+  return { id: 1, trace: traceMap, timeoutMs: 100, deadlineMs: 0, ringEpoch: 0, op: { $case: 'merge', merge: { key: Buffer.from('k'), versions: [], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' } } };
 }
 
 describe('storage node spans', () => {
@@ -45,7 +45,7 @@ describe('storage node spans', () => {
     let active: unknown = 'unset';
     await inReplicaSpan(request({}), () => {
       active = trace.getActiveSpan();
-      return tracedEngine(engine).read(Buffer.from('k'));
+      return tracedEngine(engine).readSet(Buffer.from('k'));
     });
     expect(active).toBeUndefined();
     expect(await memory.finishedSpans()).toEqual([]);

@@ -29,7 +29,7 @@ function engineSpan<T>(name: string, fn: () => Promise<T>): Promise<T> {
  */
 export function tracedEngine(engine: ReplicaEngine): ReplicaEngine {
   return {
-    read: (...args) => engineSpan('storage.engine.read', () => engine.read(...args)),
+    readSet: (...args) => engineSpan('storage.engine.read', () => engine.readSet(...args)),
     coordinate: (...args) => engineSpan('storage.engine.coordinate', () => engine.coordinate(...args)),
     merge: (...args) => engineSpan('storage.engine.merge', () => engine.merge(...args)),
     mergeRecord: (...args) => engineSpan('storage.engine.merge', () => engine.mergeRecord(...args)),

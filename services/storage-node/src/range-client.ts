@@ -3,7 +3,7 @@
  * transfers run. Reconnect back-off is capped low (grpc-js defaults to 120 s), so a source that
  * comes back is pulled from again within a second.
  */
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 
 /** Pulls one batch of a range from the node at `address`. */
@@ -22,10 +22,13 @@ const CHANNEL_OPTIONS = {
 export class GrpcRangePuller implements RangePuller {
   private readonly clients = new Map<string, storage.StorageServiceClient>();
 
+  /** @param channelCredentials with TLS: this node's certificate, accepting only storage nodes as sources. */
+  constructor(private readonly channelCredentials: ChannelCredentials = credentials.createInsecure()) {}
+
   pull(address: string, request: storage.PullRangeRequest, timeoutMs: number): Promise<storage.PullRangeResponse> {
     let client = this.clients.get(address);
     if (client === undefined) {
-      client = new storage.StorageServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+      client = new storage.StorageServiceClient(address, this.channelCredentials, CHANNEL_OPTIONS);
       this.clients.set(address, client);
     }
     const c = client;

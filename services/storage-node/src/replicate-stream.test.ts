@@ -46,7 +46,7 @@ function endTurn(): void {
 function manualHandler() {
   const waiting: (() => void)[] = [];
   const handle = (): Promise<ReplicaResult> =>
-    new Promise((resolve) => waiting.push(() => resolve({ $case: 'read', read: { versions: [] } })));
+    new Promise((resolve) => waiting.push(() => resolve({ $case: 'read', read: { versions: [], applied: [] } })));
   const release = async (count = 1): Promise<void> => {
     for (let i = 0; i < count; i++) waiting.shift()?.();
     await new Promise((r) => setImmediate(r));
@@ -166,7 +166,7 @@ describe('ReplicateSession deadlines and clock', () => {
       handle: (req, deadline) => {
         ran.push(req.id);
         deadlines.push(deadline);
-        return Promise.resolve({ $case: 'read', read: { versions: [] } });
+        return Promise.resolve({ $case: 'read', read: { versions: [], applied: [] } });
       },
       logger: captureLogger().logger,
       now: () => now,

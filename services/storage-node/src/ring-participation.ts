@@ -5,6 +5,7 @@
  * the newest epoch it knows (epoch fencing) and whether it has LEFT.
  */
 import { setTimeout as sleepTimer } from 'node:timers/promises';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ClusterViewClient, type ClusterGossip, type ViewChange } from '@quorumkv/cluster-view';
 import type { Logger } from '@quorumkv/service-kit';
 import type { StorageEngine } from './engine.js';
@@ -34,6 +35,11 @@ export interface RingParticipationOptions {
   readonly onDropped?: (keys: number) => void;
   /** The server's fence: resolves once requests admitted under older epochs finished. */
   readonly drainedBelow?: (epoch: number) => Promise<void>;
+  /**
+   * With TLS: credentials of the channels to the membership service (Watch, Join,
+   * ReportTransfers) and to other storage nodes (PullRange). @default insecure
+   */
+  readonly credentials?: { readonly membership: ChannelCredentials; readonly storage: ChannelCredentials };
 }
 
 /** See the file comment. */
@@ -48,13 +54,14 @@ export class RingParticipation {
 
   constructor(private readonly options: RingParticipationOptions) {
     const { nodeId, logger, engine } = options;
-    this.cluster = new ClusterViewClient({ seeds: options.seeds, watcherId: nodeId, role: 'storage', logger });
-    this.calls = new MembershipCalls(options.seeds);
+    const creds = options.credentials;
+    this.cluster = new ClusterViewClient({ seeds: options.seeds, watcherId: nodeId, role: 'storage', logger, ...(creds ? { credentials: creds.membership } : {}) });
+    this.calls = new MembershipCalls(options.seeds, creds?.membership);
     this.transfers = new TransferManager({
       nodeId,
       engine,
       checkpoints: new CheckpointStore(engine.meta),
-      puller: new GrpcRangePuller(),
+      puller: new GrpcRangePuller(creds?.storage),
       report: (r) => this.calls.report(r),
       logger,
       ...(options.observer ? { observer: options.observer } : {}),

@@ -99,7 +99,7 @@ describe('StorageService over a real gRPC stream', () => {
     expect(resultOf(noOp)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     const noDot = await client.send({
       $case: 'merge',
-      merge: { key: k('a'), versions: [{ dot: undefined, context: [], value: k('x'), tombstone: false, writtenAtMs: 0n }], versionsRecord: Buffer.alloc(0), hintedFor: '' },
+      merge: { key: k('a'), versions: [{ dot: undefined, context: [], value: k('x'), tombstone: false, writtenAtMs: 0n }], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' },
     });
     expect(resultOf(noDot)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     expect((await client.send(coordinate('a', 'v'))).result?.$case).toBe('coordinate');
@@ -113,7 +113,7 @@ describe('StorageService over a real gRPC stream', () => {
     gated.open('late');
     expect(resultOf(await late)).toMatchObject({ $case: 'error', error: { code: Code.CODE_DEADLINE_EXCEEDED } });
     const r = await client.send(read('late'));
-    expect(r.result).toEqual({ $case: 'read', read: { versions: [] } });
+    expect(r.result).toEqual({ $case: 'read', read: { versions: [], applied: [] } });
   });
 
   it('refuses a write past the sibling limit with CODE_SIBLING_LIMIT', async () => {
@@ -133,7 +133,7 @@ describe('StorageService over a real gRPC stream', () => {
       tombstone: false,
       writtenAtMs: 5n,
     };
-    expect((await client.send({ $case: 'merge', merge: { key: k('a'), versions: [remote], versionsRecord: Buffer.alloc(0), hintedFor: '' } })).result).toEqual({ $case: 'merge', merge: {} });
+    expect((await client.send({ $case: 'merge', merge: { key: k('a'), versions: [remote], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' } })).result).toEqual({ $case: 'merge', merge: {} });
     const r = await client.send(read('a'));
     const values = r.result?.$case === 'read' ? r.result.read.versions.map((v) => v.value.toString()).sort() : [];
     expect(values).toEqual(['local', 'remote']);
@@ -196,7 +196,7 @@ describe('StorageService over a real gRPC stream', () => {
     expect(stale?.$case === 'error' ? stale.error.message : '').toMatch(/ring epoch 6.*knows epoch 7/);
     expect(resultOf(await client.send(read('fenced')))).toMatchObject({ $case: 'error', error: { code: Code.CODE_STALE_EPOCH } });
     client.ringEpoch = 7;
-    expect(resultOf(await client.send(read('fenced')))).toEqual({ $case: 'read', read: { versions: [] } });
+    expect(resultOf(await client.send(read('fenced')))).toEqual({ $case: 'read', read: { versions: [], applied: [] } });
     client.ringEpoch = 8;
     expect(resultOf(await client.send(coordinate('fenced', 'v')))?.$case).toBe('coordinate');
   });

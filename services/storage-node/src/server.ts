@@ -11,7 +11,7 @@ import { pullRange } from './range-source.js';
 import { ReplicateSession, type ReplicaResult } from './replicate-stream.js';
 
 /** The engine operations the server needs (a {@link StorageEngine}, or a wrapper in tests). */
-export type ReplicaEngine = Pick<StorageEngine, 'read' | 'coordinate' | 'merge' | 'mergeRecord' | 'stats'>;
+export type ReplicaEngine = Pick<StorageEngine, 'readSet' | 'coordinate' | 'merge' | 'mergeRecord' | 'stats'>;
 
 /** What {@link createStorageServer} needs. */
 export interface StorageServerDeps {
@@ -114,11 +114,12 @@ async function runOp(engine: ReplicaEngine, standIns: StandInStore | undefined, 
   switch (op?.$case) {
     case 'read': {
       if (op.read.standIn) {
+        // A stand-in's copies carry no request ids of their own: the primaries' answers bring them.
         const copies = await (standIns ?? noStandIns()).read(op.read.key);
-        return { $case: 'read', read: { versions: copies.map(versionToProto) } };
+        return { $case: 'read', read: { versions: copies.map(versionToProto), applied: [] } };
       }
-      const versions = await engine.read(op.read.key, deadline);
-      return { $case: 'read', read: { versions: versions.map(versionToProto) } };
+      const { versions, applied } = await engine.readSet(op.read.key, deadline);
+      return { $case: 'read', read: { versions: versions.map(versionToProto), applied } };
     }
     case 'coordinate': {
       const c = op.coordinate;
@@ -146,7 +147,7 @@ async function runOp(engine: ReplicaEngine, standIns: StandInStore | undefined, 
         await engine.mergeRecord(m.key, m.versionsRecord, deadline);
         return { $case: 'merge', merge: {} };
       }
-      await engine.merge(m.key, versionsOf(m.versions), deadline);
+      await engine.merge(m.key, versionsOf(m.versions), deadline, m.applied);
       return { $case: 'merge', merge: {} };
     }
     case undefined:

@@ -20,7 +20,7 @@ describe('checkRateLimit', () => {
   it('accepts a window that admitted exactly the limit', () => {
     // Window ends at 1000: decisions at 100, 400, 700 report 900, 600, 300 ms to the reset.
     const r = checkRateLimit([op(100, 5, 'admitted', 900), op(400, 5, 'admitted', 600), op(700, 5, 'admitted', 300), op(800, 5, 'over', 200)], rules);
-    expect(r.keys).toEqual([{ key: 'per_second:k', limit: 3, maxAdmitted: 3, windowEndMs: 1000 }]);
+    expect(r.keys).toEqual([{ key: 'per_second:k', limit: 3, maxAdmitted: 3, windowEndMs: 1000, changes: 0, allowed: 3 }]);
     expect(r.violations).toEqual([]);
   });
 
@@ -46,5 +46,21 @@ describe('checkRateLimit', () => {
   it('counts a decision that took half a window or more as unplaced', () => {
     const r = checkRateLimit([op(100, 600, 'admitted', 300)], rules);
     expect(r.unplaced).toBe(1);
+  });
+
+  it('allows exactly one more limit in a window where the key\'s owner lost its counts (killed -9), and fails one beyond it', () => {
+    // Owner killed at 450 ms: 3 admitted before, 3 more by the restarted owner in the same window.
+    const six = [100, 200, 300, 600, 700, 800].map((at) => op(at, 5, 'admitted', 1000 - at));
+    const ok = checkRateLimit(six, rules, new Map([['per_second:k', [450]]]));
+    expect(ok.violations).toEqual([]);
+    expect(ok.keys[0]).toMatchObject({ maxAdmitted: 6, changes: 1, allowed: 6 });
+    const seven = checkRateLimit([...six, op(900, 5, 'admitted', 100)], rules, new Map([['per_second:k', [450]]]));
+    expect(seven.violations.map((v) => [v.maxAdmitted, v.allowed])).toEqual([[7, 6]]);
+  });
+
+  it("gives nothing extra for an owner change outside the window, or another key's", () => {
+    const six = [100, 200, 300, 600, 700, 800].map((at) => op(at, 5, 'admitted', 1000 - at));
+    expect(checkRateLimit(six, rules, new Map([['per_second:k', [2_500]]])).violations.map((v) => v.maxAdmitted)).toEqual([6]);
+    expect(checkRateLimit(six, rules, new Map([['per_second:other', [450]]])).violations.map((v) => v.maxAdmitted)).toEqual([6]);
   });
 });

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { UsageError } from './command.js';
 
 /**
@@ -31,6 +32,8 @@ export type AddressDiagnosis =
   | 'unknown-host'
   /** An HTTP/1 server answered (a /metrics port, a web server). */
   | 'http1'
+  /** A TLS server: the client must connect with TLS (`--tls-dir`). */
+  | 'tls'
   /** Something accepted the connection and did not answer like HTTP/1; or no answer in time. */
   | 'other';
 
@@ -63,5 +66,27 @@ export function diagnoseAddress(address: string, timeoutMs = 1_000): Promise<Add
       else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') done('unknown-host');
       else done('other');
     });
+  });
+}
+
+/**
+ * Whether a TLS server answers at `address` (a handshake completes, whoever signed its
+ * certificate): for a plain-text client that found "something" there. Never used to talk.
+ */
+export function speaksTls(address: string, timeoutMs = 1_000): Promise<boolean> {
+  const sep = address.lastIndexOf(':');
+  const host = address.slice(0, sep).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(sep + 1));
+  return new Promise((resolve) => {
+    // Only to see whether the handshake completes: the certificate is not trusted for anything.
+    const socket = connectTls({ host, port, rejectUnauthorized: false, ALPNProtocols: ['h2'] });
+    const done = (yes: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(yes);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('secureConnect', () => done(true));
+    socket.on('error', () => done(false));
   });
 }

@@ -1,4 +1,5 @@
 import type { QuorumKvClient } from '../kv-client.js';
+import type { AntiEntropyClient } from '../anti-entropy-client.js';
 import type { MembershipClient } from '../membership-client.js';
 
 /** One option of a command: `--name VALUE` (string) or `--name` (boolean). */
@@ -31,6 +32,8 @@ export interface CommandContext {
   client(): QuorumKvClient;
   /** A client of the membership service at `address`, closed when the command ends. */
   membership(address: string): MembershipClient;
+  /** A client of the anti-entropy worker's admin API at `address`, closed when the command ends. */
+  antiEntropy(address: string): AntiEntropyClient;
   /** The environment `qkv` runs in (`QKV_MEMBERSHIP`…). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether stdout is a terminal (progress bars, screen refreshes). */

@@ -7,6 +7,8 @@ import {
   RateLimitedError,
   statusName,
 } from '../errors.js';
+import { AntiEntropyUnreachableError } from '../anti-entropy-client.js';
+import { TlsFileError } from '../tls-options.js';
 import type { AddressDiagnosis } from './address.js';
 import { UsageError } from './command.js';
 
@@ -34,6 +36,8 @@ function unreachable(address: string, diagnosis: AddressDiagnosis | undefined): 
         `an HTTP/1 server answered at ${address}, not a gRPC server: --addr must be the coordinator's ` +
         `gRPC address (npm start's is 127.0.0.1:7070; its /metrics ports answer HTTP)`
       );
+    case 'tls':
+      return `the coordinator at ${address} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)`;
     case 'unknown-host':
       return `cannot reach the coordinator at ${address}: the host name does not resolve`;
     case 'other':
@@ -49,6 +53,8 @@ function membershipUnreachable(address: string, diagnosis: AddressDiagnosis | un
   switch (diagnosis) {
     case 'http1':
       return `an HTTP/1 server answered at ${address}, not the membership service's gRPC port: ${fix} (npm start's is 127.0.0.1:7946)`;
+    case 'tls':
+      return `the membership service at ${address} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)`;
     case 'unknown-host':
       return `cannot reach the membership service at ${address}: the host name does not resolve; ${fix}`;
     case 'other':
@@ -59,20 +65,38 @@ function membershipUnreachable(address: string, diagnosis: AddressDiagnosis | un
 }
 
 /**
- * Describes why `command` failed, for a person: usage errors point at `--help` (exit 2);
+ * Describes why `command` failed, for a person: usage errors and unusable TLS files exit 2;
  * failed calls name the status code and the server's details (exit 1). The class of the error
  * picks the wording, never its message text; for an unreachable coordinator, `diagnosis` (what
- * answers at the address, see `diagnoseAddress`) does.
+ * answers at the address, see `diagnoseAddress`) does, or `tlsProblem` (see `diagnoseTls`).
  */
-export function describeFailure(err: unknown, command: string | undefined, address: string, diagnosis?: AddressDiagnosis): Failure {
+export function describeFailure(err: unknown, command: string | undefined, address: string, diagnosis?: AddressDiagnosis, tlsProblem?: string): Failure {
   if (err instanceof UsageError) {
     const where = err.command ?? command;
     const hint = where ? `see 'qkv ${where} --help'` : `see 'qkv --help'`;
     return { line: `qkv: ${where ? `${where}: ` : ''}${oneLine(err.message)} (${hint})`, exitCode: EXIT_USAGE };
   }
   const prefix = `qkv: ${command ?? 'qkv'} failed: `;
+  if (err instanceof TlsFileError) {
+    return { line: `${prefix}${oneLine(err.message)}`, exitCode: EXIT_USAGE };
+  }
+  if (err instanceof CoordinatorUnreachableError && tlsProblem !== undefined) {
+    return { line: `${prefix}cannot connect to the coordinator at ${address} with TLS: ${oneLine(tlsProblem)}`, exitCode: EXIT_FAILURE };
+  }
   if (err instanceof CoordinatorUnreachableError) {
     return { line: `${prefix}${unreachable(address, diagnosis)}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof AntiEntropyUnreachableError && tlsProblem !== undefined) {
+    return { line: `${prefix}cannot connect to the anti-entropy worker at ${err.address} with TLS: ${oneLine(tlsProblem)}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof AntiEntropyUnreachableError && diagnosis === 'tls') {
+    return {
+      line: `${prefix}the anti-entropy worker at ${err.address} requires TLS: pass --tls-dir DIR (npm start -- --tls makes DIR in <data-dir>/tls)`,
+      exitCode: EXIT_FAILURE,
+    };
+  }
+  if (err instanceof MembershipUnreachableError && tlsProblem !== undefined) {
+    return { line: `${prefix}cannot connect to the membership service at ${err.address} with TLS: ${oneLine(tlsProblem)}`, exitCode: EXIT_FAILURE };
   }
   if (err instanceof MembershipUnreachableError) {
     return { line: `${prefix}${membershipUnreachable(err.address, diagnosis)}`, exitCode: EXIT_FAILURE };

@@ -19,7 +19,7 @@ function optionLines(options: Readonly<Record<string, OptionSpec>>, width: numbe
 export function formatGeneralHelp(commands: readonly Command[]): string {
   const width = Math.max(0, ...commands.map((c) => c.name.length));
   return [
-    'Usage: qkv [--addr HOST:PORT] [--caller NAME] [--timeout MS] [--json] <command> [args]',
+    'Usage: qkv [--addr HOST:PORT] [--caller NAME] [--tls-dir DIR] [--timeout MS] [--json] <command> [args]',
     '',
     'The quorumkv command-line client.',
     '',

@@ -15,6 +15,11 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     valueName: 'NAME',
     description: 'who is calling, for per-caller rate limits (env QKV_CALLER; default anonymous)',
   },
+  'tls-dir': {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'connect with TLS using ca.pem, client.pem and client-key.pem in DIR (npm start -- --tls makes them in .qkv-data/tls; env QKV_TLS_DIR)',
+  },
   timeout: { type: 'string', valueName: 'MS', description: 'overall deadline of the call, retries included (default 5000)' },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
@@ -28,6 +33,8 @@ export interface GlobalSettings {
   readonly json: boolean;
   /** Sent as `x-quorumkv-caller`; undefined sends none (the coordinator counts it as anonymous). */
   readonly caller: string | undefined;
+  /** `--tls-dir` (or QKV_TLS_DIR): TLS with the files of this folder; undefined for plain text. */
+  readonly tlsDir: string | undefined;
 }
 
 /** What the command line asks for: help (for one command or all), or a command to run. */
@@ -103,6 +110,7 @@ export function parseCommandLine(
       timeoutMs: timeout === undefined ? undefined : parsePositiveInt('--timeout', timeout, command.name),
       json: values.get('json') === true,
       caller: str('caller') ?? nonEmpty(env['QKV_CALLER']),
+      tlsDir: str('tls-dir') ?? nonEmpty(env['QKV_TLS_DIR']),
     },
   };
 }

@@ -1,8 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { CoordinatorUnreachableError, MembershipUnreachableError } from '../errors.js';
 import { QuorumKvClient, type QuorumKvClientOptions } from '../kv-client.js';
+import { AntiEntropyClient, AntiEntropyUnreachableError } from '../anti-entropy-client.js';
 import { MembershipClient } from '../membership-client.js';
-import { diagnoseAddress } from './address.js';
+import { describeTlsDiagnosis, diagnoseTls } from '../tls-diagnosis.js';
+import { type LoadedTls, loadTls, tlsCredentials } from '../tls-options.js';
+import { type AddressDiagnosis, diagnoseAddress, speaksTls } from './address.js';
 import type { Command, CommandContext } from './command.js';
 import { describeFailure } from './failure.js';
 import { toJsonText } from './format.js';
@@ -47,7 +50,20 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     return parsed.requested ? 0 : 2;
   }
   const { command, input, globals } = parsed;
+  let tls: LoadedTls | undefined;
+  // The membership service and the anti-entropy worker take the same files as the coordinator.
+  let secured: Partial<ReturnType<typeof tlsCredentials>> = {};
+  try {
+    // Now, before any command runs: a folder that cannot be used is a usage error.
+    tls = globals.tlsDir === undefined ? undefined : loadTls({ dir: globals.tlsDir }, '--tls-dir');
+    if (tls !== undefined) secured = tlsCredentials(tls);
+  } catch (err: unknown) {
+    const failure = describeFailure(err, command.name, globals.address);
+    options.stderr(`${failure.line}\n`);
+    return failure.exitCode;
+  }
   let client: QuorumKvClient | undefined;
+  const antiEntropyClients: AntiEntropyClient[] = [];
   const membershipClients: MembershipClient[] = [];
   const ctx: CommandContext = {
     json: globals.json,
@@ -58,16 +74,23 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
         address: globals.address,
         deadlineMs: globals.timeoutMs,
         ...(globals.caller === undefined ? {} : { caller: globals.caller }),
+        ...(globals.tlsDir === undefined ? {} : { tls: { dir: globals.tlsDir } }),
       })),
     membership: (address) => {
       const m = new MembershipClient({
         address,
         deadlineMs: globals.timeoutMs,
+        ...secured,
         ...(options.clientOptions?.sleep ? { sleep: options.clientOptions.sleep } : {}),
         ...(options.clientOptions?.random ? { random: options.clientOptions.random } : {}),
       });
       membershipClients.push(m);
       return m;
+    },
+    antiEntropy: (address) => {
+      const a = new AntiEntropyClient({ address, ...secured });
+      antiEntropyClients.push(a);
+      return a;
     },
     env: options.env,
     interactive: options.interactive ?? false,
@@ -81,13 +104,26 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     return 0;
   } catch (err: unknown) {
     // No connection: look at what answers there, to say more than "cannot reach".
-    const unreachable = err instanceof CoordinatorUnreachableError ? globals.address : err instanceof MembershipUnreachableError ? err.address : undefined;
-    const diagnosis = unreachable !== undefined ? await diagnoseAddress(unreachable) : undefined;
-    const failure = describeFailure(err, command.name, globals.address, diagnosis);
+    let diagnosis: AddressDiagnosis | undefined;
+    let tlsProblem: string | undefined;
+    const unreachable =
+      err instanceof CoordinatorUnreachableError
+        ? globals.address
+        : err instanceof MembershipUnreachableError || err instanceof AntiEntropyUnreachableError
+          ? err.address
+          : undefined;
+    if (unreachable !== undefined) {
+      const found = tls === undefined ? undefined : await diagnoseTls(unreachable, tls);
+      if (found !== undefined && found.kind !== 'ok' && found.kind !== 'refused') tlsProblem = describeTlsDiagnosis(found, unreachable, tls as LoadedTls);
+      else diagnosis = found?.kind === 'refused' ? 'refused' : tls === undefined ? await diagnoseAddress(unreachable) : undefined;
+      if (diagnosis === 'other' && (await speaksTls(unreachable))) diagnosis = 'tls';
+    }
+    const failure = describeFailure(err, command.name, globals.address, diagnosis, tlsProblem);
     options.stderr(`${failure.line}\n`);
     return failure.exitCode;
   } finally {
     client?.close();
     for (const m of membershipClients) m.close();
+    for (const a of antiEntropyClients) a.close();
   }
 }

@@ -57,9 +57,9 @@ function toStatus(err: unknown): Partial<StatusObject> {
 
 /**
  * Starts the fake on 127.0.0.1:0. Handlers throw {@link FakeFailure} to fail a call; every call
- * is recorded in `calls` with its request and deadline.
+ * is recorded in `calls` with its request and deadline. `credentials` secure the port (TLS tests).
  */
-export async function startFakeCoordinator(handlers: FakeHandlers): Promise<FakeCoordinator> {
+export async function startFakeCoordinator(handlers: FakeHandlers, credentials: ServerCredentials = ServerCredentials.createInsecure()): Promise<FakeCoordinator> {
   const calls: ReceivedCall[] = [];
   const server = new Server();
   const wrap =
@@ -84,7 +84,7 @@ export async function startFakeCoordinator(handlers: FakeHandlers): Promise<Fake
   });
   server.addService(admin.ClusterServiceService, { status: wrap('status', handlers.status) });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   return {
     address: `127.0.0.1:${port}`,

@@ -51,10 +51,13 @@ export class TestWatchServer {
     this.server.addService(membership.MembershipServiceService, implementation);
   }
 
-  /** Binds 127.0.0.1 on `port` (0: any free port) and returns the address. */
-  async listen(port = 0): Promise<string> {
+  /**
+   * Binds 127.0.0.1 on `port` (0: any free port) and returns the address; `credentials` for a
+   * stand-in on TLS (a membership certificate, for watchers that check the server's identity).
+   */
+  async listen(port = 0, credentials: ServerCredentials = ServerCredentials.createInsecure()): Promise<string> {
     const bound = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      this.server.bindAsync(`127.0.0.1:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.address = `127.0.0.1:${bound}`;
     return this.address;

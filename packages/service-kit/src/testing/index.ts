@@ -7,4 +7,5 @@ export type { InMemoryTelemetry } from './in-memory-telemetry.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, OtlpRequest, ReceivedSpan } from './otlp-receiver.js';
 export { healthCheck } from './health-check.js';
+export { TlsFixture } from './tls-fixture.js';
 export { ManualClock } from './manual-clock.js';

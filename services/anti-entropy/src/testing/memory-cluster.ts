@@ -6,7 +6,7 @@
 import { status } from '@grpc/grpc-js';
 import { MemoryReplica, rangePosition, versionSetDigest, type KeyDigest } from '@quorumkv/merkle';
 import { RingView, sha1Position, type RingSnapshot } from '@quorumkv/ring';
-import { mergeVersions, sameVersions, type Version } from '@quorumkv/vclock';
+import { mergeVersions, sameVersions, type KeyVersions, type Version } from '@quorumkv/vclock';
 import { RingPlan, type ClusterNode, type ClusterSnapshot } from '../ring-plan.js';
 import type { Arc, ArcSummaryInfo, ByteMeter, StorageLink, TombstonePage } from '../storage-link.js';
 
@@ -126,11 +126,12 @@ export class MemoryNode implements StorageLink {
     });
   }
 
-  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<Version[]> {
+  read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions> {
     return this.enter('read', () => {
       this.checkEpoch(epoch);
       meter.add('repair', 50);
-      return [...(this.data.get(id(key))?.versions ?? [])];
+      // No request ids here: duplicate mints are the storage node's and vclock's tests' concern.
+      return { versions: [...(this.data.get(id(key))?.versions ?? [])], applied: [] };
     });
   }
 

@@ -1,4 +1,4 @@
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { ratelimitCheck, rls } from '@quorumkv/proto';
 import {
   MultiplexedStreamClient,
@@ -55,6 +55,8 @@ export interface RateLimitCheckClientOptions {
   /** @default 'open' */
   readonly failureMode?: RateLimitFailureMode;
   readonly logger: Logger;
+  /** The channel's credentials (TLS: see `TransportSecurity.channelCredentials`). @default plain text */
+  readonly credentials?: ChannelCredentials;
   /** Reconnect backoff after a stream fails. @default { initialMs: 100, maxMs: 5000 } */
   readonly backoff?: BackoffOptions;
   /**
@@ -115,7 +117,7 @@ export class RateLimitCheckClient {
     const backoff = options.backoff ?? { initialMs: 100, maxMs: 5_000 };
     let open = options.open;
     if (open === undefined) {
-      const client = new ratelimitCheck.RateLimitCheckServiceClient(options.address, credentials.createInsecure(), streamChannelOptions({ backoff }));
+      const client = new ratelimitCheck.RateLimitCheckServiceClient(options.address, options.credentials ?? credentials.createInsecure(), streamChannelOptions({ backoff }));
       this.client = client;
       open = () => client.check();
     }

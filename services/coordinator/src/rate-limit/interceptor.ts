@@ -1,14 +1,12 @@
-import { ServerInterceptingCall, status, type Metadata, type ServerInterceptor, type ServerInterceptingCallInterface } from '@grpc/grpc-js';
+import { ServerInterceptingCall, status, type ServerInterceptor, type ServerInterceptingCallInterface } from '@grpc/grpc-js';
 import type { rls } from '@quorumkv/proto';
-import { grpcMethodName, toStatusObject, type Logger, type ServiceError } from '@quorumkv/service-kit';
+import { grpcMethodName, peerAuthentication, ServiceError, toStatusObject, type Logger } from '@quorumkv/service-kit';
+import { callerOf, resolveCaller } from './caller.js';
 import type { CheckVerdict } from './check-client.js';
 import { RateLimitExceededError, RateLimiterUnavailableError, summarizeLimit } from './refusal.js';
 
 /** The service whose calls are rate limited; health, reflection and ClusterService are not. */
 export const RATE_LIMITED_SERVICE = 'quorumkv.kv.v1.KeyValueService';
-
-/** The caller named when the metadata carries no identity. */
-export const ANONYMOUS_CALLER = 'anonymous';
 
 /** Whatever answers checks (a {@link RateLimitCheckClient}, or a fake in tests). */
 export interface RateLimitChecker {
@@ -20,16 +18,9 @@ export interface RateLimitInterceptorOptions {
   readonly checker: RateLimitChecker;
   /** Rule domain asked about. @default 'quorumkv' */
   readonly domain?: string;
-  /** Metadata key naming the caller. @default 'x-quorumkv-caller' */
+  /** Metadata key naming the caller (a client certificate's identity wins, see `resolveCaller`). @default 'x-quorumkv-caller' */
   readonly callerMetadataKey?: string;
   readonly logger: Logger;
-}
-
-/** The caller named by `key` in the metadata, or {@link ANONYMOUS_CALLER}. */
-export function callerOf(metadata: Metadata, key: string): string {
-  const v = metadata.get(key)[0];
-  const caller = typeof v === 'string' ? v.trim() : '';
-  return caller === '' ? ANONYMOUS_CALLER : caller;
 }
 
 /**
@@ -79,7 +70,14 @@ export function createRateLimitInterceptor(options: RateLimitInterceptorOptions)
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
-            const caller = callerOf(metadata, key);
+            let caller: string;
+            try {
+              caller = resolveCaller(peerAuthentication(call), callerOf(metadata, key), key);
+            } catch (err) {
+              if (!(err instanceof ServiceError)) throw err;
+              refuse(call, err);
+              return;
+            }
             const proceed = (verdict: CheckVerdict): void => {
               switch (verdict.kind) {
                 case 'allowed':

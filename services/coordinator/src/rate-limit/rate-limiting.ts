@@ -1,4 +1,4 @@
-import type { ServerInterceptor } from '@grpc/grpc-js';
+import type { ChannelCredentials, ServerInterceptor } from '@grpc/grpc-js';
 import { metricSpecs, type Logger, type ServiceMetrics } from '@quorumkv/service-kit';
 import type { CoordinatorConfig } from '../config.js';
 import { tracedChecker } from '../observability.js';
@@ -24,8 +24,9 @@ export interface RateLimiting {
  * Given the process metrics, check timeouts are also counted in
  * `quorumkv_ratelimit_check_timeouts_total`, and every check by outcome and reason in
  * `quorumkv_ratelimit_checks_total` (read from the client's counters at scrape time).
+ * `credentials` secure the stream to the rate limiter (TLS).
  */
-export function startRateLimiting(config: RateLimitConfig, logger: Logger, metrics?: ServiceMetrics): RateLimiting | undefined {
+export function startRateLimiting(config: RateLimitConfig, logger: Logger, metrics?: ServiceMetrics, credentials?: ChannelCredentials): RateLimiting | undefined {
   if (config.rateLimiter === '') return undefined;
   const timeouts = metrics?.counter(metricSpecs.rateLimitCheckTimeouts);
   const client = new RateLimitCheckClient({
@@ -33,6 +34,7 @@ export function startRateLimiting(config: RateLimitConfig, logger: Logger, metri
     timeoutMs: config.rateLimitTimeoutMs,
     failureMode: config.rateLimitFailureMode,
     logger,
+    ...(credentials ? { credentials } : {}),
     ...(timeouts ? { onFailure: (reason) => (reason === 'timeout' ? timeouts.inc() : undefined) } : {}),
   });
   client.start();

@@ -131,7 +131,7 @@ export class ClusterFixture {
 
   /** The versions one replica holds for `key`, read over its own stream. */
   replicaVersions(node: string, key: Buffer): Promise<storage.Version[]> {
-    return this.direct.read(node, key, 2000, this.ring.epoch);
+    return this.direct.read(node, key, 2000, this.ring.epoch).then((r) => r.versions);
   }
 
   /** The replica ids holding `key`, in preference order. */

@@ -3,7 +3,7 @@
  * from its acceptor, and the transport a proposer uses to reach every acceptor (its own replica's
  * directly, the others over the network).
  */
-import { type ChannelOptions, credentials, Metadata, type ServiceError as GrpcError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ChannelOptions, credentials, Metadata, type ServiceError as GrpcError, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { membershipConsensus as wire } from '@quorumkv/proto';
 import { type Logger, unary } from '@quorumkv/service-kit';
 import { type ClusterState, stateFromWire, stateToWire } from '../cluster-state.js';
@@ -69,6 +69,8 @@ export interface GrpcPeerTransportOptions {
   readonly local: Acceptor;
   /** Deadline of each call. @default 1000 */
   readonly callTimeoutMs?: number;
+  /** With TLS: this replica's certificate, accepting only membership replicas. @default insecure */
+  readonly credentials?: ChannelCredentials;
 }
 
 /** A proposer's transport: the local acceptor in-process, the others over gRPC. */
@@ -83,7 +85,7 @@ export class GrpcPeerTransport implements PeerTransport {
     this.peers = [this.self, ...options.others.filter((o) => o !== this.self)];
     this.timeoutMs = options.callTimeoutMs ?? 1_000;
     for (const address of this.peers.slice(1)) {
-      this.clients.set(address, new wire.MembershipPeerServiceClient(address, credentials.createInsecure(), PEER_CHANNEL_OPTIONS));
+      this.clients.set(address, new wire.MembershipPeerServiceClient(address, options.credentials ?? credentials.createInsecure(), PEER_CHANNEL_OPTIONS));
     }
   }
 

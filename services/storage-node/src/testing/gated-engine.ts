@@ -33,16 +33,16 @@ export class GatedEngine implements ReplicaEngine {
     await gate.opened;
   }
 
-  read: ReplicaEngine['read'] = (key, deadline) => this.inner.read(key, deadline);
+  readSet: ReplicaEngine['readSet'] = (key, deadline) => this.inner.readSet(key, deadline);
 
   coordinate: ReplicaEngine['coordinate'] = async (key, write, deadline) => {
     await this.pass(key);
     return this.inner.coordinate(key, write, deadline);
   };
 
-  merge: ReplicaEngine['merge'] = async (key, versions, deadline) => {
+  merge: ReplicaEngine['merge'] = async (key, versions, deadline, applied) => {
     await this.pass(key);
-    return this.inner.merge(key, versions, deadline);
+    return this.inner.merge(key, versions, deadline, applied);
   };
 
   mergeRecord: ReplicaEngine['mergeRecord'] = async (key, record, deadline) => {

@@ -4,7 +4,7 @@
  * a batch of one request; `sendBatch` sends several in one message. Not the
  * coordinator's client (that lives with the coordinator); kept here so tests talk real gRPC.
  */
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { storage } from '@quorumkv/proto';
 
 interface Pending {
@@ -24,8 +24,9 @@ export class ReplicaStreamClient {
   private readonly ended: Promise<void>;
   private nextId = 1;
 
-  constructor(address: string) {
-    this.client = new storage.StorageServiceClient(address, credentials.createInsecure());
+  /** @param creds with TLS: a coordinator's certificate (replica traffic is served to it). */
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
+    this.client = new storage.StorageServiceClient(address, creds);
     this.stream = this.client.replicate();
     this.stream.on('data', (batch: storage.ReplicaResponseBatch) => {
       this.batchSizes.push(batch.responses.length);

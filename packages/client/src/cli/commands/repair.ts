@@ -1,4 +1,4 @@
-import { AntiEntropyClient, DEFAULT_ANTI_ENTROPY_ADDRESS, type RepairPassProgress, type RepairStatus } from '../../anti-entropy-client.js';
+import { type AntiEntropyClient, DEFAULT_ANTI_ENTROPY_ADDRESS, type RepairPassProgress, type RepairStatus } from '../../anti-entropy-client.js';
 import { checkAddress } from '../address.js';
 import { type Command, type CommandContext, type CommandInput, UsageError } from '../command.js';
 import { progressBar } from '../progress-bar.js';
@@ -81,7 +81,7 @@ export function statusLines(s: RepairStatus, tty: boolean): string[] {
 function clientOf(input: CommandInput, ctx: CommandContext): AntiEntropyClient {
   const address = input.string('anti-entropy') ?? ctx.env.QKV_ANTI_ENTROPY_ADDR ?? DEFAULT_ANTI_ENTROPY_ADDRESS;
   checkAddress(address, '--anti-entropy');
-  return new AntiEntropyClient({ address });
+  return ctx.antiEntropy(address);
 }
 
 /** Waits for pass `id` to finish, drawing its progress (redrawn on a terminal, a line a second otherwise). */

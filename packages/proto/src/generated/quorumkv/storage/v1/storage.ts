@@ -201,6 +201,13 @@ export interface MergeOp {
    */
   versionsRecord: Buffer;
   /**
+   * With `versions` (read repair, anti-entropy): the request ids applied to the key on the
+   * replicas read (`ReadResult.applied`). The node adds them to its own, so versions minted twice
+   * for one request id (a coordinator that gave up on a late minter and asked the next replica)
+   * collapse to one here too — see `collapseDuplicateMints` in @quorumkv/vclock.
+   */
+  applied: AppliedWrite[];
+  /**
    * When set, this node stands in for that replica (hinted handoff): the set is kept as a copy
    * apart from the node's own data (not served as a replica, not in its trees or ranges) until
    * the replica has merged the hint. Only with `versions_record`.
@@ -230,6 +237,12 @@ export interface ReplicaResponse {
 
 export interface ReadResult {
   versions: Version[];
+  /**
+   * The request ids applied to the key that are still inside this node's de-duplication window
+   * (VersionSet.applied): a reader merging several replicas' answers needs them to keep a write
+   * minted twice under one request id once.
+   */
+  applied: AppliedWrite[];
 }
 
 export interface CoordinateResult {
@@ -1873,7 +1886,7 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
 };
 
 function createBaseMergeOp(): MergeOp {
-  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0), hintedFor: "" };
+  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: "" };
 }
 
 export const MergeOp: MessageFns<MergeOp> = {
@@ -1887,8 +1900,11 @@ export const MergeOp: MessageFns<MergeOp> = {
     if (message.versionsRecord.length !== 0) {
       writer.uint32(26).bytes(message.versionsRecord);
     }
+    for (const v of message.applied) {
+      AppliedWrite.encode(v!, writer.uint32(34).fork()).join();
+    }
     if (message.hintedFor !== "") {
-      writer.uint32(34).string(message.hintedFor);
+      writer.uint32(42).string(message.hintedFor);
     }
     return writer;
   },
@@ -1935,6 +1951,14 @@ export const MergeOp: MessageFns<MergeOp> = {
               break;
             }
 
+            message.applied.push(AppliedWrite.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
             message.hintedFor = reader.string();
             continue;
           }
@@ -1959,6 +1983,9 @@ export const MergeOp: MessageFns<MergeOp> = {
         : isSet(object.versions_record)
         ? Buffer.from(bytesFromBase64(object.versions_record))
         : Buffer.alloc(0),
+      applied: globalThis.Array.isArray(object?.applied)
+        ? object.applied.map((e: any) => AppliedWrite.fromJSON(e))
+        : [],
       hintedFor: isSet(object.hintedFor)
         ? globalThis.String(object.hintedFor)
         : isSet(object.hinted_for)
@@ -1978,6 +2005,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     if (message.versionsRecord.length !== 0) {
       obj.versionsRecord = base64FromBytes(message.versionsRecord);
     }
+    if (message.applied?.length) {
+      obj.applied = message.applied.map((e) => AppliedWrite.toJSON(e));
+    }
     if (message.hintedFor !== "") {
       obj.hintedFor = message.hintedFor;
     }
@@ -1992,6 +2022,7 @@ export const MergeOp: MessageFns<MergeOp> = {
     message.key = object.key ?? Buffer.alloc(0);
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
     message.versionsRecord = object.versionsRecord ?? Buffer.alloc(0);
+    message.applied = object.applied?.map((e) => AppliedWrite.fromPartial(e)) || [];
     message.hintedFor = object.hintedFor ?? "";
     return message;
   },
@@ -2248,13 +2279,16 @@ export const ReplicaResponse: MessageFns<ReplicaResponse> = {
 };
 
 function createBaseReadResult(): ReadResult {
-  return { versions: [] };
+  return { versions: [], applied: [] };
 }
 
 export const ReadResult: MessageFns<ReadResult> = {
   encode(message: ReadResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.versions) {
       Version.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.applied) {
+      AppliedWrite.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -2280,6 +2314,14 @@ export const ReadResult: MessageFns<ReadResult> = {
             message.versions.push(Version.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.applied.push(AppliedWrite.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2295,6 +2337,9 @@ export const ReadResult: MessageFns<ReadResult> = {
   fromJSON(object: any): ReadResult {
     return {
       versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
+      applied: globalThis.Array.isArray(object?.applied)
+        ? object.applied.map((e: any) => AppliedWrite.fromJSON(e))
+        : [],
     };
   },
 
@@ -2302,6 +2347,9 @@ export const ReadResult: MessageFns<ReadResult> = {
     const obj: any = {};
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => Version.toJSON(e));
+    }
+    if (message.applied?.length) {
+      obj.applied = message.applied.map((e) => AppliedWrite.toJSON(e));
     }
     return obj;
   },
@@ -2312,6 +2360,7 @@ export const ReadResult: MessageFns<ReadResult> = {
   fromPartial(object: DeepPartial<ReadResult>): ReadResult {
     const message = createBaseReadResult();
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    message.applied = object.applied?.map((e) => AppliedWrite.fromPartial(e)) || [];
     return message;
   },
 };
