@@ -223,7 +223,7 @@ async function putCost(progress: BenchProgress): Promise<{ withTrees: PutRun[]; 
   const none = await RingCluster.start({ antiEntropy: false, storageArgs: ['--merkle-trees=false'] });
   const requestId = randomBytes(16);
   const request = keyedRequest(
-    (k) => Buffer.from(kv.PutRequest.encode({ key: k, value: VALUE, context: Buffer.alloc(0), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, w: 2, requestId }).finish()),
+    (k) => Buffer.from(kv.PutRequest.encode({ key: k, value: VALUE, context: Buffer.alloc(0), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, w: 2, requestId, pw: 0 }).finish()),
     'put-',
   );
   const withTrees: PutRun[] = [];

@@ -6,8 +6,8 @@ import { KEY_DIGITS, keyedRequest, KeyedRequestError, numberedKey, requestFor } 
 
 const value = Buffer.alloc(100, 'v');
 const encoders: [string, (k: Buffer) => Buffer][] = [
-  ['quorumkv PutRequest', (k) => Buffer.from(kv.PutRequest.encode({ key: k, value, context: Buffer.alloc(0), consistency: 0, w: 2, requestId: Buffer.alloc(16, 7) }).finish())],
-  ['quorumkv GetRequest', (k) => Buffer.from(kv.GetRequest.encode({ key: k, consistency: 0, r: 2 }).finish())],
+  ['quorumkv PutRequest', (k) => Buffer.from(kv.PutRequest.encode({ key: k, value, context: Buffer.alloc(0), consistency: 0, w: 2, requestId: Buffer.alloc(16, 7), pw: 0 }).finish())],
+  ['quorumkv GetRequest', (k) => Buffer.from(kv.GetRequest.encode({ key: k, consistency: 0, r: 2, pr: 0 }).finish())],
   ['etcd PutRequest', (k) => etcdPut(k, value)],
   ['etcd RangeRequest', etcdRange],
 ];

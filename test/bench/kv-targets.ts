@@ -130,11 +130,11 @@ export async function startKvTargets(options: KvTargetOptions): Promise<KvTarget
       // Fresh keys only: repeated blind puts of one key would (correctly) pile up siblings.
       (k) =>
         Buffer.from(
-          kv.PutRequest.encode({ key: k, value, context: Buffer.alloc(0), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, w: 2, requestId }).finish(),
+          kv.PutRequest.encode({ key: k, value, context: Buffer.alloc(0), consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, w: 2, requestId, pw: 0 }).finish(),
         ),
       KEY_PREFIX,
     );
-    const qget = keyedRequest((k) => Buffer.from(kv.GetRequest.encode({ key: k, consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, r: 2 }).finish()), KEY_PREFIX);
+    const qget = keyedRequest((k) => Buffer.from(kv.GetRequest.encode({ key: k, consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_UNSPECIFIED, r: 2, pr: 0 }).finish()), KEY_PREFIX);
     const clusterPids = (c: LocalCluster): number[] => pidsOf(c.services().map((s) => s.process));
     const plain = await start([]);
     const qkv = { addresses: [plain.address], pids: clusterPids(plain) };

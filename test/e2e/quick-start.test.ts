@@ -25,6 +25,7 @@ const FREE_PORTS = [
   '--membership-metrics-port',
   '--storage-metrics-port',
   '--rate-limiter-metrics-port',
+  '--nats-port',
 ].flatMap((flag) => [
   flag,
   '0',
@@ -112,6 +113,7 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     expect(out).toContain(`npx qkv cluster status --membership ${membership}`);
     expect(out).toMatch(new RegExp(`npx quorumkv-storage-node --id node-4 --listen 127\\.0\\.0\\.1:\\d+ --data-dir \\S+ --seeds ${membership}`));
     expect(out).toContain(`npx quorumkv-local status | restart [NAME] | stop NAME --data-dir ${dataDir}`);
+    expect(out).toMatch(/hinted handoff: on, nats-server \(JetStream\) nats:\/\/127\.0\.0\.1:\d+/);
   });
 
   it('serves qkv put, get and status, and a bad command is one line on stderr', async () => {
@@ -139,6 +141,8 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     ]);
     expect(storage.reduce((sum, m) => sum + m.ownedShare, 0)).toBeCloseTo(1, 6);
     expect(doc.members.map((m) => m.role).sort()).toEqual(['anti-entropy', 'coordinator', 'membership', 'rate-limiter', 'storage', 'storage', 'storage']);
+    // Hinted handoff is part of the cluster npm start runs.
+    expect(JSON.parse(status.stdout)).toMatchObject({ hintsEnabled: true, hintsReason: '' });
   });
 
   it('adds a node to the running cluster with the one command the launcher prints; it joins, receives its ranges and serves', async () => {
@@ -224,8 +228,10 @@ describe('the Quick start: the launcher behind `npm start`, then `qkv` and `quor
     expect(pids.filter(alive)).toEqual([]);
     // Each service drained and stopped once, cleanly: none was cut short by a second signal.
     const logs = readdirSync(join(dataDir, 'logs'));
-    expect(logs.sort()).toEqual(['anti-entropy.log', 'coordinator.log', 'membership.log', 'node-1.log', 'node-2.log', 'node-3.log', 'rate-limiter.log']);
-    for (const log of logs) {
+    expect(logs.sort()).toEqual(['anti-entropy.log', 'coordinator.log', 'membership.log', 'nats.log', 'node-1.log', 'node-2.log', 'node-3.log', 'rate-limiter.log']);
+    // nats-server, stopped last, exited cleanly (JetStream flushed).
+    expect(readFileSync(join(dataDir, 'logs', 'nats.log'), 'utf8')).toMatch(/Server Exiting/);
+    for (const log of logs.filter((l) => l !== 'nats.log')) {
       const text = readFileSync(join(dataDir, 'logs', log), 'utf8');
       expect(text.trimEnd().split('\n').some((l) => l.includes('"msg":"stopped"')), log).toBe(true);
       expect(text, log).not.toContain('second signal');

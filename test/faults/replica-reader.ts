@@ -41,7 +41,7 @@ export async function readFromReplica(address: string, keys: readonly string[], 
       for (let i = 0; i < keys.length; i += BATCH) {
         const requests = keys.slice(i, i + BATCH).map((key, j) =>
           // Routed by no ring: the highest epoch, which a node's epoch fence never refuses.
-          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs: requestTimeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key: Buffer.from(key) } } }),
+          storage.ReplicaRequest.fromPartial({ id: i + j + 1, timeoutMs: requestTimeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key: Buffer.from(key), standIn: false } } }),
         );
         stream.write({ requests });
       }

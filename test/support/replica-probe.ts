@@ -27,7 +27,7 @@ export class ReplicaProbe {
 
   /** Every version the node holds for `key`. */
   async read(key: string): Promise<storage.Version[]> {
-    const res = await this.call({ $case: 'read', read: { key: Buffer.from(key) } });
+    const res = await this.call({ $case: 'read', read: { key: Buffer.from(key), standIn: false } });
     if (res?.result?.$case !== 'read') throw new Error(`read of ${key} refused: ${JSON.stringify(res?.result)}`);
     return res.result.read.versions;
   }
@@ -42,7 +42,7 @@ export class ReplicaProbe {
       tombstone: false,
       writtenAtMs: BigInt(Date.now()),
     };
-    const res = await this.call({ $case: 'merge', merge: { key: Buffer.from(key), versions: [version], versionsRecord: Buffer.alloc(0), applied: [] } });
+    const res = await this.call({ $case: 'merge', merge: { key: Buffer.from(key), versions: [version], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' } });
     if (res?.result?.$case !== 'merge') throw new Error(`merge into ${key} refused: ${JSON.stringify(res?.result)}`);
   }
 

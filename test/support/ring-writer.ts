@@ -65,7 +65,7 @@ function isStale(res: storage.ReplicaResponse): boolean {
 
 /** Reads `key` from one node with the ring's epoch: its values, or the node's error. */
 export async function readValues(clients: ReplicaClients, address: string, epoch: number, key: string): Promise<string[]> {
-  const res = await clients.send(address, epoch, { $case: 'read', read: { key: Buffer.from(key) } });
+  const res = await clients.send(address, epoch, { $case: 'read', read: { key: Buffer.from(key), standIn: false } });
   if (res.result?.$case === 'read') return res.result.read.versions.map((v) => Buffer.from(v.value).toString());
   throw new Error(`read of ${key} at ${address}: ${JSON.stringify(res.result)}`);
 }
@@ -114,7 +114,7 @@ export async function writeKey(clients: ReplicaClients, view: () => RingView, ke
           .filter((id) => !holders.has(id))
           .map(async (id) => {
             try {
-              const res = await clients.send(address(id), ring.epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: [], versionsRecord: rec, applied: [] } });
+              const res = await clients.send(address(id), ring.epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: [], versionsRecord: rec, applied: [], hintedFor: '' } });
               if (res.result?.$case === 'merge') holders.add(id);
               else if (isStale(res)) stale = true;
               else if (res.result?.$case === 'error') reason = `merge: ${res.result.error.message}`;

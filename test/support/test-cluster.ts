@@ -106,14 +106,15 @@ export class KvCalls {
 
 /**
  * Reads a key straight from one storage node over its replica stream (bypassing quorums); with
- * TLS, as the coordinator (`creds`), the identity storage nodes serve replica traffic to.
+ * TLS, as the coordinator (`creds`), the identity storage nodes serve replica traffic to. With
+ * `standIn`, the copies the node keeps as a stand-in for other nodes instead of its own data.
  */
-export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure()): Promise<storage.Version[]> {
-  return (await readReplicaSet(address, key, timeoutMs, creds)).versions;
+export async function readReplica(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure(), standIn = false): Promise<storage.Version[]> {
+  return (await readReplicaSet(address, key, timeoutMs, creds, standIn)).versions;
 }
 
 /** {@link readReplica}, with the request ids the node applied to the key (`ReadResult.applied`). */
-export async function readReplicaSet(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure()): Promise<storage.ReadResult> {
+export async function readReplicaSet(address: string, key: Buffer, timeoutMs = 5_000, creds: ChannelCredentials = credentials.createInsecure(), standIn = false): Promise<storage.ReadResult> {
   const client = new storage.StorageServiceClient(address, creds);
   try {
     const stream: ClientDuplexStream<storage.ReplicaRequestBatch, storage.ReplicaResponseBatch> = client.replicate({ deadline: Date.now() + timeoutMs });
@@ -122,7 +123,7 @@ export async function readReplicaSet(address: string, key: Buffer, timeoutMs = 5
       stream.on('error', reject);
     });
     // A test looking at one replica routes by no ring: the highest epoch is never fenced.
-    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key } } })] });
+    stream.write({ requests: [storage.ReplicaRequest.fromPartial({ id: 1, timeoutMs, ringEpoch: 0xffff_ffff, op: { $case: 'read', read: { key, standIn } } })] });
     const res = await answer;
     stream.cancel();
     if (res?.result?.$case !== 'read') throw new Error(`unexpected replica answer: ${JSON.stringify(res?.result)}`);

@@ -37,6 +37,10 @@ export interface ClusterMembers {
   /** The membership replica that applies changes now. */
   readonly claimant: string;
   readonly members: readonly MemberInfo[];
+  /** Whether hinted handoff is on (NATS JetStream reachable from the membership service). */
+  readonly hintsEnabled: boolean;
+  /** Why not, when it is off. */
+  readonly hintsReason: string;
 }
 
 /** One range moving to a new owner. */
@@ -85,7 +89,8 @@ const ROLE: Record<number, MemberRole> = {
   [membership.Role.ROLE_MEMBERSHIP]: 'membership',
   [membership.Role.ROLE_ANTI_ENTROPY]: 'anti-entropy',
 };
-const LIVENESS: Record<number, Liveness> = {
+/** Liveness by its wire enum. */
+export const LIVENESS: Readonly<Record<number, Liveness>> = {
   [membership.Liveness.LIVENESS_ALIVE]: 'alive',
   [membership.Liveness.LIVENESS_SUSPECT]: 'suspect',
   [membership.Liveness.LIVENESS_DOWN]: 'down',
@@ -104,6 +109,8 @@ export function fromMembershipStatus(res: membership.StatusResponse): ClusterMem
     epoch: Number(res.epoch),
     replicationFactor: res.replicationFactor,
     claimant: res.claimant,
+    hintsEnabled: res.hintsEnabled,
+    hintsReason: res.hintsReason,
     members: res.members.map((m) => ({
       id: m.id,
       address: m.address,

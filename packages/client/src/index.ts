@@ -15,6 +15,7 @@ export {
   type RangeTransfer,
   type RingState,
 } from './cluster-members.js';
+export { fromHandoffResponse, type ClusterHandoff, type NodeHandoffInfo } from './cluster-handoff.js';
 export { DEFAULT_MEMBERSHIP_ADDRESS, type JoinOptions, MembershipClient, type MembershipClientOptions } from './membership-client.js';
 export {
   ClientOptionsError,

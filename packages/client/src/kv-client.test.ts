@@ -60,17 +60,18 @@ describe('QuorumKvClient', () => {
       consistency: kv.ConsistencyLevel.CONSISTENCY_LEVEL_ALL,
       w: 2,
       requestId: Buffer.from('rid-1'),
+      pw: 0,
     });
   });
 
   it('returns every sibling and the context of a get, leaving consistency unset by default', async () => {
     const c = await connect({
       get: () =>
-        Promise.resolve({ found: true, siblings: [{ value: Buffer.from('a') }, { value: Buffer.from('b') }], context: Buffer.from('c') }),
+        Promise.resolve({ found: true, siblings: [{ value: Buffer.from('a') }, { value: Buffer.from('b') }], context: Buffer.from('c'), standIns: [] }),
     });
     const res = await c.get(Buffer.from('k'), { r: 1 });
     expect(res).toEqual({ found: true, siblings: [Buffer.from('a'), Buffer.from('b')], context: Buffer.from('c') });
-    expect(fake?.calls[0]?.request).toEqual({ key: Buffer.from('k'), consistency: 0, r: 1 });
+    expect(fake?.calls[0]?.request).toEqual({ key: Buffer.from('k'), consistency: 0, r: 1, pr: 0 });
   });
 
   it('sends a delete with its context and reports the cluster status in SDK types', async () => {
@@ -91,7 +92,7 @@ describe('QuorumKvClient', () => {
   });
 
   it('names the caller in x-quorumkv-caller metadata on every call when given one, and sends none otherwise', async () => {
-    const c = await connect({ put: () => Promise.resolve(ok), get: () => Promise.resolve({ found: false, siblings: [], context: Buffer.alloc(0) }) }, { caller: 'billing' });
+    const c = await connect({ put: () => Promise.resolve(ok), get: () => Promise.resolve({ found: false, siblings: [], context: Buffer.alloc(0), standIns: [] }) }, { caller: 'billing' });
     await c.put('k', 'v');
     await c.get('k');
     expect(fake?.calls.map((call) => call.caller)).toEqual(['billing', 'billing']);
@@ -129,7 +130,7 @@ describe('QuorumKvClient', () => {
     const time = fakeTime(0);
     const limited = (): FakeFailure =>
       new FakeFailure(status.RESOURCE_EXHAUSTED, 'over limit', { 'x-ratelimit-retry-after': '0.25' });
-    const c = await connect({ get: failFirst(2, limited, { found: false, siblings: [], context: Buffer.alloc(0) }) }, time.options);
+    const c = await connect({ get: failFirst(2, limited, { found: false, siblings: [], context: Buffer.alloc(0), standIns: [] }) }, time.options);
     await c.get('k');
     expect(time.delays).toEqual([250, 250]);
   });
@@ -202,7 +203,7 @@ describe('QuorumKvClient', () => {
   });
 
   it('gives each attempt the whole remaining deadline, and no more', async () => {
-    const c = await connect({ get: () => Promise.resolve({ found: false, siblings: [], context: Buffer.alloc(0) }) });
+    const c = await connect({ get: () => Promise.resolve({ found: false, siblings: [], context: Buffer.alloc(0), standIns: [] }) });
     const before = Date.now();
     await c.get('k', { deadlineMs: 1500 });
     const deadline = fake?.calls[0]?.deadline ?? 0;
@@ -213,7 +214,7 @@ describe('QuorumKvClient', () => {
   it('reports DeadlineExceededError when the server does not answer within the deadline', async () => {
     let release: () => void = () => undefined;
     const never = new Promise<kv.GetResponse>((resolve) => {
-      release = () => resolve({ found: false, siblings: [], context: Buffer.alloc(0) });
+      release = () => resolve({ found: false, siblings: [], context: Buffer.alloc(0), standIns: [] });
     });
     const c = await connect({ get: () => never });
     const err = await c.get('k', { deadlineMs: 100 }).catch((e: unknown) => e);

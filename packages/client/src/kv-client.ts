@@ -183,6 +183,7 @@ export class QuorumKvClient {
       key: toBuffer(key),
       consistency: consistencyLevel(opts.consistency),
       r: replicaCount('r', opts.r),
+      pr: replicaCount('pr', opts.pr),
     };
     const res = await this.call(this.kv.get.bind(this.kv), request, opts);
     return { found: res.found, siblings: res.siblings.map((s) => s.value), context: res.context };
@@ -203,6 +204,7 @@ export class QuorumKvClient {
       consistency: consistencyLevel(opts.consistency),
       w: replicaCount('w', opts.w),
       requestId: requestIdOf(opts.requestId, this.requestIds),
+      pw: replicaCount('pw', opts.pw),
     };
     const res = await this.call(this.kv.put.bind(this.kv), request, opts);
     return { context: res.context };
@@ -221,6 +223,7 @@ export class QuorumKvClient {
       consistency: consistencyLevel(opts.consistency),
       w: replicaCount('w', opts.w),
       requestId: requestIdOf(opts.requestId, this.requestIds),
+      pw: replicaCount('pw', opts.pw),
     };
     await this.call(this.kv.delete.bind(this.kv), request, opts);
   }

@@ -8,6 +8,7 @@ import {
   connectivityState,
   credentials as grpcCredentials,
 } from '@grpc/grpc-js';
+import { fromHandoffResponse, type ClusterHandoff } from './cluster-handoff.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { membership } from '@quorumkv/proto';
 import { type CallWithRetryOptions, callWithRetry } from './call-with-retry.js';
@@ -110,6 +111,11 @@ export class MembershipClient {
   /** Every range moving now, with progress (empty when nothing moves). */
   async transfers(opts: CallOptions = {}): Promise<ClusterTransfers> {
     return fromTransfersResponse(await this.call(this.client.transfers.bind(this.client), {}, opts));
+  }
+
+  /** Hinted handoff per storage node: hints pending and their age, delivery counts and rate (`qkv cluster handoff`). */
+  async handoff(opts: CallOptions = {}): Promise<ClusterHandoff> {
+    return fromHandoffResponse(await this.call(this.client.handoff.bind(this.client), {}, opts));
   }
 
   /** Sets the streaming throughput per receiving node (bytes per second); resolves with the value in force. */

@@ -25,6 +25,11 @@ export interface GetOptions extends CallOptions {
   consistency?: ConsistencyName;
   /** Replicas that must answer; overrides `consistency`. At most N (the server checks). */
   r?: number;
+  /**
+   * Answers that must come from the key's own replicas (primaries), not stand-ins (Riak's PR);
+   * fails UNAVAILABLE when too few primaries answer. At most N (the server checks).
+   */
+  pr?: number;
 }
 
 /** Options of {@link QuorumKvClient.put} and {@link QuorumKvClient.delete}. */
@@ -39,6 +44,11 @@ export interface WriteOptions extends CallOptions {
   consistency?: ConsistencyName;
   /** Replicas that must acknowledge; overrides `consistency`. At most N (the server checks). */
   w?: number;
+  /**
+   * Acknowledgements that must come from the key's own replicas (primaries), not stand-ins
+   * (Riak's PW); the write fails UNAVAILABLE rather than count a stand-in. At most N.
+   */
+  pw?: number;
   /**
    * The idempotency key of this logical write, 1 to 64 bytes. By default the client draws 16
    * random bytes per call and sends them with every retry of that call, so a retry never stores
@@ -70,7 +80,7 @@ export function consistencyLevel(name: ConsistencyName | undefined): kv.Consiste
  * A count the caller did set must be a positive 32-bit integer, since 0 would silently mean
  * "use the consistency level" instead of what was asked.
  */
-export function replicaCount(field: 'r' | 'w', value: number | undefined): number {
+export function replicaCount(field: 'r' | 'w' | 'pr' | 'pw', value: number | undefined): number {
   if (value === undefined) return 0;
   if (!Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
     throw new InvalidArgumentError(`${field}: must be a positive integer, got ${value}`);

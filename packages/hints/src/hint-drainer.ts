@@ -2,6 +2,8 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { hints } from '@quorumkv/proto';
 import { ByteThrottle, systemThrottleClock, type ThrottleClock } from './byte-throttle.js';
 import { ensureHintConsumer, type HintQueue } from './hint-queue.js';
+import { expiryGuardMs } from './hint-window.js';
+import { RateMeter } from './rate-meter.js';
 import { HINT_STREAM, hintConsumer } from './subjects.js';
 
 /** Why a hint was retired without being delivered. */
@@ -36,6 +38,13 @@ export interface HintDrainerOptions {
   readonly batchSize?: number;
   /** How long one pull waits for hints to arrive (the client's minimum is 1000). @default 1000 */
   readonly pullExpiresMs?: number;
+  /**
+   * The hint window (the stream's `max_age`). With it, a hint within {@link expiryGuardMs} of
+   * the window is not delivered but left to expire: the expiry watch counts every hint that
+   * leaves the queue from that band as expired, and that count is exact only if no drainer
+   * removes one from it. @default no window: every hint is delivered
+   */
+  readonly hintWindowMs?: number;
   /** The drain loop failed (NATS unreachable…) and will try again; `failures` in a row so far. */
   readonly onError?: (err: Error, failures: number) => void;
   readonly clock?: ThrottleClock;
@@ -48,6 +57,8 @@ export interface HintDrainCounts {
   /** Failed attempts sent back for a later one. */
   retried: number;
   undeliverable: number;
+  /** Hints found too close to the end of the window and left to expire (counted each time seen). */
+  leftToExpire: number;
 }
 
 /** Default back-off between attempts: 1 s, 2 s, 4 s… at most 60 s. */
@@ -65,7 +76,10 @@ export function defaultHintBackoff(attempt: number): number {
  * hint is a version set merged by clock — merging it twice changes nothing.
  */
 export class HintDrainer {
-  readonly counts: HintDrainCounts = { delivered: 0, deliveredBytes: 0, retried: 0, undeliverable: 0 };
+  readonly counts: HintDrainCounts = { delivered: 0, deliveredBytes: 0, retried: 0, undeliverable: 0, leftToExpire: 0 };
+  /** Hints delivered per second, and their bytes, over the last 10 s. */
+  readonly deliveryRate: RateMeter;
+  readonly byteRate: RateMeter;
   private readonly throttle: ByteThrottle;
   private readonly clock: ThrottleClock;
   private stopped = true;
@@ -75,6 +89,14 @@ export class HintDrainer {
   constructor(private readonly options: HintDrainerOptions) {
     this.clock = options.clock ?? systemThrottleClock;
     this.throttle = new ByteThrottle(options.bytesPerSecond ?? 1024 * 1024, this.clock);
+    const now = (): number => this.clock.now();
+    this.deliveryRate = new RateMeter(10, now);
+    this.byteRate = new RateMeter(10, now);
+  }
+
+  /** Whether the drain loop runs. */
+  get running(): boolean {
+    return !this.stopped;
   }
 
   /** The delivery throttle, bytes per second. */
@@ -134,6 +156,17 @@ export class HintDrainer {
   private async handle(m: JsMsg): Promise<void> {
     const o = this.options;
     await this.throttle.take(m.data.length);
+    if (o.hintWindowMs !== undefined) {
+      // Why leave it rather than deliver it: see `hintWindowMs`. Sent back with a delay past its
+      // expiry, it is gone (max_age) before it could be delivered again.
+      const storedAtMs = m.info.timestampNanos / 1e6;
+      const expiresInMs = storedAtMs + o.hintWindowMs - this.clock.now();
+      if (expiresInMs <= expiryGuardMs(o.hintWindowMs)) {
+        this.counts.leftToExpire++;
+        m.nak(Math.max(0, expiresInMs) + 1_000);
+        return;
+      }
+    }
     let hint: hints.Hint;
     try {
       hint = hints.Hint.decode(m.data);
@@ -158,6 +191,8 @@ export class HintDrainer {
     await m.ackAck().catch(() => false);
     this.counts.delivered++;
     this.counts.deliveredBytes += m.data.length;
+    this.deliveryRate.add(1);
+    this.byteRate.add(m.data.length);
     o.onDelivered?.(hint);
   }
 

@@ -41,6 +41,15 @@ export interface HintStored {
   readonly duplicate: boolean;
 }
 
+/** A hint as it sits in the queue. */
+export interface QueuedHint {
+  readonly seq: number;
+  /** When JetStream stored it (its `max_age` counts from here). */
+  readonly storedAtMs: number;
+  /** Undefined when the message is not a hint. */
+  readonly hint: hints.Hint | undefined;
+}
+
 export const DEFAULT_HINT_WINDOW_MS = 3 * 3600_000;
 const NS_PER_MS = 1_000_000;
 
@@ -134,6 +143,47 @@ export class HintQueue {
       return m === null ? undefined : m.time.getTime();
     } catch (err) {
       if (apiCode(err) === JetStreamApiCodes.NoMessageFound) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The hints of `nodeId` stored at or before `storedByMs` (ms since epoch) with a stream
+   * sequence above `afterSeq`, oldest first, at most `limit` of them, each with its sequence and
+   * when JetStream stored it. One direct lookup per hint (`next_by_subj`): meant for the few
+   * hints near the end of the window.
+   */
+  async hintsStoredBy(nodeId: string, storedByMs: number, limit: number, afterSeq = 0): Promise<QueuedHint[]> {
+    const out: QueuedHint[] = [];
+    let seq = afterSeq + 1;
+    while (out.length < limit) {
+      let m;
+      try {
+        const query = { next_by_subj: hintSubject(nodeId), seq } as unknown as MsgRequest;
+        m = await this.jsm.streams.getMessage(HINT_STREAM, query);
+      } catch (err) {
+        if (apiCode(err) === JetStreamApiCodes.NoMessageFound) break;
+        throw err;
+      }
+      if (m === null || m.time.getTime() > storedByMs) break;
+      let hint: hints.Hint | undefined;
+      try {
+        hint = hints.Hint.decode(m.data);
+      } catch {
+        hint = undefined;
+      }
+      out.push({ seq: m.seq, storedAtMs: m.time.getTime(), hint });
+      seq = m.seq + 1;
+    }
+    return out;
+  }
+
+  /** Whether the hint with stream sequence `seq` is still in the queue. */
+  async isQueued(seq: number): Promise<boolean> {
+    try {
+      return (await this.jsm.streams.getMessage(HINT_STREAM, { seq })) !== null;
+    } catch (err) {
+      if (apiCode(err) === JetStreamApiCodes.NoMessageFound) return false;
       throw err;
     }
   }

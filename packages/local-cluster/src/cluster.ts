@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import type { NatsServer } from '@quorumkv/hints';
+import { startHintsServer, type HintsOptions } from './hints-server.js';
 import { join } from 'node:path';
 import { waitForRing, waitForServing } from './cluster-ready.js';
 import { ensureContextKeys } from './context-keys.js';
@@ -81,6 +83,12 @@ export interface LocalClusterOptions {
    * SERVING. @default 60000
    */
   readonly readyTimeoutMs?: number;
+  /**
+   * Hinted handoff: a `nats-server` with JetStream (store under `<dataDir>/nats`) started before
+   * the other services and stopped last, its URL passed as `--nats` to the membership service,
+   * the storage nodes and the coordinator. @default false (no NATS, hints off)
+   */
+  readonly hints?: HintsOptions | false;
 }
 
 /** A service's Prometheus job name. */
@@ -160,6 +168,10 @@ export class LocalCluster {
     public rateLimiter: ServiceProcess | undefined,
     /** The anti-entropy worker, when one was asked for. */
     public antiEntropy: ServiceProcess | undefined,
+    /** The nats-server behind hinted handoff, when hints are on. */
+    public nats: NatsServer | undefined,
+    /** Why hints are off, when they were asked for and could not be had. */
+    readonly hintsOffReason: string | undefined,
     /** The development certificates, when the cluster runs with TLS. */
     readonly tls: DevCertificates | undefined,
   ) {}
@@ -192,6 +204,10 @@ export class LocalCluster {
   private static async startWith(options: LocalClusterOptions, ports: PortPlan, tls: DevCertificates | undefined): Promise<LocalCluster> {
     const count = options.nodes ?? 3;
     const started: ServiceProcess[] = [];
+    // First, and stopped last: every service that takes part in hinted handoff connects to it.
+    const hints = options.hints ? await startHintsServer(options.hints, join(options.dataDir, 'nats'), options.logToFiles === false ? undefined : join(options.dataDir, 'logs', 'nats.log')) : undefined;
+    const natsArgs = hints?.server ? ['--nats', hints.server.url] : [];
+    options = { ...options, membershipArgs: [...natsArgs, ...(options.membershipArgs ?? [])], storageArgs: [...natsArgs, ...(options.storageArgs ?? [])], coordinatorArgs: [...natsArgs, ...(options.coordinatorArgs ?? [])] };
     try {
       const membership = await LocalCluster.startMembership(options, ports, tls);
       started.push(membership);
@@ -261,9 +277,10 @@ export class LocalCluster {
         });
         started.push(antiEntropy);
       }
-      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter, antiEntropy, tls);
+      return new LocalCluster(options, contextKeysFile, membership, storageNodes, coordinator, rateLimiter, antiEntropy, hints?.server, hints?.offReason, tls);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop(2_000)));
+      await hints?.server?.stop();
       throw err;
     }
   }
@@ -438,6 +455,8 @@ export class LocalCluster {
     await this.coordinator.stop(graceMs);
     await Promise.all([...this.storageNodes.map((s) => s.process.stop(graceMs)), this.rateLimiter?.stop(graceMs)]);
     await this.membership.stop(graceMs);
+    // Last: hints not yet delivered stay in its store for the next start.
+    await this.nats?.stop(graceMs);
     this.reservation?.release();
   }
 }

@@ -53,6 +53,9 @@ Options:
                                development CA and certificates made in <data-dir>/tls (env QKV_TLS=1);
                                clients use them with: qkv --tls-dir <data-dir>/tls
   --no-restart                 leave a crashed service down instead of restarting it
+  --nats-port P                nats-server (JetStream, hinted handoff) client port (default 4222);
+                               installed by scripts/install-deps.sh when missing
+  --no-hints                   run without nats-server: no hinted handoff
   --help
 A port of 0 picks a free one; the addresses are printed once the cluster is up.
 
@@ -103,6 +106,8 @@ export function parseLaunchOptions(
       'prometheus-port': { type: 'string' },
       'data-dir': { type: 'string' },
       'no-restart': { type: 'boolean' },
+      'nats-port': { type: 'string' },
+      'no-hints': { type: 'boolean' },
       tls: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -123,6 +128,7 @@ export function parseLaunchOptions(
     rateLimiter: intOption('rate-limiter-metrics-port', values['rate-limiter-metrics-port'], 9081, 0, 65535),
     antiEntropy: intOption('anti-entropy-metrics-port', values['anti-entropy-metrics-port'], 9180, 0, 65535),
   };
+  const natsPort = intOption('nats-port', values['nats-port'], 4222, 0, 65535);
   const prometheusPort = intOption('prometheus-port', values['prometheus-port'], 9090, 0, 65535);
   const dataDir = resolve(values['data-dir'] ?? env['QKV_DATA_DIR'] ?? '.qkv-data');
   return {
@@ -138,6 +144,8 @@ export function parseLaunchOptions(
         antiEntropyPort: values['no-anti-entropy'] ? false : antiEntropyPort,
         metricsPorts,
         dataDir,
+        // Hinted handoff is part of the cluster: nats-server is installed like npm test does it.
+        hints: values['no-hints'] ? false : { natsPort, install: true },
         tls: values.tls === true || ['1', 'true', 'yes'].includes((env['QKV_TLS'] ?? '').toLowerCase()),
       },
       port,

@@ -47,6 +47,9 @@ export function describeCluster(cluster: LocalCluster, options: LaunchOptions, e
     ...cluster.storageNodes.map((s) => `  storage ${s.id}: ${s.process.address}${metrics(s.process.metricsUrl)}  (data ${s.dataDir})`),
     ...(cluster.rateLimiter ? [`  rate limiter (Envoy RLS): ${cluster.rateLimiter.address}${metrics(cluster.rateLimiter.metricsUrl)}`] : []),
     ...(cluster.antiEntropy ? [`  anti-entropy (qkv repair): ${cluster.antiEntropy.address}${metrics(cluster.antiEntropy.metricsUrl)}`] : []),
+    cluster.nats
+      ? `  hinted handoff: on, nats-server (JetStream) ${cluster.nats.url}  (store ${resolve(options.cluster.dataDir, 'nats')})`
+      : `  hinted handoff: off${cluster.hintsOffReason !== undefined ? ` (${cluster.hintsOffReason})` : ' (--no-hints)'}`,
     `  logs: ${resolve(options.cluster.dataDir, 'logs')}`,
     tracingLine(env),
     ...tlsLines(cluster),

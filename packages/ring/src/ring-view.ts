@@ -127,6 +127,15 @@ export class RingView {
     return { replicas, pending };
   }
 
+  /**
+   * The nodes after the key's N replicas on the current ring, in preference order: who stands in
+   * for a replica that is down (Dynamo's sloppy quorum takes the first N *healthy* nodes of this
+   * walk). The caller skips the down ones.
+   */
+  standInCandidates(key: Uint8Array | string): string[] {
+    return this.current.preferenceList(key, this.current.size).slice(this.replicationFactor);
+  }
+
   /** The key's replicas once the pending changes commit. */
   futureReplicas(key: Uint8Array | string): string[] {
     return this.future.preferenceList(key, this.replicationFactor);

@@ -69,7 +69,7 @@ describe('the PromQL metric-name extractor used below', () => {
 describe('deploy/prometheus alert rules', () => {
   it('pass `promtool check rules`', () => {
     const { status, output } = promtool(['check', 'rules', 'alerts.yml']);
-    expect(output).toContain('SUCCESS: 9 rules found');
+    expect(output).toContain('SUCCESS: 10 rules found');
     expect(status).toBe(0);
   });
 
@@ -79,13 +79,14 @@ describe('deploy/prometheus alert rules', () => {
     expect(status).toBe(0);
   });
 
-  it('are the four the issue asks for, checks failing open, a ring node down, stalled transfers and the anti-entropy ones, each reading only metrics quorumkv defines', async () => {
+  it('are the four the issue asks for, checks failing open, a ring node down, stalled transfers, the anti-entropy ones and hints piling up, each reading only metrics quorumkv defines', async () => {
     const known = await knownSeriesNames();
     const doc = parseYaml(readFileSync(`${prometheusDir}/alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
     const rules = doc.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.alert).sort()).toEqual([
       'AntiEntropyRangeOverdue',
       'HighP99Latency',
+      'HintsPilingUp',
       'MerkleTreeDrift',
       'QuorumFailures',
       'RateLimitChecksFailingOpen',

@@ -107,6 +107,18 @@ export const metricSpecs = {
   gossipRefutations: spec('quorumkv_gossip_refutations_total', 'counter', 'Suspect or down members seen alive again (a refuted suspicion, or a restart), by role.', ['role']),
   gossipDowns: spec('quorumkv_gossip_downs_total', 'counter', 'Members this replica\'s gossip saw declared down, by role.', ['role']),
   gossipProtocolEvents: spec('quorumkv_gossip_protocol_events_total', 'counter', 'This process\'s own gossip decisions, by type (suspicion-raised, declared-down, refuted, stalled).', ['type']),
+  // Hinted handoff: the queue as the membership service sees it, each node's delivery, the coordinator's writes.
+  hintsPending: spec('quorumkv_hints_pending', 'gauge', 'Hints waiting in JetStream for a storage node (membership service, refreshed every 5 s).', ['node']),
+  hintsOldestAge: spec('quorumkv_hints_oldest_age_seconds', 'gauge', 'Age of the oldest hint waiting for a storage node (0 when none waits).', ['node']),
+  hintsNodeUp: spec('quorumkv_hints_node_up', 'gauge', '1 when gossip holds the storage node alive or suspect, 0 when down (for alerts on hints piling up for a node that is up).', ['node']),
+  hintsExpired: spec('quorumkv_hints_expired_total', 'counter', 'Hints for a storage node that the hint window dropped undelivered (seen by this membership replica).', ['node']),
+  hintsDelivered: spec('quorumkv_hints_delivered_total', 'counter', 'Hints this storage node merged and acknowledged.'),
+  hintsDeliveredBytes: spec('quorumkv_hints_delivered_bytes_total', 'counter', 'Bytes of the hints this storage node merged and acknowledged.'),
+  hintsUndeliverable: spec('quorumkv_hints_undeliverable_total', 'counter', 'Hints this storage node retired after every attempt failed (their keys flagged for anti-entropy).'),
+  hintStandInCopies: spec('quorumkv_hint_stand_in_copies', 'gauge', 'Copies this storage node keeps as a stand-in for other nodes.'),
+  hintsWritten: spec('quorumkv_hints_written_total', 'counter', 'Hints the coordinator stored in JetStream before acknowledging a write, one per primary that missed it.'),
+  standInWrites: spec('quorumkv_stand_in_writes_total', 'counter', 'Writes the coordinator acknowledged with at least one stand-in counted toward W.'),
+  unhintedWrites: spec('quorumkv_unhinted_replicas_total', 'counter', 'Primaries that missed a write and got no hint, by reason (off, unreachable, window).', ['reason']),
   admissionRefusals: spec('quorumkv_admission_refusals_total', 'counter', 'Calls the coordinator shed with RESOURCE_EXHAUSTED because too much was in flight, by reason (caller: the caller\'s bound; node: a replica stream\'s bound).', ['reason']),
 } as const;
 

@@ -67,9 +67,9 @@ describe('createServiceMetrics', () => {
     let allowed = 6;
     metrics.counter(metricSpecs.rateLimitChecks, () => [{ labels: { outcome: 'allowed', reason: 'decided' }, value: allowed++ }]);
     // The membership service, the coordinator's ring metrics, the storage node's transfer, cleanup
-    // and Merkle tree metrics and the anti-entropy worker's register straight from the catalog.
+    // and Merkle tree metrics, the anti-entropy worker's and hinted handoff's register straight from the catalog.
     for (const spec of Object.values(metricSpecs).filter((m) =>
-      /^quorumkv_(membership|gossip|coordinator|antientropy)_|^quorumkv_storage_(transfer|cleanup|ring|tree|tombstones)_/.test(m.name),
+      /^quorumkv_(membership|gossip|coordinator|antientropy)_|^quorumkv_storage_(transfer|cleanup|ring|tree|tombstones)_|^quorumkv_(hints?|stand_in|unhinted)_/.test(m.name),
     )) {
       if (spec.type === 'counter') metrics.counter(spec);
       else metrics.gauge(spec);

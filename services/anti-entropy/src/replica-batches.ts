@@ -75,7 +75,7 @@ export class ReplicaBatches implements ReplicaIo {
   }
 
   async read(epoch: number, key: Uint8Array, meter: ByteMeter): Promise<KeyVersions> {
-    const result = await this.enqueue(epoch, { $case: 'read', read: { key: Buffer.from(key) } }, meter, key.length);
+    const result = await this.enqueue(epoch, { $case: 'read', read: { key: Buffer.from(key), standIn: false } }, meter, key.length);
     if (result?.$case !== 'read') throw new ReplicaRequestError(this.node, 13, storage.ReplicaError_Code.CODE_INTERNAL, 'answered a read with something else');
     return keyVersionsFromProto(result.read);
   }
@@ -84,7 +84,7 @@ export class ReplicaBatches implements ReplicaIo {
     const proto = versions.map(versionToProto);
     let size = key.length;
     for (const v of proto) size += v.value.length + 64 + 48 * v.context.length;
-    const result = await this.enqueue(epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: proto, versionsRecord: Buffer.alloc(0), applied: appliedToProto(applied) } }, meter, size);
+    const result = await this.enqueue(epoch, { $case: 'merge', merge: { key: Buffer.from(key), versions: proto, versionsRecord: Buffer.alloc(0), applied: appliedToProto(applied), hintedFor: '' } }, meter, size);
     if (result?.$case !== 'merge') throw new ReplicaRequestError(this.node, 13, storage.ReplicaError_Code.CODE_INTERNAL, 'answered a merge with something else');
   }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ContextKeysError, parseContextKeys, type ContextKeySet } from '@quorumkv/vclock';
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
+import { hintWindowSetting, natsSetting } from '@quorumkv/hints';
 import {
   batchReceiveLimit,
   clientCertificateSetting,
@@ -118,6 +119,8 @@ export const coordinatorSettings = {
     1,
     1_000_000,
   ),
+  nats: natsSetting('QKV_COORDINATOR_NATS'),
+  hintWindow: hintWindowSetting('QKV_COORDINATOR_HINT_WINDOW'),
   rateLimiter: rateLimiterSetting,
   rateLimitTimeoutMs: setting.int(
     '--rate-limit-timeout-ms',

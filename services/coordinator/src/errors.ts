@@ -88,6 +88,34 @@ function writeMessage(
 }
 
 /**
+ * A write or read that asked for primaries (`pw`/`pr`, Riak's PW/PR) got fewer of them than
+ * asked, stand-ins not counted (UNAVAILABLE). The message names how many primaries answered.
+ */
+export class PrimariesNotReachedError extends ServiceError {
+  override readonly name = 'PrimariesNotReachedError';
+  constructor(
+    /** pw or pr. */
+    readonly needed: number,
+    /** Primaries that acknowledged (answered). */
+    readonly primaries: number,
+    /** Where a write is stored (stand-ins marked); empty for a read. */
+    readonly storedOn: readonly string[],
+    readonly hasRequestId: boolean,
+    field: 'pw' | 'pr' = 'pw',
+  ) {
+    super(
+      status.UNAVAILABLE,
+      `${field} not reached: ${primaries} of the key's primary replicas ${field === 'pw' ? 'acknowledged' : 'answered'}, ${field}=${needed} needed (stand-ins do not count toward ${field})` +
+        (field === 'pw'
+          ? `; the write is stored on ${storedOn.join(', ')} and may be visible to reads` +
+            (hasRequestId ? '; retrying with the same request_id is safe' : '; it carried no request_id, so a retry may store it again')
+          : ''),
+      field === 'pw' ? { [REPLICAS_STORED_TRAILER]: String(storedOn.length) } : undefined,
+    );
+  }
+}
+
+/**
  * Whether a replica that failed a write request may have applied it: not when it was never sent
  * (no stream) or when the node answered with an error (it refuses before storing); possibly when
  * no answer came (a timeout) or the stream broke on the way.

@@ -5,6 +5,7 @@
 export { coordinatorHelp, coordinatorSettings, loadCoordinatorConfig, readContextKeysFile } from './config.js';
 export type { CoordinatorConfig } from './config.js';
 export {
+  PrimariesNotReachedError,
   QuorumNotReachedError,
   REPLICAS_STORED_TRAILER,
   WriteNotAcknowledgedError,
@@ -45,7 +46,11 @@ export type { MergeSet, NodeAddress, ReplicaPoolOptions, ReplicaTransport } from
 export { clusterRing, fixedRing, followRing, streamTargets } from './ring-source.js';
 export type { RingSource } from './ring-source.js';
 export { FenceWatch } from './fence-watch.js';
-export { KvOperations, MAX_REROUTES, keyValueService, toGetResponse } from './kv-handlers.js';
+export { HANDOFF_TRAILER, KvOperations, MAX_REROUTES, handoffLine, keyValueService, toGetResponse } from './kv-handlers.js';
+export { replicateSloppy } from './sloppy-replicate.js';
+export type { HandoffDeps, HintSink, SloppyWrite, UnhintedKind } from './sloppy-replicate.js';
+export { NodeHealth } from './node-health.js';
+export type { NodeHealthOptions } from './node-health.js';
 export type { KvCounts, KvDeps, SizeLimits } from './kv-handlers.js';
 export { ReadRepair } from './read-repair.js';
 export type { ReadRepairCounts, ReadRepairOptions } from './read-repair.js';

@@ -142,8 +142,9 @@ const put = (key: string, value: string, extra: { w?: number; context?: Buffer; 
   consistency: 0,
   w: extra.w ?? 0,
   requestId: extra.requestId ?? Buffer.alloc(0),
+  pw: 0,
 });
-const get = (key: string, r = 0) => ({ key: Buffer.from(key), consistency: 0, r });
+const get = (key: string, r = 0) => ({ key: Buffer.from(key), consistency: 0, r, pr: 0 });
 
 async function failure(p: Promise<unknown>): Promise<unknown> {
   try {

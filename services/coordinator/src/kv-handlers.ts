@@ -1,6 +1,6 @@
-import { status } from '@grpc/grpc-js';
+import { Metadata, status, type handleUnaryCall, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { storage, type kv } from '@quorumkv/proto';
-import { DeadlineExceededError, ServiceError, callDeadline, unary, type KvMetrics, type Logger } from '@quorumkv/service-kit';
+import { DeadlineExceededError, ServiceError, callDeadline, toStatusObject, unary, type KvMetrics, type Logger } from '@quorumkv/service-kit';
 import {
   clockToProto,
   contextOf,
@@ -15,6 +15,7 @@ import {
 import type { WriteTargets } from '@quorumkv/ring';
 import {
   EmptyRingError,
+  PrimariesNotReachedError,
   QuorumNotReachedError,
   ReplicaOpError,
   RingBehindError,
@@ -28,6 +29,7 @@ import {
 import { FenceWatch } from './fence-watch.js';
 import { replicaSpan } from './observability.js';
 import { awaitQuorum, withDeadlines, type ReplicaAttempt } from './quorum.js';
+import { replicateSloppy, type HandoffDeps } from './sloppy-replicate.js';
 import type { TimerHandle } from './timers.js';
 import type { ReadRepair } from './read-repair.js';
 import type { ReplicaTransport } from './replica-pool.js';
@@ -55,6 +57,12 @@ export interface KvCounts {
   deduplicated: number;
   /** Operations routed again after a storage node refused an older ring epoch (epoch fencing). */
   reroutes: number;
+  /** Hints stored before a write's answer (one per primary that missed it). */
+  hintsWritten: number;
+  /** Writes acknowledged with a stand-in counted toward W. */
+  standInWrites: number;
+  /** Primaries that missed a write and got no hint, by reason. */
+  unhinted: { off: number; unreachable: number; window: number };
 }
 
 /** What the key-value operations need. */
@@ -76,6 +84,11 @@ export interface KvDeps {
   readonly contexts: ContextCodec;
   /** Prometheus counters, incremented with {@link KvOperations.counts}. */
   readonly metrics?: KvMetrics;
+  /**
+   * Sloppy quorum and hinted handoff (node health, the hint queue). Without it a write counts
+   * primaries only and never uses a stand-in.
+   */
+  readonly handoff?: HandoffDeps;
 }
 
 /**
@@ -83,7 +96,16 @@ export interface KvDeps {
  * request), then the quorum. Independent of grpc-js so tests can call it with any deadline.
  */
 export class KvOperations {
-  readonly counts: KvCounts = { quorumFailures: { get: 0, put: 0, delete: 0 }, siblingsCreated: 0, siblingLimitRefusals: 0, deduplicated: 0, reroutes: 0 };
+  readonly counts: KvCounts = {
+    quorumFailures: { get: 0, put: 0, delete: 0 },
+    siblingsCreated: 0,
+    siblingLimitRefusals: 0,
+    deduplicated: 0,
+    reroutes: 0,
+    hintsWritten: 0,
+    standInWrites: 0,
+    unhinted: { off: 0, unreachable: 0, window: 0 },
+  };
   private readonly deps: KvDeps;
 
   constructor(deps: KvDeps) {
@@ -100,7 +122,7 @@ export class KvOperations {
     validateGet(req, this.limitsOf(deps.ring.current()));
     return this.quorum('get', callDeadlineMs, () =>
       this.routed(callDeadlineMs, async (ring, fence) => {
-        const { key, r } = validateGet(req, this.limitsOf(ring));
+        const { key, r, pr } = validateGet(req, this.limitsOf(ring));
         const now = this.checkTime(callDeadlineMs, 'reading');
         // Reads go to the current replicas only: a pending (JOINING) node may not have received
         // the key yet, and until the move commits the old owners hold it.
@@ -113,30 +135,58 @@ export class KvOperations {
           // a miss, like one that did not answer.
           result: fence.watch(replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch))).then(keyVersionsFromProto),
         }));
-        const outcome = await awaitQuorum(attempts, { needed: r, callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'reading the key' });
+        // Stand-ins are asked only for the answers the primaries up cannot give (R more than the
+        // primaries not known down), and never when the read demands primaries (pr).
+        const standIns = pr > 0 ? [] : this.readStandIns(key, replicas, r, ring);
+        const standInAttempts: ReplicaAttempt<KeyVersions>[] = standIns.map((node) => ({
+          node,
+          result: replicaSpan('replica.read', node, () => deps.transport.read(node, key, timeout, ring.epoch, true)).then(keyVersionsFromProto),
+        }));
+        const needed = Math.max(r, pr);
+        let outcome;
+        try {
+          outcome = await awaitQuorum([...attempts, ...standInAttempts], { needed, callDeadlineMs, replicaDeadlineMs: now + deps.replicaTimeoutMs, timers: deps.timers, what: 'reading the key' });
+        } catch (err) {
+          if (err instanceof QuorumNotReachedError && pr > 0 && err.answered < pr) throw new PrimariesNotReachedError(pr, err.answered, [], false, 'pr');
+          throw err;
+        }
         // Why merge with the request ids: a write minted twice under one request id (its first
         // minter answered too late, so the next replica minted it again) may sit half on one
         // replica and half on another; only a reader meeting both, with both entries, can keep
         // it once — as the storage nodes do when the records meet (`collapseDuplicateMints`).
         const merged = mergeKeyVersions(outcome.answers.map((a) => a.value));
+        // Read repair among the primaries only: a stand-in is not a replica of the key.
         void deps.readRepair.afterRead(key, attempts, ring.epoch);
-        return toGetResponse(merged.versions, key, deps.contexts);
+        const response = toGetResponse(merged.versions, key, deps.contexts);
+        return { ...response, standIns: outcome.answers.filter((a) => standIns.includes(a.node)).map((a) => a.node) };
       }),
     );
+  }
+
+  /** Stand-ins to ask for a read: one per answer the primaries not known down cannot give. */
+  private readStandIns(key: Buffer, primaries: readonly string[], r: number, ring: RoutingRing): string[] {
+    const health = this.deps.handoff?.health;
+    if (health === undefined) return [];
+    const missing = r - primaries.filter((p) => !health.isDown(p)).length;
+    if (missing <= 0) return [];
+    return ring
+      .standInCandidates(key)
+      .filter((c) => !primaries.includes(c) && !health.isDown(c))
+      .slice(0, missing);
   }
 
   /** Writes a value: mint at one replica, replicate its set to the others, reply after W acks. */
   async put(req: kv.PutRequest, callDeadlineMs: number): Promise<kv.PutResponse> {
     const write = validatePut(req, this.limitsOf(this.deps.ring.current()), this.deps.contexts);
-    const minted = await this.write(write, callDeadlineMs, 'put');
-    return { context: this.deps.contexts.encode(contextOf([minted]), write.key) };
+    const { version, handoff } = await this.write(write, callDeadlineMs, 'put');
+    return { context: this.deps.contexts.encode(contextOf([version]), write.key), handoff };
   }
 
   /** Writes a tombstone the same way as a put. */
   async delete(req: kv.DeleteRequest, callDeadlineMs: number): Promise<kv.DeleteResponse> {
     const write = validateDelete(req, this.limitsOf(this.deps.ring.current()), this.deps.contexts);
-    await this.write(write, callDeadlineMs, 'delete');
-    return {};
+    const { handoff } = await this.write(write, callDeadlineMs, 'delete');
+    return { handoff };
   }
 
   /**
@@ -152,15 +202,41 @@ export class KvOperations {
    * the newer ring: a version already minted is not minted again, only replicated to the new
    * ring's targets.
    */
-  private async write(write: ValidWrite, callDeadlineMs: number, op: 'put' | 'delete'): Promise<Version> {
+  private async write(write: ValidWrite, callDeadlineMs: number, op: 'put' | 'delete'): Promise<{ version: Version; handoff: kv.Handoff | undefined }> {
     let minted: Minted | undefined;
     return this.quorum(op, callDeadlineMs, () =>
       this.routed(callDeadlineMs, async (ring, fence) => {
         const targets = ring.writeTargets(write.key);
         if (targets.replicas.length === 0) throw new EmptyRingError(ring.epoch);
         minted ??= await this.mint(write, targets, ring, fence, callDeadlineMs);
-        await this.replicate(write, minted, targets, ring, fence, callDeadlineMs);
-        return versionFromProto(minted.version);
+        const handoff = this.deps.handoff
+          ? await replicateSloppy(
+              {
+                key: write.key,
+                minter: minted.node,
+                versions: minted.versions,
+                primaries: targets.replicas,
+                pending: targets.pending,
+                standInCandidates: ring.standInCandidates(write.key),
+                w: write.w,
+                pw: write.pw,
+                writeId: writeIdOf(write, minted),
+                ringEpoch: ring.epoch,
+                callDeadlineMs,
+                hasRequestId: write.requestId.length > 0,
+              },
+              {
+                ...this.deps.handoff,
+                transport: this.deps.transport,
+                timers: this.deps.timers,
+                replicaTimeoutMs: this.deps.replicaTimeoutMs,
+                onUnhinted: (kind) => this.counts.unhinted[kind]++,
+              },
+              fence,
+            )
+          : await this.replicate(write, minted, targets, ring, fence, callDeadlineMs);
+        if (handoff !== undefined) this.countHandoff(handoff);
+        return { version: versionFromProto(minted.version), handoff };
       }),
     );
   }
@@ -232,11 +308,12 @@ export class KvOperations {
    * since at most P acknowledgements can come from pending nodes, W + P also leaves the write on
    * W current replicas, so reads (which stay on the current replicas until the commit) see it.
    */
-  private async replicate(write: ValidWrite, minted: Minted, targets: WriteTargets, ring: RoutingRing, fence: FenceWatch, callDeadlineMs: number): Promise<void> {
+  private async replicate(write: ValidWrite, minted: Minted, targets: WriteTargets, ring: RoutingRing, fence: FenceWatch, callDeadlineMs: number): Promise<undefined> {
     const { deps } = this;
     const all = [...targets.replicas, ...targets.pending];
     const minterCounts = all.includes(minted.node) ? 1 : 0;
-    const needed = write.w + targets.pending.length;
+    // Without stand-ins every acknowledgement is a primary's: pw is met with max(W, PW) of them.
+    const needed = Math.max(write.w, write.pw) + targets.pending.length;
     const now = this.checkTime(callDeadlineMs, 'writing');
     const timeout = Math.min(deps.replicaTimeoutMs, callDeadlineMs - now);
     const attempts = all
@@ -260,6 +337,7 @@ export class KvOperations {
       if (!(err instanceof QuorumNotReachedError)) throw err;
       throw await this.notAcknowledged(needed, all.length, minted.node, attempts, minted.mayHaveMinted, Math.min(callDeadlineMs, replicaDeadlineMs), write.requestId.length > 0);
     }
+    return undefined;
   }
 
   /**
@@ -289,6 +367,11 @@ export class KvOperations {
       else notStored.push({ node: a.node, reason: failureReason(o.err) });
     });
     return new WriteNotAcknowledgedError(needed, asked, storedOn, notStored, unknown, hasRequestId);
+  }
+
+  private countHandoff(h: kv.Handoff): void {
+    this.counts.hintsWritten += h.hinted.length;
+    if (h.standIns.length > 0) this.counts.standInWrites++;
   }
 
   /** A coordinate failure: sibling limit and bad input end the write; anything else moves on. */
@@ -378,6 +461,16 @@ interface Minted {
   readonly mayHaveMinted: ReadonlySet<string>;
 }
 
+/**
+ * Names one logical write for its hints' message ids: the client's request id (a retry then
+ * hints under the same ids, and JetStream stores nothing new), else the dot minted for it.
+ */
+function writeIdOf(write: ValidWrite, minted: Minted): string {
+  if (write.requestId.length > 0) return `r${write.requestId.toString('hex')}`;
+  const dot = minted.version.dot;
+  return dot === undefined ? `k${write.key.toString('hex')}` : `d${dot.node}:${dot.epoch.toString(16)}:${dot.counter}`;
+}
+
 /** How one attempt ended: `undefined` while it had not by the time the wait ended. */
 type Settled = { readonly ok: true } | { readonly ok: false; readonly err: unknown } | undefined;
 
@@ -426,14 +519,54 @@ export function toGetResponse(merged: readonly Version[], key: Uint8Array, conte
     const value = asBuffer(v.value);
     if (!siblings.some((s) => s.value.equals(value))) siblings.push({ value });
   }
-  return { found: live.length > 0, siblings, context: contexts.encode(contextOf(merged), key) };
+  return { found: live.length > 0, siblings, context: contexts.encode(contextOf(merged), key), standIns: [] };
 }
 
 /** The grpc-js implementation of quorumkv.kv.v1.KeyValueService over {@link KvOperations}. */
 export function keyValueService(ops: Pick<KvOperations, 'get' | 'put' | 'delete'>, logger: Logger): kv.KeyValueServiceServer {
   return {
     get: unary(logger, (req: kv.GetRequest, call) => ops.get(req, callDeadline(call))),
-    put: unary(logger, (req: kv.PutRequest, call) => ops.put(req, callDeadline(call))),
-    delete: unary(logger, (req: kv.DeleteRequest, call) => ops.delete(req, callDeadline(call))),
+    put: withHandoffTrailer(logger, (req: kv.PutRequest, deadline) => ops.put(req, deadline)),
+    delete: withHandoffTrailer(logger, (req: kv.DeleteRequest, deadline) => ops.delete(req, deadline)),
+  };
+}
+
+/** Trailer of a write acknowledged through stand-ins (or with primaries left unhinted): one line. */
+export const HANDOFF_TRAILER = 'x-quorumkv-handoff';
+
+/** The one-line form of a handoff ("acknowledged through stand-ins: node-4 for node-2; …"). */
+export function handoffLine(h: kv.Handoff): string {
+  const parts: string[] = [];
+  if (h.standIns.length > 0) parts.push(`acknowledged through stand-ins: ${h.standIns.map((s) => `${s.node} for ${s.replica}`).join(', ')}`);
+  if (h.hinted.length > 0) parts.push(`hinted: ${h.hinted.join(', ')}`);
+  if (h.unhinted.length > 0) parts.push(`not hinted: ${h.unhinted.map((u) => `${u.replica} (${u.reason})`).join(', ')}`);
+  return parts.join('; ');
+}
+
+/**
+ * A write handler whose OK answer carries the handoff as a trailer too. Why a trailer: the status
+ * message of an OK call is not shown by most clients, and a plain client that never looks at
+ * `handoff` still sees how its write was acknowledged in its call's metadata.
+ */
+function withHandoffTrailer<Req, Res extends { handoff?: kv.Handoff | undefined }>(
+  logger: Logger,
+  run: (req: Req, callDeadlineMs: number) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    let answer: Promise<Res>;
+    try {
+      answer = run(call.request, callDeadline(call));
+    } catch (err) {
+      answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    answer.then(
+      (res) => {
+        if (res.handoff === undefined) return callback(null, res);
+        const trailer = new Metadata();
+        trailer.set(HANDOFF_TRAILER, handoffLine(res.handoff));
+        callback(null, res, trailer);
+      },
+      (err: unknown) => callback(toStatusObject(err, logger), null),
+    );
   };
 }

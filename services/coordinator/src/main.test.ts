@@ -55,6 +55,7 @@ async function fakeNode(): Promise<string> {
     },
     stats: (_call, cb) => cb(null, { nodeId: 'x', keyCount: 0n, approximateBytes: 0n, epoch: 1n }),
     pullRange: (_call, cb) => cb({ code: status.UNIMPLEMENTED }, null),
+    releaseStandIn: (_call, cb) => cb({ code: status.UNIMPLEMENTED }, null),
   } satisfies storage.StorageServiceServer);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

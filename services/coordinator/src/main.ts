@@ -39,6 +39,8 @@ import { startRateLimiting } from './rate-limit/rate-limiting.js';
 import { ReplicaPool } from './replica-pool.js';
 import { clusterRing, followRing } from './ring-source.js';
 import { createCoordinatorServer } from './server.js';
+import { startCoordinatorHandoff } from './hinted-handoff.js';
+import { systemTimers } from './timers.js';
 
 const COMMAND = 'quorumkv-coordinator';
 
@@ -67,9 +69,15 @@ async function main(): Promise<void> {
   const stopFollowing = followRing(ring, pool, logger);
   const gossip = new ClusterGossip({ credentials: gossipChannelCredentials(transport) });
   const contexts = new ContextCodec(config.contextKeys);
-  const server = createCoordinatorServer({ config, pool, ring, logger, contexts, metrics: metrics.kv });
+  const handoff = startCoordinatorHandoff({ id, nats: config.nats, hintWindowMs: config.hintWindow, cluster, ring, pool, timers: systemTimers, logger });
+  const server = createCoordinatorServer({ config, pool, ring, logger, contexts, metrics: metrics.kv, handoff: handoff.deps });
   metrics.service.gauge(metricSpecs.coordinatorRingEpoch, () => ring.current().epoch);
   metrics.service.counter(metricSpecs.coordinatorReroutes, () => [{ labels: {}, value: server.operations.counts.reroutes }]);
+  metrics.service.counter(metricSpecs.hintsWritten, () => [{ labels: {}, value: server.operations.counts.hintsWritten }]);
+  metrics.service.counter(metricSpecs.standInWrites, () => [{ labels: {}, value: server.operations.counts.standInWrites }]);
+  metrics.service.counter(metricSpecs.unhintedWrites, () =>
+    Object.entries(server.operations.counts.unhinted).map(([reason, value]) => ({ labels: { reason }, value })),
+  );
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   pool.start();
   cluster.start();
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
       ...(config.healthListen === '' ? {} : { healthListen: config.healthListen }),
     },
   }).catch(async (err: unknown) => {
+    await handoff.close();
     transport.close();
     cluster.close();
     pool.close();
@@ -117,6 +126,7 @@ async function main(): Promise<void> {
     contextKey: contexts.currentKeyId,
     contextKeysAccepted: config.contextKeys.keys.length,
     tracing: telemetry.enabled,
+    hints: config.nats === '' ? 'off (no --nats)' : config.nats,
     tls: transport.enabled ? { clientCertificates: config.tlsClientCerts } : false,
     ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
   });
@@ -135,6 +145,7 @@ async function main(): Promise<void> {
       cluster.close();
       pool.close();
       rateLimiting?.close();
+      await handoff.close();
       transport.close();
       await metricsServer.close();
       // Last: flushes the spans of the calls that just drained.

@@ -58,14 +58,14 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0) };
+const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0), pw: 0 };
 
 describe('coordinator metrics', () => {
   it('counts a write that reached no quorum as a quorum failure of its operation, like KvOperations.counts', async () => {
     const { ops, scrape } = setup(replicas('down'));
     await expect(ops.put(put, Number.POSITIVE_INFINITY)).rejects.toThrow(/write not acknowledged/);
-    await expect(ops.delete({ key: Buffer.from('k'), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0) }, Number.POSITIVE_INFINITY)).rejects.toThrow();
-    await expect(ops.get({ key: Buffer.from('k'), consistency: 0, r: 0 }, Number.POSITIVE_INFINITY)).rejects.toThrow();
+    await expect(ops.delete({ key: Buffer.from('k'), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0), pw: 0 }, Number.POSITIVE_INFINITY)).rejects.toThrow();
+    await expect(ops.get({ key: Buffer.from('k'), consistency: 0, r: 0, pr: 0 }, Number.POSITIVE_INFINITY)).rejects.toThrow();
     const text = await scrape();
     expect(sample(text, `${metricNames.quorumFailures}{op="put"}`)).toBe(ops.counts.quorumFailures.put);
     expect(sample(text, `${metricNames.quorumFailures}{op="put"}`)).toBe(1);

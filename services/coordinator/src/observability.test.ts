@@ -44,7 +44,7 @@ describe('replica spans', () => {
       readRepair: new ReadRepair({ transport, logger, timeoutMs: 1000 }),
       contexts: testContexts(),
     });
-    const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 3, requestId: Buffer.alloc(0) };
+    const put = { key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.alloc(0), consistency: 0, w: 3, requestId: Buffer.alloc(0), pw: 0 };
     await withSpan('quorumkv.kv.v1.KeyValueService/Put', () => ops.put(put, Number.POSITIVE_INFINITY), { kind: SpanKind.SERVER });
 
     const spans = await memory.finishedSpans();

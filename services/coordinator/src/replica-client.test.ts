@@ -40,6 +40,7 @@ class FakeNode {
       },
       stats: (_call: unknown, cb: (err: null, res: storage.StatsResponse) => void) => cb(null, { nodeId: 'fake', keyCount: 7n, approximateBytes: 99n, epoch: 1n }),
       pullRange: (_call: unknown, cb: (err: { code: number }, res: null) => void) => cb({ code: status.UNIMPLEMENTED }, null),
+      releaseStandIn: (_call: unknown, cb: (err: { code: number }, res: null) => void) => cb({ code: status.UNIMPLEMENTED }, null),
     } satisfies storage.StorageServiceServer);
     node.port = await new Promise<number>((resolve, reject) =>
       node.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -220,10 +220,11 @@ export class ReplicaClient {
 
   /**
    * Reads every version of `key` and the request ids applied to it (inside the node's window);
-   * `ringEpoch` is the ring epoch the read was routed by.
+   * `ringEpoch` is the ring epoch the read was routed by. With `standIn`, the copies the node
+   * keeps as a stand-in for other nodes (hinted handoff) instead of its own data.
    */
-  async read(key: Buffer, timeoutMs: number, ringEpoch = 0): Promise<storage.ReadResult> {
-    const result = await this.request({ $case: 'read', read: { key } }, timeoutMs, ringEpoch);
+  async read(key: Buffer, timeoutMs: number, ringEpoch = 0, standIn = false): Promise<storage.ReadResult> {
+    const result = await this.request({ $case: 'read', read: { key, standIn } }, timeoutMs, ringEpoch);
     if (result.$case !== 'read') throw new ReplicaProtocolError(this.nodeId, `answered a read with ${result.$case}`);
     return result.read;
   }
@@ -238,10 +239,11 @@ export class ReplicaClient {
   /**
    * Merges versions minted elsewhere (as messages, or a whole set's record bytes) into this
    * node's set; `applied` (with messages): the request ids the replicas read hold, so the node
-   * collapses a write minted twice as the reader did.
+   * collapses a write minted twice as the reader did. With `hintedFor` (record bytes only), the
+   * node keeps the set as a stand-in copy for that replica.
    */
-  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0, applied: storage.AppliedWrite[] = []): Promise<void> {
-    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES, applied } : { key, versions: [], versionsRecord: versions, applied: [] };
+  async merge(key: Buffer, versions: storage.Version[] | Buffer, timeoutMs: number, ringEpoch = 0, applied: storage.AppliedWrite[] = [], hintedFor = ''): Promise<void> {
+    const merge: storage.MergeOp = Array.isArray(versions) ? { key, versions, versionsRecord: NO_BYTES, applied, hintedFor } : { key, versions: [], versionsRecord: versions, applied: [], hintedFor };
     const result = await this.request({ $case: 'merge', merge }, timeoutMs, ringEpoch);
     if (result.$case !== 'merge') throw new ReplicaProtocolError(this.nodeId, `answered a merge with ${result.$case}`);
   }

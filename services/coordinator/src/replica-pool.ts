@@ -22,15 +22,19 @@ export interface NodeAddress {
  * it was routed by: a node that knows a newer one refuses it (`StaleRingEpochError`).
  */
 export interface ReplicaTransport {
-  /** Every version of `key` at `node`, and the request ids applied to it (`ReadResult.applied`). */
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.ReadResult>;
+  /**
+   * Every version of `key` at `node`, and the request ids applied to it (`ReadResult.applied`);
+   * with `standIn`, the copies `node` keeps as a stand-in instead.
+   */
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn?: boolean): Promise<storage.ReadResult>;
   /** Mints a version at `node`. */
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult>;
   /**
    * Merges versions (or a whole set's record bytes) into `node`'s set; with messages, `applied`
-   * carries the request ids the versions were read with (read repair).
+   * carries the request ids the versions were read with (read repair). With `hintedFor`, `node`
+   * keeps the set as a stand-in copy for that replica (record bytes only).
    */
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[]): Promise<void>;
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[], hintedFor?: string): Promise<void>;
   /** Whether requests to `node` will be sent now (its stream is open). */
   isUp(node: string): boolean;
 }
@@ -160,9 +164,9 @@ export class ReplicaPool implements ReplicaTransport {
     });
   }
 
-  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number): Promise<storage.ReadResult> {
+  read(node: string, key: Buffer, timeoutMs: number, ringEpoch: number, standIn = false): Promise<storage.ReadResult> {
     const c = this.clients.get(node);
-    return c ? c.read(key, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
+    return c ? c.read(key, timeoutMs, ringEpoch, standIn) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
   coordinate(node: string, op: storage.CoordinateOp, timeoutMs: number, ringEpoch: number): Promise<storage.CoordinateResult> {
@@ -170,9 +174,9 @@ export class ReplicaPool implements ReplicaTransport {
     return c ? c.coordinate(op, timeoutMs, ringEpoch) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
-  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[]): Promise<void> {
+  merge(node: string, key: Buffer, versions: MergeSet, timeoutMs: number, ringEpoch: number, applied?: storage.AppliedWrite[], hintedFor = ''): Promise<void> {
     const c = this.clients.get(node);
-    return c ? c.merge(key, versions, timeoutMs, ringEpoch, applied) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
+    return c ? c.merge(key, versions, timeoutMs, ringEpoch, applied, hintedFor) : Promise.reject(new ReplicaUnavailableError(node, 'not in the ring this coordinator follows'));
   }
 
   isUp(node: string): boolean {

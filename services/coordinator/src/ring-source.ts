@@ -8,7 +8,7 @@ import type { Logger } from '@quorumkv/service-kit';
 import type { NodeAddress, ReplicaPool } from './replica-pool.js';
 
 /** What routing a request needs of a ring epoch. */
-export type RoutingRing = Pick<RingView, 'epoch' | 'replicationFactor' | 'readReplicas' | 'writeTargets'>;
+export type RoutingRing = Pick<RingView, 'epoch' | 'replicationFactor' | 'readReplicas' | 'writeTargets' | 'standInCandidates'>;
 
 /** What the key-value operations need of the ring: the epoch to route by now, and a way to catch up. */
 export interface RoutingSource {

@@ -5,6 +5,7 @@ import { AdmissionControl, admittedByNode } from './admission.js';
 import { coordinatorSettings, type CoordinatorConfig } from './config.js';
 import { clusterService } from './cluster-status.js';
 import { KvOperations, keyValueService } from './kv-handlers.js';
+import type { HandoffDeps } from './sloppy-replicate.js';
 import { quorumSize } from './quorum.js';
 import { ReadRepair } from './read-repair.js';
 import type { ReplicaPool } from './replica-pool.js';
@@ -28,6 +29,8 @@ export interface CoordinatorServerDeps {
   readonly timers?: Timers;
   /** Prometheus counters for quorum failures, read repairs and siblings. */
   readonly metrics?: KvMetrics;
+  /** Sloppy quorum and hinted handoff; without it writes count primaries only. */
+  readonly handoff?: HandoffDeps;
 }
 
 /** A coordinator ready to be bound: its services, its operations and its readiness rule. */
@@ -71,6 +74,7 @@ export function createCoordinatorServer(deps: CoordinatorServerDeps): Coordinato
     readRepair,
     contexts: deps.contexts,
     ...(metrics ? { metrics } : {}),
+    ...(deps.handoff ? { handoff: deps.handoff } : {}),
   });
   const admission = new AdmissionControl(
     {

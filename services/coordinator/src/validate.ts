@@ -53,6 +53,17 @@ export function replicasNeeded(level: kv.ConsistencyLevel, explicit: number, fie
   }
 }
 
+/**
+ * `pw`/`pr`: how many of the acknowledgements (answers) must come from the key's own replicas,
+ * not stand-ins. 0 = no such demand.
+ * @throws InvalidArgumentError when it exceeds N.
+ */
+export function primariesNeeded(explicit: number, field: 'pr' | 'pw', limits: RequestLimits): number {
+  const n = limits.replicationFactor;
+  if (explicit > n) throw new InvalidArgumentError(field, `is ${explicit} but the replication factor N is ${n}; ${field} must be at most N`);
+  return explicit;
+}
+
 /** Longest request id accepted (the SDK sends 16 random bytes). */
 export const MAX_REQUEST_ID_BYTES = 64;
 
@@ -98,6 +109,8 @@ export function parseContext(bytes: Uint8Array, key: Uint8Array, contexts: Conte
 export interface ValidGet {
   readonly key: Buffer;
   readonly r: number;
+  /** Answers that must come from primaries (0: any). */
+  readonly pr: number;
 }
 
 /** A checked Put or Delete: key, value (empty for a delete), decoded context, W and request id. */
@@ -106,6 +119,8 @@ export interface ValidWrite {
   readonly value: Buffer;
   readonly context: VectorClock;
   readonly w: number;
+  /** Acknowledgements that must come from primaries (0: stand-ins count too). */
+  readonly pw: number;
   readonly tombstone: boolean;
   /** The client's id of this logical write; empty when it sent none. */
   readonly requestId: Buffer;
@@ -114,7 +129,7 @@ export interface ValidWrite {
 /** Checks a Get. Throws before any replica is contacted. */
 export function validateGet(req: kv.GetRequest, limits: RequestLimits): ValidGet {
   checkKey(req.key, limits);
-  return { key: req.key, r: replicasNeeded(req.consistency, req.r, 'r', limits) };
+  return { key: req.key, r: replicasNeeded(req.consistency, req.r, 'r', limits), pr: primariesNeeded(req.pr, 'pr', limits) };
 }
 
 /** Checks a Put. Throws before any replica is contacted. */
@@ -123,7 +138,8 @@ export function validatePut(req: kv.PutRequest, limits: RequestLimits, contexts:
   checkValue(req.value, limits);
   checkRequestId(req.requestId);
   const w = replicasNeeded(req.consistency, req.w, 'w', limits);
-  return { key: req.key, value: req.value, context: parseContext(req.context, req.key, contexts), w, tombstone: false, requestId: req.requestId };
+  const pw = primariesNeeded(req.pw, 'pw', limits);
+  return { key: req.key, value: req.value, context: parseContext(req.context, req.key, contexts), w, pw, tombstone: false, requestId: req.requestId };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -133,5 +149,6 @@ export function validateDelete(req: kv.DeleteRequest, limits: RequestLimits, con
   checkKey(req.key, limits);
   checkRequestId(req.requestId);
   const w = replicasNeeded(req.consistency, req.w, 'w', limits);
-  return { key: req.key, value: EMPTY, context: parseContext(req.context, req.key, contexts), w, tombstone: true, requestId: req.requestId };
+  const pw = primariesNeeded(req.pw, 'pw', limits);
+  return { key: req.key, value: EMPTY, context: parseContext(req.context, req.key, contexts), w, pw, tombstone: true, requestId: req.requestId };
 }

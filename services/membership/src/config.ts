@@ -1,4 +1,5 @@
 import { advertiseSetting, parseSeeds, zoneSetting } from '@quorumkv/cluster-view';
+import { hintWindowSetting, natsSetting } from '@quorumkv/hints';
 import { ConfigError, formatHelp, hostPort, readConfig, setting, tlsSettings, type ConfigOf, type ReadConfigOptions, type SettingSpec } from '@quorumkv/service-kit';
 
 const peersSetting: SettingSpec<string[]> = {
@@ -26,6 +27,8 @@ export const membershipSettings = {
     defaultText: './.qkv-data/<id>',
   },
   zone: zoneSetting('QKV_MEMBERSHIP_ZONE'),
+  nats: natsSetting('QKV_MEMBERSHIP_NATS'),
+  hintWindow: hintWindowSetting('QKV_MEMBERSHIP_HINT_WINDOW'),
   replicationFactor: setting.int(
     '--replication-factor',
     'QKV_MEMBERSHIP_REPLICATION_FACTOR',

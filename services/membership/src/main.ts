@@ -9,7 +9,10 @@ import '@quorumkv/service-kit/telemetry-register';
 import { resolve } from 'node:path';
 import { advertisedAddress, ClusterGossip, gossipChannelCredentials, gossipReceiveLimit } from '@quorumkv/cluster-view';
 import { mathRandom, systemClock } from '@quorumkv/gossip';
+import { expiryWatchPeriodMs, HintConnection, HintExpiryWatch } from '@quorumkv/hints';
+import { membership as membershipProto } from '@quorumkv/proto';
 import {
+  metricSpecs,
   announceListening,
   createLogger,
   onShutdownSignal,
@@ -24,6 +27,7 @@ import {
 } from '@quorumkv/service-kit';
 import { membershipAccessPolicy } from './access.js';
 import { initialState } from './cluster-state.js';
+import { clusterHandoff } from './handoff.js';
 import { loadMembershipConfig, membershipHelp, membershipReceiveLimit } from './config.js';
 import { createMembershipMetrics } from './metrics.js';
 import { Acceptor } from './paxos/acceptor.js';
@@ -32,6 +36,9 @@ import { Replica } from './replica.js';
 import { createMembershipServer } from './server.js';
 import { StateFile } from './state-file.js';
 import { StorageStats } from './status.js';
+
+/** How often the hint gauges' snapshot is taken. */
+const HANDOFF_METRICS_MS = 5_000;
 
 const COMMAND = 'quorumkv-membership';
 
@@ -84,7 +91,46 @@ async function main(): Promise<void> {
       };
     },
   });
+  // Only to tell whether hinted handoff is on (Status, Handoff); the stream is made by whoever connects first.
+  // And to count the hints the window drops undelivered (the expiry watch), for Handoff.
+  let expiry: HintExpiryWatch | undefined;
+  const hintLink =
+    config.nats === ''
+      ? undefined
+      : HintConnection.start({
+          servers: config.nats.split(','),
+          hintWindowMs: config.hintWindow,
+          name: `membership ${config.id}`,
+          onConnected: (queue) => {
+            const watch = new HintExpiryWatch({
+              queue,
+              hintWindowMs: config.hintWindow,
+              onExpired: (node) => logger.warn({ node }, 'a hint expired undelivered (hint window): anti-entropy repairs what it carried'),
+            });
+            expiry = watch;
+            const look = (): void => {
+              watch.look().then(
+                () => undefined,
+                (err: unknown) => logger.debug({ err }, 'hint expiry watch: look failed'),
+              );
+            };
+            expiryTimer = setInterval(look, expiryWatchPeriodMs(config.hintWindow));
+            expiryTimer.unref();
+          },
+        });
+  let expiryTimer: NodeJS.Timeout | undefined;
   const server = createMembershipServer({
+    hints: () => hintLink?.state ?? { on: false, reason: 'hinted handoff is off (the membership service was started without --nats)' },
+    ...(hintLink
+      ? {
+          handoff: {
+            queue: () => hintLink.queue,
+            hintWindowMs: config.hintWindow,
+            expired: () => expiry?.expiredByNode() ?? new Map<string, number>(),
+            fetch: stats.fetchHints,
+          },
+        }
+      : {}),
     id: config.id,
     replica,
     acceptor,
@@ -97,6 +143,35 @@ async function main(): Promise<void> {
     metrics,
   });
   holder.server = server;
+  // Hinted handoff's gauges: a snapshot of the queue per node, taken every 5 s (JetStream is asked
+  // asynchronously; a scrape reads the latest snapshot).
+  let handoffSnapshot: membershipProto.HandoffResponse | undefined;
+  const handoffRefresh = setInterval(() => {
+    const queue = hintLink?.queue;
+    if (queue === undefined || !hintLink?.state.on) return;
+    clusterHandoff({
+      state: replica.state,
+      members: server.members(),
+      hints: hintLink.state,
+      queue,
+      hintWindowMs: config.hintWindow,
+      expired: expiry?.expiredByNode() ?? new Map<string, number>(),
+      fetch: () => Promise.resolve(undefined),
+      statsTimeoutMs: 0,
+    }).then(
+      (s) => (handoffSnapshot = s),
+      (err: unknown) => logger.debug({ err }, 'hint metrics: JetStream not asked'),
+    );
+  }, HANDOFF_METRICS_MS);
+  handoffRefresh.unref();
+  const perNode = (value: (n: membershipProto.NodeHandoff) => number) => () => (handoffSnapshot?.nodes ?? []).map((n) => ({ labels: { node: n.nodeId }, value: value(n) }));
+  metrics.service.labelledGauge(metricSpecs.hintsPending, perNode((n) => Number(n.pending)));
+  metrics.service.labelledGauge(metricSpecs.hintsOldestAge, perNode((n) => Number(n.oldestAgeMs) / 1000));
+  metrics.service.labelledGauge(
+    metricSpecs.hintsNodeUp,
+    perNode((n) => (n.liveness === membershipProto.Liveness.LIVENESS_ALIVE || n.liveness === membershipProto.Liveness.LIVENESS_SUSPECT ? 1 : 0)),
+  );
+  metrics.service.counter(metricSpecs.hintsExpired, () => [...(expiry?.expiredByNode() ?? new Map<string, number>())].map(([node, value]) => ({ labels: { node }, value })));
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger });
   const host = await startGrpcHost({
     address: config.listen,
@@ -157,6 +232,9 @@ async function main(): Promise<void> {
       await host.shutdown(config.graceMs);
       transport.close();
       stats.close();
+      clearInterval(expiryTimer);
+      clearInterval(handoffRefresh);
+      await hintLink?.close();
       security.close();
       await file.close();
       await metricsServer.close();

@@ -9,6 +9,8 @@ import { type ClusterMember } from '@quorumkv/cluster-view';
 import type { GossipMember } from '@quorumkv/gossip';
 import { membership, membershipConsensus } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
+import type { HintQueue, HintsState } from '@quorumkv/hints';
+import { clusterHandoff, type HintStatsFetcher } from './handoff.js';
 import { callDeadline, InvalidArgumentError, type Logger, type ServiceRegistration, unary } from '@quorumkv/service-kit';
 import { ClaimantRouter, type Claimant, type ForwardableMethod } from './claimant-router.js';
 import { ClaimantUnreachableError } from './errors.js';
@@ -38,6 +40,18 @@ export interface MembershipServerDeps {
   /** Credentials of the channels to the claimant (mutual TLS). @default insecure */
   readonly forwardCredentials?: ChannelCredentials;
   readonly metrics?: MembershipMetrics;
+  /**
+   * Whether hinted handoff is available (this replica reaches NATS JetStream), and why not.
+   * @default off, "started without --nats"
+   */
+  readonly hints?: () => HintsState;
+  /** Hinted handoff's queue and window, for Handoff (unset without --nats). */
+  readonly handoff?: {
+    readonly queue: () => Pick<HintQueue, 'pendingByNode' | 'oldestHintAt'> | undefined;
+    readonly hintWindowMs: number;
+    readonly expired: () => ReadonlyMap<string, number>;
+    readonly fetch: HintStatsFetcher;
+  };
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -65,6 +79,7 @@ function required(field: string, value: string): string {
 export function createMembershipServer(deps: MembershipServerDeps): MembershipServer {
   const { replica, logger } = deps;
   const now = deps.now ?? Date.now;
+  const hints = deps.hints ?? ((): HintsState => ({ on: false, reason: 'started without --nats' }));
   const router = new ClaimantRouter(deps.id, deps.gossip, deps.forwardTimeoutMs, deps.forwardCredentials);
   const members = (): ClusterMember[] => clusterMembers(deps.gossip()?.members() ?? []);
   const hub = new WatchHub({ state: () => replica.state, members }, logger);
@@ -123,8 +138,25 @@ export function createMembershipServer(deps: MembershipServerDeps): MembershipSe
   const implementation: membership.MembershipServiceServer = {
     watch: (call: ServerWritableStream<membership.WatchRequest, membership.ClusterView>) => hub.watch(call),
     status: unary<membership.StatusRequest, membership.StatusResponse>(logger, () =>
-      clusterStatus({ state: replica.state, members: members(), claimant: router.claimant().id, stats: deps.stats, statsTimeoutMs: deps.statsTimeoutMs }),
+      clusterStatus({ state: replica.state, members: members(), claimant: router.claimant().id, stats: deps.stats, statsTimeoutMs: deps.statsTimeoutMs, hints: hints() }),
     ),
+    handoff: unary<membership.HandoffRequest, membership.HandoffResponse>(logger, () => {
+      const h = deps.handoff;
+      const state = hints();
+      if (h === undefined || !state.on) {
+        return Promise.resolve({ hintsEnabled: false, reason: state.on ? 'hinted handoff is off (no --nats)' : state.reason, hintWindowMs: BigInt(h?.hintWindowMs ?? 0), nodes: [] });
+      }
+      return clusterHandoff({
+        state: replica.state,
+        members: members(),
+        hints: hints(),
+        queue: h.queue(),
+        hintWindowMs: h.hintWindowMs,
+        expired: h.expired(),
+        fetch: h.fetch,
+        statsTimeoutMs: deps.statsTimeoutMs,
+      });
+    }),
     join: command<membership.JoinRequest>('join', (req) => ({ kind: 'join', id: required('id', req.id), address: required('address', req.address), zone: req.zone.trim() })),
     leave: command<membership.LeaveRequest>('leave', (req) => ({ kind: 'leave', id: required('id', req.id) })),
     remove: command<membership.RemoveRequest>('remove', (req) => ({ kind: 'remove', id: required('id', req.id) })),

@@ -7,7 +7,9 @@ import { type ChannelCredentials, credentials, Metadata } from '@grpc/grpc-js';
 import { livenessToWire, ringStateToWire, roleToWire, type ClusterMember } from '@quorumkv/cluster-view';
 import { membership, storage } from '@quorumkv/proto';
 import { RingView } from '@quorumkv/ring';
+import type { HintsState } from '@quorumkv/hints';
 import type { ClusterState } from './cluster-state.js';
+import type { HintStatsFetcher } from './handoff.js';
 
 /** Keys and bytes one storage node holds, or undefined when it did not answer in time. */
 export type StatsFetcher = (address: string, timeoutMs: number) => Promise<{ keys: bigint; bytes: bigint } | undefined>;
@@ -19,13 +21,25 @@ export class StorageStats {
   /** @param channelCredentials with TLS: the replica's certificate, accepting only storage nodes. */
   constructor(private readonly channelCredentials: ChannelCredentials = credentials.createInsecure()) {}
 
-  readonly fetch: StatsFetcher = (address, timeoutMs) => {
+  /** A node's hint delivery stats (from the same Stats call), for Handoff. */
+  readonly fetchHints: HintStatsFetcher = (address, timeoutMs) => {
+    const c = this.client(address);
+    return new Promise((resolve) => {
+      c.stats({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => resolve(err ? undefined : res.hints));
+    });
+  };
+
+  private client(address: string): storage.StorageServiceClient {
     let client = this.clients.get(address);
     if (!client) {
       client = new storage.StorageServiceClient(address, this.channelCredentials, { 'grpc.max_reconnect_backoff_ms': 1_000 });
       this.clients.set(address, client);
     }
-    const c = client;
+    return client;
+  }
+
+  readonly fetch: StatsFetcher = (address, timeoutMs) => {
+    const c = this.client(address);
     return new Promise((resolve) => {
       c.stats({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => resolve(err ? undefined : { keys: res.keyCount, bytes: res.approximateBytes }));
     });
@@ -44,6 +58,8 @@ export async function clusterStatus(input: {
   readonly claimant: string;
   readonly stats: StatsFetcher;
   readonly statsTimeoutMs: number;
+  /** Whether hinted handoff is available, and why not. */
+  readonly hints: HintsState;
 }): Promise<membership.StatusResponse> {
   const { state, members } = input;
   const ring = new RingView(state.ring);
@@ -96,5 +112,5 @@ export async function clusterStatus(input: {
   }
   await Promise.all(asked);
   out.sort((a, b) => a.role - b.role || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { epoch: BigInt(state.ring.epoch), replicationFactor: state.ring.replicationFactor, members: out, claimant: input.claimant, hintsEnabled: false };
+  return { epoch: BigInt(state.ring.epoch), replicationFactor: state.ring.replicationFactor, members: out, claimant: input.claimant, hintsEnabled: input.hints.on, hintsReason: input.hints.on ? '' : input.hints.reason };
 }

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     $case: 'coordinate',
     coordinate: { key: Buffer.from(`${prefix}-${i}`), context: [], value, tombstone: false, requestId: withId ? randomBytes(16) : Buffer.alloc(0) },
   });
-  const read = (i: number): Op => ({ $case: 'read', read: { key: Buffer.from(`bench-${i}`) } });
+  const read = (i: number): Op => ({ $case: 'read', read: { key: Buffer.from(`bench-${i}`), standIn: false } });
   try {
     await run(client, 3_000, inFlight, write('warmup'));
     // Rounds alternate the two kinds of write, so load from elsewhere on the machine hits both

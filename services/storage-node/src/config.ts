@@ -1,4 +1,5 @@
 import { advertiseSetting, seedsSetting, zoneSetting } from '@quorumkv/cluster-view';
+import { hintThrottleSetting, hintWindowSetting, natsSetting } from '@quorumkv/hints';
 import { batchReceiveLimit, hostPort, setting, tlsSettings, type ConfigOf } from '@quorumkv/service-kit';
 
 /**
@@ -54,6 +55,9 @@ export const storageNodeSettings = {
     defaultText: '(none: no ring)',
   },
   zone: zoneSetting('QKV_STORAGE_ZONE'),
+  nats: natsSetting('QKV_STORAGE_NATS'),
+  hintWindow: hintWindowSetting('QKV_STORAGE_HINT_WINDOW'),
+  hintThrottle: hintThrottleSetting('QKV_STORAGE_HINT_THROTTLE'),
   noAutoJoin: setting.bool(
     '--no-auto-join',
     'QKV_STORAGE_NO_AUTO_JOIN',

@@ -59,7 +59,7 @@ describe('storage-node process', () => {
 
     const second = await start();
     const c2 = connect(second);
-    const reads = await Promise.all(Array.from({ length: n }, (_, i) => c2.send({ $case: 'read', read: { key: Buffer.from(`key-${i}`) } })));
+    const reads = await Promise.all(Array.from({ length: n }, (_, i) => c2.send({ $case: 'read', read: { key: Buffer.from(`key-${i}`), standIn: false } })));
     reads.forEach((r, i) => {
       const versions = versionsOf(r);
       expect(versions).toHaveLength(1);

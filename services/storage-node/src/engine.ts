@@ -21,6 +21,7 @@ import { Incarnation } from './incarnation.js';
 import { KeyedMutex } from './key-lock.js';
 import { MetaStore } from './meta-store.js';
 import { OperationGate } from './operation-gate.js';
+import { StandInCopies } from './stand-in-copies.js';
 import { loadNodeMeta } from './node-meta.js';
 import { sha1Position } from '@quorumkv/ring';
 import {
@@ -141,6 +142,8 @@ export class StorageEngine {
   private readonly incarnation: Incarnation;
   /** Durable small records beside the data: transfer checkpoints, pending releases. */
   readonly meta: MetaStore;
+  /** Writes kept as a stand-in for a replica that missed them (hinted handoff), apart from the data. */
+  readonly standIns: StandInCopies;
   private digestListener: DigestListener | undefined;
 
   private constructor(
@@ -157,6 +160,12 @@ export class StorageEngine {
     this.window = { windowMs: options.dedupWindowMs ?? 600_000, perKey: options.dedupPerKey ?? 16 };
     this.batcher = new WriteBatcher((puts) => this.writeBatch(puts));
     this.meta = new MetaStore(db, options.sync ?? false);
+    this.standIns = new StandInCopies(db, {
+      sync: options.sync ?? false,
+      now: this.now,
+      checkIncoming: (versions, field) => this.checkIncoming(versions, field),
+      checkKey: (key) => this.checkKey(key),
+    });
   }
 
   /**
@@ -181,7 +190,9 @@ export class StorageEngine {
         { epoch: meta.epoch.toString(16), previousEpoch: meta.previousEpoch?.toString(16), keys: meta.keyCount },
         'incarnation started: every dot minted from now on carries this epoch',
       );
-      return new StorageEngine(db, options, meta.keyCount, meta.epoch, meta.counter, meta.previousEpoch);
+      const engine = new StorageEngine(db, options, meta.keyCount, meta.epoch, meta.counter, meta.previousEpoch);
+      await engine.standIns.load();
+      return engine;
     } catch (err) {
       await db.close();
       throw err;

@@ -12,6 +12,7 @@ import {
   announceListening,
   createLogger,
   formatHelp,
+  metricSpecs,
   onShutdownSignal,
   readConfig,
   refuseToStart,
@@ -34,6 +35,7 @@ import { tracedEngine } from './observability.js';
 import { RingParticipation } from './ring-participation.js';
 import { createStorageServer } from './server.js';
 import { openNodeTrees } from './trees/node-trees.js';
+import { startHintDelivery, type HintDelivery } from './hint-delivery.js';
 
 const COMMAND = 'quorumkv-storage-node';
 
@@ -111,7 +113,15 @@ async function main(): Promise<void> {
     if (r === undefined) return undefined;
     return { counts: () => r.transfers.counts(), bytesPerSecond: r.transfers.bytesPerSecond, receiveRate: r.transfers.receiveRate, epoch: () => r.cluster.epoch };
   });
+  // Made once the ring is followed (it needs stand-ins' addresses); Stats reads it late.
+  const hints: { delivery?: HintDelivery | undefined } = {};
+  const hintCount = (pick: (s: NonNullable<ReturnType<HintDelivery['stats']>>) => bigint) => () => [{ labels: {}, value: Number(hints.delivery ? pick(hints.delivery.stats()) : 0n) }];
+  metrics.service.counter(metricSpecs.hintsDelivered, hintCount((s) => s.delivered));
+  metrics.service.counter(metricSpecs.hintsDeliveredBytes, hintCount((s) => s.deliveredBytes));
+  metrics.service.counter(metricSpecs.hintsUndeliverable, hintCount((s) => s.undeliverable));
+  metrics.service.gauge(metricSpecs.hintStandInCopies, () => engine.standIns.count);
   const server = createStorageServer({
+    hintStats: () => hints.delivery?.stats(),
     nodeId: config.id,
     engine: telemetry.enabled ? tracedEngine(engine) : engine,
     logger,
@@ -120,6 +130,7 @@ async function main(): Promise<void> {
     waitForEpoch: (epoch, timeoutMs) => ring?.waitForEpoch(epoch, timeoutMs) ?? Promise.resolve(),
     hasLeft: () => ring?.hasLeft() ?? false,
     onRangeServed: (keys, bytes) => transferMetrics.batchOut(keys, bytes),
+    standIns: engine.standIns,
   });
   const metricsServer = await startMetricsServer({ listen: config.metricsListen, registry: metrics.service.registry, logger }).catch(
     async (err: unknown) => {
@@ -176,6 +187,17 @@ async function main(): Promise<void> {
     trees?.follow(ring.cluster);
     ring.start();
   }
+  const ringOf = ring;
+  const hintDelivery = startHintDelivery({
+    nodeId: config.id,
+    nats: config.nats,
+    hintWindowMs: config.hintWindow,
+    throttleBytesPerS: config.hintThrottle,
+    engine,
+    addressOf: (node) => ringOf?.cluster.current?.ring.member(node)?.address,
+    logger,
+  });
+  hints.delivery = hintDelivery;
   announceListening(logger, {
     address: host.address,
     advertised: address,
@@ -188,6 +210,7 @@ async function main(): Promise<void> {
     ...(host.healthAddress === undefined ? {} : { healthAddress: host.healthAddress }),
     sync: config.sync,
     tracing: telemetry.enabled,
+    hints: config.nats === '' ? 'off (no --nats)' : config.nats,
   });
 
   onShutdownSignal(
@@ -197,6 +220,8 @@ async function main(): Promise<void> {
       host.setServing(false);
       // Transfers stop at a batch boundary (their checkpoints stay); gossip announces the departure.
       await ring?.stop();
+      // Hints not yet taken stay queued for the next start; the one being merged finishes first.
+      await hintDelivery?.close();
       // Streams end themselves once their running requests are answered; the grace period bounds it.
       await Promise.race([server.drain(), sleep(config.graceMs, undefined, { ref: false })]);
       await host.shutdown(Math.max(0, until - Date.now()));

@@ -15,7 +15,7 @@ const engine: ReplicaEngine = {
 };
 
 function request(traceMap: Record<string, string>): storage.ReplicaRequest {
-  return { id: 1, trace: traceMap, timeoutMs: 100, deadlineMs: 0, ringEpoch: 0, op: { $case: 'merge', merge: { key: Buffer.from('k'), versions: [], versionsRecord: Buffer.alloc(0), applied: [] } } };
+  return { id: 1, trace: traceMap, timeoutMs: 100, deadlineMs: 0, ringEpoch: 0, op: { $case: 'merge', merge: { key: Buffer.from('k'), versions: [], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' } } };
 }
 
 describe('storage node spans', () => {

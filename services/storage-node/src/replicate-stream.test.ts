@@ -32,7 +32,7 @@ class FakeCall extends EventEmitter {
   }
   /** One batch message of read requests with these ids. */
   request(...ids: number[]): void {
-    this.emit('data', { requests: ids.map((id) => ({ id, trace: {}, timeoutMs: 0, deadlineMs: 0, op: { $case: 'read', read: { key: Buffer.from('k') } } })) });
+    this.emit('data', { requests: ids.map((id) => ({ id, trace: {}, timeoutMs: 0, deadlineMs: 0, op: { $case: 'read', read: { key: Buffer.from('k'), standIn: false } } })) });
   }
 }
 

@@ -14,7 +14,7 @@ const Code = storage.ReplicaError_Code;
 const k = (s: string): Buffer => Buffer.from(s);
 const coordinate = (key: string, value: string, context: storage.ClockEntry[] = []) =>
   ({ $case: 'coordinate', coordinate: { key: k(key), context, value: k(value), tombstone: false, requestId: Buffer.alloc(0) } }) as const;
-const read = (key: string) => ({ $case: 'read', read: { key: k(key) } }) as const;
+const read = (key: string) => ({ $case: 'read', read: { key: k(key), standIn: false } }) as const;
 
 let dir: string;
 let engine: StorageEngine;
@@ -99,7 +99,7 @@ describe('StorageService over a real gRPC stream', () => {
     expect(resultOf(noOp)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     const noDot = await client.send({
       $case: 'merge',
-      merge: { key: k('a'), versions: [{ dot: undefined, context: [], value: k('x'), tombstone: false, writtenAtMs: 0n }], versionsRecord: Buffer.alloc(0), applied: [] },
+      merge: { key: k('a'), versions: [{ dot: undefined, context: [], value: k('x'), tombstone: false, writtenAtMs: 0n }], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' },
     });
     expect(resultOf(noDot)).toMatchObject({ $case: 'error', error: { code: Code.CODE_INVALID_ARGUMENT } });
     expect((await client.send(coordinate('a', 'v'))).result?.$case).toBe('coordinate');
@@ -133,7 +133,7 @@ describe('StorageService over a real gRPC stream', () => {
       tombstone: false,
       writtenAtMs: 5n,
     };
-    expect((await client.send({ $case: 'merge', merge: { key: k('a'), versions: [remote], versionsRecord: Buffer.alloc(0), applied: [] } })).result).toEqual({ $case: 'merge', merge: {} });
+    expect((await client.send({ $case: 'merge', merge: { key: k('a'), versions: [remote], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: '' } })).result).toEqual({ $case: 'merge', merge: {} });
     const r = await client.send(read('a'));
     const values = r.result?.$case === 'read' ? r.result.read.versions.map((v) => v.value.toString()).sort() : [];
     expect(values).toEqual(['local', 'remote']);

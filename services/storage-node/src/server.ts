@@ -3,6 +3,7 @@ import { storage } from '@quorumkv/proto';
 import { InvalidArgumentError, ServiceError, pooledSerializer, unary, type Logger } from '@quorumkv/service-kit';
 import { MalformedVersionError, clockFromProto, versionFromProto, versionToProto, type VectorClock, type Version } from '@quorumkv/vclock';
 import type { StorageEngine } from './engine.js';
+import type { StandInCopies } from './stand-in-copies.js';
 import { LeftRingError } from './errors.js';
 import { EpochFence } from './epoch-fence.js';
 import { inReplicaSpan } from './observability.js';
@@ -37,6 +38,20 @@ export interface StorageServerDeps {
   readonly hasLeft?: () => boolean;
   /** Called once per PullRange batch served (transfer metrics). */
   readonly onRangeServed?: (keys: number, bytes: number, requester: string) => void;
+  /**
+   * The copies this node keeps as a stand-in (hinted handoff); without them a merge with
+   * `hinted_for`, a stand-in read and ReleaseStandIn are refused (UNIMPLEMENTED).
+   */
+  readonly standIns?: StandInStore;
+  /** Its hint delivery, for Stats (unset without --nats). */
+  readonly hintStats?: () => storage.HintDeliveryStats | undefined;
+}
+
+/** The stand-in copy store the server needs (the engine's {@link StandInCopies}). */
+export type StandInStore = Pick<StandInCopies, 'merge' | 'read' | 'releaseIfCovered'>;
+
+function noStandIns(): never {
+  throw new ServiceError(status.UNIMPLEMENTED, 'this node keeps no stand-in copies (hinted handoff)');
 }
 
 /**
@@ -94,10 +109,15 @@ function versionsOf(versions: readonly storage.Version[]): Version[] {
 export const MAX_REQUEST_ID_BYTES = 64;
 
 /** Runs one replica request against the engine. */
-async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, deadline: number): Promise<ReplicaResult> {
+async function runOp(engine: ReplicaEngine, standIns: StandInStore | undefined, request: storage.ReplicaRequest, deadline: number): Promise<ReplicaResult> {
   const op = request.op;
   switch (op?.$case) {
     case 'read': {
+      if (op.read.standIn) {
+        // A stand-in's copies carry no request ids of their own: the primaries' answers bring them.
+        const copies = await (standIns ?? noStandIns()).read(op.read.key);
+        return { $case: 'read', read: { versions: copies.map(versionToProto), applied: [] } };
+      }
       const { versions, applied } = await engine.readSet(op.read.key, deadline);
       return { $case: 'read', read: { versions: versions.map(versionToProto), applied } };
     }
@@ -116,6 +136,12 @@ async function runOp(engine: ReplicaEngine, request: storage.ReplicaRequest, dea
     }
     case 'merge': {
       const m = op.merge;
+      if (m.hintedFor !== '') {
+        // Why apart from the data: a stand-in copy is not a replica (see StandInCopies).
+        if (m.versionsRecord.length === 0) throw new InvalidArgumentError('merge.versions_record', 'is required with hinted_for');
+        await (standIns ?? noStandIns()).merge(m.hintedFor, m.key, m.versionsRecord);
+        return { $case: 'merge', merge: {} };
+      }
       if (m.versionsRecord.length > 0) {
         if (m.versions.length > 0) throw new InvalidArgumentError('merge', 'carries both versions and versions_record');
         await engine.mergeRecord(m.key, m.versionsRecord, deadline);
@@ -149,7 +175,7 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
         if (hasLeft()) throw new LeftRingError(deps.nodeId, currentEpoch());
         // Before any work: a request from a coordinator behind the ring must not touch the engine.
         const release = fence.admit(request.ringEpoch);
-        return inReplicaSpan(request, () => runOp(deps.engine, request, deadline)).finally(release);
+        return inReplicaSpan(request, () => runOp(deps.engine, deps.standIns, request, deadline)).finally(release);
       },
       logger: deps.logger,
       now,
@@ -162,7 +188,7 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
 
   const stats = unary<storage.StatsRequest, storage.StatsResponse>(deps.logger, async () => {
     const s = await deps.engine.stats();
-    return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes), epoch: s.epoch };
+    return { nodeId: deps.nodeId, keyCount: BigInt(s.keyCount), approximateBytes: BigInt(s.approximateBytes), epoch: s.epoch, hints: deps.hintStats?.() };
   });
 
   const ranges = deps.ranges;
@@ -182,7 +208,14 @@ export function createStorageServer(deps: StorageServerDeps): StorageServer {
     );
   });
 
-  const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats, pullRange: pull };
+  const releaseStandIn = unary<storage.ReleaseStandInRequest, storage.ReleaseStandInResponse>(deps.logger, async (req) => {
+    if (req.hintedFor === '') throw new InvalidArgumentError('hinted_for', 'is required');
+    if (req.deliveredRecord.length === 0) throw new InvalidArgumentError('delivered_record', 'is required');
+    const released = await (deps.standIns ?? noStandIns()).releaseIfCovered(req.hintedFor, req.key, req.deliveredRecord);
+    return { released };
+  });
+
+  const implementation: storage.StorageServiceServer & UntypedServiceImplementation = { replicate, stats, pullRange: pull, releaseStandIn };
   return {
     definition: storageServiceDefinition,
     implementation,

@@ -3,6 +3,7 @@
  * receiving node and source, with progress bars on a terminal), byte sizes, and the throttle
  * argument.
  */
+import type { ClusterHandoff } from '../cluster-handoff.js';
 import type { ClusterMembers, ClusterTransfers, RangeTransfer } from '../cluster-members.js';
 import { formatShare } from './format.js';
 import { UsageError } from './command.js';
@@ -62,6 +63,38 @@ export function formatClusterStatus(s: ClusterMembers): string[] {
     `ring epoch ${s.epoch}, N=${s.replicationFactor}: ${up}/${storage.length} storage nodes up` +
       (moving.length > 0 ? `; moving: ${moving.join(', ')} (qkv cluster transfers)` : '') +
       `; claimant ${s.claimant}`,
+    `hinted handoff: ${s.hintsEnabled ? 'on (qkv cluster handoff)' : `off — ${s.hintsReason}`}`,
+  ];
+}
+
+/** A duration for a table cell: 850 ms, 12 s, 4 m, 2.5 h. */
+function formatAge(ms: number): string {
+  if (ms < 1_000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1_000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} m`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/** `qkv cluster handoff`: one row per storage node, then the window (like `nodetool statushandoff`). */
+export function formatHandoff(h: ClusterHandoff): string[] {
+  if (!h.hintsEnabled) return [`hinted handoff: off — ${h.reason}`];
+  const rows = h.nodes.map((n) => [
+    n.nodeId,
+    n.liveness,
+    String(n.pending),
+    n.pending > 0 ? formatAge(n.oldestAgeMs) : '-',
+    n.reported ? String(n.delivered) : '?',
+    n.reported ? `${n.deliveryRatePerS.toFixed(1)}/s` : '?',
+    n.reported ? `${formatBytes(n.throttleBytesPerS)}/s` : '?',
+    String(n.expired),
+    n.reported ? String(n.undeliverable) : '?',
+    n.reported ? String(n.standInCopies) : '?',
+  ]);
+  const waiting = h.nodes.filter((n) => n.pending > 0 && n.liveness !== 'down').map((n) => n.nodeId);
+  return [
+    ...table(['NODE', 'LIVENESS', 'PENDING', 'OLDEST', 'DELIVERED', 'RATE', 'THROTTLE', 'EXPIRED', 'UNDELIVERABLE', 'STAND-IN COPIES'], rows, new Set([2, 4, 5, 7, 8, 9])),
+    '',
+    `hint window ${formatAge(h.hintWindowMs)}` + (waiting.length > 0 ? `; hints waiting for nodes that are up: ${waiting.join(', ')} (being delivered)` : ''),
   ];
 }
 

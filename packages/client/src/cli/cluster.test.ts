@@ -28,6 +28,7 @@ const STATUS: membership.StatusResponse = {
   replicationFactor: 3,
   claimant: 'membership-1',
   hintsEnabled: false,
+  hintsReason: 'started without --nats',
   members: [
     { id: 'node-1', address: '127.0.0.1:7101', role: Role.ROLE_STORAGE, liveness: Liveness.LIVENESS_ALIVE, ringState: RingState.RING_STATE_NORMAL, zone: 'a', ownedShare: 0.5, keys: 120n, bytes: 2048n },
     { id: 'node-4', address: '127.0.0.1:7104', role: Role.ROLE_STORAGE, liveness: Liveness.LIVENESS_SUSPECT, ringState: RingState.RING_STATE_JOINING, zone: '', ownedShare: 0, keys: 3n, bytes: 10n },
@@ -77,6 +78,7 @@ describe('qkv cluster', () => {
     expect(r.out.split('\n')[0]).toMatch(/^ID\s+ADDRESS\s+ROLE\s+LIVENESS\s+RING\s+ZONE\s+OWNS\s+KEYS\s+BYTES$/);
     expect(r.out).toMatch(/node-1\s+127\.0\.0\.1:7101\s+storage\s+alive\s+normal\s+a\s+50\.0%\s+120\s+2\.0 KiB/);
     expect(r.out).toContain('ring epoch 7, N=3: 2/2 storage nodes up; moving: node-4 joining (qkv cluster transfers); claimant membership-1');
+    expect(r.out).toContain('hinted handoff: off — started without --nats');
   });
 
   it('join sends the id, address and zone and prints what happened; leave and remove send the id', async () => {
@@ -95,6 +97,44 @@ describe('qkv cluster', () => {
     const addr = await start({ leave: () => Promise.reject(new FakeFailure(status.FAILED_PRECONDITION, 'cannot decommission node-1 while node-4 is joining')) });
     const r = await qkv(['cluster', 'leave', 'node-1', '--membership', addr]);
     expect(r).toEqual({ code: 1, out: '', err: 'qkv: cluster failed: FAILED_PRECONDITION: cannot decommission node-1 while node-4 is joining\n' });
+  });
+
+  it('handoff prints hints pending per node with the oldest age and delivery counts; --json gives the numbers; off says why', async () => {
+    let on = true;
+    const node = (id: string, liveness: membership.Liveness, pending: bigint, reported = true): membership.NodeHandoff => ({
+      nodeId: id,
+      liveness,
+      pending,
+      oldestAgeMs: pending > 0n ? 42_000n : 0n,
+      delivered: 7n,
+      deliveredBytes: 700n,
+      undeliverable: 1n,
+      forwarded: 0n,
+      deliveryRatePerS: 2.5,
+      deliveryBytesPerS: 250,
+      throttleBytesPerS: 1_048_576n,
+      draining: true,
+      standInCopies: 3n,
+      expired: 2n,
+      reported,
+    });
+    const addr = await start({
+      handoff: () =>
+        Promise.resolve(
+          on
+            ? { hintsEnabled: true, reason: '', hintWindowMs: 10_800_000n, nodes: [node('node-1', membership.Liveness.LIVENESS_ALIVE, 0n), node('node-2', membership.Liveness.LIVENESS_DOWN, 315n, false)] }
+            : { hintsEnabled: false, reason: 'JetStream unreachable (connection refused)', hintWindowMs: 10_800_000n, nodes: [] },
+        ),
+    });
+    const r = await qkv(['cluster', 'handoff', '--membership', addr]);
+    expect(r.out.split('\n')[0]).toMatch(/^NODE\s+LIVENESS\s+PENDING\s+OLDEST\s+DELIVERED\s+RATE\s+THROTTLE\s+EXPIRED\s+UNDELIVERABLE\s+STAND-IN COPIES$/);
+    expect(r.out).toMatch(/node-2\s+down\s+315\s+42 s\s+\?/);
+    expect(r.out).toMatch(/node-1\s+alive\s+0\s+-\s+7\s+2\.5\/s\s+1\.0 MiB\/s\s+2\s+1\s+3/);
+    expect(r.out).toContain('hint window 3.0 h');
+    const doc = JSON.parse((await qkv(['cluster', 'handoff', '--json', '--membership', addr])).out) as { nodes: Record<string, unknown>[] };
+    expect(doc.nodes[1]).toMatchObject({ nodeId: 'node-2', liveness: 'down', pending: 315, oldestAgeMs: 42_000, reported: false });
+    on = false;
+    expect((await qkv(['cluster', 'handoff', '--membership', addr])).out).toBe('hinted handoff: off — JetStream unreachable (connection refused)\n');
   });
 
   it('transfers --json is an object with a transfers array (empty when nothing moves), one entry per range', async () => {

@@ -49,7 +49,7 @@ describe('qkv against a fake coordinator', () => {
   it('get prints every sibling and the context, and --json prints the same as one document', async () => {
     const addr = await start({
       get: () =>
-        Promise.resolve({ found: true, siblings: [{ value: Buffer.from('a') }, { value: Buffer.from([0xff]) }], context: Buffer.from('c') }),
+        Promise.resolve({ found: true, siblings: [{ value: Buffer.from('a') }, { value: Buffer.from([0xff]) }], context: Buffer.from('c'), standIns: [] }),
     });
     const text = await qkv(['get', 'k', '--r', '3', '--consistency', 'ALL', '--addr', addr]);
     expect(text.out).toBe(
@@ -66,7 +66,7 @@ describe('qkv against a fake coordinator', () => {
 
   it('get --format raw writes the bytes of the one value and nothing else; base64 and json print every sibling', async () => {
     let siblings = [{ value: Buffer.from('line1\nline2') }];
-    const addr = await start({ get: () => Promise.resolve({ found: siblings.length > 0, siblings, context: Buffer.from('c') }) });
+    const addr = await start({ get: () => Promise.resolve({ found: siblings.length > 0, siblings, context: Buffer.from('c'), standIns: [] }) });
     expect(await qkv(['get', 'k', '--addr', addr])).toEqual({ code: 0, out: '"line1\\nline2"\ncontext: Yw==\n', err: '' });
     expect((await qkv(['get', 'k', '--format', 'raw', '--addr', addr])).out).toBe(`<bytes ${Buffer.from('line1\nline2').toString('hex')}>`);
     expect((await qkv(['get', 'k', '--format', 'base64', '--addr', addr])).out).toBe('bGluZTEKbGluZTI=\ncontext: Yw==\n');
@@ -84,7 +84,7 @@ describe('qkv against a fake coordinator', () => {
 
   it('del reads the key and deletes with the context of that read, so the value it showed is gone', async () => {
     const addr = await start({
-      get: () => Promise.resolve({ found: true, siblings: [{ value: Buffer.from('red') }, { value: Buffer.from('blue') }], context: Buffer.from('seen') }),
+      get: () => Promise.resolve({ found: true, siblings: [{ value: Buffer.from('red') }, { value: Buffer.from('blue') }], context: Buffer.from('seen'), standIns: [] }),
       delete: () => Promise.resolve({}),
     });
     expect(await qkv(['del', 'color', '--w', '3', '--addr', addr])).toEqual({ code: 0, out: 'ok: deleted 2 values (siblings)\n', err: '' });
@@ -94,7 +94,7 @@ describe('qkv against a fake coordinator', () => {
   });
 
   it('del says there was nothing to delete, and sends no tombstone, when the key is not found', async () => {
-    const addr = await start({ get: () => Promise.resolve({ found: false, siblings: [], context: Buffer.alloc(0) }) });
+    const addr = await start({ get: () => Promise.resolve({ found: false, siblings: [], context: Buffer.alloc(0), standIns: [] }) });
     expect(await qkv(['del', 'gone', '--addr', addr])).toEqual({ code: 0, out: 'ok: not found, nothing to delete\n', err: '' });
     expect(fake?.calls.map((c) => c.method)).toEqual(['get']);
   });

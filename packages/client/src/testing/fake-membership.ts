@@ -10,6 +10,7 @@ export interface FakeMembershipHandlers {
   remove?: (req: membership.RemoveRequest) => Promise<membership.ChangeResponse>;
   transfers?: () => Promise<membership.TransfersResponse>;
   setThrottle?: (req: membership.SetThrottleRequest) => Promise<membership.SetThrottleResponse>;
+  handoff?: () => Promise<membership.HandoffResponse>;
 }
 
 /** A MembershipService on 127.0.0.1 (port 0) with scripted answers, for `qkv cluster` tests. */
@@ -43,6 +44,7 @@ export async function startFakeMembership(handlers: FakeMembershipHandlers): Pro
     transfers: unary('transfers', handlers.transfers),
     setThrottle: unary('setThrottle', handlers.setThrottle),
     reportTransfers: unary('reportTransfers', undefined),
+    handoff: unary('handoff', handlers.handoff),
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -8,10 +8,12 @@ import type { RoutingRing, RoutingSource } from '../ring-source.js';
 /** A ring whose every key has `replicas` (and `pending`), at `epoch`. */
 export class TestRouting implements RoutingSource {
   private ring: RoutingRing;
+  private readonly standIns: readonly string[];
   private readonly waiters = new Set<{ epoch: number; resolve: () => void }>();
 
-  constructor(replicas: readonly string[], options: { epoch?: number; pending?: readonly string[]; replicationFactor?: number } = {}) {
-    this.ring = TestRouting.make(options.epoch ?? 1, replicas, options.pending ?? [], options.replicationFactor ?? 3);
+  constructor(replicas: readonly string[], options: { epoch?: number; pending?: readonly string[]; replicationFactor?: number; standIns?: readonly string[] } = {}) {
+    this.standIns = options.standIns ?? [];
+    this.ring = TestRouting.make(options.epoch ?? 1, replicas, options.pending ?? [], options.replicationFactor ?? 3, this.standIns);
   }
 
   current(): RoutingRing {
@@ -20,7 +22,7 @@ export class TestRouting implements RoutingSource {
 
   /** Moves to `epoch` with these lists (the view a coordinator would receive next). */
   advance(epoch: number, replicas: readonly string[], pending: readonly string[] = []): void {
-    this.ring = TestRouting.make(epoch, replicas, pending, this.ring.replicationFactor);
+    this.ring = TestRouting.make(epoch, replicas, pending, this.ring.replicationFactor, this.standIns);
     for (const w of [...this.waiters]) {
       if (w.epoch <= epoch) {
         this.waiters.delete(w);
@@ -41,8 +43,8 @@ export class TestRouting implements RoutingSource {
     });
   }
 
-  private static make(epoch: number, replicas: readonly string[], pending: readonly string[], replicationFactor: number): RoutingRing {
+  private static make(epoch: number, replicas: readonly string[], pending: readonly string[], replicationFactor: number, standIns: readonly string[]): RoutingRing {
     const targets: WriteTargets = { replicas: [...replicas], pending: [...pending] };
-    return { epoch, replicationFactor, readReplicas: () => [...replicas], writeTargets: () => targets };
+    return { epoch, replicationFactor, readReplicas: () => [...replicas], writeTargets: () => targets, standInCandidates: () => [...standIns] };
   }
 }

@@ -1,9 +1,9 @@
 import { DEFAULT_MEMBERSHIP_ADDRESS } from '../../membership-client.js';
 import { checkAddress } from '../address.js';
 import { type Command, type CommandContext, type CommandInput, UsageError } from '../command.js';
-import { formatBytes, formatClusterStatus, formatTransfers, parseBytesPerSecond } from '../cluster-format.js';
+import { formatBytes, formatClusterStatus, formatHandoff, formatTransfers, parseBytesPerSecond } from '../cluster-format.js';
 
-const SUBCOMMANDS = ['status', 'join', 'leave', 'remove', 'transfers', 'throttle'] as const;
+const SUBCOMMANDS = ['status', 'join', 'leave', 'remove', 'transfers', 'throttle', 'handoff'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /** How many arguments each subcommand takes after its name. */
@@ -14,6 +14,7 @@ const ARITY: Readonly<Record<Subcommand, readonly string[]>> = {
   remove: ['ID'],
   transfers: [],
   throttle: ['BYTES_PER_S'],
+  handoff: [],
 };
 
 /** The membership service to talk to: `--membership`, `QKV_MEMBERSHIP`, or npm start's. */
@@ -31,7 +32,7 @@ const REFRESH_MS = 1_000;
 /** `qkv cluster …`: the membership service's commands. */
 export const clusterCommand: Command = {
   name: 'cluster',
-  summary: 'the living cluster: status, join, leave, remove, transfers, throttle',
+  summary: 'the living cluster: status, join, leave, remove, transfers, throttle, handoff',
   args: ['SUBCOMMAND', '[ARGS...]'],
   options: {
     membership: {
@@ -57,8 +58,12 @@ export const clusterCommand: Command = {
     '                      (a progress bar per source and receiver in a terminal; --watch refreshes)',
     '  throttle BYTES_PER_S  streaming throughput per receiving node, applied while transfers run',
     '                      (a number of bytes, or with a unit: 24MiB, 512KiB)',
+    '  handoff             hinted handoff per storage node: hints pending in JetStream and the oldest',
+    '                      one\'s age, delivered, delivery rate, throttle, expired, undeliverable,',
+    '                      stand-in copies kept (like nodetool statushandoff)',
     'One change moves data at a time: join and leave wait (FAILED_PRECONDITION) while another node',
-    'is joining or leaving. --json prints an object: status {members: [...]}, transfers',
+    'is joining or leaving. --json prints an object: status {members: [...]}, handoff',
+    '{hintsEnabled, reason, hintWindowMs, nodes: [...]}, transfers',
     '{transfers: [...]} (empty when nothing moves).',
   ].join('\n'),
   async run(input, ctx) {
@@ -104,6 +109,12 @@ export const clusterCommand: Command = {
       }
       case 'transfers':
         return transfers(client, ctx, input.flag('watch'));
+      case 'handoff': {
+        const h = await client.handoff();
+        if (ctx.json) ctx.printJson(h);
+        else for (const line of formatHandoff(h)) ctx.print(line);
+        return;
+      }
     }
   },
 };

@@ -30,6 +30,15 @@ export const protobufFileName = "quorumkv/kv/v1/kv.proto";
  * as a level or a number. When W + R > N a read sees the latest acknowledged write
  * (read-your-writes); with smaller quorums a read may miss a recent write until read repair
  * or anti-entropy catches up.
+ *
+ * Sloppy quorum (hinted handoff): when one of a key's N replicas (its *primaries*) is down or
+ * does not answer in time, the next healthy node on the ring *stands in*: it keeps the write and
+ * a hint naming the primary is stored in NATS JetStream before the write is acknowledged; the
+ * primary merges it when it is back. Stand-ins count toward W (as in Dynamo and Riak), and a
+ * read counts a stand-in's answer only when too few primaries answer for R. A request that must
+ * not rely on stand-ins sets `pw` (`pr` for reads): that many of its acknowledgements (answers)
+ * must come from primaries, or it fails UNAVAILABLE. With stand-ins counted, W + R > N no longer
+ * guarantees read-your-writes while nodes are down (the read may miss the stand-ins), as in Dynamo.
  */
 
 export enum ConsistencyLevel {
@@ -84,6 +93,12 @@ export interface GetRequest {
   consistency: ConsistencyLevel;
   /** When > 0, the number of replicas that must answer; overrides consistency. At most N. */
   r: number;
+  /**
+   * When > 0, at least this many answers must come from the key's own replicas (primaries), not
+   * from stand-ins (Riak's PR); the read waits for max(R, PR) answers and fails UNAVAILABLE when
+   * too few primaries answer. At most N.
+   */
+  pr: number;
 }
 
 export interface GetResponse {
@@ -92,6 +107,8 @@ export interface GetResponse {
   siblings: Sibling[];
   /** Opaque causal context; pass it to the next Put or Delete of this key. */
   context: Buffer;
+  /** Stand-ins whose answers counted toward R because too few primaries answered (empty normally). */
+  standIns: string[];
 }
 
 export interface Sibling {
@@ -117,6 +134,12 @@ export interface PutRequest {
    * answered with the first write's result whatever value it carries.
    */
   requestId: Buffer;
+  /**
+   * When > 0, at least this many acknowledgements must come from the key's own replicas
+   * (primaries), not from stand-ins (Riak's PW): the write fails UNAVAILABLE rather than count a
+   * stand-in toward it. At most N.
+   */
+  pw: number;
 }
 
 /**
@@ -124,10 +147,45 @@ export interface PutRequest {
  * not undone: the message says on how many replicas it is stored, that it may be visible to
  * reads, and that a retry with the same request_id is safe. The trailer
  * `x-quorumkv-replicas-stored` carries that count.
+ *
+ * A write acknowledged through stand-ins says so in `handoff` and in the trailer
+ * `x-quorumkv-handoff` (one line, e.g. "acknowledged through stand-ins: node-4 for node-2"; the
+ * status message of an OK call cannot carry it).
  */
 export interface PutResponse {
   /** Causal context of the version just written: pass it to supersede this write. */
   context: Buffer;
+  /** Set when some replica did not take the write: who stood in, what is hinted, what is not. */
+  handoff?: Handoff | undefined;
+}
+
+/** How a write reached a key's replicas when some of them (primaries) did not take it. */
+export interface Handoff {
+  /** Stand-ins that took the write for a primary and counted toward W (each with a hint stored). */
+  standIns: StandIn[];
+  /**
+   * Primaries that did not take the write and have a hint waiting in JetStream: each merges it
+   * when it is back.
+   */
+  hinted: string[];
+  /**
+   * Primaries that did not take the write and got no hint, with why (hinted handoff off,
+   * JetStream unreachable, down longer than the hint window): only primaries counted toward W,
+   * and these are left to read repair and anti-entropy.
+   */
+  unhinted: Unhinted[];
+}
+
+export interface StandIn {
+  /** The node that took the write. */
+  node: string;
+  /** The primary it stood in for. */
+  replica: string;
+}
+
+export interface Unhinted {
+  replica: string;
+  reason: string;
 }
 
 export interface DeleteRequest {
@@ -137,13 +195,17 @@ export interface DeleteRequest {
   w: number;
   /** Optional idempotency key, as PutRequest.request_id. */
   requestId: Buffer;
+  /** As PutRequest.pw. */
+  pw: number;
 }
 
 export interface DeleteResponse {
+  /** As PutResponse.handoff. */
+  handoff?: Handoff | undefined;
 }
 
 function createBaseGetRequest(): GetRequest {
-  return { key: Buffer.alloc(0), consistency: 0, r: 0 };
+  return { key: Buffer.alloc(0), consistency: 0, r: 0, pr: 0 };
 }
 
 export const GetRequest: MessageFns<GetRequest> = {
@@ -156,6 +218,9 @@ export const GetRequest: MessageFns<GetRequest> = {
     }
     if (message.r !== 0) {
       writer.uint32(24).uint32(message.r);
+    }
+    if (message.pr !== 0) {
+      writer.uint32(32).uint32(message.pr);
     }
     return writer;
   },
@@ -197,6 +262,14 @@ export const GetRequest: MessageFns<GetRequest> = {
             message.r = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pr = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -214,6 +287,7 @@ export const GetRequest: MessageFns<GetRequest> = {
       key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
       consistency: isSet(object.consistency) ? consistencyLevelFromJSON(object.consistency) : 0,
       r: isSet(object.r) ? globalThis.Number(object.r) : 0,
+      pr: isSet(object.pr) ? globalThis.Number(object.pr) : 0,
     };
   },
 
@@ -228,6 +302,9 @@ export const GetRequest: MessageFns<GetRequest> = {
     if (message.r !== 0) {
       obj.r = Math.round(message.r);
     }
+    if (message.pr !== 0) {
+      obj.pr = Math.round(message.pr);
+    }
     return obj;
   },
 
@@ -239,12 +316,13 @@ export const GetRequest: MessageFns<GetRequest> = {
     message.key = object.key ?? Buffer.alloc(0);
     message.consistency = object.consistency ?? 0;
     message.r = object.r ?? 0;
+    message.pr = object.pr ?? 0;
     return message;
   },
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { found: false, siblings: [], context: Buffer.alloc(0) };
+  return { found: false, siblings: [], context: Buffer.alloc(0), standIns: [] };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -257,6 +335,9 @@ export const GetResponse: MessageFns<GetResponse> = {
     }
     if (message.context.length !== 0) {
       writer.uint32(26).bytes(message.context);
+    }
+    for (const v of message.standIns) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -298,6 +379,14 @@ export const GetResponse: MessageFns<GetResponse> = {
             message.context = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.standIns.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -315,6 +404,11 @@ export const GetResponse: MessageFns<GetResponse> = {
       found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
       siblings: globalThis.Array.isArray(object?.siblings) ? object.siblings.map((e: any) => Sibling.fromJSON(e)) : [],
       context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
+      standIns: globalThis.Array.isArray(object?.standIns)
+        ? object.standIns.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.stand_ins)
+        ? object.stand_ins.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -329,6 +423,9 @@ export const GetResponse: MessageFns<GetResponse> = {
     if (message.context.length !== 0) {
       obj.context = base64FromBytes(message.context);
     }
+    if (message.standIns?.length) {
+      obj.standIns = message.standIns;
+    }
     return obj;
   },
 
@@ -340,6 +437,7 @@ export const GetResponse: MessageFns<GetResponse> = {
     message.found = object.found ?? false;
     message.siblings = object.siblings?.map((e) => Sibling.fromPartial(e)) || [];
     message.context = object.context ?? Buffer.alloc(0);
+    message.standIns = object.standIns?.map((e) => e) || [];
     return message;
   },
 };
@@ -419,6 +517,7 @@ function createBasePutRequest(): PutRequest {
     consistency: 0,
     w: 0,
     requestId: Buffer.alloc(0),
+    pw: 0,
   };
 }
 
@@ -441,6 +540,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     }
     if (message.requestId.length !== 0) {
       writer.uint32(50).bytes(message.requestId);
+    }
+    if (message.pw !== 0) {
+      writer.uint32(56).uint32(message.pw);
     }
     return writer;
   },
@@ -506,6 +608,14 @@ export const PutRequest: MessageFns<PutRequest> = {
             message.requestId = Buffer.from(reader.bytes());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pw = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -530,6 +640,7 @@ export const PutRequest: MessageFns<PutRequest> = {
         : isSet(object.request_id)
         ? Buffer.from(bytesFromBase64(object.request_id))
         : Buffer.alloc(0),
+      pw: isSet(object.pw) ? globalThis.Number(object.pw) : 0,
     };
   },
 
@@ -553,6 +664,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.requestId.length !== 0) {
       obj.requestId = base64FromBytes(message.requestId);
     }
+    if (message.pw !== 0) {
+      obj.pw = Math.round(message.pw);
+    }
     return obj;
   },
 
@@ -567,18 +681,22 @@ export const PutRequest: MessageFns<PutRequest> = {
     message.consistency = object.consistency ?? 0;
     message.w = object.w ?? 0;
     message.requestId = object.requestId ?? Buffer.alloc(0);
+    message.pw = object.pw ?? 0;
     return message;
   },
 };
 
 function createBasePutResponse(): PutResponse {
-  return { context: Buffer.alloc(0) };
+  return { context: Buffer.alloc(0), handoff: undefined };
 }
 
 export const PutResponse: MessageFns<PutResponse> = {
   encode(message: PutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.context.length !== 0) {
       writer.uint32(10).bytes(message.context);
+    }
+    if (message.handoff !== undefined) {
+      Handoff.encode(message.handoff, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -604,6 +722,14 @@ export const PutResponse: MessageFns<PutResponse> = {
             message.context = Buffer.from(reader.bytes());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.handoff = Handoff.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -617,13 +743,19 @@ export const PutResponse: MessageFns<PutResponse> = {
   },
 
   fromJSON(object: any): PutResponse {
-    return { context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0) };
+    return {
+      context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
+      handoff: isSet(object.handoff) ? Handoff.fromJSON(object.handoff) : undefined,
+    };
   },
 
   toJSON(message: PutResponse): unknown {
     const obj: any = {};
     if (message.context.length !== 0) {
       obj.context = base64FromBytes(message.context);
+    }
+    if (message.handoff !== undefined) {
+      obj.handoff = Handoff.toJSON(message.handoff);
     }
     return obj;
   },
@@ -634,12 +766,290 @@ export const PutResponse: MessageFns<PutResponse> = {
   fromPartial(object: DeepPartial<PutResponse>): PutResponse {
     const message = createBasePutResponse();
     message.context = object.context ?? Buffer.alloc(0);
+    message.handoff = (object.handoff !== undefined && object.handoff !== null)
+      ? Handoff.fromPartial(object.handoff)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHandoff(): Handoff {
+  return { standIns: [], hinted: [], unhinted: [] };
+}
+
+export const Handoff: MessageFns<Handoff> = {
+  encode(message: Handoff, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.standIns) {
+      StandIn.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.hinted) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.unhinted) {
+      Unhinted.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Handoff {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandoff();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.standIns.push(StandIn.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hinted.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.unhinted.push(Unhinted.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Handoff {
+    return {
+      standIns: globalThis.Array.isArray(object?.standIns)
+        ? object.standIns.map((e: any) => StandIn.fromJSON(e))
+        : globalThis.Array.isArray(object?.stand_ins)
+        ? object.stand_ins.map((e: any) => StandIn.fromJSON(e))
+        : [],
+      hinted: globalThis.Array.isArray(object?.hinted) ? object.hinted.map((e: any) => globalThis.String(e)) : [],
+      unhinted: globalThis.Array.isArray(object?.unhinted) ? object.unhinted.map((e: any) => Unhinted.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Handoff): unknown {
+    const obj: any = {};
+    if (message.standIns?.length) {
+      obj.standIns = message.standIns.map((e) => StandIn.toJSON(e));
+    }
+    if (message.hinted?.length) {
+      obj.hinted = message.hinted;
+    }
+    if (message.unhinted?.length) {
+      obj.unhinted = message.unhinted.map((e) => Unhinted.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Handoff>): Handoff {
+    return Handoff.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Handoff>): Handoff {
+    const message = createBaseHandoff();
+    message.standIns = object.standIns?.map((e) => StandIn.fromPartial(e)) || [];
+    message.hinted = object.hinted?.map((e) => e) || [];
+    message.unhinted = object.unhinted?.map((e) => Unhinted.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStandIn(): StandIn {
+  return { node: "", replica: "" };
+}
+
+export const StandIn: MessageFns<StandIn> = {
+  encode(message: StandIn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.replica !== "") {
+      writer.uint32(18).string(message.replica);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StandIn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStandIn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.replica = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StandIn {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      replica: isSet(object.replica) ? globalThis.String(object.replica) : "",
+    };
+  },
+
+  toJSON(message: StandIn): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.replica !== "") {
+      obj.replica = message.replica;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StandIn>): StandIn {
+    return StandIn.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StandIn>): StandIn {
+    const message = createBaseStandIn();
+    message.node = object.node ?? "";
+    message.replica = object.replica ?? "";
+    return message;
+  },
+};
+
+function createBaseUnhinted(): Unhinted {
+  return { replica: "", reason: "" };
+}
+
+export const Unhinted: MessageFns<Unhinted> = {
+  encode(message: Unhinted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replica !== "") {
+      writer.uint32(10).string(message.replica);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Unhinted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnhinted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.replica = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Unhinted {
+    return {
+      replica: isSet(object.replica) ? globalThis.String(object.replica) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: Unhinted): unknown {
+    const obj: any = {};
+    if (message.replica !== "") {
+      obj.replica = message.replica;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Unhinted>): Unhinted {
+    return Unhinted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Unhinted>): Unhinted {
+    const message = createBaseUnhinted();
+    message.replica = object.replica ?? "";
+    message.reason = object.reason ?? "";
     return message;
   },
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-  return { key: Buffer.alloc(0), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0) };
+  return { key: Buffer.alloc(0), context: Buffer.alloc(0), consistency: 0, w: 0, requestId: Buffer.alloc(0), pw: 0 };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
@@ -658,6 +1068,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     }
     if (message.requestId.length !== 0) {
       writer.uint32(42).bytes(message.requestId);
+    }
+    if (message.pw !== 0) {
+      writer.uint32(48).uint32(message.pw);
     }
     return writer;
   },
@@ -715,6 +1128,14 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
             message.requestId = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pw = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -738,6 +1159,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
         : isSet(object.request_id)
         ? Buffer.from(bytesFromBase64(object.request_id))
         : Buffer.alloc(0),
+      pw: isSet(object.pw) ? globalThis.Number(object.pw) : 0,
     };
   },
 
@@ -758,6 +1180,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     if (message.requestId.length !== 0) {
       obj.requestId = base64FromBytes(message.requestId);
     }
+    if (message.pw !== 0) {
+      obj.pw = Math.round(message.pw);
+    }
     return obj;
   },
 
@@ -771,16 +1196,20 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     message.consistency = object.consistency ?? 0;
     message.w = object.w ?? 0;
     message.requestId = object.requestId ?? Buffer.alloc(0);
+    message.pw = object.pw ?? 0;
     return message;
   },
 };
 
 function createBaseDeleteResponse(): DeleteResponse {
-  return {};
+  return { handoff: undefined };
 }
 
 export const DeleteResponse: MessageFns<DeleteResponse> = {
-  encode(_: DeleteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: DeleteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.handoff !== undefined) {
+      Handoff.encode(message.handoff, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -797,6 +1226,14 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.handoff = Handoff.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -809,20 +1246,26 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
     }
   },
 
-  fromJSON(_: any): DeleteResponse {
-    return {};
+  fromJSON(object: any): DeleteResponse {
+    return { handoff: isSet(object.handoff) ? Handoff.fromJSON(object.handoff) : undefined };
   },
 
-  toJSON(_: DeleteResponse): unknown {
+  toJSON(message: DeleteResponse): unknown {
     const obj: any = {};
+    if (message.handoff !== undefined) {
+      obj.handoff = Handoff.toJSON(message.handoff);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<DeleteResponse>): DeleteResponse {
     return DeleteResponse.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<DeleteResponse>): DeleteResponse {
+  fromPartial(object: DeepPartial<DeleteResponse>): DeleteResponse {
     const message = createBaseDeleteResponse();
+    message.handoff = (object.handoff !== undefined && object.handoff !== null)
+      ? Handoff.fromPartial(object.handoff)
+      : undefined;
     return message;
   },
 };

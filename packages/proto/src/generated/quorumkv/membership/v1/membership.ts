@@ -272,6 +272,8 @@ export interface StatusResponse {
   claimant: string;
   /** Whether hinted handoff is available (NATS JetStream reachable). */
   hintsEnabled: boolean;
+  /** Why not, when it is not ("started without --nats", "JetStream unreachable: …"). */
+  hintsReason: string;
 }
 
 export interface JoinRequest {
@@ -346,6 +348,52 @@ export interface SetThrottleRequest {
 
 export interface SetThrottleResponse {
   bytesPerS: bigint;
+}
+
+export interface HandoffRequest {
+}
+
+/** One storage node as hinted handoff sees it. */
+export interface NodeHandoff {
+  nodeId: string;
+  liveness: Liveness;
+  /** Hints waiting in JetStream for this node. */
+  pending: bigint;
+  /** Age of the oldest of them, ms (0 when none waits). */
+  oldestAgeMs: bigint;
+  /**
+   * The node's own counts since it started: hints merged (and their bytes), retired as
+   * undeliverable, passed on because it no longer replicates their key.
+   */
+  delivered: bigint;
+  deliveredBytes: bigint;
+  undeliverable: bigint;
+  forwarded: bigint;
+  /** Hints merged per second and bytes per second, over the last 10 s. */
+  deliveryRatePerS: number;
+  deliveryBytesPerS: number;
+  /** Its delivery throttle, bytes per second. */
+  throttleBytesPerS: bigint;
+  /** Whether its drainer runs (it reaches JetStream). */
+  draining: boolean;
+  /** Copies it keeps as a stand-in for other nodes. */
+  standInCopies: bigint;
+  /**
+   * Hints for this node that the window dropped undelivered (seen by this membership replica
+   * since it started).
+   */
+  expired: bigint;
+  /** Whether the node's own counts are in (it answered Stats in time). */
+  reported: boolean;
+}
+
+export interface HandoffResponse {
+  hintsEnabled: boolean;
+  /** Why not, when hints are off. */
+  reason: string;
+  /** The hint window (the stream's max_age), ms. */
+  hintWindowMs: bigint;
+  nodes: NodeHandoff[];
 }
 
 function createBaseRingMember(): RingMember {
@@ -1362,7 +1410,7 @@ export const MemberStatus: MessageFns<MemberStatus> = {
 };
 
 function createBaseStatusResponse(): StatusResponse {
-  return { epoch: 0n, replicationFactor: 0, members: [], claimant: "", hintsEnabled: false };
+  return { epoch: 0n, replicationFactor: 0, members: [], claimant: "", hintsEnabled: false, hintsReason: "" };
 }
 
 export const StatusResponse: MessageFns<StatusResponse> = {
@@ -1384,6 +1432,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.hintsEnabled !== false) {
       writer.uint32(40).bool(message.hintsEnabled);
+    }
+    if (message.hintsReason !== "") {
+      writer.uint32(50).string(message.hintsReason);
     }
     return writer;
   },
@@ -1441,6 +1492,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.hintsEnabled = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.hintsReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1470,6 +1529,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.hints_enabled)
         ? globalThis.Boolean(object.hints_enabled)
         : false,
+      hintsReason: isSet(object.hintsReason)
+        ? globalThis.String(object.hintsReason)
+        : isSet(object.hints_reason)
+        ? globalThis.String(object.hints_reason)
+        : "",
     };
   },
 
@@ -1490,6 +1554,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.hintsEnabled !== false) {
       obj.hintsEnabled = message.hintsEnabled;
     }
+    if (message.hintsReason !== "") {
+      obj.hintsReason = message.hintsReason;
+    }
     return obj;
   },
 
@@ -1503,6 +1570,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.members = object.members?.map((e) => MemberStatus.fromPartial(e)) || [];
     message.claimant = object.claimant ?? "";
     message.hintsEnabled = object.hintsEnabled ?? false;
+    message.hintsReason = object.hintsReason ?? "";
     return message;
   },
 };
@@ -2712,6 +2780,562 @@ export const SetThrottleResponse: MessageFns<SetThrottleResponse> = {
   },
 };
 
+function createBaseHandoffRequest(): HandoffRequest {
+  return {};
+}
+
+export const HandoffRequest: MessageFns<HandoffRequest> = {
+  encode(_: HandoffRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandoffRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandoffRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): HandoffRequest {
+    return {};
+  },
+
+  toJSON(_: HandoffRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandoffRequest>): HandoffRequest {
+    return HandoffRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<HandoffRequest>): HandoffRequest {
+    const message = createBaseHandoffRequest();
+    return message;
+  },
+};
+
+function createBaseNodeHandoff(): NodeHandoff {
+  return {
+    nodeId: "",
+    liveness: 0,
+    pending: 0n,
+    oldestAgeMs: 0n,
+    delivered: 0n,
+    deliveredBytes: 0n,
+    undeliverable: 0n,
+    forwarded: 0n,
+    deliveryRatePerS: 0,
+    deliveryBytesPerS: 0,
+    throttleBytesPerS: 0n,
+    draining: false,
+    standInCopies: 0n,
+    expired: 0n,
+    reported: false,
+  };
+}
+
+export const NodeHandoff: MessageFns<NodeHandoff> = {
+  encode(message: NodeHandoff, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.liveness !== 0) {
+      writer.uint32(16).int32(message.liveness);
+    }
+    if (message.pending !== 0n) {
+      if (BigInt.asUintN(64, message.pending) !== message.pending) {
+        throw new globalThis.Error("value provided for field message.pending of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.pending);
+    }
+    if (message.oldestAgeMs !== 0n) {
+      if (BigInt.asUintN(64, message.oldestAgeMs) !== message.oldestAgeMs) {
+        throw new globalThis.Error("value provided for field message.oldestAgeMs of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.oldestAgeMs);
+    }
+    if (message.delivered !== 0n) {
+      if (BigInt.asUintN(64, message.delivered) !== message.delivered) {
+        throw new globalThis.Error("value provided for field message.delivered of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.delivered);
+    }
+    if (message.deliveredBytes !== 0n) {
+      if (BigInt.asUintN(64, message.deliveredBytes) !== message.deliveredBytes) {
+        throw new globalThis.Error("value provided for field message.deliveredBytes of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.deliveredBytes);
+    }
+    if (message.undeliverable !== 0n) {
+      if (BigInt.asUintN(64, message.undeliverable) !== message.undeliverable) {
+        throw new globalThis.Error("value provided for field message.undeliverable of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.undeliverable);
+    }
+    if (message.forwarded !== 0n) {
+      if (BigInt.asUintN(64, message.forwarded) !== message.forwarded) {
+        throw new globalThis.Error("value provided for field message.forwarded of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.forwarded);
+    }
+    if (message.deliveryRatePerS !== 0) {
+      writer.uint32(73).double(message.deliveryRatePerS);
+    }
+    if (message.deliveryBytesPerS !== 0) {
+      writer.uint32(81).double(message.deliveryBytesPerS);
+    }
+    if (message.throttleBytesPerS !== 0n) {
+      if (BigInt.asUintN(64, message.throttleBytesPerS) !== message.throttleBytesPerS) {
+        throw new globalThis.Error("value provided for field message.throttleBytesPerS of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.throttleBytesPerS);
+    }
+    if (message.draining !== false) {
+      writer.uint32(96).bool(message.draining);
+    }
+    if (message.standInCopies !== 0n) {
+      if (BigInt.asUintN(64, message.standInCopies) !== message.standInCopies) {
+        throw new globalThis.Error("value provided for field message.standInCopies of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.standInCopies);
+    }
+    if (message.expired !== 0n) {
+      if (BigInt.asUintN(64, message.expired) !== message.expired) {
+        throw new globalThis.Error("value provided for field message.expired of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.expired);
+    }
+    if (message.reported !== false) {
+      writer.uint32(120).bool(message.reported);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeHandoff {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeHandoff();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.liveness = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pending = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.oldestAgeMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.delivered = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deliveredBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.undeliverable = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.forwarded = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.deliveryRatePerS = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.deliveryBytesPerS = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.throttleBytesPerS = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.standInCopies = reader.uint64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.expired = reader.uint64() as bigint;
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.reported = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeHandoff {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      liveness: isSet(object.liveness) ? livenessFromJSON(object.liveness) : 0,
+      pending: isSet(object.pending) ? BigInt(object.pending) : 0n,
+      oldestAgeMs: isSet(object.oldestAgeMs)
+        ? BigInt(object.oldestAgeMs)
+        : isSet(object.oldest_age_ms)
+        ? BigInt(object.oldest_age_ms)
+        : 0n,
+      delivered: isSet(object.delivered) ? BigInt(object.delivered) : 0n,
+      deliveredBytes: isSet(object.deliveredBytes)
+        ? BigInt(object.deliveredBytes)
+        : isSet(object.delivered_bytes)
+        ? BigInt(object.delivered_bytes)
+        : 0n,
+      undeliverable: isSet(object.undeliverable) ? BigInt(object.undeliverable) : 0n,
+      forwarded: isSet(object.forwarded) ? BigInt(object.forwarded) : 0n,
+      deliveryRatePerS: isSet(object.deliveryRatePerS)
+        ? globalThis.Number(object.deliveryRatePerS)
+        : isSet(object.delivery_rate_per_s)
+        ? globalThis.Number(object.delivery_rate_per_s)
+        : 0,
+      deliveryBytesPerS: isSet(object.deliveryBytesPerS)
+        ? globalThis.Number(object.deliveryBytesPerS)
+        : isSet(object.delivery_bytes_per_s)
+        ? globalThis.Number(object.delivery_bytes_per_s)
+        : 0,
+      throttleBytesPerS: isSet(object.throttleBytesPerS)
+        ? BigInt(object.throttleBytesPerS)
+        : isSet(object.throttle_bytes_per_s)
+        ? BigInt(object.throttle_bytes_per_s)
+        : 0n,
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      standInCopies: isSet(object.standInCopies)
+        ? BigInt(object.standInCopies)
+        : isSet(object.stand_in_copies)
+        ? BigInt(object.stand_in_copies)
+        : 0n,
+      expired: isSet(object.expired) ? BigInt(object.expired) : 0n,
+      reported: isSet(object.reported) ? globalThis.Boolean(object.reported) : false,
+    };
+  },
+
+  toJSON(message: NodeHandoff): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.liveness !== 0) {
+      obj.liveness = livenessToJSON(message.liveness);
+    }
+    if (message.pending !== 0n) {
+      obj.pending = message.pending.toString();
+    }
+    if (message.oldestAgeMs !== 0n) {
+      obj.oldestAgeMs = message.oldestAgeMs.toString();
+    }
+    if (message.delivered !== 0n) {
+      obj.delivered = message.delivered.toString();
+    }
+    if (message.deliveredBytes !== 0n) {
+      obj.deliveredBytes = message.deliveredBytes.toString();
+    }
+    if (message.undeliverable !== 0n) {
+      obj.undeliverable = message.undeliverable.toString();
+    }
+    if (message.forwarded !== 0n) {
+      obj.forwarded = message.forwarded.toString();
+    }
+    if (message.deliveryRatePerS !== 0) {
+      obj.deliveryRatePerS = floatToJson(message.deliveryRatePerS);
+    }
+    if (message.deliveryBytesPerS !== 0) {
+      obj.deliveryBytesPerS = floatToJson(message.deliveryBytesPerS);
+    }
+    if (message.throttleBytesPerS !== 0n) {
+      obj.throttleBytesPerS = message.throttleBytesPerS.toString();
+    }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.standInCopies !== 0n) {
+      obj.standInCopies = message.standInCopies.toString();
+    }
+    if (message.expired !== 0n) {
+      obj.expired = message.expired.toString();
+    }
+    if (message.reported !== false) {
+      obj.reported = message.reported;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeHandoff>): NodeHandoff {
+    return NodeHandoff.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeHandoff>): NodeHandoff {
+    const message = createBaseNodeHandoff();
+    message.nodeId = object.nodeId ?? "";
+    message.liveness = object.liveness ?? 0;
+    message.pending = (object.pending !== undefined && object.pending !== null) ? BigInt(object.pending) : 0n;
+    message.oldestAgeMs = (object.oldestAgeMs !== undefined && object.oldestAgeMs !== null)
+      ? BigInt(object.oldestAgeMs)
+      : 0n;
+    message.delivered = (object.delivered !== undefined && object.delivered !== null) ? BigInt(object.delivered) : 0n;
+    message.deliveredBytes = (object.deliveredBytes !== undefined && object.deliveredBytes !== null)
+      ? BigInt(object.deliveredBytes)
+      : 0n;
+    message.undeliverable = (object.undeliverable !== undefined && object.undeliverable !== null)
+      ? BigInt(object.undeliverable)
+      : 0n;
+    message.forwarded = (object.forwarded !== undefined && object.forwarded !== null) ? BigInt(object.forwarded) : 0n;
+    message.deliveryRatePerS = object.deliveryRatePerS ?? 0;
+    message.deliveryBytesPerS = object.deliveryBytesPerS ?? 0;
+    message.throttleBytesPerS = (object.throttleBytesPerS !== undefined && object.throttleBytesPerS !== null)
+      ? BigInt(object.throttleBytesPerS)
+      : 0n;
+    message.draining = object.draining ?? false;
+    message.standInCopies = (object.standInCopies !== undefined && object.standInCopies !== null)
+      ? BigInt(object.standInCopies)
+      : 0n;
+    message.expired = (object.expired !== undefined && object.expired !== null) ? BigInt(object.expired) : 0n;
+    message.reported = object.reported ?? false;
+    return message;
+  },
+};
+
+function createBaseHandoffResponse(): HandoffResponse {
+  return { hintsEnabled: false, reason: "", hintWindowMs: 0n, nodes: [] };
+}
+
+export const HandoffResponse: MessageFns<HandoffResponse> = {
+  encode(message: HandoffResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hintsEnabled !== false) {
+      writer.uint32(8).bool(message.hintsEnabled);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.hintWindowMs !== 0n) {
+      if (BigInt.asUintN(64, message.hintWindowMs) !== message.hintWindowMs) {
+        throw new globalThis.Error("value provided for field message.hintWindowMs of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.hintWindowMs);
+    }
+    for (const v of message.nodes) {
+      NodeHandoff.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandoffResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandoffResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hintsEnabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hintWindowMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.nodes.push(NodeHandoff.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandoffResponse {
+    return {
+      hintsEnabled: isSet(object.hintsEnabled)
+        ? globalThis.Boolean(object.hintsEnabled)
+        : isSet(object.hints_enabled)
+        ? globalThis.Boolean(object.hints_enabled)
+        : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      hintWindowMs: isSet(object.hintWindowMs)
+        ? BigInt(object.hintWindowMs)
+        : isSet(object.hint_window_ms)
+        ? BigInt(object.hint_window_ms)
+        : 0n,
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeHandoff.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: HandoffResponse): unknown {
+    const obj: any = {};
+    if (message.hintsEnabled !== false) {
+      obj.hintsEnabled = message.hintsEnabled;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.hintWindowMs !== 0n) {
+      obj.hintWindowMs = message.hintWindowMs.toString();
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => NodeHandoff.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandoffResponse>): HandoffResponse {
+    return HandoffResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandoffResponse>): HandoffResponse {
+    const message = createBaseHandoffResponse();
+    message.hintsEnabled = object.hintsEnabled ?? false;
+    message.reason = object.reason ?? "";
+    message.hintWindowMs = (object.hintWindowMs !== undefined && object.hintWindowMs !== null)
+      ? BigInt(object.hintWindowMs)
+      : 0n;
+    message.nodes = object.nodes?.map((e) => NodeHandoff.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type MembershipServiceService = typeof MembershipServiceService;
 export const MembershipServiceService = {
   /**
@@ -2801,6 +3425,19 @@ export const MembershipServiceService = {
       Buffer.from(ReportTransfersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportTransfersResponse => ReportTransfersResponse.decode(value),
   },
+  /**
+   * Hinted handoff: hints waiting in JetStream per intended node and the oldest one's age, each
+   * node's delivery rate, and the expired and undeliverable counts (`qkv cluster handoff`).
+   */
+  handoff: {
+    path: "/quorumkv.membership.v1.MembershipService/Handoff" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HandoffRequest): Buffer => Buffer.from(HandoffRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HandoffRequest => HandoffRequest.decode(value),
+    responseSerialize: (value: HandoffResponse): Buffer => Buffer.from(HandoffResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HandoffResponse => HandoffResponse.decode(value),
+  },
 } as const;
 
 export interface MembershipServiceServer extends UntypedServiceImplementation {
@@ -2826,6 +3463,11 @@ export interface MembershipServiceServer extends UntypedServiceImplementation {
   setThrottle: handleUnaryCall<SetThrottleRequest, SetThrottleResponse>;
   /** A storage node's progress on the ranges it receives for an epoch; `complete` once all are in. */
   reportTransfers: handleUnaryCall<TransferReport, ReportTransfersResponse>;
+  /**
+   * Hinted handoff: hints waiting in JetStream per intended node and the oldest one's age, each
+   * node's delivery rate, and the expired and undeliverable counts (`qkv cluster handoff`).
+   */
+  handoff: handleUnaryCall<HandoffRequest, HandoffResponse>;
 }
 
 export interface MembershipServiceClient extends Client {
@@ -2946,6 +3588,25 @@ export interface MembershipServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportTransfersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Hinted handoff: hints waiting in JetStream per intended node and the oldest one's age, each
+   * node's delivery rate, and the expired and undeliverable counts (`qkv cluster handoff`).
+   */
+  handoff(
+    request: HandoffRequest,
+    callback: (error: ServiceError | null, response: HandoffResponse) => void,
+  ): ClientUnaryCall;
+  handoff(
+    request: HandoffRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HandoffResponse) => void,
+  ): ClientUnaryCall;
+  handoff(
+    request: HandoffRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HandoffResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -41,6 +41,19 @@ export const protobufFileName = "quorumkv/storage/v1/storage.proto";
  * epochs existed; they read unchanged.
  */
 
+export interface ReleaseStandInRequest {
+  key: Buffer;
+  /** The node the copy was kept for (the caller). */
+  hintedFor: string;
+  /** The set the intended node merged, as a `VersionSet` record. */
+  deliveredRecord: Buffer;
+}
+
+export interface ReleaseStandInResponse {
+  /** Whether a copy was dropped. */
+  released: boolean;
+}
+
 export interface ClockEntry {
   node: string;
   counter: bigint;
@@ -146,6 +159,11 @@ export interface ReplicaRequest_TraceEntry {
 /** Read every version of a key. */
 export interface ReadOp {
   key: Buffer;
+  /**
+   * Read this node's stand-in copies of the key (kept for other nodes, hinted handoff) instead of
+   * its own data: a coordinator asks a stand-in only when too few primaries answered for R.
+   */
+  standIn: boolean;
 }
 
 /**
@@ -189,6 +207,12 @@ export interface MergeOp {
    * collapse to one here too — see `collapseDuplicateMints` in @quorumkv/vclock.
    */
   applied: AppliedWrite[];
+  /**
+   * When set, this node stands in for that replica (hinted handoff): the set is kept as a copy
+   * apart from the node's own data (not served as a replica, not in its trees or ranges) until
+   * the replica has merged the hint. Only with `versions_record`.
+   */
+  hintedFor: string;
 }
 
 /** Answers to requests of any earlier batches, each carrying its request's id. */
@@ -347,6 +371,24 @@ export interface StatsResponse {
   approximateBytes: bigint;
   /** The epoch of the node's current incarnation (the actor of the dots it mints now). */
   epoch: bigint;
+  /** Its side of hinted handoff (unset when it runs without --nats). */
+  hints?: HintDeliveryStats | undefined;
+}
+
+/** What a node's hint drainer has done since it started (`qkv cluster handoff`). */
+export interface HintDeliveryStats {
+  /** Whether its drainer runs (it reaches JetStream). */
+  draining: boolean;
+  delivered: bigint;
+  deliveredBytes: bigint;
+  /** Retired after every attempt failed (their keys flagged for anti-entropy). */
+  undeliverable: bigint;
+  /** Over the last 10 s. */
+  deliveryRatePerS: number;
+  deliveryBytesPerS: number;
+  throttleBytesPerS: bigint;
+  /** Copies it keeps as a stand-in for other nodes. */
+  standInCopies: bigint;
 }
 
 export interface PullRangeRequest {
@@ -389,6 +431,182 @@ export interface PullRangeResponse {
   /** The source's ring epoch. */
   ringEpoch: bigint;
 }
+
+function createBaseReleaseStandInRequest(): ReleaseStandInRequest {
+  return { key: Buffer.alloc(0), hintedFor: "", deliveredRecord: Buffer.alloc(0) };
+}
+
+export const ReleaseStandInRequest: MessageFns<ReleaseStandInRequest> = {
+  encode(message: ReleaseStandInRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.hintedFor !== "") {
+      writer.uint32(18).string(message.hintedFor);
+    }
+    if (message.deliveredRecord.length !== 0) {
+      writer.uint32(26).bytes(message.deliveredRecord);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseStandInRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseStandInRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hintedFor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deliveredRecord = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseStandInRequest {
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      hintedFor: isSet(object.hintedFor)
+        ? globalThis.String(object.hintedFor)
+        : isSet(object.hinted_for)
+        ? globalThis.String(object.hinted_for)
+        : "",
+      deliveredRecord: isSet(object.deliveredRecord)
+        ? Buffer.from(bytesFromBase64(object.deliveredRecord))
+        : isSet(object.delivered_record)
+        ? Buffer.from(bytesFromBase64(object.delivered_record))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ReleaseStandInRequest): unknown {
+    const obj: any = {};
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    if (message.hintedFor !== "") {
+      obj.hintedFor = message.hintedFor;
+    }
+    if (message.deliveredRecord.length !== 0) {
+      obj.deliveredRecord = base64FromBytes(message.deliveredRecord);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseStandInRequest>): ReleaseStandInRequest {
+    return ReleaseStandInRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseStandInRequest>): ReleaseStandInRequest {
+    const message = createBaseReleaseStandInRequest();
+    message.key = object.key ?? Buffer.alloc(0);
+    message.hintedFor = object.hintedFor ?? "";
+    message.deliveredRecord = object.deliveredRecord ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReleaseStandInResponse(): ReleaseStandInResponse {
+  return { released: false };
+}
+
+export const ReleaseStandInResponse: MessageFns<ReleaseStandInResponse> = {
+  encode(message: ReleaseStandInResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.released !== false) {
+      writer.uint32(8).bool(message.released);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseStandInResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseStandInResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.released = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseStandInResponse {
+    return { released: isSet(object.released) ? globalThis.Boolean(object.released) : false };
+  },
+
+  toJSON(message: ReleaseStandInResponse): unknown {
+    const obj: any = {};
+    if (message.released !== false) {
+      obj.released = message.released;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseStandInResponse>): ReleaseStandInResponse {
+    return ReleaseStandInResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseStandInResponse>): ReleaseStandInResponse {
+    const message = createBaseReleaseStandInResponse();
+    message.released = object.released ?? false;
+    return message;
+  },
+};
 
 function createBaseClockEntry(): ClockEntry {
   return { node: "", counter: 0n, timestampMs: 0n, epoch: 0n };
@@ -1442,13 +1660,16 @@ export const ReplicaRequest_TraceEntry: MessageFns<ReplicaRequest_TraceEntry> = 
 };
 
 function createBaseReadOp(): ReadOp {
-  return { key: Buffer.alloc(0) };
+  return { key: Buffer.alloc(0), standIn: false };
 }
 
 export const ReadOp: MessageFns<ReadOp> = {
   encode(message: ReadOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key.length !== 0) {
       writer.uint32(10).bytes(message.key);
+    }
+    if (message.standIn !== false) {
+      writer.uint32(16).bool(message.standIn);
     }
     return writer;
   },
@@ -1474,6 +1695,14 @@ export const ReadOp: MessageFns<ReadOp> = {
             message.key = Buffer.from(reader.bytes());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.standIn = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1487,13 +1716,23 @@ export const ReadOp: MessageFns<ReadOp> = {
   },
 
   fromJSON(object: any): ReadOp {
-    return { key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0) };
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      standIn: isSet(object.standIn)
+        ? globalThis.Boolean(object.standIn)
+        : isSet(object.stand_in)
+        ? globalThis.Boolean(object.stand_in)
+        : false,
+    };
   },
 
   toJSON(message: ReadOp): unknown {
     const obj: any = {};
     if (message.key.length !== 0) {
       obj.key = base64FromBytes(message.key);
+    }
+    if (message.standIn !== false) {
+      obj.standIn = message.standIn;
     }
     return obj;
   },
@@ -1504,6 +1743,7 @@ export const ReadOp: MessageFns<ReadOp> = {
   fromPartial(object: DeepPartial<ReadOp>): ReadOp {
     const message = createBaseReadOp();
     message.key = object.key ?? Buffer.alloc(0);
+    message.standIn = object.standIn ?? false;
     return message;
   },
 };
@@ -1646,7 +1886,7 @@ export const CoordinateOp: MessageFns<CoordinateOp> = {
 };
 
 function createBaseMergeOp(): MergeOp {
-  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0), applied: [] };
+  return { key: Buffer.alloc(0), versions: [], versionsRecord: Buffer.alloc(0), applied: [], hintedFor: "" };
 }
 
 export const MergeOp: MessageFns<MergeOp> = {
@@ -1662,6 +1902,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     }
     for (const v of message.applied) {
       AppliedWrite.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.hintedFor !== "") {
+      writer.uint32(42).string(message.hintedFor);
     }
     return writer;
   },
@@ -1711,6 +1954,14 @@ export const MergeOp: MessageFns<MergeOp> = {
             message.applied.push(AppliedWrite.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hintedFor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1735,6 +1986,11 @@ export const MergeOp: MessageFns<MergeOp> = {
       applied: globalThis.Array.isArray(object?.applied)
         ? object.applied.map((e: any) => AppliedWrite.fromJSON(e))
         : [],
+      hintedFor: isSet(object.hintedFor)
+        ? globalThis.String(object.hintedFor)
+        : isSet(object.hinted_for)
+        ? globalThis.String(object.hinted_for)
+        : "",
     };
   },
 
@@ -1752,6 +2008,9 @@ export const MergeOp: MessageFns<MergeOp> = {
     if (message.applied?.length) {
       obj.applied = message.applied.map((e) => AppliedWrite.toJSON(e));
     }
+    if (message.hintedFor !== "") {
+      obj.hintedFor = message.hintedFor;
+    }
     return obj;
   },
 
@@ -1764,6 +2023,7 @@ export const MergeOp: MessageFns<MergeOp> = {
     message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
     message.versionsRecord = object.versionsRecord ?? Buffer.alloc(0);
     message.applied = object.applied?.map((e) => AppliedWrite.fromPartial(e)) || [];
+    message.hintedFor = object.hintedFor ?? "";
     return message;
   },
 };
@@ -2458,7 +2718,7 @@ export const StatsRequest: MessageFns<StatsRequest> = {
 };
 
 function createBaseStatsResponse(): StatsResponse {
-  return { nodeId: "", keyCount: 0n, approximateBytes: 0n, epoch: 0n };
+  return { nodeId: "", keyCount: 0n, approximateBytes: 0n, epoch: 0n, hints: undefined };
 }
 
 export const StatsResponse: MessageFns<StatsResponse> = {
@@ -2483,6 +2743,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         throw new globalThis.Error("value provided for field message.epoch of type fixed64 too large");
       }
       writer.uint32(33).fixed64(message.epoch);
+    }
+    if (message.hints !== undefined) {
+      HintDeliveryStats.encode(message.hints, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2532,6 +2795,14 @@ export const StatsResponse: MessageFns<StatsResponse> = {
             message.epoch = reader.fixed64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hints = HintDeliveryStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2562,6 +2833,7 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         ? BigInt(object.approximate_bytes)
         : 0n,
       epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
+      hints: isSet(object.hints) ? HintDeliveryStats.fromJSON(object.hints) : undefined,
     };
   },
 
@@ -2579,6 +2851,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     if (message.epoch !== 0n) {
       obj.epoch = message.epoch.toString();
     }
+    if (message.hints !== undefined) {
+      obj.hints = HintDeliveryStats.toJSON(message.hints);
+    }
     return obj;
   },
 
@@ -2593,6 +2868,242 @@ export const StatsResponse: MessageFns<StatsResponse> = {
       ? BigInt(object.approximateBytes)
       : 0n;
     message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
+    message.hints = (object.hints !== undefined && object.hints !== null)
+      ? HintDeliveryStats.fromPartial(object.hints)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHintDeliveryStats(): HintDeliveryStats {
+  return {
+    draining: false,
+    delivered: 0n,
+    deliveredBytes: 0n,
+    undeliverable: 0n,
+    deliveryRatePerS: 0,
+    deliveryBytesPerS: 0,
+    throttleBytesPerS: 0n,
+    standInCopies: 0n,
+  };
+}
+
+export const HintDeliveryStats: MessageFns<HintDeliveryStats> = {
+  encode(message: HintDeliveryStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.draining !== false) {
+      writer.uint32(8).bool(message.draining);
+    }
+    if (message.delivered !== 0n) {
+      if (BigInt.asUintN(64, message.delivered) !== message.delivered) {
+        throw new globalThis.Error("value provided for field message.delivered of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.delivered);
+    }
+    if (message.deliveredBytes !== 0n) {
+      if (BigInt.asUintN(64, message.deliveredBytes) !== message.deliveredBytes) {
+        throw new globalThis.Error("value provided for field message.deliveredBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.deliveredBytes);
+    }
+    if (message.undeliverable !== 0n) {
+      if (BigInt.asUintN(64, message.undeliverable) !== message.undeliverable) {
+        throw new globalThis.Error("value provided for field message.undeliverable of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.undeliverable);
+    }
+    if (message.deliveryRatePerS !== 0) {
+      writer.uint32(41).double(message.deliveryRatePerS);
+    }
+    if (message.deliveryBytesPerS !== 0) {
+      writer.uint32(49).double(message.deliveryBytesPerS);
+    }
+    if (message.throttleBytesPerS !== 0n) {
+      if (BigInt.asUintN(64, message.throttleBytesPerS) !== message.throttleBytesPerS) {
+        throw new globalThis.Error("value provided for field message.throttleBytesPerS of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.throttleBytesPerS);
+    }
+    if (message.standInCopies !== 0n) {
+      if (BigInt.asUintN(64, message.standInCopies) !== message.standInCopies) {
+        throw new globalThis.Error("value provided for field message.standInCopies of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.standInCopies);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HintDeliveryStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHintDeliveryStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.delivered = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deliveredBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.undeliverable = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.deliveryRatePerS = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.deliveryBytesPerS = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.throttleBytesPerS = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.standInCopies = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HintDeliveryStats {
+    return {
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      delivered: isSet(object.delivered) ? BigInt(object.delivered) : 0n,
+      deliveredBytes: isSet(object.deliveredBytes)
+        ? BigInt(object.deliveredBytes)
+        : isSet(object.delivered_bytes)
+        ? BigInt(object.delivered_bytes)
+        : 0n,
+      undeliverable: isSet(object.undeliverable) ? BigInt(object.undeliverable) : 0n,
+      deliveryRatePerS: isSet(object.deliveryRatePerS)
+        ? globalThis.Number(object.deliveryRatePerS)
+        : isSet(object.delivery_rate_per_s)
+        ? globalThis.Number(object.delivery_rate_per_s)
+        : 0,
+      deliveryBytesPerS: isSet(object.deliveryBytesPerS)
+        ? globalThis.Number(object.deliveryBytesPerS)
+        : isSet(object.delivery_bytes_per_s)
+        ? globalThis.Number(object.delivery_bytes_per_s)
+        : 0,
+      throttleBytesPerS: isSet(object.throttleBytesPerS)
+        ? BigInt(object.throttleBytesPerS)
+        : isSet(object.throttle_bytes_per_s)
+        ? BigInt(object.throttle_bytes_per_s)
+        : 0n,
+      standInCopies: isSet(object.standInCopies)
+        ? BigInt(object.standInCopies)
+        : isSet(object.stand_in_copies)
+        ? BigInt(object.stand_in_copies)
+        : 0n,
+    };
+  },
+
+  toJSON(message: HintDeliveryStats): unknown {
+    const obj: any = {};
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.delivered !== 0n) {
+      obj.delivered = message.delivered.toString();
+    }
+    if (message.deliveredBytes !== 0n) {
+      obj.deliveredBytes = message.deliveredBytes.toString();
+    }
+    if (message.undeliverable !== 0n) {
+      obj.undeliverable = message.undeliverable.toString();
+    }
+    if (message.deliveryRatePerS !== 0) {
+      obj.deliveryRatePerS = floatToJson(message.deliveryRatePerS);
+    }
+    if (message.deliveryBytesPerS !== 0) {
+      obj.deliveryBytesPerS = floatToJson(message.deliveryBytesPerS);
+    }
+    if (message.throttleBytesPerS !== 0n) {
+      obj.throttleBytesPerS = message.throttleBytesPerS.toString();
+    }
+    if (message.standInCopies !== 0n) {
+      obj.standInCopies = message.standInCopies.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HintDeliveryStats>): HintDeliveryStats {
+    return HintDeliveryStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HintDeliveryStats>): HintDeliveryStats {
+    const message = createBaseHintDeliveryStats();
+    message.draining = object.draining ?? false;
+    message.delivered = (object.delivered !== undefined && object.delivered !== null) ? BigInt(object.delivered) : 0n;
+    message.deliveredBytes = (object.deliveredBytes !== undefined && object.deliveredBytes !== null)
+      ? BigInt(object.deliveredBytes)
+      : 0n;
+    message.undeliverable = (object.undeliverable !== undefined && object.undeliverable !== null)
+      ? BigInt(object.undeliverable)
+      : 0n;
+    message.deliveryRatePerS = object.deliveryRatePerS ?? 0;
+    message.deliveryBytesPerS = object.deliveryBytesPerS ?? 0;
+    message.throttleBytesPerS = (object.throttleBytesPerS !== undefined && object.throttleBytesPerS !== null)
+      ? BigInt(object.throttleBytesPerS)
+      : 0n;
+    message.standInCopies = (object.standInCopies !== undefined && object.standInCopies !== null)
+      ? BigInt(object.standInCopies)
+      : 0n;
     return message;
   },
 };
@@ -3131,6 +3642,22 @@ export const StorageServiceService = {
     responseSerialize: (value: PullRangeResponse): Buffer => Buffer.from(PullRangeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PullRangeResponse => PullRangeResponse.decode(value),
   },
+  /**
+   * Hinted handoff: the intended node, once it merged a hint durably, tells each stand-in named
+   * in it; the stand-in drops its copy of the key kept for that node if the delivered set covers
+   * it (a copy that took a later write stays until that write's hint is delivered). Idempotent.
+   */
+  releaseStandIn: {
+    path: "/quorumkv.storage.v1.StorageService/ReleaseStandIn" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseStandInRequest): Buffer =>
+      Buffer.from(ReleaseStandInRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseStandInRequest => ReleaseStandInRequest.decode(value),
+    responseSerialize: (value: ReleaseStandInResponse): Buffer =>
+      Buffer.from(ReleaseStandInResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseStandInResponse => ReleaseStandInResponse.decode(value),
+  },
 } as const;
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
@@ -3154,6 +3681,12 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
    * left the ring.
    */
   pullRange: handleUnaryCall<PullRangeRequest, PullRangeResponse>;
+  /**
+   * Hinted handoff: the intended node, once it merged a hint durably, tells each stand-in named
+   * in it; the stand-in drops its copy of the key kept for that node if the delivered set covers
+   * it (a copy that took a later write stays until that write's hint is delivered). Idempotent.
+   */
+  releaseStandIn: handleUnaryCall<ReleaseStandInRequest, ReleaseStandInResponse>;
 }
 
 export interface StorageServiceClient extends Client {
@@ -3209,6 +3742,26 @@ export interface StorageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PullRangeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Hinted handoff: the intended node, once it merged a hint durably, tells each stand-in named
+   * in it; the stand-in drops its copy of the key kept for that node if the delivered set covers
+   * it (a copy that took a later write stays until that write's hint is delivered). Idempotent.
+   */
+  releaseStandIn(
+    request: ReleaseStandInRequest,
+    callback: (error: ServiceError | null, response: ReleaseStandInResponse) => void,
+  ): ClientUnaryCall;
+  releaseStandIn(
+    request: ReleaseStandInRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseStandInResponse) => void,
+  ): ClientUnaryCall;
+  releaseStandIn(
+    request: ReleaseStandInRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseStandInResponse) => void,
   ): ClientUnaryCall;
 }
 
