@@ -4,6 +4,9 @@
  * before the write is acknowledged, the hints survive a kill -9 of nats-server, and when the node
  * is back it drains them, so that it alone (the other two stopped) holds every acknowledged key
  * without any read having healed it.
+ *
+ * Plain text even under QKV_E2E_TLS=1: the hint queue (NATS) has no TLS yet, and the test reads
+ * replicas and JetStream directly.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -73,7 +76,7 @@ describe('hinted handoff: one of three nodes killed -9 under W=2 writes', () => 
   let queue: HintQueue;
 
   beforeAll(async () => {
-    t = await startTestCluster({ nodes: 3, replicationFactor: 3, hints: { natsPort: 0 } });
+    t = await startTestCluster({ nodes: 3, replicationFactor: 3, hints: { natsPort: 0 }, tls: false });
     queue = await HintQueue.connect({ servers: t.cluster.nats?.url ?? '' });
   }, 90_000);
   afterAll(async () => {
@@ -160,7 +163,7 @@ describe('hinted handoff: two of three primaries down in a ring of five', () => 
   let queue: HintQueue;
 
   beforeAll(async () => {
-    t = await startTestCluster({ nodes: 5, replicationFactor: 3, hints: { natsPort: 0 } });
+    t = await startTestCluster({ nodes: 5, replicationFactor: 3, hints: { natsPort: 0 }, tls: false });
     queue = await HintQueue.connect({ servers: t.cluster.nats?.url ?? '' });
   }, 120_000);
   afterAll(async () => {
@@ -224,6 +227,7 @@ describe('hinted handoff: a node down longer than the hint window', () => {
       nodes: 3,
       replicationFactor: 3,
       hints: { natsPort: 0 },
+      tls: false,
       membershipArgs: window,
       storageArgs: window,
       coordinatorArgs: window,
