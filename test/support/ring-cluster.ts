@@ -26,6 +26,8 @@ import { clusterCredentials, E2E_TLS, eventually } from './test-cluster.js';
 /** Options of {@link RingCluster.start}. */
 export interface RingClusterOptions {
   readonly nodes?: number;
+  /** Mutual TLS between every process. @default QKV_E2E_TLS=1 */
+  readonly tls?: boolean;
   /** Extra flags of the anti-entropy worker. */
   readonly antiEntropyArgs?: readonly string[];
   readonly storageArgs?: readonly string[];
@@ -63,7 +65,7 @@ export class RingCluster {
     const dataDir = mkdtempSync(join(tmpdir(), 'qkv-ae-'));
     // membership, the nodes, the coordinator, the worker.
     const ports = await reservePorts(count + 3);
-    const tls = E2E_TLS ? await ensureDevCertificates(dataDir) : undefined;
+    const tls = (options.tls ?? E2E_TLS) ? await ensureDevCertificates(dataDir) : undefined;
     const cluster = new RingCluster(dataDir, ports, options, tls);
     try {
       await cluster.boot(count);
